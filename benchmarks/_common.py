@@ -1,0 +1,24 @@
+"""Shared bits of the benchmark scripts: data paths and a best-of-N timer."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+UCI = SHARED / "online_retail" / "online_retail_II_2009_2010.parquet"
+REVIEWS = SHARED / "reviews_zh" / "online_shopping_10_cats_dev.csv"
+
+
+def best_of(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
+    """Fastest wall time of ``repeat`` runs, and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result

@@ -1,0 +1,125 @@
+"""The Store: one DuckDB file holding loaded data and every stage's results, scoped by tenant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from .schema import SCHEMA_VERSION, migrate
+
+DEFAULT_DB = "supplyfit.duckdb"
+SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine")
+
+
+class Store:
+    """An open store. Use as a context manager; every read and write is limited to ``tenant``.
+
+    >>> with Store("supplyfit.duckdb") as st:
+    ...     st.table("orders").head()
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_DB, tenant: str = "default", read_only: bool = False):
+        self.path = str(path)
+        self.tenant = tenant
+        self.read_only = read_only
+        if read_only and not Path(self.path).exists():
+            raise FileNotFoundError(f"no store at {self.path}; load data first (supplyfit ingest orders FILE)")
+        self.con = duckdb.connect(self.path, read_only=read_only)
+        if not read_only:
+            migrate(self.con)
+            # Only one writer can hold the file, so a load still marked running was killed: say so.
+            self.con.execute(
+                "UPDATE loads SET status = 'aborted', note = 'process ended before commit; nothing was stored' "
+                "WHERE status = 'running'"
+            )
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    # ---- reading -------------------------------------------------------------------------------------
+    def has_table(self, name: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run SQL with named ``$params`` and return a DataFrame; ``$tenant`` is bound to this store's tenant."""
+        named = dict(params or {})
+        if "$tenant" in sql:
+            named.setdefault("tenant", self.tenant)
+        return (self.con.execute(sql, named) if named else self.con.execute(sql)).df()
+
+    def table(self, name: str, where: str = "", columns: str = "*") -> pd.DataFrame:
+        """Rows of a table for this tenant (without the tenant column)."""
+        if not self.has_table(name):
+            raise KeyError(f"table {name!r} does not exist yet; run the stage that writes it")
+        sql = f'SELECT {columns} EXCLUDE (tenant) FROM "{name}" WHERE tenant = $tenant' if columns == "*" else \
+            f'SELECT {columns} FROM "{name}" WHERE tenant = $tenant'
+        if where:
+            sql += f" AND ({where})"
+        return self.query(sql)
+
+    def sales(self) -> pd.DataFrame:
+        """Product lines (returns included, non-product lines excluded) with the product category."""
+        return self.query(
+            "SELECT o.order_id, o.line_no, o.sku, o.description, o.quantity, o.unit_price, o.ts, o.customer_id, "
+            "o.region, o.channel, coalesce(o.category, p.category) AS category, o.is_return "
+            "FROM orders o LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku "
+            "WHERE o.tenant = $tenant AND o.is_product ORDER BY o.ts, o.order_id, o.line_no"
+        )
+
+    # ---- result tables -------------------------------------------------------------------------------
+    def write_result(self, name: str, df: pd.DataFrame) -> int:
+        """Replace this tenant's rows of result table ``name`` with ``df``; other tenants are untouched."""
+        if name in SOURCE_TABLES or name == "meta":
+            raise ValueError(f"{name!r} is a source table; results go to their own tables")
+        frame = df.copy()
+        frame.insert(0, "tenant", self.tenant)
+        self.con.register("_result_df", frame)
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            if self.has_table(name):
+                existing = [r[0] for r in self.con.execute(f'DESCRIBE "{name}"').fetchall()]
+                if existing != list(frame.columns):
+                    others = self.con.execute(
+                        f'SELECT count(*) FROM "{name}" WHERE tenant <> ?', [self.tenant]).fetchone()[0]
+                    if others:
+                        raise ValueError(f"table {name!r} has other columns and other tenants' rows")
+                    self.con.execute(f'DROP TABLE "{name}"')
+            if not self.has_table(name):
+                self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _result_df LIMIT 0')
+            self.con.execute(f'DELETE FROM "{name}" WHERE tenant = ?', [self.tenant])
+            self.con.execute(f'INSERT INTO "{name}" SELECT * FROM _result_df')
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            self.con.unregister("_result_df")
+        return len(frame)
+
+    # ---- overview ------------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """Counts per table, recent loads and quarantine reasons for this tenant."""
+        tables = [r[0] for r in self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_name <> 'meta' ORDER BY 1").fetchall()]
+        counts = {}
+        for t in tables:
+            cols = {r[0] for r in self.con.execute(f'DESCRIBE "{t}"').fetchall()}
+            if "tenant" in cols:
+                counts[t] = self.con.execute(f'SELECT count(*) FROM "{t}" WHERE tenant = ?',
+                                             [self.tenant]).fetchone()[0]
+        loads = self.query("SELECT load_id, kind, file, rows_read, stored, quarantined, duplicates, status, "
+                           "started, finished FROM loads WHERE tenant = $tenant ORDER BY load_id DESC LIMIT 10")
+        reasons = self.query("SELECT reason, count(*) AS rows FROM quarantine WHERE tenant = $tenant "
+                             "GROUP BY reason ORDER BY rows DESC LIMIT 20")
+        return {"path": self.path, "tenant": self.tenant, "schema_version": SCHEMA_VERSION,
+                "tables": counts, "loads": loads, "quarantine_reasons": reasons}

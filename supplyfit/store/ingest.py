@@ -1,0 +1,355 @@
+"""Atomic, idempotent loads of order and review files into the store.
+
+One load is one transaction: a file is read, every row is validated in SQL, bad rows go to
+``quarantine`` with a reason, rows already stored (by natural key) are counted as duplicates, and the
+rest are inserted. Invariant, per load: rows read = stored + quarantined + duplicates.
+A process killed mid-load leaves the data as it was; the load is marked aborted on the next open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pyarrow as pa
+
+from . import catalog
+from .db import Store
+from .errors import IngestError
+from .mapping import FIELDS, PRESET_OPTIONS, Mapping, resolve
+from .readers import SourceTable, content_hash, read_source
+
+TEXT_FIELDS = {"order_id", "sku", "description", "customer_id", "region", "channel", "category",
+               "review_id", "text", "lang"}
+NUMERIC_FIELDS = {"quantity", "unit_price", "rating"}
+TS_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+              "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
+              "%d/%m/%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y%m%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
+              "%Y年%m月%d日"]
+POSITIVE_LABELS = ("1", "1.0", "pos", "positive", "true", "yes", "正面", "好评", "积极")
+NEGATIVE_LABELS = ("0", "0.0", "neg", "negative", "false", "no", "负面", "差评", "消极")
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class LoadReport:
+    """What one load did. ``rows_read == stored + quarantined + duplicates`` always holds."""
+
+    load_id: int
+    file: str
+    kind: str
+    rows_read: int
+    stored: int
+    quarantined: int
+    duplicates: int
+    status: str
+    mapping: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+    encoding: str | None = None
+    note: str | None = None
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class _Staging:
+    """Builds the SQL that turns source columns into typed store fields plus a rejection reason."""
+
+    def __init__(self, store: Store, table: pa.Table, mapping: Mapping):
+        self.store, self.mapping = store, mapping
+        self.types = {f.name: f.type for f in table.schema}
+
+    def raw(self, fld: str) -> str:
+        """The field as trimmed text (NULL when blank or unmapped)."""
+        col = self.mapping.columns.get(fld)
+        if col is None:
+            return "NULL::VARCHAR"
+        t = self.types[col]
+        if pa.types.is_floating(t):  # ids stored as floats (13085.0) read back as 13085
+            return (f"CASE WHEN {_q(col)} = floor({_q(col)}) AND abs({_q(col)}) < 1e15 "
+                    f"THEN CAST(CAST({_q(col)} AS BIGINT) AS VARCHAR) ELSE CAST({_q(col)} AS VARCHAR) END")
+        return f"CASE WHEN lower(trim({_q(col)}::VARCHAR)) IN ('', 'nan', 'none', 'null') THEN NULL " \
+               f"ELSE trim({_q(col)}::VARCHAR) END"
+
+    def present(self, fld: str) -> str:
+        """SQL that is true when the source cell of ``fld`` is not blank (cheap on typed columns)."""
+        col = self.mapping.columns.get(fld)
+        if col is None:
+            return "false"
+        if pa.types.is_string(self.types[col]) or pa.types.is_large_string(self.types[col]):
+            return f"({self.raw(fld)} IS NOT NULL)"
+        return f"({_q(col)} IS NOT NULL)"
+
+    def number(self, fld: str) -> str:
+        col = self.mapping.columns.get(fld)
+        if col is None:
+            return "NULL::DOUBLE"
+        t = self.types[col]
+        if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+            return f"CAST({_q(col)} AS DOUBLE)"
+        return (f"TRY_CAST(regexp_replace(trim(CAST({_q(col)} AS VARCHAR)), '[,\\s¥￥$£€]|^RMB|元$', '', 'g') "
+                "AS DOUBLE)")
+
+    def timestamp(self, fld: str) -> str:
+        col = self.mapping.columns.get(fld)
+        if col is None:
+            return "NULL::TIMESTAMP"
+        t = self.types[col]
+        if pa.types.is_timestamp(t) or pa.types.is_date(t):
+            return f"CAST({_q(col)} AS TIMESTAMP)"
+        raw = self.raw(fld)
+        fmt = self._best_format(raw)
+        parse = f"TRY_CAST({raw} AS TIMESTAMP)"
+        return f"coalesce({parse}, try_strptime({raw}, {_lit(fmt)}))" if fmt else parse
+
+    def _best_format(self, raw: str) -> str | None:
+        """The date format that parses most of a sample of the column (day-first vs month-first, etc.)."""
+        counts = ", ".join(f"count(try_strptime(v, {_lit(f)}))" for f in TS_FORMATS)
+        row = self.store.con.execute(
+            f"SELECT count(TRY_CAST(v AS TIMESTAMP)), {counts} FROM (SELECT {raw} AS v FROM _src "
+            f"WHERE v IS NOT NULL LIMIT 20000)").fetchone()
+        iso, rest = row[0], row[1:]
+        best = max(range(len(rest)), key=lambda i: rest[i])
+        return TS_FORMATS[best] if rest[best] > iso else None
+
+
+def _orders_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str]:
+    """SELECT list of typed order fields, the rejection reason, and derived columns."""
+    prefix = options.get("return_prefix")
+    is_return = "quantity < 0" + (f" OR starts_with(order_id, {_lit(prefix)})" if prefix else "")
+    cols = f"""
+        {s.raw('order_id')} AS order_id, {s.raw('sku')} AS sku, {s.raw('description')} AS description,
+        {s.number('quantity')} AS quantity, {s.number('unit_price')} AS unit_price, {s.timestamp('ts')} AS ts,
+        {s.raw('customer_id')} AS customer_id, {s.raw('region')} AS region, {s.raw('channel')} AS channel,
+        {s.raw('category')} AS category"""
+    reason = f"""concat_ws('; ',
+        CASE WHEN order_id IS NULL THEN 'missing order_id' END,
+        CASE WHEN sku IS NULL THEN 'missing sku' END,
+        CASE WHEN ts IS NULL THEN CASE WHEN {s.present('ts')} THEN 'unparsable ts: ' || {s.raw('ts')}
+                                       ELSE 'missing ts' END END,
+        CASE WHEN quantity IS NULL OR NOT isfinite(quantity)
+                  THEN CASE WHEN {s.present('quantity')} THEN 'quantity is not a number: ' || {s.raw('quantity')}
+                            ELSE 'missing quantity' END
+             WHEN quantity = 0 THEN 'zero quantity' END,
+        CASE WHEN unit_price IS NULL OR NOT isfinite(unit_price)
+                  THEN CASE WHEN {s.present('unit_price')}
+                            THEN 'unit_price is not a number: ' || {s.raw('unit_price')}
+                            ELSE 'missing unit_price' END
+             WHEN unit_price = 0 THEN 'zero unit_price'
+             WHEN unit_price < 0 THEN 'negative unit_price' END)"""
+    derived = (f"({is_return}) AS is_return, NOT (regexp_matches(sku, {_lit(catalog.NON_PRODUCT_SKU.pattern)}, 'i') "
+               f"OR regexp_matches(coalesce(description, ''), {_lit(catalog.NON_PRODUCT_TEXT.pattern)}, 'i')) "
+               "AS is_product")
+    return cols, reason, derived
+
+
+def _reviews_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str]:
+    pos = ", ".join(_lit(v) for v in POSITIVE_LABELS)
+    neg = ", ".join(_lit(v) for v in NEGATIVE_LABELS)
+    cols = f"""
+        {s.raw('review_id')} AS given_id, {s.raw('sku')} AS sku, {s.raw('category')} AS category,
+        {s.raw('text')} AS text, lower({s.raw('label')}) AS label_raw,
+        {s.raw('rating')} AS rating_raw, {s.number('rating')} AS rating,
+        {s.raw('ts')} AS ts_raw, {s.timestamp('ts')} AS ts, {s.raw('lang')} AS lang_raw"""
+    reason = f"""concat_ws('; ',
+        CASE WHEN text IS NULL THEN 'missing text' END,
+        CASE WHEN label_raw IS NOT NULL AND label_raw NOT IN ({pos}, {neg})
+             THEN 'label is not 1/0 or positive/negative: ' || label_raw END,
+        CASE WHEN rating_raw IS NOT NULL AND rating IS NULL THEN 'rating is not a number: ' || rating_raw
+             WHEN rating < 0 OR rating > 5 THEN 'rating outside 0-5: ' || rating_raw END,
+        CASE WHEN ts_raw IS NOT NULL AND ts IS NULL THEN 'unparsable ts: ' || ts_raw END)"""
+    derived = f"""
+        CASE WHEN label_raw IN ({pos}) THEN 1 WHEN label_raw IN ({neg}) THEN 0
+             WHEN rating >= 4 THEN 1 WHEN rating <= 2 THEN 0 END AS label,
+        coalesce(lang_raw, CASE WHEN regexp_matches(text, '[\\x{{4e00}}-\\x{{9fff}}]') THEN 'zh' ELSE 'en' END)
+            AS lang,
+        coalesce(given_id, md5(concat_ws(chr(31), category, sku, text, ts_raw)) || '-' ||
+            row_number() OVER (PARTITION BY md5(concat_ws(chr(31), category, sku, text, ts_raw)) ORDER BY _row))
+            AS review_id"""
+    return cols, reason, derived
+
+
+# kind -> (select builder, natural key, INSERT of the rows in ``_new`` into the store table)
+_KINDS = {
+    "orders": (_orders_select, ("order_id", "sku", "quantity", "unit_price"), """
+        INSERT INTO orders
+        SELECT $tenant, n.order_id,
+               (coalesce(m.max_line, 0) + n._row - min(n._row) OVER (PARTITION BY n.order_id) + 1)::INTEGER,
+               n.sku, n.description, n.quantity, n.unit_price, n.ts, n.customer_id, n.region, n.channel,
+               n.category, n.is_return, n.is_product, $load_id, n._row
+        FROM _new n LEFT JOIN (SELECT order_id, max(line_no) AS max_line FROM orders WHERE tenant = $tenant
+                               GROUP BY order_id) m ON m.order_id = n.order_id"""),
+    "reviews": (_reviews_select, ("review_id",), """
+        INSERT INTO reviews
+        SELECT $tenant, review_id, sku, category, text, label, rating, ts, lang, $load_id, _row FROM _new"""),
+}
+
+
+def _refresh_dimensions(store: Store) -> None:
+    """Rebuild this tenant's products and customers from its orders."""
+    con = store.con
+    prods = con.execute("""
+        SELECT sku, mode(description) AS name, mode(category) AS category,
+               avg(unit_price) FILTER (WHERE NOT is_return) AS avg_price,
+               min(ts) AS first_sold, max(ts) AS last_sold
+        FROM orders WHERE tenant = ? GROUP BY sku""", [store.tenant]).df()
+    prods["category"] = [c if isinstance(c, str) and c else catalog.categorize(n)
+                         for c, n in zip(prods["category"], prods["name"])]
+    prods["attributes"] = [catalog.attributes(n) for n in prods["name"]]
+    prods["is_product"] = [not catalog.is_non_product(s, n) for s, n in zip(prods["sku"], prods["name"])]
+    con.register("_prods", prods)
+    con.execute("DELETE FROM products WHERE tenant = ?", [store.tenant])
+    con.execute("""INSERT INTO products SELECT ?, sku, name, category, attributes, is_product, avg_price,
+                   first_sold, last_sold FROM _prods""", [store.tenant])
+    con.unregister("_prods")
+    con.execute("DELETE FROM customers WHERE tenant = ?", [store.tenant])
+    con.execute("""
+        INSERT INTO customers
+        SELECT tenant, customer_id, mode(region), min(ts), max(ts), count(DISTINCT order_id),
+               sum(quantity * unit_price)
+        FROM orders WHERE tenant = ? AND customer_id IS NOT NULL GROUP BY tenant, customer_id""", [store.tenant])
+
+
+def _previous_load(store: Store, kind: str, digest: str) -> tuple[int, int] | None:
+    return store.con.execute(
+        "SELECT load_id, rows_read FROM loads WHERE tenant = ? AND kind = ? AND content_hash = ? AND status = 'ok' "
+        "ORDER BY load_id LIMIT 1", [store.tenant, kind, digest]).fetchone()
+
+
+def _new_load(store: Store, kind: str, file: str, digest: str, status: str = "running") -> int:
+    load_id = store.con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
+    store.con.execute("INSERT INTO loads (load_id, tenant, kind, file, content_hash, started, status) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?)", [load_id, store.tenant, kind, file, digest, _now(), status])
+    return load_id
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now()
+
+
+def ingest(
+    store: Store,
+    path: str | Path,
+    kind: str,
+    *,
+    preset: str | None = None,
+    mapping: dict[str, str] | None = None,
+    encoding: str | None = None,
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Load one file of ``kind`` ('orders' or 'reviews') into the store; see the module docstring."""
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {', '.join(_KINDS)}")
+    say = progress or (lambda _msg: None)
+    file = str(path)
+    say("hashing")
+    digest = content_hash(path) if Path(path).exists() else ""
+    previous = _previous_load(store, kind, digest) if digest else None
+    if previous:
+        load_id = _new_load(store, kind, file, digest, status="skipped")
+        rows = previous[1]
+        note = f"same content as load {previous[0]}; nothing to do"
+        store.con.execute("UPDATE loads SET rows_read = ?, stored = 0, quarantined = 0, duplicates = ?, "
+                          "finished = ?, note = ? WHERE load_id = ?", [rows, rows, _now(), note, load_id])
+        return LoadReport(load_id, file, kind, rows, 0, 0, rows, "skipped", note=note)
+
+    say("reading")
+    src = read_source(path, encoding)
+    resolved = resolve(src.table.column_names, kind, preset, mapping)
+    missing = resolved.missing_required()
+    if missing:
+        hints = {f: FIELDS[kind][f][1][:4] for f in missing}
+        raise IngestError(file, "required column(s) not found: " + "; ".join(
+            f"{f} (e.g. {', '.join(h)})" for f, h in hints.items())
+            + f". Columns in the file: {', '.join(src.table.column_names)}. Map one with --map SOURCE={missing[0]}",
+            column=missing[0])
+    options = PRESET_OPTIONS.get(preset or "", {})
+    select, key, insert_sql = _KINDS[kind]
+
+    load_id = _new_load(store, kind, file, digest)
+    con = store.con
+    names = src.table.column_names
+    slot = {name: f"_c{i}" for i, name in enumerate(names)}  # source headers may clash with field names
+    table = src.table.rename_columns(list(slot.values())).append_column("_row", pa.array(src.rows))
+    con.register("_src", table)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        say("validating")
+        stg = _Staging(store, table, Mapping(kind, {f: slot[c] for f, c in resolved.columns.items()}))
+        cols, reason, derived = select(stg, options)
+        hidden = ", ".join(slot.values())
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _stg AS
+            SELECT * EXCLUDE ({hidden}), {derived} FROM (
+                SELECT *, NULLIF({reason}, '') AS reason FROM (SELECT *, {cols} FROM _src))""")
+        say("quarantining")
+        raw_cols = ", ".join(f"{_lit(c)}: _src.{slot[c]}" for c in names)
+        con.execute(f"""
+            INSERT INTO quarantine
+            SELECT ?, ?, s._row, to_json({{{raw_cols}}})::VARCHAR, s.reason
+            FROM _stg s JOIN _src USING (_row) WHERE s.reason IS NOT NULL""", [store.tenant, load_id])
+        if src.malformed:
+            con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?)",
+                            [[store.tenant, load_id, r, json.dumps({"line": text}, ensure_ascii=False), why]
+                             for r, text, why in src.malformed])
+        say("storing")
+        keys = ", ".join(key)
+        new_rows = f"""
+            WITH _new AS (
+                SELECT * FROM (SELECT * FROM _stg WHERE reason IS NULL
+                               QUALIFY _row = min(_row) OVER (PARTITION BY {keys})) s
+                ANTI JOIN (SELECT {keys} FROM {kind} WHERE tenant = $tenant) t USING ({keys}))"""
+        stored = con.execute(new_rows + insert_sql, {"tenant": store.tenant, "load_id": load_id}).fetchone()[0]
+        if kind == "orders":
+            say("refreshing products and customers")
+            _refresh_dimensions(store)
+        reasons = dict(con.execute("SELECT reason, count(*) FROM quarantine WHERE load_id = ? GROUP BY 1 "
+                                   "ORDER BY 2 DESC", [load_id]).fetchall())
+        quarantined = sum(reasons.values())
+        duplicates = src.rows_read - stored - quarantined
+        con.execute("UPDATE loads SET rows_read = ?, stored = ?, quarantined = ?, duplicates = ?, finished = ?, "
+                    "status = 'ok' WHERE load_id = ?",
+                    [src.rows_read, stored, quarantined, duplicates, _now(), load_id])
+        con.execute("COMMIT")
+    except BaseException as e:
+        con.execute("ROLLBACK")
+        con.execute("UPDATE loads SET status = 'failed', finished = ?, note = ? WHERE load_id = ?",
+                    [_now(), f"{type(e).__name__}: {e}"[:500], load_id])
+        raise
+    finally:
+        con.unregister("_src")
+        con.execute("DROP TABLE IF EXISTS _stg")
+    note = None if src.rows_read else "header only: no data rows"
+    return LoadReport(load_id, file, kind, src.rows_read, stored, quarantined, duplicates, "ok",
+                      mapping=resolved.columns, reasons=reasons, encoding=src.encoding, note=note)
+
+
+def ingest_orders(store: Store, path: str | Path, **kw) -> LoadReport:
+    """Load an orders file (CSV/Parquet/XLSX); keyword options as for :func:`ingest`."""
+    return ingest(store, path, "orders", **kw)
+
+
+def ingest_reviews(store: Store, path: str | Path, **kw) -> LoadReport:
+    """Load a reviews file (CSV/Parquet/XLSX); keyword options as for :func:`ingest`."""
+    return ingest(store, path, "reviews", **kw)
+
+
+def load_frame(store: Store, df: pd.DataFrame, kind: str, name: str, workdir: str | Path, **kw) -> LoadReport:
+    """Load a DataFrame by writing it to Parquet first, so it gets the same checks, hash and idempotency."""
+    out = Path(workdir) / f"{name}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(out, index=False)
+    return ingest(store, out, kind, **kw)

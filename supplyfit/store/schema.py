@@ -1,0 +1,95 @@
+"""DuckDB schema of the store, with a version number and forward migrations.
+
+Every table carries a ``tenant`` so that one file can serve several brands or factories.
+Result tables written by the analysis stages are created on first write (see ``Store.write_result``).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+SCHEMA_VERSION = 1
+
+# Each entry migrates from version i to i + 1. Append, never edit: stores in the field run them in order.
+MIGRATIONS: list[str] = [
+    """
+    CREATE SEQUENCE IF NOT EXISTS load_id_seq START 1;
+    CREATE TABLE IF NOT EXISTS loads (
+        load_id BIGINT PRIMARY KEY,
+        tenant VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,              -- orders | reviews
+        file VARCHAR NOT NULL,
+        content_hash VARCHAR NOT NULL,
+        rows_read BIGINT, stored BIGINT, quarantined BIGINT, duplicates BIGINT,
+        started TIMESTAMP NOT NULL, finished TIMESTAMP,
+        status VARCHAR NOT NULL,            -- running | ok | skipped | aborted
+        note VARCHAR
+    );
+    CREATE TABLE IF NOT EXISTS quarantine (
+        tenant VARCHAR NOT NULL,
+        load_id BIGINT NOT NULL,
+        src_row BIGINT NOT NULL,            -- 1-based data row in the source file (header not counted)
+        raw VARCHAR,                        -- the row as read, JSON object of source columns
+        reason VARCHAR NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS orders (
+        tenant VARCHAR NOT NULL,
+        order_id VARCHAR NOT NULL,
+        line_no INTEGER NOT NULL,
+        sku VARCHAR NOT NULL,
+        description VARCHAR,
+        quantity DOUBLE NOT NULL,
+        unit_price DOUBLE NOT NULL,
+        ts TIMESTAMP NOT NULL,
+        customer_id VARCHAR,
+        region VARCHAR,
+        channel VARCHAR,
+        category VARCHAR,                   -- as given by the source, if any
+        is_return BOOLEAN NOT NULL,
+        is_product BOOLEAN NOT NULL,
+        load_id BIGINT NOT NULL,
+        src_row BIGINT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS products (
+        tenant VARCHAR NOT NULL, sku VARCHAR NOT NULL, name VARCHAR, category VARCHAR,
+        attributes VARCHAR, is_product BOOLEAN, avg_price DOUBLE,
+        first_sold TIMESTAMP, last_sold TIMESTAMP
+    );
+    CREATE TABLE IF NOT EXISTS customers (
+        tenant VARCHAR NOT NULL, customer_id VARCHAR NOT NULL, region VARCHAR,
+        first_order TIMESTAMP, last_order TIMESTAMP, orders BIGINT, revenue DOUBLE
+    );
+    CREATE TABLE IF NOT EXISTS reviews (
+        tenant VARCHAR NOT NULL,
+        review_id VARCHAR NOT NULL,
+        sku VARCHAR,
+        category VARCHAR,
+        text VARCHAR NOT NULL,
+        label INTEGER,                      -- 1 positive, 0 negative, NULL unknown
+        rating DOUBLE,
+        ts TIMESTAMP,
+        lang VARCHAR,
+        load_id BIGINT NOT NULL,
+        src_row BIGINT NOT NULL
+    );
+    """,
+]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the store to SCHEMA_VERSION; returns the version found before migrating."""
+    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    found = int(row[0]) if row else 0
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"store schema version {found} is newer than this supplyfit ({SCHEMA_VERSION}); upgrade supplyfit"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        con.execute("BEGIN TRANSACTION")
+        con.execute(MIGRATIONS[version])
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version + 1)]
+        )
+        con.execute("COMMIT")
+    return found

@@ -1,0 +1,45 @@
+"""The CLI end to end, as a user runs it (subprocesses on a real DuckDB file)."""
+
+import subprocess
+import sys
+
+from supplyfit.store import Store
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "supplyfit.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_ingest_status_and_idempotent_rerun(tmp_path, sample_orders, sample_reviews):
+    db = tmp_path / "s.duckdb"
+    p = run("ingest", "orders", sample_orders, "--preset", "uci-online-retail", "--db", db)
+    assert p.returncode == 0, p.stderr
+    assert "quarantined" in p.stdout and "zero unit_price" in p.stdout
+    p = run("ingest", "reviews", sample_reviews, "--db", db)
+    assert p.returncode == 0, p.stderr
+    p = run("ingest", "orders", sample_orders, "--preset", "uci-online-retail", "--db", db)
+    assert p.returncode == 0 and "skipped" in p.stdout
+    p = run("status", "--db", db)
+    assert p.returncode == 0 and "orders" in p.stdout and "zero unit_price" in p.stdout
+    with Store(db, read_only=True) as st:
+        assert st.con.execute("SELECT count(DISTINCT load_id) FROM orders").fetchone()[0] == 1
+
+
+def test_help_lists_commands():
+    p = run("--help")
+    assert p.returncode == 0
+    for cmd in ("ingest", "status", "demo"):
+        assert cmd in p.stdout
+
+
+def test_status_without_store_is_a_clear_error(tmp_path):
+    p = run("status", "--db", tmp_path / "none.duckdb")
+    assert p.returncode == 2 and "no store" in p.stderr
+
+
+def test_demo_runs_from_any_directory(tmp_path):
+    p = run("demo", "--db", tmp_path / "d.duckdb", "--out", tmp_path / "out", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "<section id='data'" in report and "plotly" in report.lower()

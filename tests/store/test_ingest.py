@@ -1,0 +1,88 @@
+"""Loads of the bundled sample: invariants, idempotency, overlaps, flags, dimensions."""
+
+import pandas as pd
+
+from supplyfit.store import Store, ingest_orders, ingest_reviews
+
+
+def _counts(store: Store) -> tuple[int, int]:
+    return (store.con.execute("SELECT count(*) FROM orders").fetchone()[0],
+            store.con.execute("SELECT count(*) FROM quarantine").fetchone()[0])
+
+
+def test_sample_load_invariant_and_reload(db, sample_orders):
+    with Store(db) as st:
+        r = ingest_orders(st, sample_orders, preset="uci-online-retail")
+        assert r.rows_read == len(pd.read_parquet(sample_orders))
+        assert r.rows_read == r.stored + r.quarantined + r.duplicates
+        assert r.stored > 60_000 and r.quarantined > 0
+        assert _counts(st) == (r.stored, r.quarantined)
+        again = ingest_orders(st, sample_orders, preset="uci-online-retail")
+        assert again.status == "skipped" and again.stored == 0 and again.duplicates == r.rows_read
+        assert _counts(st) == (r.stored, r.quarantined)
+
+
+def test_overlapping_file_adds_only_new_rows(db, sample_orders, tmp_path):
+    df = pd.read_parquet(sample_orders)
+    first, second = df.iloc[:40_000], df.iloc[30_000:]
+    first.to_parquet(tmp_path / "a.parquet")
+    second.to_parquet(tmp_path / "b.parquet")
+    df.to_parquet(tmp_path / "all.parquet")
+    with Store(db) as st:
+        ra = ingest_orders(st, tmp_path / "a.parquet", preset="uci-online-retail")
+        rb = ingest_orders(st, tmp_path / "b.parquet", preset="uci-online-retail")
+        assert rb.rows_read == rb.stored + rb.quarantined + rb.duplicates
+        n_split = st.con.execute("SELECT count(*) FROM orders").fetchone()[0]
+        keys = st.query("SELECT order_id, line_no FROM orders")
+        assert not keys.duplicated().any(), "line numbers must stay unique within an order"
+    with Store(tmp_path / "whole.duckdb") as st2:
+        rw = ingest_orders(st2, tmp_path / "all.parquet", preset="uci-online-retail")
+    assert n_split == rw.stored == ra.stored + rb.stored
+
+
+def test_returns_and_non_product_lines_are_kept_and_flagged(db, sample_orders):
+    with Store(db) as st:
+        ingest_orders(st, sample_orders, preset="uci-online-retail")
+        flags = st.query("SELECT sku, order_id, quantity, is_return, is_product FROM orders")
+    returns = flags[flags.order_id.str.startswith("C")]
+    assert len(returns) > 0 and returns.is_return.all() and (returns.quantity < 0).all()
+    post = flags[flags.sku.isin(["POST", "M", "DOT"])]
+    assert len(post) > 0 and not post.is_product.any()
+    assert flags[flags.sku == "85123A"].is_product.all()
+
+
+def test_dimensions_and_sales_view(db, sample_orders):
+    with Store(db) as st:
+        ingest_orders(st, sample_orders, preset="uci-online-retail")
+        products = st.table("products")
+        customers = st.table("customers")
+        sales = st.sales()
+    assert products.sku.is_unique and products.category.notna().all()
+    assert set(products.loc[products.sku == "85123A", "category"]) == {"candles & lighting"}
+    assert customers.customer_id.is_unique and not customers.customer_id.str.contains(r"\.0$").any()
+    assert not sales.sku.isin(["POST", "M", "DOT"]).any() and sales.category.notna().all()
+
+
+def test_reviews_load_and_reload(db, sample_reviews):
+    with Store(db) as st:
+        r = ingest_reviews(st, sample_reviews, preset="reviews-10cats")
+        assert (r.rows_read, r.stored, r.quarantined) == (3000, 3000, 0)
+        rev = st.table("reviews")
+        assert rev.review_id.is_unique and set(rev.label.unique()) == {0, 1} and set(rev.lang) == {"zh"}
+        # the same rows under another file name are recognised by their natural key
+        pd.read_csv(sample_reviews).to_csv(db.parent / "copy.csv", index=False, encoding="utf-8-sig")
+        again = ingest_reviews(st, db.parent / "copy.csv", preset="reviews-10cats")
+        assert again.status == "ok" and again.stored == 0 and again.duplicates == 3000
+
+
+def test_tenants_are_isolated(db, sample_reviews):
+    with Store(db, tenant="a") as st:
+        ingest_reviews(st, sample_reviews, preset="reviews-10cats")
+    with Store(db, tenant="b") as st:
+        assert len(st.table("reviews")) == 0
+        r = ingest_reviews(st, sample_reviews, preset="reviews-10cats")
+        assert r.stored == 3000
+        st.write_result("scores", pd.DataFrame({"x": [1, 2]}))
+    with Store(db, tenant="a") as st:
+        assert len(st.table("reviews")) == 3000
+        assert len(st.table("scores")) == 0
