@@ -28,8 +28,11 @@ def load_sample(store: Store) -> str:
 
 
 def stages() -> list[tuple[str, Callable[[Store], str]]]:
-    """The analysis stages that exist, in chain order."""
-    return []
+    """The analysis stages, in chain order."""
+    from .demand import stage as demand
+    from .voice import stage as voice
+
+    return [("voice", voice.run), ("demand", demand.run)]
 
 
 def run_all(store: Store, progress: Progress | None = None) -> dict[str, str]:

@@ -11,7 +11,7 @@ import json
 import re
 
 NON_PRODUCT_SKU = re.compile(
-    r"^(POST|DOT|M|C2|D|S|B|CRUK|PADS|AMAZONFEE|BANK CHARGES|ADJUST\d*|TEST\d*|GIFT.*|SP\d+|"
+    r"^(POST|DOT|M|C2|D|S|B|CRUK|PADS|AMAZONFEE|BANK CHARGES|ADJUST\d*|TEST\d*|GIFT.*|"
     r"运费|邮费|手续费|调整)$",
     re.IGNORECASE,
 )

@@ -1,0 +1,219 @@
+"""Forecast models on the wide panel (series × week, NaN before a series' first sale).
+
+Each model has ``fit(wide)`` and ``forecast(h) -> (n_series, h)`` mean forecasts. The local models are
+vectorised across series, so thousands of SKUs cost a few milliseconds; the global model is one LightGBM
+fitted on all series at once (direct, horizon as a feature).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from .panel import Wide
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _last_valid(Y: np.ndarray) -> np.ndarray:
+    return Y[:, -1]
+
+
+def window_mean(Y: np.ndarray, w: int) -> np.ndarray:
+    """Mean of the last ``w`` observed weeks of each series (fewer if the series is younger)."""
+    tail = Y[:, -w:]
+    n = np.sum(~np.isnan(tail), axis=1)
+    return np.where(n > 0, np.nansum(tail, axis=1) / np.maximum(n, 1), 0.0)
+
+
+class Model:
+    name = "model"
+
+    def fit(self, wide: Wide) -> "Model":
+        self.Y = wide.Y
+        return self
+
+    def forecast(self, h: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Naive(Model):
+    name = "naive"
+
+    def forecast(self, h: int) -> np.ndarray:
+        return np.repeat(np.nan_to_num(_last_valid(self.Y))[:, None], h, axis=1)
+
+
+class WindowAverage(Model):
+    name = "window_average"
+
+    def __init__(self, window: int = 8):
+        self.window = window
+
+    def forecast(self, h: int) -> np.ndarray:
+        return np.repeat(window_mean(self.Y, self.window)[:, None], h, axis=1)
+
+
+class SeasonalNaive(Model):
+    """Same week last year; series younger than a season fall back to the last 8 weeks' mean."""
+
+    name = "seasonal_naive"
+
+    def __init__(self, season: int = 52):
+        self.season = season
+
+    def forecast(self, h: int) -> np.ndarray:
+        T = self.Y.shape[1]
+        idx = T - self.season + (np.arange(h) % self.season)
+        out = np.full((self.Y.shape[0], h), np.nan)
+        ok = idx >= 0
+        out[:, ok] = self.Y[:, idx[ok]]
+        fallback = np.repeat(window_mean(self.Y, 8)[:, None], h, axis=1)
+        return np.where(np.isnan(out), fallback, out)
+
+
+def _smooth(x: np.ndarray, alpha: np.ndarray, init: np.ndarray) -> np.ndarray:
+    """Exponential smoothing along time for each row with its own alpha; NaNs leave the level unchanged."""
+    level = init.copy()
+    for t in range(x.shape[1]):
+        v = x[:, t]
+        ok = ~np.isnan(v)
+        level[ok] = level[ok] + alpha[ok] * (v[ok] - level[ok])
+    return level
+
+
+class TSB(Model):
+    """Teunter–Syntetos–Babai for intermittent demand: smoothed demand probability × smoothed size."""
+
+    name = "tsb"
+
+    def __init__(self, alpha_d: float = 0.1, alpha_p: float = 0.1):
+        self.alpha_d, self.alpha_p = alpha_d, alpha_p
+
+    def forecast(self, h: int) -> np.ndarray:
+        Y = self.Y
+        n = Y.shape[0]
+        occurred = np.where(np.isnan(Y), np.nan, (Y > 0).astype(float))
+        sizes = np.where(Y > 0, Y, np.nan)
+        p = _smooth(occurred, np.full(n, self.alpha_p), np.nan_to_num(np.nanmean(occurred[:, :8], axis=1)))
+        first_size = np.nan_to_num(np.nanmean(sizes, axis=1))
+        z = _smooth(sizes, np.full(n, self.alpha_d), first_size)
+        return np.repeat((p * z)[:, None], h, axis=1)
+
+
+class SES(Model):
+    """Simple exponential smoothing with each series' alpha chosen on its one-step errors."""
+
+    name = "ses"
+    grid = np.array([0.05, 0.1, 0.2, 0.3, 0.5])
+
+    def forecast(self, h: int) -> np.ndarray:
+        Y = self.Y
+        n, T = Y.shape
+        init = np.nan_to_num(np.nanmean(Y[:, : min(T, 4)], axis=1))
+        best_err = np.full(n, np.inf)
+        best_level = init.copy()
+        for a in self.grid:
+            level, err = init.copy(), np.zeros(n)
+            for t in range(T):
+                v = Y[:, t]
+                ok = ~np.isnan(v)
+                err[ok] += (v[ok] - level[ok]) ** 2
+                level[ok] += a * (v[ok] - level[ok])
+            better = err < best_err
+            best_err[better], best_level[better] = err[better], level[better]
+        return np.repeat(best_level[:, None], h, axis=1)
+
+
+class GlobalGBM(Model):
+    """One LightGBM for all series, on scale-free targets: it learns how the next weeks relate to each series'
+    recent level (y[t+k] / level) from ratios of recent means, lags, intermittency, age, the same weeks a year
+    before when the history has them, price changes, category and the market's own momentum. Direct
+    multi-horizon (horizon is a feature); the forecast is level × predicted ratio."""
+
+    name = "lgbm"
+
+    def __init__(self, n_estimators: int = 100, learning_rate: float = 0.1, num_leaves: int = 15,
+                 origins: int = 16, max_ratio: float = 8.0, seed: int = 0):
+        self.params = dict(objective="l2", n_estimators=n_estimators, learning_rate=learning_rate,
+                           num_leaves=num_leaves, min_child_samples=100, subsample=0.8, subsample_freq=1,
+                           colsample_bytree=0.8, reg_lambda=5.0, random_state=seed, verbose=-1, n_jobs=2)
+        self.origins, self.max_ratio = origins, max_ratio
+
+    columns = ["h", "lag1", "lag2", "lag3", "lag4", "ma4", "ma13", "ma26", "ma52", "nz8", "nz26", "cv26",
+               "age", "since_sale", "yoy", "yoy_ma3", "yoy_trend", "price_ratio", "market4", "market13",
+               "category"]
+
+    def fit(self, wide: Wide, categories: np.ndarray | None = None, h: int = 8) -> "GlobalGBM":
+        import lightgbm as lgb
+
+        self.wide, self.h = wide, h
+        self.cat_codes = None if categories is None else pd.Categorical(categories).codes
+        T = wide.Y.shape[1]
+        X, y, w = [], [], []
+        for origin in range(max(8, T - self.origins - h), T - 1):
+            for k in range(1, min(h, T - origin) + 1):
+                F, level, rows = self._features(origin, k)
+                target = wide.Y[rows, origin + k - 1]
+                X.append(F[rows])
+                y.append(np.minimum(target / level[rows], self.max_ratio))
+                w.append(level[rows])
+        self.model = None
+        if X:
+            self.model = lgb.LGBMRegressor(**self.params)
+            self.model.fit(pd.DataFrame(np.vstack(X), columns=self.columns), np.concatenate(y),
+                           sample_weight=np.concatenate(w),
+                           categorical_feature=["category"] if self.cat_codes is not None else "auto")
+        return self
+
+    def _features(self, origin: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scale-free features of every series known at ``origin`` for horizon ``k``, its level, usable rows."""
+        Y = self.wide.Y[:, :origin]
+        n = Y.shape[0]
+        observed = ~np.isnan(Y)
+        rows = observed.any(axis=1)
+        target = origin + k - 1
+        with np.errstate(all="ignore"):
+            ma = {w: np.nanmean(Y[:, -w:], axis=1) for w in (4, 8, 13, 26, 52)}
+            level = np.maximum(np.nan_to_num(0.5 * ma[8] + 0.5 * ma[26]), 0.1)
+            lag = lambda j: (Y[:, -j] if origin >= j else np.full(n, np.nan)) / level  # noqa: E731
+            nz = {w: np.nanmean(np.where(np.isnan(Y[:, -w:]), np.nan, Y[:, -w:] > 0), axis=1) for w in (8, 26)}
+            cv = np.nanstd(Y[:, -26:], axis=1) / level
+            first = np.argmax(observed, axis=1)
+            sold = np.where(Y > 0, np.arange(origin)[None, :], -1).max(axis=1)
+
+            def year_ago(offset: int, width: int) -> np.ndarray:
+                lo, hi = target - 52 + offset, target - 52 + offset + width
+                if lo < 0 or hi > origin:
+                    return np.full(n, np.nan)
+                return np.nanmean(self.wide.Y[:, lo:hi], axis=1) / level
+
+            price = self.wide.price[:, :origin] if self.wide.price is not None else np.full(Y.shape, np.nan)
+            p_last = pd.DataFrame(price[:, -8:]).ffill(axis=1).to_numpy()[:, -1] if origin else np.full(n, np.nan)
+            price_ratio = p_last / np.nanmean(price[:, -26:], axis=1)
+            market = np.nansum(Y, axis=0)
+            market4 = market[-4:].mean() / max(market[-26:].mean(), 1e-9)
+            market13 = market[-13:].mean() / max(market[-26:].mean(), 1e-9)
+        F = np.column_stack([
+            np.full(n, k), lag(1), lag(2), lag(3), lag(4), ma[4] / level, ma[13] / level, ma[26] / level,
+            ma[52] / level, nz[8], nz[26], cv, origin - first, origin - sold,
+            year_ago(0, 1), year_ago(-1, 3), year_ago(0, 4) - year_ago(-8, 4), price_ratio,
+            np.full(n, market4), np.full(n, market13),
+            self.cat_codes if self.cat_codes is not None else np.zeros(n),
+        ])
+        return F, level, rows
+
+    def forecast(self, h: int) -> np.ndarray:
+        T, n = self.wide.Y.shape[1], self.wide.Y.shape[0]
+        if self.model is None:
+            return np.repeat(window_mean(self.wide.Y, 8)[:, None], h, axis=1)
+        out = np.zeros((n, h))
+        for k in range(1, h + 1):
+            F, level, _ = self._features(T, k)
+            out[:, k - 1] = level * self.model.predict(pd.DataFrame(F, columns=self.columns))
+        return np.clip(out, 0, None)
+
+
+LOCAL_MODELS = {m.name: m for m in (Naive, WindowAverage, SeasonalNaive, TSB, SES)}

@@ -1,0 +1,111 @@
+"""Weekly demand panels in the long ``unique_id, ds, y`` shape, and their wide (series × week) form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+FREQ = "W-MON"
+
+
+def week_start(ts: pd.Series) -> pd.Series:
+    """Monday 00:00 of each timestamp's week."""
+    ts = pd.to_datetime(ts)
+    return (ts - pd.to_timedelta(ts.dt.weekday, unit="D")).dt.normalize()
+
+
+def weekly_panel(orders: "pd.DataFrame | Store", level: str = "sku", complete_weeks: bool = True) -> pd.DataFrame:
+    """Units sold per series and week (Monday), zero-filled from each series' first sale to the panel's end.
+
+    ``orders`` is a DataFrame of order lines (sku, quantity, unit_price, ts, and optionally is_return,
+    is_product, category, customer_id) or a Store. Returns and non-product lines are dropped. ``level`` is
+    the column that names a series ('sku', 'category', or any column of ``orders``; 'total' for one series).
+    Extra columns: ``revenue`` and ``price`` (average unit price, forward-filled) and ``category`` when known.
+    The last week is dropped when the data stop before its Sunday (``complete_weeks``).
+    """
+    df = orders.sales() if hasattr(orders, "sales") else orders
+    df = df[df["quantity"] > 0]
+    for flag, keep in (("is_return", False), ("is_product", True)):
+        if flag in df.columns:
+            df = df[df[flag] == keep]
+    if df.empty:
+        return pd.DataFrame({"unique_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"),
+                             "y": pd.Series(dtype=float)})
+    ts = pd.to_datetime(df["ts"])
+    key = pd.Series("total", index=df.index) if level == "total" else df[level].astype(str)
+    frame = pd.DataFrame({"unique_id": key.values, "ds": week_start(ts).values,
+                          "y": df["quantity"].astype(float).values,
+                          "revenue": (df["quantity"] * df["unit_price"]).astype(float).values})
+    weekly = frame.groupby(["unique_id", "ds"], as_index=False)[["y", "revenue"]].sum()
+    last = weekly["ds"].max()
+    if complete_weeks and ts.max() < last + pd.Timedelta(days=6, hours=23):
+        weekly = weekly[weekly["ds"] < last]
+        last = last - pd.Timedelta(weeks=1)
+    full = _zero_fill(weekly, last)
+    full["price"] = (full["revenue"] / full["y"].where(full["y"] > 0)).groupby(full["unique_id"]).ffill()
+    if "category" in df.columns and level != "category":
+        cat = df.assign(unique_id=key.values).groupby("unique_id")["category"].agg(
+            lambda s: s.mode().iat[0] if s.notna().any() else None)
+        full["category"] = full["unique_id"].map(cat)
+    return full.sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def _zero_fill(weekly: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
+    first = weekly.groupby("unique_id")["ds"].min()
+    n = ((last - first) // pd.Timedelta(weeks=1) + 1).clip(lower=0)
+    ids = np.repeat(first.index.values, n.values)
+    offsets = np.concatenate([np.arange(k) for k in n.values]) if len(n) else np.array([], dtype=int)
+    ds = np.repeat(first.values, n.values) + pd.to_timedelta(offsets * 7, unit="D").values
+    grid = pd.DataFrame({"unique_id": ids, "ds": ds})
+    out = grid.merge(weekly, on=["unique_id", "ds"], how="left")
+    out[["y", "revenue"]] = out[["y", "revenue"]].fillna(0.0)
+    return out
+
+
+@dataclass
+class Wide:
+    """A panel as a matrix: ``Y[i, t]`` units of series ``ids[i]`` in week ``dates[t]``; NaN before first sale."""
+
+    ids: np.ndarray
+    dates: pd.DatetimeIndex
+    Y: np.ndarray
+    revenue: np.ndarray | None = None
+    price: np.ndarray | None = None
+
+    @classmethod
+    def from_long(cls, panel: pd.DataFrame) -> "Wide":
+        p = panel.copy()
+        p["ds"] = pd.to_datetime(p["ds"])
+        dates = pd.date_range(p["ds"].min(), p["ds"].max(), freq=FREQ)
+        ids = np.sort(p["unique_id"].astype(str).unique())
+        row = pd.Index(ids).get_indexer(p["unique_id"].astype(str))
+        col = dates.get_indexer(p["ds"])
+        if (col < 0).any():
+            raise ValueError("panel dates must be Mondays (freq W-MON); use weekly_panel()")
+        Y = np.full((len(ids), len(dates)), np.nan)
+        Y[row, col] = p["y"].to_numpy(float)
+        first = np.where(np.isnan(Y), len(dates), np.arange(len(dates))).min(axis=1)
+        after_first = np.arange(len(dates))[None, :] >= first[:, None]
+        Y = np.where(after_first & np.isnan(Y), 0.0, Y)  # gaps after the first observation are zero sales
+
+        def matrix(column: str) -> np.ndarray | None:
+            if column not in p.columns:
+                return None
+            M = np.full(Y.shape, np.nan)
+            M[row, col] = p[column].to_numpy(float)
+            return M
+
+        return cls(ids, dates, Y, matrix("revenue"), matrix("price"))
+
+    def cut(self, cutoff: pd.Timestamp) -> "Wide":
+        """The part strictly before ``cutoff``, with series that have no history dropped."""
+        t = int(self.dates.searchsorted(pd.Timestamp(cutoff)))
+        keep = ~np.all(np.isnan(self.Y[:, :t]), axis=1)
+        sub = lambda M: None if M is None else M[keep, :t]  # noqa: E731
+        return Wide(self.ids[keep], self.dates[:t], self.Y[keep, :t], sub(self.revenue), sub(self.price))

@@ -1,0 +1,107 @@
+"""Forecaster contract, hierarchy sums, synthetic series, and metrics against hand-computed values."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from supplyfit.demand import Forecaster, backtest, weekly_panel, wrmsse
+from supplyfit.demand.metrics import coverage, mase, naive_scale, pinball
+from supplyfit.store import Store, ingest_orders
+from supplyfit.store.catalog import is_non_product
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory, sample_orders):
+    db = tmp_path_factory.mktemp("d") / "s.duckdb"
+    with Store(db) as st:
+        ingest_orders(st, sample_orders, preset="uci-online-retail")
+        return weekly_panel(st)
+
+
+def test_weekly_panel_shape(panel, sample_orders):
+    assert list(panel.columns[:3]) == ["unique_id", "ds", "y"]
+    assert (panel.ds.dt.weekday == 0).all() and (panel.y >= 0).all()
+    assert not panel.unique_id.isin(["POST", "M", "DOT"]).any()
+    assert not panel.duplicated(["unique_id", "ds"]).any()
+    counts = panel.groupby("unique_id").ds.agg(["min", "max", "count"])  # zero-filled: no gaps
+    assert ((counts["max"] - counts["min"]).dt.days // 7 + 1 == counts["count"]).all()
+    # same totals as the raw lines (sales only, complete weeks)
+    raw = pd.read_parquet(sample_orders)
+    goods = [not is_non_product(s, d) for s, d in zip(raw.StockCode, raw.Description)]
+    raw = raw[(raw.Quantity > 0) & (raw.Price > 0) & goods & ~raw.Invoice.str.startswith("C")].drop_duplicates(["Invoice", "StockCode", "Quantity", "Price"])
+    raw = raw[raw.InvoiceDate < panel.ds.max() + pd.Timedelta(weeks=1)]
+    assert panel.y.sum() == pytest.approx(raw.Quantity.sum())
+
+
+def test_forecaster_contract(panel):
+    fc = Forecaster(h=8).fit(panel)
+    out = fc.predict()
+    assert list(out.columns) == ["unique_id", "ds", "yhat", "yhat_q10", "yhat_q50", "yhat_q90"]
+    assert len(out) == panel.unique_id.nunique() * 8 and set(out.unique_id) == set(panel.unique_id)
+    assert out.notna().all().all() and (out.yhat >= 0).all()
+    assert (out.yhat_q10 <= out.yhat_q50).all() and (out.yhat_q50 <= out.yhat_q90).all()
+    assert (out.ds.dt.weekday == 0).all() and out.ds.min() == panel.ds.max() + pd.Timedelta(weeks=1)
+
+
+def test_hierarchy_is_reconciled(panel):
+    h = Forecaster(h=4, model="window_average").fit(panel).predict_hierarchy()
+    sku, cat, tot = (h[h.level == lvl] for lvl in ("sku", "category", "total"))
+    cats = panel.drop_duplicates("unique_id").set_index("unique_id").category
+    by_cat = sku.assign(c="category/" + sku.unique_id.map(cats)).groupby(["c", "ds"]).yhat.sum()
+    assert np.allclose(cat.set_index(["unique_id", "ds"]).yhat.sort_index(), by_cat.sort_index())
+    assert np.allclose(tot.groupby("ds").yhat.sum().values, sku.groupby("ds").yhat.sum().values)
+
+
+def _weeks(n):
+    return pd.date_range("2021-01-04", periods=n, freq="W-MON")
+
+
+def test_pure_seasonal_series_is_forecast_within_tolerance():
+    t = np.arange(160)
+    rows = [pd.DataFrame({"unique_id": f"s{i:02d}", "ds": _weeks(152), "y": np.round(30 + 20 * np.sin(
+        2 * np.pi * t[:152] / 52 + i / 4))}) for i in range(24)]
+    out = Forecaster(h=8).fit(pd.concat(rows)).predict()
+    truth = np.concatenate([np.round(30 + 20 * np.sin(2 * np.pi * t[152:] / 52 + i / 4)) for i in range(24)])
+    assert np.mean(np.abs(out.yhat.to_numpy() - truth)) < 0.1 * truth.mean()
+
+
+def test_pure_intermittent_series_gets_its_mean_rate():
+    rng = np.random.default_rng(1)
+    rows = [pd.DataFrame({"unique_id": f"i{i:02d}", "ds": _weeks(60),
+                          "y": rng.binomial(1, 0.2, 60) * 5.0}) for i in range(40)]
+    out = Forecaster(h=8).fit(pd.concat(rows)).predict()
+    assert out.yhat.mean() == pytest.approx(1.0, rel=0.35)   # true mean demand 0.2 x 5
+    assert (out.yhat_q10 == 0).mean() > 0.9                  # most weeks may well be zero
+
+
+def test_short_history_works():
+    p = pd.DataFrame({"unique_id": "new", "ds": _weeks(3), "y": [5.0, 0.0, 7.0]})
+    out = Forecaster(h=4).fit(p).predict()
+    assert len(out) == 4 and (out.yhat > 0).all()
+
+
+def test_metrics_against_hand_computed_values():
+    hist = np.array([[np.nan, 1.0, 3.0, 2.0], [4.0, 4.0, 6.0, 4.0]])
+    actual = np.array([[2.0, 4.0], [5.0, 5.0]])
+    fc = np.array([[3.0, 3.0], [4.0, 6.0]])
+    # series 1: naive diffs 2, -1 -> MSE 2.5; errors 1, 1 -> MSE 1 -> RMSSE sqrt(0.4)
+    # series 2: diffs 0, 2, -2 -> MSE 8/3; errors 1, 1 -> RMSSE sqrt(3/8)
+    assert naive_scale(hist).tolist() == pytest.approx([2.5, 8 / 3])
+    w = np.array([1.0, 3.0])
+    assert wrmsse(hist, actual, fc, w) == pytest.approx(0.25 * np.sqrt(0.4) + 0.75 * np.sqrt(3 / 8))
+    assert mase(hist, actual, fc) == pytest.approx(np.mean([1 / 1.5, 1 / (4 / 3)]))
+    assert pinball(np.array([10.0]), np.array([8.0]), 0.9) == pytest.approx(1.8)
+    assert pinball(np.array([10.0]), np.array([12.0]), 0.9) == pytest.approx(0.2)
+    assert coverage(actual, fc - 1, fc + 0.5) == pytest.approx(0.5)  # 2 of 4 inside
+
+
+def test_backtest_reports_every_level(panel):
+    bt = backtest(panel, ["2010-09-06"], h=4, model="window_average")
+    assert set(bt.level) == {"sku", "category", "total"}
+    assert bt.wrmsse.between(0, 10).all() and bt.coverage_80.between(0, 1).all()
+
+
+def test_statsforecast_models_are_available(panel):
+    small = panel[panel.unique_id.isin(panel.unique_id.unique()[:5])]
+    out = Forecaster(h=2, model="croston", calibrate=False).fit(small).predict()
+    assert len(out) == 10 and out.yhat.notna().all()

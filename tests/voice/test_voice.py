@@ -1,0 +1,71 @@
+"""SentimentModel contract, save/load, robustness, and aspect mining on hand-written reviews."""
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from supplyfit.voice import SentimentModel, mine
+
+TRAIN = ["质量很好，非常满意", "物流很快，包装完好", "屏幕清晰，电池耐用", "性价比高，推荐购买", "味道不错，还会再买",
+         "质量太差，用了两天就坏了", "物流太慢，等了一个星期", "屏幕有坏点，电池不耐用", "客服态度恶劣，不给退货",
+         "味道很怪，难吃"] * 3
+LABELS = [1] * 5 + [0] * 5
+LABELS = LABELS * 3
+
+
+def test_interface_contract_and_round_trip(tmp_path):
+    m = SentimentModel().fit(TRAIN, LABELS)
+    texts = ["非常满意，质量很好", "太差了，坏了"]
+    pred, proba = m.predict(texts), m.predict_proba(texts)
+    assert pred.dtype.kind == "i" and pred.tolist() == [1, 0]
+    assert proba.shape == (2,) and ((proba >= 0) & (proba <= 1)).all()
+    m.save(tmp_path / "m.joblib")
+    again = SentimentModel.load(tmp_path / "m.joblib")
+    assert np.allclose(again.predict_proba(texts), proba, atol=1e-5)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "好" * 20000, "這個產品質量很好", "quality is great 但是物流太慢",
+                                  None, 123])
+def test_robust_inputs_get_a_result(text):
+    m = SentimentModel.pretrained()
+    p = m.predict_proba([text])
+    assert p.shape == (1,) and 0 <= p[0] <= 1
+
+
+def test_pretrained_loads_fast_and_is_sensible():
+    t0 = time.perf_counter()
+    m = SentimentModel.pretrained()
+    assert time.perf_counter() - t0 < 2.0
+    assert m.predict(["质量非常好，很满意，会回购", "质量太差，完全不能用，退货"]).tolist() == [1, 0]
+    assert m.predict(["Great quality, fast delivery", "terrible, broken after one day"]).tolist() in ([1, 0],)
+
+
+# Hand-labelled reviews written for this test: expected (aspect, polarity) per category.
+HAND = pd.DataFrame([
+    ("手机", "屏幕很清晰，电池却不耐用，一天要充三次电"), ("手机", "电池太差了，屏幕还行"),
+    ("手机", "屏幕大，显示效果好"), ("手机", "电池续航差，发热严重"), ("手机", "物流很快，屏幕漂亮"),
+    ("手机", "电池不行，待机时间短"), ("手机", "屏幕色彩不错"),
+    ("酒店", "房间干净，早餐很难吃"), ("酒店", "早餐种类少，味道差"), ("酒店", "房间宽敞明亮，服务周到"),
+    ("酒店", "前台服务态度差，房间还可以"), ("酒店", "早餐不好，房间隔音差"), ("酒店", "房间舒适，位置方便"),
+    ("酒店", "早餐太差了"),
+    ("水果", "苹果很甜，但是物流太慢"), ("水果", "物流慢，等了五天"), ("水果", "味道甜，个头大"),
+    ("水果", "有两个坏了还发霉，物流也慢"), ("水果", "味道很好，新鲜"), ("水果", "物流太慢了，水果都软了"),
+], columns=["category", "text"]).assign(label=[1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0])
+
+
+def test_mine_finds_expected_aspects_and_polarities():
+    ins = mine(HAND)
+    a = ins.aspects.set_index(["category", "aspect"])
+    assert a.loc[("手机", "屏幕"), "positive_share"] > 0.6
+    assert a.loc[("手机", "电池"), "negative_share"] > 0.6
+    assert a.loc[("酒店", "早餐"), "negative_share"] > 0.6
+    assert a.loc[("酒店", "房间"), "positive_share"] > 0.5
+    assert a.loc[("水果", "物流"), "negative_share"] > 0.6
+    needs = ins.brief[(ins.brief.kind == "need") & (ins.brief["rank"] == 1)].set_index("category").aspect
+    assert needs["手机"] == "电池" and needs["酒店"] == "早餐" and needs["水果"] == "物流"
+    top = ins.complaints.iloc[0]
+    assert top.reason == "safety" and "发霉" in top.text
+    assert list(ins.complaints["rank"]) == list(range(1, len(ins.complaints) + 1))
+    assert set(ins.scores.columns) >= {"review_id", "category", "p_positive", "predicted"}
