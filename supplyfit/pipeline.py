@@ -30,9 +30,11 @@ def load_sample(store: Store) -> str:
 def stages() -> list[tuple[str, Callable[[Store], str]]]:
     """The analysis stages, in chain order."""
     from .demand import stage as demand
+    from .match import stage as match
+    from .supply import stage as supply
     from .voice import stage as voice
 
-    return [("voice", voice.run), ("demand", demand.run)]
+    return [("voice", voice.run), ("demand", demand.run), ("supply", supply.run), ("match", match.run)]
 
 
 def run_all(store: Store, progress: Progress | None = None) -> dict[str, str]:

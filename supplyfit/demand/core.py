@@ -185,6 +185,16 @@ class Forecaster:
         a = (self.dispersion_ * self.scale_)[:, None]
         return mean, {q: nb_quantiles(mean, a, q) for q in self.quantiles}
 
+    def quantile_of_sum(self, steps: int, q: float) -> pd.Series:
+        """Per series, quantile ``q`` of total demand over the first ``steps`` forecast weeks (negative binomial
+        with the summed mean and variance); what a base-stock level over lead time + review period needs."""
+        mean = self.mean_[:, :steps]
+        a = (self.dispersion_ * self.scale_)[:, None]
+        mu = mean.sum(axis=1)
+        var = (mean + a * mean**2).sum(axis=1)
+        a_sum = np.where(mu > 0, np.maximum(var - mu, 1e-9) / np.maximum(mu, 1e-9) ** 2, 1.0)
+        return pd.Series(np.where(mu > 0, nb_quantiles(mu, a_sum, q), 0.0), index=self.wide_.ids)
+
     def predict(self) -> pd.DataFrame:
         """One row per series and step: unique_id, ds, yhat, yhat_q10, yhat_q50, yhat_q90."""
         mean, qs = self._forecast_matrices()

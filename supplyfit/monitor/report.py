@@ -86,7 +86,10 @@ SectionBuilder = Callable[[Store], Section]
 
 def section_builders() -> list[SectionBuilder]:
     """Report sections in chain order; each reads only the store's tables."""
-    return [store_section]
+    from . import sections as s
+
+    return [store_section, s.consumption_section, s.voice_section, s.demand_section, s.supply_section,
+            s.match_section]
 
 
 CSS = """

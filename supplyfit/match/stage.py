@@ -1,0 +1,37 @@
+"""The matching stage of the pipeline: rules, recommendations and segments written to the store."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..store import Store
+from .recommend import BasketRecommender
+from .rules import association_rules, baskets_from_orders
+from .segments import segment_summary, segments
+
+
+def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, per_customer: int = 10) -> str:
+    """Write ``rules``, ``recommendations`` (per customer), ``segments`` and ``segment_summary``."""
+    orders = store.sales()
+    if orders.empty:
+        return "no product sales"
+    sales = orders[~orders["is_return"]]
+    baskets = baskets_from_orders(sales)
+    rules = association_rules(baskets, min_support, min_confidence, max_len=3)
+    flat = rules.assign(antecedents=rules["antecedents"].map(lambda s: " + ".join(sorted(s))),
+                        consequents=rules["consequents"].map(lambda s: " + ".join(sorted(s))))
+    store.write_result("rules", flat)
+    first = sales.sort_values("ts").groupby("order_id", sort=False).agg(customer_id=("customer_id", "first"),
+                                                                        ts=("ts", "first"),
+                                                                        items=("sku", lambda s: sorted(set(s))))
+    first = first.sort_values("ts")
+    rec = BasketRecommender().fit(first["items"].tolist(), customer_id=first["customer_id"].tolist())
+    seg = segments(orders)
+    top = seg.sort_values("monetary", ascending=False).head(200)["customer_id"]
+    recs = pd.DataFrame([{"customer_id": c, "rank": i + 1, "sku": sku}
+                         for c in top for i, sku in enumerate(rec.recommend_customer(c, per_customer))])
+    store.write_result("recommendations", recs)
+    store.write_result("segments", seg)
+    store.write_result("segment_summary", segment_summary(seg))
+    return (f"{len(baskets):,} baskets → {len(rules):,} rules (support ≥ {min_support}); "
+            f"{seg['customer_id'].nunique():,} customers in {seg['segment'].nunique()} segments")

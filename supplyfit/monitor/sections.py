@@ -1,0 +1,141 @@
+"""Report sections for each stage of the chain, built only from the store's result tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ..store import Store
+from .report import Section, window_of
+
+
+def _missing(sec: Section, store: Store, *tables: str) -> bool:
+    absent = [t for t in tables if not store.has_table(t) or store.table(t).empty]
+    if absent:
+        sec.missing = f"Stage not run yet (no {', '.join(absent)} table): run `supplyfit demo` or the stage's command."
+    return bool(absent)
+
+
+def voice_section(store: Store) -> Section:
+    sec = Section("voice", "Voice of the customer · 用户之声")
+    if _missing(sec, store, "review_scores", "aspects"):
+        return sec
+    scores = store.table("review_scores")
+    by_cat = scores.groupby("category").agg(reviews=("review_id", "size"), positive=("predicted", "mean"))
+    fig = go.Figure(go.Bar(x=by_cat.index, y=by_cat.positive, text=[f"{v:.0%}" for v in by_cat.positive]))
+    fig.update_layout(title="Share of positive reviews by category · 各品类好评率", yaxis_tickformat=".0%")
+    sec.chart(fig, "Numbers: " + ", ".join(f"{c} {p:.1%} of {n}" for c, n, p in by_cat.itertuples()))
+    aspects = store.table("aspects")
+    top = aspects.sort_values("mentions", ascending=False).groupby("category").head(4)
+    fig = go.Figure([go.Bar(name="positive · 正面", y=top.category + " · " + top.aspect,
+                            x=top.mentions * top.positive_share, orientation="h"),
+                     go.Bar(name="negative · 负面", y=top.category + " · " + top.aspect,
+                            x=top.mentions * top.negative_share, orientation="h")])
+    fig.update_layout(title="Aspects people mention, by polarity · 评论关注点", barmode="stack", height=700)
+    sec.chart(fig, "Mentions = reviews naming the aspect; split by the sentiment of the clause that names it.")
+    brief = store.table("design_brief")
+    sec.table(brief[brief["rank"] <= 3], "Design brief · 设计简报: top unmet needs and praised attributes", limit=60)
+    sec.table(store.table("complaints").head(15)[["rank", "category", "urgency", "reason", "matched", "text"]],
+              "Complaint queue · 投诉队列 (most urgent first)")
+    return sec
+
+
+def demand_section(store: Store) -> Section:
+    sec = Section("demand", "Demand forecasts · 需求预测")
+    if _missing(sec, store, "forecasts", "demand_panel"):
+        return sec
+    panel, fc = store.table("demand_panel"), store.table("forecasts")
+    sec.window = f"history {window_of(panel.ds)}; forecast {window_of(fc.ds)}"
+    hist_total = panel.groupby("ds").y.sum()
+    cat_hist = panel.groupby(["category", "ds"]).y.sum() if "category" in panel.columns else None
+    series = [("total", "total", hist_total)]
+    top_cats = fc[fc.level == "category"].groupby("unique_id").yhat.sum().nlargest(3).index
+    for c in top_cats:
+        name = c.split("/", 1)[1]
+        if cat_hist is not None and name in cat_hist.index.get_level_values(0):
+            series.append((c, f"category {name}", cat_hist.loc[name]))
+    top_skus = panel.groupby("unique_id").y.sum().nlargest(3).index
+    for s in top_skus:
+        series.append((s, f"SKU {s}", panel[panel.unique_id == s].set_index("ds").y))
+    for uid, label, hist in series:
+        f = fc[fc.unique_id == uid].sort_values("ds")
+        fig = go.Figure([
+            go.Scatter(x=hist.index, y=hist.values, name="history · 历史", mode="lines"),
+            go.Scatter(x=list(f.ds) + list(f.ds[::-1]), y=list(f.yhat_q90) + list(f.yhat_q10[::-1]),
+                       fill="toself", name="80% band · 区间", line=dict(width=0), opacity=0.3),
+            go.Scatter(x=f.ds, y=f.yhat, name="forecast · 预测", mode="lines+markers"),
+        ])
+        fig.update_layout(title=f"Weekly units · 周销量: {label}")
+        sec.chart(fig, "Forecast: " + ", ".join(f"{d:%m-%d} {v:,.0f}" for d, v in zip(f.ds, f.yhat)))
+    if store.has_table("backtest"):
+        sec.table(store.table("backtest"), "Backtest (rolling origin, M5 WRMSSE, 80% interval coverage)")
+    return sec
+
+
+def supply_section(store: Store) -> Section:
+    sec = Section("supply", "Flexible production · 柔性生产")
+    if _missing(sec, store, "production_plan", "policy_comparison"):
+        return sec
+    plan = store.table("production_plan").sort_values("qty", ascending=False)
+    sec.table(plan.head(15), f"Production plan · 生产计划: {len(plan)} SKUs, {plan.qty.sum():,.0f} units")
+    comp = store.table("policy_comparison")
+    fig = go.Figure()
+    for policy, g in comp.groupby("policy"):
+        fig.add_trace(go.Scatter(x=g.leftover_rate, y=g.fill_rate, mode="lines+markers+text", name=policy,
+                                 text=[f"SL {s:.2f}" for s in g.service_level], textposition="top center"))
+    fig.update_layout(title="Fill rate vs leftover rate · 满足率与剩余率 (replay of the last 8 weeks)",
+                      xaxis_title="leftover units / units made", yaxis_title="fill rate")
+    sec.chart(fig)
+    sec.table(comp, "Policy comparison (replayed on the last 8 weeks of actual demand)")
+    return sec
+
+
+def match_section(store: Store) -> Section:
+    sec = Section("match", "Matching and segments · 匹配与客群")
+    if _missing(sec, store, "rules", "segments"):
+        return sec
+    rules = store.table("rules")
+    sec.table(rules.head(15)[["antecedents", "consequents", "support", "confidence", "lift"]],
+              "Strongest basket rules · 购物篮规则 (by lift)")
+    top = rules.head(40)
+    items = sorted(set(top.antecedents) | set(top.consequents))[:25]
+    lift = top.pivot_table(index="antecedents", columns="consequents", values="lift", aggfunc="max")
+    lift = lift.reindex(index=[i for i in items if i in lift.index], columns=[i for i in items if i in lift.columns])
+    fig = go.Figure(go.Heatmap(z=lift.values, x=lift.columns, y=lift.index, colorscale="Blues"))
+    fig.update_layout(title="Lift of the strongest rules · 关联提升度", height=500)
+    sec.chart(fig)
+    summary = store.table("segment_summary")
+    fig = go.Figure([go.Bar(name="customers", x=summary.segment, y=summary.customer_share),
+                     go.Bar(name="revenue", x=summary.segment, y=summary.revenue_share)])
+    fig.update_layout(title="Segments: share of customers and revenue · 客群占比", yaxis_tickformat=".0%")
+    sec.chart(fig, "Numbers: " + ", ".join(f"{s} {c:,} customers, {r:.0%} of revenue"
+                                           for s, c, r in zip(summary.segment, summary.customers,
+                                                              summary.revenue_share)))
+    if store.has_table("recommendations"):
+        recs = store.table("recommendations")
+        ex = recs.groupby("customer_id").sku.agg(lambda s: ", ".join(s.head(5))).head(8).reset_index()
+        sec.table(ex, "Example recommendations for top customers · 个性化推荐")
+    return sec
+
+
+def consumption_section(store: Store) -> Section:
+    sec = Section("consumption", "Consumption scale and structure · 消费规模与结构")
+    sales = store.sales()
+    if sales.empty:
+        sec.missing = "No orders loaded yet."
+        return sec
+    sales = sales.assign(revenue=sales.quantity * sales.unit_price, month=pd.to_datetime(sales.ts).dt.to_period(
+        "M").dt.to_timestamp())
+    sec.window = window_of(sales.ts)
+    monthly = sales.groupby("month").agg(revenue=("revenue", "sum"), orders=("order_id", "nunique"),
+                                         customers=("customer_id", "nunique"))
+    fig = go.Figure(go.Bar(x=monthly.index, y=monthly.revenue))
+    fig.update_layout(title="Net revenue per month · 月度销售额")
+    sec.chart(fig, "Numbers: " + ", ".join(f"{m:%Y-%m} {v:,.0f}" for m, v in monthly.revenue.items()))
+    cat = sales.pivot_table(index="month", columns="category", values="revenue", aggfunc="sum").fillna(0)
+    share = cat.div(cat.sum(axis=1), axis=0)
+    fig = go.Figure([go.Scatter(x=share.index, y=share[c], stackgroup="one", name=c) for c in share.columns])
+    fig.update_layout(title="Category share of revenue · 品类结构", yaxis_tickformat=".0%")
+    sec.chart(fig)
+    sec.table(monthly.reset_index(), "Monthly totals")
+    return sec

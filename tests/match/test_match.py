@@ -1,0 +1,71 @@
+"""Rules equal mlxtend's; recommender edge cases; RFM segments."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from supplyfit.match import BasketRecommender, association_rules, baskets_from_orders, frequent_itemsets, segments
+from supplyfit.store import Store, ingest_orders
+
+
+@pytest.fixture(scope="module")
+def orders(tmp_path_factory, sample_orders):
+    with Store(tmp_path_factory.mktemp("m") / "s.duckdb") as st:
+        ingest_orders(st, sample_orders, preset="uci-online-retail")
+        return st.sales()
+
+
+@pytest.mark.parametrize("min_support,max_len", [(0.02, None), (0.01, 2), (0.01, None)])
+def test_rules_identical_to_mlxtend(orders, min_support, max_len):
+    from mlxtend.frequent_patterns import association_rules as mx_rules
+    from mlxtend.frequent_patterns import fpgrowth
+    from mlxtend.preprocessing import TransactionEncoder
+
+    baskets = baskets_from_orders(orders[~orders.is_return])
+    te = TransactionEncoder()
+    X = pd.DataFrame(te.fit_transform(baskets), columns=te.columns_)
+    fi = fpgrowth(X, min_support=min_support, use_colnames=True, max_len=max_len)
+    mx = mx_rules(fi, metric="confidence", min_threshold=0.1)
+    ours_fi = frequent_itemsets(baskets, min_support, max_len)
+    assert dict(zip(ours_fi.itemsets, ours_fi.support)) == pytest.approx(dict(zip(fi.itemsets, fi.support)))
+    ours = association_rules(baskets, min_support, 0.1, max_len)
+    assert len(ours) == len(mx) > 0
+    a = ours.set_index(["antecedents", "consequents"])
+    b = mx.set_index(["antecedents", "consequents"])
+    assert set(a.index) == set(b.index)
+    b = b.loc[a.index]
+    for col in ("support", "confidence", "lift", "leverage", "conviction"):
+        assert np.allclose(a[col], b[col]), col
+
+
+def test_rules_input_shapes_and_edge_cases():
+    baskets = [["a", "b", "b"], ["a", "b"], [], ["c"], ["a", "c"]]
+    long = pd.DataFrame([(i, it) for i, b in enumerate(baskets) for it in b], columns=["basket_id", "item"])
+    r1 = association_rules(baskets, 0.3, 0.5)
+    r2 = association_rules(pd.concat([long, pd.DataFrame({"basket_id": [2], "item": [None]})]), 0.3, 0.5)
+    # the empty basket still counts as a transaction in the list form: support of {a, b} = 2/5
+    ab = r1[(r1.antecedents == frozenset("a")) & (r1.consequents == frozenset("b"))]
+    assert ab.support.tolist() == [0.4]
+    assert len(r2) == len(r1)
+    assert association_rules([], 0.1, 0.1).empty
+
+
+def test_recommender_edge_cases():
+    baskets = [["a", "b"], ["a", "b", "c"], ["a", "c"], ["d"], ["b", "c"], ["a", "b"]]
+    rec = BasketRecommender().fit(baskets, customer_id=["u1", "u1", "u2", "u3", "u2", None])
+    out = rec.recommend(["a"], k=2)
+    assert out[0] == "b" and "a" not in out
+    assert rec.recommend(["zzz"], k=3) == ["a", "b", "c"]  # unknown → popularity
+    assert rec.recommend([], k=10) == ["a", "b", "c", "d"]
+    assert len(rec.recommend(["a", "b", "c", "d"], k=5)) == 0
+    assert rec.recommend_customer("u1", k=2)[0] in {"a", "b"}
+    assert rec.recommend_customer("nobody", k=2) == ["a", "b"]
+
+
+def test_segments(orders):
+    seg = segments(orders, asof="2010-12-01")
+    assert seg.customer_id.is_unique and seg.r.between(1, 5).all()
+    assert {"champions", "hibernating"} <= set(seg.segment)
+    champs = seg[seg.segment == "champions"]
+    assert champs.recency_days.median() < seg.recency_days.median()
+    assert champs.frequency.median() > seg.frequency.median()
