@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .core import Forecaster
+from .core import Forecaster, category_groups
 from .panel import Wide
 
 
@@ -71,7 +71,7 @@ def backtest(panel: pd.DataFrame, cutoffs: Iterable, h: int = 8, model: str = "a
         actual = np.nan_to_num(full.Y[idx, t:t + h])
         levels = {"sku": (hist, actual)}
         cats = fc.categories_
-        groups = {f"category/{c}": cats == c for c in np.unique(cats)} if cats is not None else {}
+        groups = category_groups(cats) if cats is not None else {}
         for name, grp in (("category", groups), ("total", {"total": np.ones(len(ids), bool)})):
             if grp:
                 agg_hist = _aggregate(hist, grp)

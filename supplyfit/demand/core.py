@@ -91,6 +91,11 @@ def make_model(name: str, seed: int = 0) -> m.Model:
                      "imapa, adida, arima")
 
 
+def category_groups(categories: np.ndarray) -> dict[str, np.ndarray]:
+    """Row masks of each category's series, keyed by the aggregate's id ('category/NAME')."""
+    return {f"category/{c}": categories == c for c in np.unique(categories)}
+
+
 def to_long(ids: np.ndarray, dates: pd.DatetimeIndex, M: np.ndarray, value: str = "y") -> pd.DataFrame:
     return pd.DataFrame({"unique_id": np.repeat(ids, len(dates)), "ds": np.tile(dates, len(ids)),
                          value: M.reshape(-1)})
@@ -216,7 +221,7 @@ class Forecaster:
         cats = self.categories_ if self.categories_ is not None else np.full(len(mean), "all")
         dates = pd.date_range(self.wide_.dates[-1] + pd.Timedelta(weeks=1), periods=self.h, freq=FREQ)
         frames = [self.predict().assign(level="sku")]
-        groups = {f"category/{c}": cats == c for c in np.unique(cats)}
+        groups = category_groups(cats)
         groups["total"] = np.ones(len(mean), bool)
         for gid, mask in groups.items():
             mu, sd = mean[mask].sum(axis=0), np.sqrt(var[mask].sum(axis=0))
