@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -22,3 +23,13 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
         result = fn()
         best = min(best, time.perf_counter() - t0)
     return best, result
+
+
+def load_uci_panel():
+    """Weekly SKU panel of the UCI 2009–2010 orders, loaded through the store as a user would."""
+    from supplyfit.demand import weekly_panel
+    from supplyfit.store import Store, ingest_orders
+
+    with tempfile.TemporaryDirectory() as tmp, Store(f"{tmp}/s.duckdb") as st:
+        ingest_orders(st, UCI, preset="uci-online-retail")
+        return weekly_panel(st)

@@ -16,19 +16,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from _common import UCI
-from supplyfit.demand import Forecaster, weekly_panel
+from _common import load_uci_panel
+from supplyfit.demand import Forecaster
 from supplyfit.demand.backtest import score
 from supplyfit.demand.panel import Wide
-from supplyfit.store import Store, ingest_orders
 
 warnings.filterwarnings("ignore")
-
-
-def load_panel(tmpdb: str) -> pd.DataFrame:
-    with Store(tmpdb) as st:
-        ingest_orders(st, UCI, preset="uci-online-retail")
-        return weekly_panel(st)
 
 
 def statsforecast_models(season: int):
@@ -77,10 +70,7 @@ def main() -> None:
     ap.add_argument("--cutoff", default="2010-10-11")
     ap.add_argument("--h", type=int, default=8)
     args = ap.parse_args()
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        panel = load_panel(f"{tmp}/s.duckdb")
+    panel = load_uci_panel()
     cutoff, h = pd.Timestamp(args.cutoff), args.h
     train = panel[panel.ds < cutoff]
     active = train[(train.ds >= cutoff - pd.Timedelta(weeks=26)) & (train.y > 0)].unique_id.unique()

@@ -10,13 +10,10 @@ Forecasts inside the simulation use SES (the re-forecast runs every week for eve
 from __future__ import annotations
 
 import argparse
-import tempfile
 
 import pandas as pd
 
-from _common import UCI
-from supplyfit.demand import weekly_panel
-from supplyfit.store import Store, ingest_orders
+from _common import load_uci_panel
 from supplyfit.supply import simulate
 
 
@@ -25,9 +22,7 @@ def main() -> None:
     ap.add_argument("--start", default="2010-10-11")
     ap.add_argument("--weeks", type=int, default=8)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, Store(f"{tmp}/s.duckdb") as st:
-        ingest_orders(st, UCI, preset="uci-online-retail")
-        panel = weekly_panel(st)
+    panel = load_uci_panel()
     start = pd.Timestamp(args.start)
     end = start + pd.Timedelta(weeks=args.weeks)
     hist, act = panel[panel.ds < start], panel[(panel.ds >= start) & (panel.ds < end)]

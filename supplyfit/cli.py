@@ -20,6 +20,8 @@ app = typer.Typer(help="supplyfit: orders and reviews in; forecasts, production 
 ingest_app = typer.Typer(help="Load orders or reviews files (CSV, Parquet, XLSX) into the store.",
                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+keys_app = typer.Typer(help="API keys for `supplyfit serve` (one tenant and role per key).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
 err = Console(stderr=True)
 
@@ -121,6 +123,139 @@ def demo(db: Path = typer.Option(Path("out/demo.duckdb"), "--db", help="Store fo
     for stage, text in summary.items():
         console.print(f"[green]✓[/] {stage}: {text}")
     console.print(f"report: {out / 'report.html'}")
+
+
+def _stage(name: str, db: Path, tenant: str, **kw) -> None:
+    """Run one pipeline stage on the store and print its summary."""
+    from importlib import import_module
+
+    module = import_module(f"supplyfit.{name}.stage")
+    try:
+        with Store(db, tenant=tenant) as store, _spinner() as progress:
+            progress.add_task(f"{name} stage")
+            summary = module.run(store, **kw)
+    except (KeyError, ValueError) as e:
+        _fail(f"{name}: {e}")
+    console.print(f"[green]✓[/] {name}: {summary}")
+
+
+@app.command()
+def voice(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
+    """Score and mine reviews: review_scores, aspects, design_brief, complaints tables."""
+    _stage("voice", db, tenant)
+
+
+@app.command()
+def forecast(db: Path = DbOpt, tenant: str = TenantOpt,
+             h: int = typer.Option(8, "--h", min=1, max=104, help="Weeks ahead."),
+             model: str = typer.Option("auto", "--model", help="auto | lgbm | ses | tsb | ets | croston | imapa "
+                                                                "| adida | arima | seasonal_naive | naive")) -> None:
+    """Weekly forecasts with quantiles for SKUs, categories and total (demand_panel, forecasts, backtest)."""
+    _stage("demand", db, tenant, h=h, model=model)
+
+
+@app.command()
+def backtest(db: Path = DbOpt, tenant: str = TenantOpt,
+             cutoff: list[str] = typer.Option([], "--cutoff", help="Cut-off date (repeat); default: 3 origins."),
+             h: int = typer.Option(8, "--h", min=1, max=104), model: str = typer.Option("auto", "--model"),
+             active_weeks: int = typer.Option(26, help="Score series with a sale in this many weeks before.")) -> None:
+    """Rolling-origin backtest: WRMSSE, MASE, bias, pinball loss and coverage by level."""
+    from .demand import backtest as run_backtest, weekly_panel
+
+    with Store(db, tenant=tenant, read_only=True) as store:
+        panel = weekly_panel(store)
+    if panel.empty:
+        _fail("no product sales in the store")
+    weeks = panel["ds"].drop_duplicates().sort_values().reset_index(drop=True)
+    cutoffs = cutoff or [str(weeks.iloc[-h * k - 1].date()) for k in (3, 2, 1) if len(weeks) > h * k + 2 * h]
+    if not cutoffs:
+        _fail(f"history too short for a backtest with h={h}")
+    with _spinner() as progress:
+        progress.add_task(f"backtest at {', '.join(cutoffs)}")
+        res = run_backtest(panel, cutoffs, h=h, model=model, active_weeks=active_weeks)
+    console.print(_df_table(res, f"backtest, model {model}, h={h}", limit=100))
+
+
+@app.command()
+def plan(db: Path = DbOpt, tenant: str = TenantOpt, lead_time: int = typer.Option(1, min=0, max=52),
+         service_level: float = typer.Option(0.9, min=0.5, max=0.999)) -> None:
+    """Production plan (test-and-reorder) and a replayed comparison of policies."""
+    _stage("supply", db, tenant, lead_time=lead_time, service_level=service_level)
+
+
+@app.command()
+def match(db: Path = DbOpt, tenant: str = TenantOpt,
+          min_support: float = typer.Option(0.01, min=0.0001, max=1.0),
+          min_confidence: float = typer.Option(0.2, min=0.0, max=1.0)) -> None:
+    """Basket rules, per-customer recommendations and RFM segments."""
+    _stage("match", db, tenant, min_support=min_support, min_confidence=min_confidence)
+
+
+@app.command()
+def monitor(db: Path = DbOpt, tenant: str = TenantOpt, k: int = typer.Option(20, min=1, max=500)) -> None:
+    """Consumption indicators (weekly and monthly) and hotspots."""
+    _stage("monitor", db, tenant, k=k)
+
+
+@app.command()
+def report(db: Path = DbOpt, tenant: str = TenantOpt,
+           out: Path = typer.Option(Path("out/report.html"), "--out", help="HTML file to write.")) -> None:
+    """Write the self-contained HTML report from the store's tables."""
+    from .monitor.report import write_report
+
+    try:
+        with Store(db, tenant=tenant, read_only=True) as store:
+            path = write_report(store, out)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    console.print(f"report: {path}")
+
+
+@app.command()
+def serve(db: Path = DbOpt, host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+          port: int = typer.Option(8000, min=1, max=65535),
+          max_upload_mb: float = typer.Option(512, help="Largest accepted upload.")) -> None:
+    """REST API (docs at /docs) and the dashboard (/) on the store; needs keys from `supplyfit keys create`."""
+    import uvicorn
+
+    from .api import create_app
+
+    console.print(f"supplyfit on http://{host}:{port}/  (API docs: /docs)")
+    uvicorn.run(create_app(db, max_upload_mb=max_upload_mb), host=host, port=port, log_level="warning")
+
+
+@keys_app.command("create")
+def keys_create(tenant: str = typer.Option(..., "--tenant"), role: str = typer.Option("reader", "--role",
+                help="reader | writer | admin"), db: Path = DbOpt) -> None:
+    """Create a key; it is printed once and stored only as a hash."""
+    from .api import create_key
+
+    try:
+        with Store(db) as store:
+            key = create_key(store, tenant, role)
+    except ValueError as e:
+        _fail(str(e))
+    console.print(key, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(db: Path = DbOpt, tenant: Optional[str] = typer.Option(None, "--tenant")) -> None:
+    """Key ids, tenants and roles (never the keys)."""
+    from .api import list_keys
+
+    with Store(db) as store:
+        console.print(_df_table(list_keys(store, tenant), "API keys", limit=1000))
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, db: Path = DbOpt) -> None:
+    """Revoke a key by its id (the part after 'sf_')."""
+    from .api import revoke_key
+
+    with Store(db) as store:
+        if not revoke_key(store, key_id):
+            _fail(f"no live key {key_id}")
+    console.print(f"revoked {key_id}")
 
 
 if __name__ == "__main__":

@@ -31,10 +31,12 @@ def stages() -> list[tuple[str, Callable[[Store], str]]]:
     """The analysis stages, in chain order."""
     from .demand import stage as demand
     from .match import stage as match
+    from .monitor import stage as monitor
     from .supply import stage as supply
     from .voice import stage as voice
 
-    return [("voice", voice.run), ("demand", demand.run), ("supply", supply.run), ("match", match.run)]
+    return [("voice", voice.run), ("demand", demand.run), ("supply", supply.run), ("match", match.run),
+            ("monitor", monitor.run)]
 
 
 def run_all(store: Store, progress: Progress | None = None) -> dict[str, str]:

@@ -10,6 +10,14 @@ from .rules import association_rules, baskets_from_orders
 from .segments import segment_summary, segments
 
 
+def recommender(sales: pd.DataFrame) -> BasketRecommender:
+    """A recommender fitted on the invoices of ``sales`` (order lines without returns), in time order."""
+    orders = sales.sort_values("ts").groupby("order_id", sort=False).agg(
+        customer_id=("customer_id", "first"), ts=("ts", "first"), items=("sku", lambda s: sorted(set(s))))
+    orders = orders.sort_values("ts")
+    return BasketRecommender().fit(orders["items"].tolist(), customer_id=orders["customer_id"].tolist())
+
+
 def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, per_customer: int = 10) -> str:
     """Write ``rules``, ``recommendations`` (per customer), ``segments`` and ``segment_summary``."""
     orders = store.sales()
@@ -21,11 +29,7 @@ def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, pe
     flat = rules.assign(antecedents=rules["antecedents"].map(lambda s: " + ".join(sorted(s))),
                         consequents=rules["consequents"].map(lambda s: " + ".join(sorted(s))))
     store.write_result("rules", flat)
-    first = sales.sort_values("ts").groupby("order_id", sort=False).agg(customer_id=("customer_id", "first"),
-                                                                        ts=("ts", "first"),
-                                                                        items=("sku", lambda s: sorted(set(s))))
-    first = first.sort_values("ts")
-    rec = BasketRecommender().fit(first["items"].tolist(), customer_id=first["customer_id"].tolist())
+    rec = recommender(sales)
     seg = segments(orders)
     top = seg.sort_values("monetary", ascending=False).head(200)["customer_id"]
     recs = pd.DataFrame([{"customer_id": c, "rank": i + 1, "sku": sku}

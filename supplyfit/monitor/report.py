@@ -88,7 +88,7 @@ def section_builders() -> list[SectionBuilder]:
     """Report sections in chain order; each reads only the store's tables."""
     from . import sections as s
 
-    return [store_section, s.consumption_section, s.voice_section, s.demand_section, s.supply_section,
+    return [store_section, s.consumption_section, s.hotspot_section, s.voice_section, s.demand_section, s.supply_section,
             s.match_section]
 
 

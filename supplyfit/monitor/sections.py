@@ -118,24 +118,75 @@ def match_section(store: Store) -> Section:
     return sec
 
 
+def _ind(store: Store, name: str, freq: str) -> pd.DataFrame:
+    df = store.table(f"ind_{name}", where=f"freq = '{freq}'").drop(columns="freq")
+    return df.sort_values("period", kind="stable") if "period" in df.columns else df
+
+
 def consumption_section(store: Store) -> Section:
     sec = Section("consumption", "Consumption scale and structure · 消费规模与结构")
-    sales = store.sales()
-    if sales.empty:
-        sec.missing = "No orders loaded yet."
+    if _missing(sec, store, "ind_totals"):
         return sec
-    sales = sales.assign(revenue=sales.quantity * sales.unit_price, month=pd.to_datetime(sales.ts).dt.to_period(
-        "M").dt.to_timestamp())
-    sec.window = window_of(sales.ts)
-    monthly = sales.groupby("month").agg(revenue=("revenue", "sum"), orders=("order_id", "nunique"),
-                                         customers=("customer_id", "nunique"))
-    fig = go.Figure(go.Bar(x=monthly.index, y=monthly.revenue))
-    fig.update_layout(title="Net revenue per month · 月度销售额")
-    sec.chart(fig, "Numbers: " + ", ".join(f"{m:%Y-%m} {v:,.0f}" for m, v in monthly.revenue.items()))
-    cat = sales.pivot_table(index="month", columns="category", values="revenue", aggfunc="sum").fillna(0)
-    share = cat.div(cat.sum(axis=1), axis=0)
-    fig = go.Figure([go.Scatter(x=share.index, y=share[c], stackgroup="one", name=c) for c in share.columns])
+    monthly, weekly = _ind(store, "totals", "M"), _ind(store, "totals", "W")
+    sec.window = f"{weekly.period.min():%Y-%m-%d} – {weekly.period.max() + pd.Timedelta(days=6):%Y-%m-%d}"
+    for note in store.table("ind_notes").note:
+        sec.text(f"Note: {note}.")
+    fc = _ind(store, "forecast", "W")
+    fig = go.Figure(go.Scatter(x=weekly.period, y=weekly.revenue, name="net revenue · 销售额", mode="lines"))
+    rev = fc[fc.metric == "revenue"]
+    if len(rev):
+        fig.add_trace(go.Scatter(x=list(rev.period) + list(rev.period[::-1]),
+                                 y=list(rev.yhat_q90) + list(rev.yhat_q10[::-1]), fill="toself", opacity=0.3,
+                                 line=dict(width=0), name="80% band · 区间"))
+        fig.add_trace(go.Scatter(x=rev.period, y=rev.yhat, name="forecast · 预测", mode="lines+markers"))
+    fig.update_layout(title="Weekly net revenue and forecast · 周销售额与预测")
+    sec.chart(fig, "Numbers (last 8 weeks): " + ", ".join(
+        f"{p:%m-%d} {v:,.0f}" for p, v in zip(weekly.period.tail(8), weekly.revenue.tail(8))))
+    cols = ["period", "revenue", "units", "orders", "customers", "avg_basket", "return_rate", "revenue_pop",
+            "revenue_yoy"]
+    sec.table(monthly[cols].assign(period=monthly.period.dt.strftime("%Y-%m")),
+              "Monthly indicators · 月度指标 (pop = vs previous month, yoy = vs same month a year before)")
+    dims = _ind(store, "by_dimension", "M")
+    cat = dims[dims.dimension == "category"].pivot_table(index="period", columns="value", values="share")
+    fig = go.Figure([go.Scatter(x=cat.index, y=cat[c], stackgroup="one", name=c) for c in cat.columns])
     fig.update_layout(title="Category share of revenue · 品类结构", yaxis_tickformat=".0%")
+    sec.chart(fig, "Last month: " + ", ".join(f"{c} {v:.0%}" for c, v in cat.iloc[-1].nlargest(6).items()))
+    contrib = _ind(store, "contribution", "M")
+    last = contrib[contrib.period == contrib.period.max()].sort_values("contribution")
+    fig = go.Figure(go.Bar(x=last.contribution, y=last.category, orientation="h"))
+    fig.update_layout(title=f"Contribution to revenue growth, {last.period.max():%Y-%m} · 增长贡献",
+                      xaxis_tickformat=".1%")
+    sec.chart(fig, "Numbers: " + ", ".join(f"{c} {v:+.1%}" for c, v in zip(last.category, last.contribution)))
+    conc, cust = _ind(store, "concentration", "M"), _ind(store, "customers", "M")
+    fig = go.Figure([go.Bar(x=cust.period, y=cust.new_customers, name="new · 新客"),
+                     go.Bar(x=cust.period, y=cust.returning_customers, name="returning · 老客")])
+    fig.update_layout(title="New and returning customers · 新老客户", barmode="stack")
+    sec.chart(fig, "Top-10 SKU share of revenue by month: " + ", ".join(
+        f"{p:%Y-%m} {v:.0%}" for p, v in zip(conc.period, conc.top10_share)))
+    bands = _ind(store, "price_bands", "M")
+    pb = bands.pivot_table(index="period", columns="band", values="share", sort=False)
+    fig = go.Figure([go.Bar(x=pb.index, y=pb[b], name=b) for b in pb.columns])
+    fig.update_layout(title="Price-band structure of revenue · 价格带结构", barmode="stack", yaxis_tickformat=".0%")
     sec.chart(fig)
-    sec.table(monthly.reset_index(), "Monthly totals")
+    senti = _ind(store, "sentiment", "M")
+    if len(senti):
+        s_all = senti[senti.category == "all"]
+        fig = go.Figure(go.Scatter(x=s_all.period, y=s_all["index"], mode="lines+markers"))
+        fig.update_layout(title="Consumer-sentiment index · 消费者信心指数 (100 = balanced)")
+        sec.chart(fig)
+    return sec
+
+
+def hotspot_section(store: Store) -> Section:
+    sec = Section("hotspots", "Hotspots · 热点商品")
+    if _missing(sec, store, "hotspots"):
+        return sec
+    hs = store.table("hotspots").sort_values("rank")
+    sec.text("Items most likely to be among the biggest unit risers of the next 8 weeks (learned ranker; "
+             "see docs/benchmarks.md for its precision), with the evidence behind each.")
+    fig = go.Figure(go.Bar(x=hs.score[::-1], y=hs.unique_id[::-1].astype(str), orientation="h",
+                           text=hs.category[::-1], textposition="auto"))
+    fig.update_layout(title="Hotspot score · 热度评分", height=520)
+    sec.chart(fig)
+    sec.table(hs[["rank", "unique_id", "category", "score", "last_units", "reason"]], "Hotspots and why")
     return sec

@@ -36,6 +36,14 @@ class Store:
                 "WHERE status = 'running'"
             )
 
+    def scoped(self, tenant: str) -> "Store":
+        """Another handle on the same open database for ``tenant``: its own cursor, so another thread can read
+        while this one writes (DuckDB's MVCC), without opening the file twice."""
+        other = object.__new__(Store)
+        other.path, other.tenant, other.read_only = self.path, tenant, self.read_only
+        other.con = self.con.cursor()
+        return other
+
     def __enter__(self) -> "Store":
         return self
 
@@ -79,7 +87,7 @@ class Store:
     # ---- result tables -------------------------------------------------------------------------------
     def write_result(self, name: str, df: pd.DataFrame) -> int:
         """Replace this tenant's rows of result table ``name`` with ``df``; other tenants are untouched."""
-        if name in SOURCE_TABLES or name == "meta":
+        if name in SOURCE_TABLES or name in ("meta", "api_keys"):
             raise ValueError(f"{name!r} is a source table; results go to their own tables")
         frame = df.copy()
         frame.insert(0, "tenant", self.tenant)
@@ -110,7 +118,8 @@ class Store:
     def status(self) -> dict[str, Any]:
         """Counts per table, recent loads and quarantine reasons for this tenant."""
         tables = [r[0] for r in self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_name <> 'meta' ORDER BY 1").fetchall()]
+            "SELECT table_name FROM information_schema.tables WHERE table_name NOT IN ('meta', 'api_keys') "
+            "ORDER BY 1").fetchall()]
         counts = {}
         for t in tables:
             cols = {r[0] for r in self.con.execute(f'DESCRIBE "{t}"').fetchall()}

@@ -21,7 +21,7 @@ from . import catalog
 from .db import Store
 from .errors import IngestError
 from .mapping import FIELDS, PRESET_OPTIONS, Mapping, resolve
-from .readers import SourceTable, content_hash, read_source
+from .readers import content_hash, read_source
 
 TEXT_FIELDS = {"order_id", "sku", "description", "customer_id", "region", "channel", "category",
                "review_id", "text", "lang"}

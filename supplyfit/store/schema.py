@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry migrates from version i to i + 1. Append, never edit: stores in the field run them in order.
 MIGRATIONS: list[str] = [
@@ -71,6 +71,16 @@ MIGRATIONS: list[str] = [
         lang VARCHAR,
         load_id BIGINT NOT NULL,
         src_row BIGINT NOT NULL
+    );
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS api_keys (
+        key_id VARCHAR PRIMARY KEY,         -- public prefix of the key, shown in listings
+        tenant VARCHAR NOT NULL,
+        role VARCHAR NOT NULL,              -- reader | writer | admin
+        key_hash VARCHAR NOT NULL,          -- sha256 of the whole key; the key itself is never stored
+        created TIMESTAMP NOT NULL,
+        revoked TIMESTAMP
     );
     """,
 ]

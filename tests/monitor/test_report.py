@@ -14,7 +14,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_browser = pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="chromium not installed")
 
-SECTIONS = ["data", "consumption", "voice", "demand", "supply", "match"]
+SECTIONS = ["data", "consumption", "hotspots", "voice", "demand", "supply", "match"]
 
 
 @needs_browser

@@ -1,0 +1,6 @@
+"""The platform service: REST API with per-tenant keys, and the web dashboard (``supplyfit serve``)."""
+
+from .app import create_app
+from .keys import ROLES, Caller, create_key, list_keys, revoke_key, verify
+
+__all__ = ["create_app", "create_key", "list_keys", "revoke_key", "verify", "Caller", "ROLES"]

@@ -1,0 +1,378 @@
+"""The REST API and dashboard: each tenant pushes its data in and reads its results out, and sees only its own.
+
+One process holds the DuckDB file; every request gets its own cursor scoped to the caller's tenant, so reads
+never wait for a load (DuckDB MVCC). Writes (uploads, stage jobs) are serialised by one lock, so two uploads of
+the same file store it once (the second sees the content hash and is skipped).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Iterator, Literal
+
+import pandas as pd
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Path as PathParam, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, Field
+
+from ..store import IngestError, Store, ingest, parse_overrides
+from .keys import Caller, verify
+
+UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".xlsx"}
+SOURCE = {"orders", "products", "customers", "reviews", "loads", "quarantine", "meta", "api_keys"}
+STATIC = Path(str(resources.files("supplyfit") / "api" / "static"))
+Stage = Literal["voice", "demand", "supply", "match", "monitor", "all"]
+
+api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Key from `supplyfit keys create`.")
+
+
+class LoadSummary(BaseModel):
+    """What one upload did: rows_read = stored + quarantined + duplicates."""
+
+    load_id: int
+    file: str
+    kind: str
+    rows_read: int
+    stored: int
+    quarantined: int
+    duplicates: int
+    status: str
+    mapping: dict[str, str] = {}
+    reasons: dict[str, int] = {}
+    encoding: str | None = None
+    note: str | None = None
+
+
+class JobRequest(BaseModel):
+    stage: Stage = Field(description="Stage to run in the background; 'all' runs every stage in chain order.")
+
+
+class Job(BaseModel):
+    job_id: str
+    stage: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float = Field(ge=0, le=1)
+    message: str = ""
+    started: float | None = None
+    finished: float | None = None
+
+
+class WhoAmI(BaseModel):
+    tenant: str
+    role: str
+    key_id: str
+
+
+def records(df: pd.DataFrame) -> Response:
+    """A DataFrame as a JSON array of objects (ISO dates, NaN as null), encoded by pandas' C writer."""
+    return Response(df.to_json(orient="records", date_format="iso", force_ascii=False),
+                    media_type="application/json")
+
+
+def caller(request: Request, key: Annotated[str | None, Depends(api_key)]) -> Iterator[tuple[Caller, Store]]:
+    """The caller of a request and a store handle scoped to its tenant (401 without a valid key)."""
+    store = request.app.state.store.scoped("")
+    try:
+        who = verify(store, key)
+        if who is None:
+            raise HTTPException(401, "missing or invalid API key (header X-API-Key)")
+        store.tenant = who.tenant
+        yield who, store
+    finally:
+        store.close()
+
+
+def writer(ctx: Annotated[tuple[Caller, Store], Depends(caller)]) -> tuple[Caller, Store]:
+    if not ctx[0].can("writer"):
+        raise HTTPException(403, f"role {ctx[0].role} cannot write; a writer or admin key is needed")
+    return ctx
+
+
+Ctx = Annotated[tuple[Caller, Store], Depends(caller)]
+WriterCtx = Annotated[tuple[Caller, Store], Depends(writer)]
+
+
+def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
+    """The FastAPI app on the store at ``db`` (created and migrated if missing)."""
+    root = Store(db)
+    write_lock = threading.Lock()
+    jobs: dict[str, dict] = {}
+    recommenders: dict[tuple[str, int], object] = {}
+    max_bytes = int(max_upload_mb * 1024 * 1024)
+
+    app = FastAPI(title="supplyfit", version="0.1.0",
+                  description="Consumer-goods data middle platform: upload orders and reviews, read indicators, "
+                              "hotspots, forecasts, production plans, complaints, recommendations and segments. "
+                              "Every call needs an `X-API-Key` header; data are scoped to the key's tenant.")
+    app.state.store = root
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        return JSONResponse({"detail": "invalid request: " + "; ".join(problems)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    def _unexpected(_request: Request, exc: Exception) -> JSONResponse:  # logged, never leaks a traceback
+        traceback.print_exception(exc)
+        return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_bytes:
+            return JSONResponse({"detail": f"upload larger than {max_upload_mb:g} MB"}, status_code=413)
+        return await call_next(request)
+
+    def result(store: Store, table: str, where: str = "", params: dict | None = None, order: str = "",
+               limit: int | None = None) -> pd.DataFrame:
+        if not store.has_table(table):
+            raise HTTPException(404, f"no {table} yet: run its stage (POST /api/v1/jobs)")
+        sql = f'SELECT * EXCLUDE (tenant) FROM "{table}" WHERE tenant = $tenant' + (f" AND {where}" if where else "")
+        sql += f" ORDER BY {order}" if order else ""
+        sql += f" LIMIT {int(limit)}" if limit else ""
+        return store.query(sql, params)
+
+    # ---- pages --------------------------------------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Response:
+        if name == "plotly.min.js":
+            from plotly.offline import get_plotlyjs
+
+            return PlainTextResponse(get_plotlyjs(), media_type="application/javascript",
+                                     headers={"Cache-Control": "max-age=86400"})
+        path = (STATIC / name).resolve()
+        if path.parent != STATIC.resolve() or not path.is_file():
+            raise HTTPException(404, "not found")
+        return FileResponse(path)
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict:
+        return {"ok": True}
+
+    # ---- who and what -------------------------------------------------------------------------------
+    @app.get("/api/v1/whoami", response_model=WhoAmI, tags=["auth"])
+    def whoami(ctx: Ctx) -> WhoAmI:
+        return WhoAmI(tenant=ctx[0].tenant, role=ctx[0].role, key_id=ctx[0].key_id)
+
+    # ---- loads --------------------------------------------------------------------------------------
+    @app.post("/api/v1/uploads/{kind}", response_model=LoadSummary, tags=["loads"])
+    def upload(kind: Literal["orders", "reviews"], ctx: WriterCtx,
+               file: Annotated[UploadFile, File(description="CSV, TSV, Parquet or XLSX")],
+               preset: Annotated[str | None, Form(description="uci-online-retail | reviews-10cats")] = None,
+               mapping: Annotated[list[str], Form(description="SOURCE=FIELD, repeatable")] = [],  # noqa: B006
+               encoding: Annotated[str | None, Form()] = None) -> LoadSummary:
+        """Load a file with the same validation, quarantine and idempotency as `supplyfit ingest`. The body is
+        spooled to disk by the multipart parser and copied in chunks, never held whole in memory."""
+        name = re.sub(r"[^\w.\-]", "_", Path((file.filename or "upload").replace("\\", "/")).name)[:120]
+        suffix = Path(name).suffix.lower()
+        if suffix not in UPLOAD_SUFFIXES:
+            raise HTTPException(400, f"unsupported file type {suffix or '(none)'}; send "
+                                     f"{', '.join(sorted(UPLOAD_SUFFIXES))}")
+        try:
+            overrides = parse_overrides(mapping)
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+        with tempfile.TemporaryDirectory(prefix="supplyfit-upload-") as tmp:
+            path = Path(tmp) / (name.lstrip(".") or f"upload{suffix}")
+            size = 0
+            with open(path, "wb") as out:
+                while chunk := file.file.read(1 << 20):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise HTTPException(413, f"upload larger than {max_upload_mb:g} MB")
+                    out.write(chunk)
+            try:
+                with write_lock:
+                    report = ingest(ctx[1], path, kind, preset=preset, mapping=overrides, encoding=encoding)
+            except (IngestError, ValueError, KeyError) as e:
+                raise HTTPException(422, str(e).replace(tmp + "/", "")) from None
+        return LoadSummary(**{k: v for k, v in report.as_dict().items() if k in LoadSummary.model_fields})
+
+    @app.get("/api/v1/loads", tags=["loads"])
+    def loads(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
+        """Recent loads of this tenant, newest first."""
+        return records(result(ctx[1], "loads", order="load_id DESC", limit=limit))
+
+    @app.get("/api/v1/loads/{load_id}", tags=["loads"])
+    def load(load_id: int, ctx: Ctx) -> Response:
+        df = result(ctx[1], "loads", "load_id = $id", {"id": load_id})
+        if df.empty:
+            raise HTTPException(404, f"no load {load_id}")
+        return Response(df.iloc[[0]].to_json(orient="records", date_format="iso", force_ascii=False)[1:-1],
+                        media_type="application/json")
+
+    @app.get("/api/v1/quarantine", tags=["loads"])
+    def quarantine(ctx: Ctx, load_id: int | None = None,
+                   limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+        """Rejected rows with their reason and the raw row as read."""
+        where, params = ("load_id = $id", {"id": load_id}) if load_id is not None else ("", None)
+        return records(result(ctx[1], "quarantine", where, params, order="load_id, src_row", limit=limit))
+
+    # ---- results ------------------------------------------------------------------------------------
+    @app.get("/api/v1/indicators", tags=["monitor"])
+    def indicators(ctx: Ctx, freq: Literal["W", "M"] = "M",
+                   table: Literal["totals", "by_dimension", "contribution", "concentration", "price_bands",
+                                  "customers", "sentiment", "forecast"] = "totals",
+                   dimension: Literal["category", "region", "channel"] | None = None) -> Response:
+        """Consumption indicators per period (see `supplyfit.monitor.indicators`)."""
+        where, params = "freq = $freq", {"freq": freq}
+        if dimension and table == "by_dimension":
+            where, params = where + " AND dimension = $dim", {**params, "dim": dimension}
+        return records(result(ctx[1], f"ind_{table}", where, params))
+
+    @app.get("/api/v1/hotspots", tags=["monitor"])
+    def hotspots(ctx: Ctx, k: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:
+        return records(result(ctx[1], "hotspots", order="rank", limit=k))
+
+    @app.get("/api/v1/forecasts", tags=["demand"])
+    def forecasts(ctx: Ctx, unique_id: Annotated[str | None, Query(max_length=200)] = None,
+                  level: Literal["sku", "category", "total"] | None = None,
+                  limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:
+        """Forecasts with 80% bands; filter by series id and/or level."""
+        conds, params = [], {}
+        if unique_id is not None:
+            conds.append("unique_id = $uid")
+            params["uid"] = unique_id
+        if level is not None:
+            conds.append("level = $level")
+            params["level"] = level
+        df = result(ctx[1], "forecasts", " AND ".join(conds), params, order="level, unique_id, ds", limit=limit)
+        if unique_id is not None and df.empty:
+            raise HTTPException(404, f"no forecast for {unique_id!r}")
+        return records(df)
+
+    @app.get("/api/v1/series/{unique_id}", tags=["demand"])
+    def series(unique_id: Annotated[str, PathParam(max_length=200)], ctx: Ctx) -> dict:
+        """History and forecast of one SKU, category ('category/NAME') or 'total', for the forecast explorer."""
+        store = ctx[1]
+        fc = result(store, "forecasts", "unique_id = $uid", {"uid": unique_id}, order="ds")
+        if fc.empty:
+            raise HTTPException(404, f"no forecast for {unique_id!r}")
+        level = fc.level.iloc[0]
+        key = {"sku": "unique_id = $uid", "category": "category = $uid", "total": "TRUE"}[level]
+        name = unique_id.split("/", 1)[-1] if level == "category" else unique_id
+        hist = store.query(f"SELECT ds, sum(y) AS y FROM demand_panel WHERE tenant = $tenant AND {key} "
+                           "GROUP BY ds ORDER BY ds", {"uid": name} if level != "total" else None)
+        return {"unique_id": unique_id, "level": level,
+                "history": {"ds": hist.ds.dt.strftime("%Y-%m-%d").tolist(), "y": hist.y.tolist()},
+                "forecast": {c: (fc[c].dt.strftime("%Y-%m-%d") if c == "ds" else fc[c]).tolist()
+                             for c in ("ds", "yhat", "yhat_q10", "yhat_q50", "yhat_q90")}}
+
+    @app.get("/api/v1/plan", tags=["supply"])
+    def plan(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:
+        """The production plan: what to make, for which week."""
+        return records(result(ctx[1], "production_plan", order="qty DESC", limit=limit))
+
+    @app.get("/api/v1/policies", tags=["supply"])
+    def policies(ctx: Ctx) -> Response:
+        return records(result(ctx[1], "policy_comparison"))
+
+    @app.get("/api/v1/complaints", tags=["voice"])
+    def complaints(ctx: Ctx, category: Annotated[str | None, Query(max_length=100)] = None,
+                   limit: Annotated[int, Query(ge=1, le=10_000)] = 50) -> Response:
+        """Negative reviews, most urgent first, each with its reason."""
+        where, params = ("category = $cat", {"cat": category}) if category else ("", None)
+        return records(result(ctx[1], "complaints", where, params, order="rank", limit=limit))
+
+    @app.get("/api/v1/brief", tags=["voice"])
+    def brief(ctx: Ctx, category: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+        """Design brief: top unmet needs and praised attributes per category."""
+        where, params = ("category = $cat", {"cat": category}) if category else ("", None)
+        return records(result(ctx[1], "design_brief", where, params, order="category, kind, rank"))
+
+    @app.get("/api/v1/segments", tags=["match"])
+    def segments(ctx: Ctx, summary: bool = True, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:
+        """Segment summary (default) or per-customer RFM segments."""
+        return records(result(ctx[1], "segment_summary") if summary else
+                       result(ctx[1], "segments", order="monetary DESC", limit=limit))
+
+    def _recommender(store: Store):
+        from ..match.stage import recommender
+
+        last = int(store.query("SELECT coalesce(max(load_id), 0) AS n FROM loads WHERE tenant = $tenant").n[0])
+        key = (store.tenant, last)
+        if key not in recommenders:
+            sales = store.sales()
+            if sales.empty:
+                raise HTTPException(404, "no orders loaded for this tenant")
+            recommenders[key] = recommender(sales[~sales.is_return])
+        return recommenders[key]
+
+    @app.get("/api/v1/recommendations", tags=["match"])
+    def recommend(ctx: Ctx, items: Annotated[list[str], Query(max_length=200)] = [],  # noqa: B006
+                  k: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
+        """What goes with a basket (``items`` repeated); unknown items are ignored."""
+        return {"items": items, "recommendations": _recommender(ctx[1]).recommend(items, k)}
+
+    @app.get("/api/v1/recommendations/customer/{customer_id}", tags=["match"])
+    def recommend_customer(customer_id: Annotated[str, PathParam(max_length=200)], ctx: Ctx,
+                           k: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
+        store = ctx[1]
+        known = store.query("SELECT 1 FROM customers WHERE tenant = $tenant AND customer_id = $c LIMIT 1",
+                            {"c": customer_id})
+        if known.empty:
+            raise HTTPException(404, f"no customer {customer_id!r}")
+        return {"customer_id": customer_id, "recommendations": _recommender(store).recommend_customer(customer_id, k)}
+
+    @app.get("/api/v1/export/{table}", tags=["results"])
+    def export(table: Annotated[str, PathParam(pattern=r"^[a-z_][a-z0-9_]{0,62}$")], ctx: Ctx,
+               format: Literal["csv", "json"] = "csv") -> Response:
+        """A whole result table of this tenant (source tables and keys are not exportable)."""
+        if table in SOURCE:
+            raise HTTPException(403, f"{table} is not a result table")
+        df = result(ctx[1], table)
+        if format == "json":
+            return records(df)
+        return Response(df.to_csv(index=False), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{table}.csv"'})
+
+    # ---- jobs ---------------------------------------------------------------------------------------
+    def _run_job(job_id: str, stage: str, tenant: str) -> None:
+        from ..pipeline import stages
+
+        job = jobs[job_id]
+        chosen = [(n, f) for n, f in stages() if stage in ("all", n)]
+        with write_lock:
+            store = root.scoped(tenant)
+            job.update(status="running", started=time.time())
+            try:
+                for i, (name, fn) in enumerate(chosen):
+                    job["message"] = f"running {name}"
+                    job["message"] = f"{name}: {fn(store)}"
+                    job["progress"] = (i + 1) / len(chosen)
+                job.update(status="done", finished=time.time())
+            except Exception as e:  # reported through the job, the server keeps serving
+                job.update(status="failed", message=f"{type(e).__name__}: {e}", finished=time.time())
+            finally:
+                store.close()
+
+    @app.post("/api/v1/jobs", response_model=Job, status_code=202, tags=["jobs"])
+    def start_job(req: JobRequest, ctx: WriterCtx) -> Job:
+        """Run a stage (or all) in the background; poll `GET /api/v1/jobs/{job_id}` for progress."""
+        job_id = uuid.uuid4().hex[:12]
+        jobs[job_id] = dict(job_id=job_id, stage=req.stage, status="queued", progress=0.0, message="",
+                            started=None, finished=None, tenant=ctx[0].tenant)
+        threading.Thread(target=_run_job, args=(job_id, req.stage, ctx[0].tenant), daemon=True).start()
+        return Job(**jobs[job_id])
+
+    @app.get("/api/v1/jobs/{job_id}", response_model=Job, tags=["jobs"])
+    def job(job_id: str, ctx: Ctx) -> Job:
+        j = jobs.get(job_id)
+        if j is None or j["tenant"] != ctx[0].tenant:
+            raise HTTPException(404, f"no job {job_id}")
+        return Job(**j)
+
+    return app

@@ -1,0 +1,137 @@
+"""Hotspots: the items (or categories) whose demand is about to rise most, with a reason a person can read.
+
+A learned ranker: one LightGBM LambdaRank model, trained on the panel's own past (every origin whose next
+``horizon`` weeks are already known before ``asof``; each origin is one query), learns which series end up among
+the biggest absolute unit risers from recent levels, acceleration, the gap to the longer-run level, age, the
+share of weeks with sales, the category's momentum and the same weeks a year earlier when the history has them.
+Relevance grades put the top 20 of each origin first, so the model spends its capacity on the head of the list
+— what a buyer acts on — rather than on the exact growth of thousands of quiet items. It was chosen over a
+direct growth regression and a forecast-difference ranking on validation dates (see benchmarks/monitor.py).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..demand.panel import Wide
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+FEATURES = ["s8", "s4", "s4_prev", "s2", "s1", "s13", "s26", "slope8", "nz8", "age", "since_sale",
+            "cat_growth", "cat_s8", "market_growth", "ya_rise", "ya_level"]
+COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4", "s4_prev", "ya_rise"]
+
+
+def _window(Y: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Per-row sum of weeks [lo, hi) (NaN weeks count as 0); NaN when the window is outside the data."""
+    if lo < 0 or hi > Y.shape[1] or hi <= lo:
+        return np.full(Y.shape[0], np.nan)
+    return np.nansum(Y[:, lo:hi], axis=1)
+
+
+def features(wide: Wide, origin: int, horizon: int, groups: np.ndarray) -> pd.DataFrame:
+    """Features of every series at ``origin`` (weeks before it are known), one row per series."""
+    Y = wide.Y
+    n = Y.shape[0]
+    past = Y[:, :origin]
+    observed = ~np.isnan(past)
+    first = np.where(observed.any(axis=1), np.argmax(observed, axis=1), origin)
+    sold = np.where(np.nan_to_num(past) > 0, np.arange(origin)[None, :], -1).max(axis=1)
+    s = {w: _window(Y, origin - w, origin) for w in (1, 2, 4, 8, 13, 26)}
+    s4_prev = _window(Y, origin - 8, origin - 4)
+    x = np.arange(8) - 3.5
+    recent = np.nan_to_num(Y[:, max(origin - 8, 0):origin])
+    slope = recent @ x[-recent.shape[1]:] / (x**2).sum() if recent.shape[1] == 8 else np.zeros(n)
+    with np.errstate(all="ignore"):
+        nz8 = (recent > 0).mean(axis=1) if recent.size else np.zeros(n)
+    frame = pd.DataFrame({"g": groups, "s8": s[8], "s8p": _window(Y, origin - 16, origin - 8)})
+    cat = frame.groupby("g")[["s8", "s8p"]].transform("sum")
+    market = frame[["s8", "s8p"]].sum()
+    ya = origin - 52
+    return pd.DataFrame({
+        "s8": s[8], "s4": s[4], "s4_prev": s4_prev, "s2": s[2], "s1": s[1], "s13": s[13], "s26": s[26],
+        "slope8": slope, "nz8": nz8, "age": origin - first, "since_sale": origin - sold,
+        "cat_growth": (cat.s8 - cat.s8p) / (cat.s8p + 1.0), "cat_s8": cat.s8,
+        "market_growth": np.full(n, (market.s8 - market.s8p) / (market.s8p + 1.0)),
+        "ya_rise": _window(Y, ya, ya + horizon) - _window(Y, ya - horizon, ya),
+        "ya_level": _window(Y, ya, ya + horizon),
+    })
+
+
+def grades(rise: np.ndarray, cuts: tuple[int, ...] = (20, 60, 200)) -> np.ndarray:
+    """Relevance 3 for the top ``cuts[0]`` risers of one origin, 2 for the next, 1 for the next, else 0."""
+    order = np.argsort(-rise, kind="stable")
+    g = np.zeros(len(rise), dtype=int)
+    for level, cut in enumerate(sorted(cuts, reverse=True), start=1):
+        g[order[:cut]] = level
+    return g
+
+
+def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, origins: int, seed: int):
+    import lightgbm as lgb
+
+    X, y, sizes = [], [], []
+    for origin in range(max(8, t - horizon - origins + 1), t - horizon + 1):
+        known = ~np.all(np.isnan(wide.Y[:, :origin]), axis=1)
+        F = features(wide, origin, horizon, groups)[known]
+        rise = _window(wide.Y, origin, origin + horizon)[known] - _window(wide.Y, origin - horizon, origin)[known]
+        X.append(F)
+        y.append(grades(rise))
+        sizes.append(len(F))
+    if not X:
+        return None
+    model = lgb.LGBMRanker(objective="lambdarank", label_gain=[0, 1, 3, 7], lambdarank_truncation_level=40,
+                           n_estimators=200, learning_rate=0.05, num_leaves=15, min_child_samples=40,
+                           subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=seed, verbose=-1,
+                           n_jobs=2)
+    model.fit(pd.concat(X, ignore_index=True)[FEATURES], np.concatenate(y), group=sizes)
+    return model
+
+
+def _reason(r: pd.Series) -> str:
+    parts = [f"{r.last_units:,.0f} units in the last {r.horizon} weeks"]
+    if r.s26 * 8 / 26 > 1.5 * r.s8 and r.s26 > 0:
+        parts.append(f"below its 26-week level ({r.s26 * 8 / 26:,.0f} per 8 weeks): demand returning")
+    if r.age < 13:
+        parts.append(f"new item ramping up (first sale {r.age} weeks ago)")
+    if r.s4 > 1.2 * r.s4_prev and r.s4 - r.s4_prev >= 5:
+        parts.append(f"accelerating: last 4 weeks {r.s4:,.0f} vs {r.s4_prev:,.0f} the 4 before")
+    if np.isfinite(r.ya_rise) and r.ya_rise > 0:
+        parts.append(f"season starting: the same weeks a year ago rose by {r.ya_rise:,.0f}")
+    if r.cat_growth > 0.2:
+        parts.append(f"its category is growing ({r.cat_growth:+.0%} over 8 weeks)")
+    return "; ".join(parts)
+
+
+def hotspots(panel: pd.DataFrame, asof: str | pd.Timestamp | None = None, k: int = 20, horizon: int = 8,
+             origins: int = 40, seed: int = 0) -> pd.DataFrame:
+    """The ``k`` series whose units will rise most over the ``horizon`` weeks from ``asof``.
+
+    ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used
+    (default: after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4,
+    s4_prev, ya_rise``, best first; ``score`` is the ranker's score (higher = bigger expected unit rise), and
+    with fewer than ``horizon + 9`` weeks of history it falls back to 4-week momentum.
+    """
+    wide = Wide.from_long(panel)
+    if asof is None:
+        asof = wide.dates[-1] + pd.Timedelta(weeks=1)
+    t = int(wide.dates.searchsorted(pd.Timestamp(asof)))
+    known = ~np.all(np.isnan(wide.Y[:, :t]), axis=1)
+    if t == 0 or not known.any():
+        return pd.DataFrame(columns=COLUMNS)
+    cat = (panel.drop_duplicates("unique_id").set_index("unique_id")["category"].reindex(wide.ids)
+           .fillna("other").astype(str).to_numpy() if "category" in panel.columns else np.full(len(wide.ids), ""))
+    F = features(wide, t, horizon, cat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = _fit_ranker(wide, t, horizon, cat, origins, seed)
+        score = model.predict(F[FEATURES]) if model is not None else (F.s4 - F.s4_prev).to_numpy()
+    out = F.assign(unique_id=wide.ids, score=score, last_units=_window(wide.Y, t - horizon, t), category=cat,
+                   horizon=horizon)[known]
+    out = out.sort_values(["score", "s8"], ascending=False).head(k)
+    out["reason"] = out.apply(_reason, axis=1)
+    return out[COLUMNS].reset_index(drop=True)

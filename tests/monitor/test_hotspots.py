@@ -1,0 +1,50 @@
+"""Hotspots: a clear riser is found, the interface holds, the future is never read."""
+
+import numpy as np
+import pandas as pd
+
+from supplyfit.monitor import hotspots
+
+
+def _panel(seed: int = 0, n: int = 60, weeks: int = 70) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2022-01-03", periods=weeks, freq="W-MON")
+    frames = []
+    for i in range(n):
+        base = rng.uniform(5, 30)
+        y = rng.poisson(base, weeks).astype(float)
+        # every 8 weeks a few items ramp up: the history has examples of risers to learn from
+        if i % 10 == 0:
+            start = (i * 3) % (weeks - 10)
+            y[start:] += np.linspace(0, 6 * base, weeks - start)
+        frames.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": ds, "y": y, "category": f"c{i % 3}"}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_interface_and_a_clear_riser_ranks_high():
+    panel = _panel()
+    ramp = panel.unique_id == "s07"
+    t = panel.ds >= panel.ds.max() - pd.Timedelta(weeks=12)
+    panel.loc[ramp & t, "y"] += np.linspace(0, 400, (ramp & t).sum())
+    hs = hotspots(panel, k=10)
+    assert list(hs.columns[:3]) == ["unique_id", "score", "reason"]
+    assert len(hs) == 10 and hs.score.is_monotonic_decreasing
+    assert "s07" in set(hs.unique_id.head(3))
+    assert hs.reason.str.len().gt(10).all()
+    assert "accelerating" in hs.set_index("unique_id").reason["s07"]
+
+
+def test_asof_ignores_the_future():
+    panel = _panel(1)
+    asof = panel.ds.min() + pd.Timedelta(weeks=40)
+    before = hotspots(panel, asof, k=5)
+    changed = panel.copy()
+    changed.loc[changed.ds >= asof, "y"] *= 7
+    assert before.equals(hotspots(changed, asof, k=5))
+
+
+def test_short_history_and_empty():
+    panel = _panel(2, n=5, weeks=6)
+    hs = hotspots(panel, k=3)
+    assert len(hs) == 3  # falls back to momentum with too little history to learn from
+    assert hotspots(panel, panel.ds.min(), k=3).empty

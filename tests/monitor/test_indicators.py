@@ -1,0 +1,84 @@
+"""Indicators: numbers that add up to the order lines they come from."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from supplyfit.monitor import indicators, sentiment_index
+
+
+@pytest.fixture
+def lines() -> pd.DataFrame:
+    # two categories over 60 weeks; category b doubles its units in the last 4 weeks; one return
+    rows = []
+    for w in range(60):
+        ts = pd.Timestamp("2023-01-02") + pd.Timedelta(weeks=w, days=1)
+        rows.append(dict(order_id=f"o{w}a", sku="A1", quantity=10, unit_price=2.0, ts=ts, customer_id=f"c{w % 3}",
+                         category="a", region="north"))
+        rows.append(dict(order_id=f"o{w}b", sku="B1", quantity=20 if w >= 56 else 10, unit_price=1.0, ts=ts,
+                         customer_id=f"c{w}", category="b", region="south"))
+    rows.append(dict(order_id="r1", sku="A1", quantity=-5, unit_price=2.0, ts=pd.Timestamp("2023-01-03"),
+                     customer_id="c0", category="a", region="north"))
+    df = pd.DataFrame(rows)
+    df["is_return"] = df.quantity < 0
+    return df
+
+
+def test_weekly_totals_add_up(lines):
+    ind = indicators(lines, freq="W", forecast=False)
+    t = ind.totals.set_index("period")
+    assert len(t) == 60
+    assert t.revenue.sum() == pytest.approx((lines.quantity * lines.unit_price).sum())  # net of the return
+    assert t.units.sum() == lines[lines.quantity > 0].quantity.sum()
+    first = t.iloc[0]
+    assert first.return_rate == pytest.approx(5 / 20) and first.orders == 2
+    assert np.isnan(first.revenue_pop) and t.revenue_pop.iloc[1] == pytest.approx(30 / 20 - 1)
+    # a year later the same week exists: yoy defined from week 52 on
+    assert t.revenue_yoy.iloc[:52].isna().all() and t.revenue_yoy.iloc[56] == pytest.approx(40 / 30 - 1)
+
+
+def test_structure_tables(lines):
+    ind = indicators(lines, freq="M", forecast=False)
+    shares = ind.by_dimension[ind.by_dimension.dimension == "category"].groupby("period").share.sum()
+    assert np.allclose(shares, 1.0)
+    contrib = ind.contribution.groupby("period").contribution.sum()
+    growth = ind.totals.set_index("period").revenue_pop.dropna()
+    assert np.allclose(contrib.loc[growth.index], growth)  # category contributions add up to total growth
+    assert (ind.concentration.top10_share <= 1 + 1e-9).all() and (ind.concentration.hhi > 0).all()
+    assert np.allclose(ind.price_bands.groupby("period").share.sum(), 1.0)
+    cust = ind.customers.set_index("period")
+    assert cust.new_customers.iloc[0] == ind.totals.customers.iloc[0]  # everyone is new in the first month
+    assert "no channel column in the orders: no breakdown by channel" in ind.notes
+
+
+def test_forecast_of_each_metric(lines):
+    ind = indicators(lines, freq="W", horizon=4)
+    fc = ind.forecast
+    assert set(fc.metric) == {"revenue", "units", "orders", "customers"}
+    assert (fc.groupby("metric").size() == 4).all()
+    assert (fc.yhat_q10 <= fc.yhat + 1e-9).all() and (fc.yhat <= fc.yhat_q90 + 1e-9).all()
+    assert fc.period.min() > lines.ts.max() - pd.Timedelta(days=7)
+
+
+def test_sentiment_index_bounds():
+    scores = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01", "2024-02-02"]),
+                           "category": ["x", "x", "x", "y"], "p_positive": [0.9, 0.8, 0.1, 0.2]})
+    idx = sentiment_index(scores, "M").set_index(["period", "category"])["index"]
+    assert idx[(pd.Timestamp("2024-01-01"), "x")] == 200 and idx[(pd.Timestamp("2024-02-01"), "all")] == 0
+
+
+def test_bad_freq_and_empty(lines):
+    with pytest.raises(ValueError, match="freq"):
+        indicators(lines, freq="D")
+    with pytest.raises(ValueError, match="no product order lines"):
+        indicators(lines.iloc[:0], freq="W")
+
+
+def test_demo_store_has_indicator_tables(demo_store):
+    from supplyfit.store import Store
+
+    with Store(demo_store, read_only=True) as st:
+        weekly = st.table("ind_totals", where="freq = 'W'")
+        sales = st.sales()
+        assert weekly.revenue.sum() == pytest.approx((sales.quantity * sales.unit_price).sum())
+        assert len(st.table("hotspots")) == 20
