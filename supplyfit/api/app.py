@@ -254,7 +254,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
             raise HTTPException(404, f"no forecast for {unique_id!r}")
         return records(df)
 
-    @app.get("/api/v1/series/{unique_id}", tags=["demand"])
+    @app.get("/api/v1/series/{unique_id:path}", tags=["demand"])
     def series(unique_id: Annotated[str, PathParam(max_length=200)], ctx: Ctx) -> dict:
         """History and forecast of one SKU, category ('category/NAME') or 'total', for the forecast explorer."""
         store = ctx[1]

@@ -111,12 +111,12 @@ def indicators(source: "Store | pd.DataFrame", freq: str = "W", horizon: int | N
     if lines.empty:
         raise ValueError("no product order lines to compute indicators from")
     last = lines.ts.max()
-    end_of_last = period_start(pd.Series([last]), freq).iloc[0] + (
-        pd.DateOffset(weeks=1) if freq == "W" else pd.DateOffset(months=1))
-    if last < end_of_last - pd.Timedelta(days=1):
-        notes.append(f"the last period (from {period_start(pd.Series([last]), freq).iloc[0]:%Y-%m-%d}) is "
-                     "incomplete: data end " + f"{last:%Y-%m-%d}")
+    length = pd.DateOffset(weeks=1) if freq == "W" else pd.DateOffset(months=1)
     totals = _growth(_aggregate(lines, ["period"]), [], season, freq)
+    totals["complete"] = totals.period + length - pd.Timedelta(days=1) <= last.normalize()
+    if not totals.complete.iloc[-1]:
+        notes.append(f"the last period (from {totals.period.iloc[-1]:%Y-%m-%d}) is incomplete: data end "
+                     f"{last:%Y-%m-%d}")
     dims = []
     for d in DIMENSIONS:
         if lines[d].notna().any():

@@ -28,6 +28,8 @@ def test_weekly_totals_add_up(lines):
     ind = indicators(lines, freq="W", forecast=False)
     t = ind.totals.set_index("period")
     assert len(t) == 60
+    assert t.complete.iloc[:-1].all() and not t.complete.iloc[-1]  # data end on a Tuesday
+    assert any("incomplete" in n for n in ind.notes)
     assert t.revenue.sum() == pytest.approx((lines.quantity * lines.unit_price).sum())  # net of the return
     assert t.units.sum() == lines[lines.quantity > 0].quantity.sum()
     first = t.iloc[0]

@@ -1,38 +1,19 @@
 """The report as a person sees it: rendered in headless Chromium, every section screenshotted, no JS errors."""
 
-import os
-import shutil
-from pathlib import Path
-
-import pytest
+from browser import ARTIFACTS, browser_page, needs_browser
 
 from supplyfit.monitor.report import write_report
 from supplyfit.store import Store
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_browser = pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="chromium not installed")
 
 SECTIONS = ["data", "consumption", "hotspots", "voice", "demand", "supply", "match"]
 
 
 @needs_browser
 def test_report_renders_every_section_without_errors(demo_store, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     out = tmp_path / "report.html"
     with Store(demo_store, read_only=True) as st:
         write_report(st, out)
-    ARTIFACTS.mkdir(exist_ok=True)
-    errors = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with browser_page() as page:
         page.goto(out.as_uri())
         page.wait_for_timeout(1500)
         for key in SECTIONS:
@@ -44,8 +25,7 @@ def test_report_renders_every_section_without_errors(demo_store, tmp_path):
         assert charts.count() >= 8
         for i in range(charts.count()):  # every chart drew at least one trace
             assert charts.nth(i).locator(".trace, .hm, .barlayer .point, .scatterlayer path").count() > 0, i
-        browser.close()
-    assert errors == []
+        assert page.errors == []
 
 
 def test_section_of_a_stage_not_run_says_so(tmp_path, sample_orders):

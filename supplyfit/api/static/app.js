@@ -59,13 +59,14 @@ const plot = (id, traces, title) => Plotly.react($(id), traces, layout(title), {
 const views = {
   async overview() {
     const months = await api("/api/v1/indicators?freq=M&table=totals");
-    const last = months[months.length - 1], prev = months[months.length - 2] || {};
+    const done = months.filter((r) => r.complete);  // an incomplete last month would read as a collapse
+    const last = done[done.length - 1] || months[months.length - 1];
     $("kpis").innerHTML = "";
     [["revenue", 0], ["units", 0], ["orders", 0], ["customers", 0], ["avg_basket", 2], ["return_rate", 3]]
       .forEach(([k, d]) => {
         const div = document.createElement("div");
         div.className = "kpi"; div.dataset.metric = k; div.dataset.value = last[k];
-        const g = k === "return_rate" ? null : last[k + "_pop"] ?? (prev[k] ? last[k] / prev[k] - 1 : null);
+        const g = k === "return_rate" ? null : last[k + "_pop"];
         div.innerHTML = `<div class="l">${t(k)} · ${String(last.period).slice(0, 7)}</div>` +
           `<div class="v">${k === "return_rate" ? (100 * last[k]).toFixed(1) + "%" : fmt(last[k], d)}</div>` +
           (g == null ? "" : `<div class="g ${g >= 0 ? "up" : "down"}">${t("vs_prev")} ${pct(g)}</div>`);
@@ -148,7 +149,7 @@ async function login(key) {
   try {
     const me = await api("/api/v1/whoami");
     $("who").textContent = `${me.tenant} · ${me.role}`;
-    $("login").hidden = true; $("tabs").hidden = false; $("logout").hidden = false;
+    $("login").hidden = true; $("login-error").textContent = ""; $("tabs").hidden = false; $("logout").hidden = false;
     await show(location.hash.slice(1) || "overview");
   } catch (e) {
     sessionStorage.removeItem("sf-key");
