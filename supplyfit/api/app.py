@@ -13,10 +13,12 @@ import threading
 import time
 import traceback
 import uuid
+from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Iterator, Literal
 
+import duckdb
 import pandas as pd
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +27,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
 
 from ..store import IngestError, Store, ingest, parse_overrides
-from .keys import Caller, verify
+from .keys import ROLES, Caller, create_key, list_keys, verify
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".xlsx"}
 SOURCE = {"orders", "products", "customers", "reviews", "loads", "quarantine", "meta", "api_keys"}
@@ -66,6 +68,10 @@ class Job(BaseModel):
     finished: float | None = None
 
 
+class KeyRequest(BaseModel):
+    role: Literal[ROLES] = Field("reader", description="reader | writer | admin")  # type: ignore[valid-type]
+
+
 class WhoAmI(BaseModel):
     tenant: str
     role: str
@@ -78,13 +84,57 @@ def records(df: pd.DataFrame) -> Response:
                     media_type="application/json")
 
 
+class ResultCache:
+    """Recent query results, keyed by tenant and query. Only this process writes the store (DuckDB allows one
+    writer), and every write clears the cache, so a hit is never stale."""
+
+    def __init__(self, size: int = 4096):
+        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: tuple):
+        with self.lock:
+            if key in self.data:
+                self.data.move_to_end(key)
+                return self.data[key]
+        return None
+
+    def put(self, key: tuple, value) -> None:
+        with self.lock:
+            self.data[key] = value
+            if len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+
+
+class BodyLimit:
+    """Refuses a request whose declared body is over the limit (413) before anything reads it (pure ASGI)."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            if length.isdigit() and int(length) > self.max_bytes:
+                response = JSONResponse({"detail": f"upload larger than {self.max_bytes / 2**20:g} MB"}, 413)
+                return await response(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
 def caller(request: Request, key: Annotated[str | None, Depends(api_key)]) -> Iterator[tuple[Caller, Store]]:
     """The caller of a request and a store handle scoped to its tenant (401 without a valid key)."""
     store = request.app.state.store.scoped("")
     try:
-        who = verify(store, key)
+        known = request.app.state.callers
+        who = known.get(key) if key else None
         if who is None:
-            raise HTTPException(401, "missing or invalid API key (header X-API-Key)")
+            who = verify(store, key)
+            if who is None:
+                raise HTTPException(401, "missing or invalid API key (header X-API-Key)")
+            known[key] = who
         store.tenant = who.tenant
         yield who, store
     finally:
@@ -114,6 +164,9 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
                               "hotspots, forecasts, production plans, complaints, recommendations and segments. "
                               "Every call needs an `X-API-Key` header; data are scoped to the key's tenant.")
     app.state.store = root
+    app.state.callers = {}  # key -> Caller; keys change only through this process (see ResultCache)
+    cache = ResultCache()
+    app.add_middleware(BodyLimit, max_bytes=max_bytes)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -125,21 +178,21 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         traceback.print_exception(exc)
         return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_bytes:
-            return JSONResponse({"detail": f"upload larger than {max_upload_mb:g} MB"}, status_code=413)
-        return await call_next(request)
-
     def result(store: Store, table: str, where: str = "", params: dict | None = None, order: str = "",
                limit: int | None = None) -> pd.DataFrame:
-        if not store.has_table(table):
-            raise HTTPException(404, f"no {table} yet: run its stage (POST /api/v1/jobs)")
+        key = (store.tenant, table, where, tuple(sorted((params or {}).items())), order, limit)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
         sql = f'SELECT * EXCLUDE (tenant) FROM "{table}" WHERE tenant = $tenant' + (f" AND {where}" if where else "")
         sql += f" ORDER BY {order}" if order else ""
         sql += f" LIMIT {int(limit)}" if limit else ""
-        return store.query(sql, params)
+        try:
+            df = store.query(sql, params)
+        except duckdb.CatalogException:
+            raise HTTPException(404, f"no {table} yet: run its stage (POST /api/v1/jobs)") from None
+        cache.put(key, df)
+        return df
 
     # ---- pages --------------------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
@@ -166,6 +219,21 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
     @app.get("/api/v1/whoami", response_model=WhoAmI, tags=["auth"])
     def whoami(ctx: Ctx) -> WhoAmI:
         return WhoAmI(tenant=ctx[0].tenant, role=ctx[0].role, key_id=ctx[0].key_id)
+
+    @app.post("/api/v1/keys", status_code=201, tags=["auth"])
+    def new_key(req: KeyRequest, ctx: Ctx) -> dict:
+        """A new key for the caller's own tenant (admin only); the response is the only copy of it."""
+        if not ctx[0].can("admin"):
+            raise HTTPException(403, "only an admin key can create keys")
+        with write_lock:
+            return {"tenant": ctx[0].tenant, "role": req.role, "key": create_key(ctx[1], ctx[0].tenant, req.role)}
+
+    @app.get("/api/v1/keys", tags=["auth"])
+    def keys(ctx: Ctx) -> Response:
+        """Key ids and roles of the caller's tenant (admin only); never the keys."""
+        if not ctx[0].can("admin"):
+            raise HTTPException(403, "only an admin key can list keys")
+        return records(list_keys(ctx[1], ctx[0].tenant))
 
     # ---- loads --------------------------------------------------------------------------------------
     @app.post("/api/v1/uploads/{kind}", response_model=LoadSummary, tags=["loads"])
@@ -197,6 +265,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
             try:
                 with write_lock:
                     report = ingest(ctx[1], path, kind, preset=preset, mapping=overrides, encoding=encoding)
+                    cache.clear()
             except (IngestError, ValueError, KeyError) as e:
                 raise HTTPException(422, str(e).replace(tmp + "/", "")) from None
         return LoadSummary(**{k: v for k, v in report.as_dict().items() if k in LoadSummary.model_fields})
@@ -352,6 +421,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
                 for i, (name, fn) in enumerate(chosen):
                     job["message"] = f"running {name}"
                     job["message"] = f"{name}: {fn(store)}"
+                    cache.clear()
                     job["progress"] = (i + 1) / len(chosen)
                 job.update(status="done", finished=time.time())
             except Exception as e:  # reported through the job, the server keeps serving

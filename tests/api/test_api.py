@@ -219,3 +219,16 @@ def test_reads_are_served_while_a_load_runs(client, keys, server, sample_orders)
         codes.append(client.get("/api/v1/indicators", headers=h(keys["a_reader"])).status_code)
     th.join()
     assert done == [200] and codes and set(codes) == {200}
+
+
+def test_admin_manages_keys_of_its_own_tenant_only(client, keys):
+    r = client.post("/api/v1/keys", json={"role": "reader"}, headers=h(keys["a_admin"]))
+    assert r.status_code == 201 and r.json()["tenant"] == "default"
+    new = r.json()["key"]
+    me = client.get("/api/v1/whoami", headers=h(new)).json()
+    assert (me["tenant"], me["role"]) == ("default", "reader")
+    listed = client.get("/api/v1/keys", headers=h(keys["a_admin"])).json()
+    assert new.split("_")[1] in {k["key_id"] for k in listed} and "key_hash" not in listed[0]
+    assert all(k["tenant"] == "default" for k in listed)
+    assert client.post("/api/v1/keys", json={"role": "admin"}, headers=h(keys["b_writer"])).status_code == 403
+    assert client.post("/api/v1/keys", json={"role": "root"}, headers=h(keys["a_admin"])).status_code == 422
