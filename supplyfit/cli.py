@@ -96,7 +96,7 @@ def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     try:
         with Store(db, tenant=tenant, read_only=True) as store:
             info = store.status()
-    except FileNotFoundError as e:
+    except (FileNotFoundError, RuntimeError) as e:
         _fail(str(e))
     console.print(f"store {info['path']} (schema v{info['schema_version']}), tenant {info['tenant']}")
     counts = Table(title="tables")
@@ -160,6 +160,8 @@ def backtest(db: Path = DbOpt, tenant: str = TenantOpt,
              h: int = typer.Option(8, "--h", min=1, max=104), model: str = typer.Option("auto", "--model"),
              active_weeks: int = typer.Option(26, help="Score series with a sale in this many weeks before.")) -> None:
     """Rolling-origin backtest: WRMSSE, MASE, bias, pinball loss and coverage by level."""
+    import pandas as pd
+
     from .demand import backtest as run_backtest, weekly_panel
 
     with Store(db, tenant=tenant, read_only=True) as store:
@@ -173,7 +175,10 @@ def backtest(db: Path = DbOpt, tenant: str = TenantOpt,
     with _spinner() as progress:
         progress.add_task(f"backtest at {', '.join(cutoffs)}")
         res = run_backtest(panel, cutoffs, h=h, model=model, active_weeks=active_weeks)
-    console.print(_df_table(res, f"backtest, model {model}, h={h}", limit=100))
+    res["cutoff"] = pd.to_datetime(res["cutoff"]).dt.strftime("%Y-%m-%d")
+    for level, part in res.groupby("level", sort=False):  # one narrow table per level reads in any terminal
+        console.print(_df_table(part.drop(columns=["level", "model"]).set_index("cutoff").T.reset_index(names="metric"),
+                                f"backtest {level} level, model {model}, h={h}", limit=100))
 
 
 @app.command()

@@ -61,6 +61,24 @@ def run_demo(db: str | Path, out: str | Path, progress: Progress | None = None) 
         say("loading the bundled sample")
         summary = {"store": load_sample(store)}
         summary.update(run_all(store, say))
-        say("writing the report")
+        say("writing the report and the dashboard data")
         summary["report"] = str(write_report(store, out / "report.html"))
+        summary["dashboard"] = write_dashboard_data(store, out / "dashboard")
     return summary
+
+
+DASHBOARD_TABLES = ("ind_totals", "ind_by_dimension", "ind_forecast", "hotspots", "complaints", "forecasts",
+                    "production_plan", "segment_summary")
+
+
+def write_dashboard_data(store: Store, folder: Path) -> str:
+    """The tables the dashboard shows, as JSON files (what `supplyfit serve` serves live from the store)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in DASHBOARD_TABLES:
+        if store.has_table(name):
+            store.table(name).to_json(folder / f"{name}.json", orient="records", date_format="iso",
+                                      force_ascii=False)
+            written.append(name)
+    return (f"{len(written)} tables in {folder}/; live: supplyfit keys create --tenant default --db "
+            f"{store.path} && supplyfit serve --db {store.path}")

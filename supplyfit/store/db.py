@@ -27,7 +27,13 @@ class Store:
         self.read_only = read_only
         if read_only and not Path(self.path).exists():
             raise FileNotFoundError(f"no store at {self.path}; load data first (supplyfit ingest orders FILE)")
-        self.con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as e:
+            if "version number" not in str(e):
+                raise
+            raise RuntimeError(f"{self.path} was written by another DuckDB storage version than this one "
+                               f"({duckdb.__version__}); export it with that version or rebuild it") from None
         if not read_only:
             migrate(self.con)
             # Only one writer can hold the file, so a load still marked running was killed: say so.

@@ -29,7 +29,8 @@ def test_ingest_status_and_idempotent_rerun(tmp_path, sample_orders, sample_revi
 def test_help_lists_commands():
     p = run("--help")
     assert p.returncode == 0
-    for cmd in ("ingest", "status", "demo"):
+    for cmd in ("ingest", "status", "demo", "voice", "forecast", "backtest", "plan", "match", "monitor", "report",
+                "serve", "keys"):
         assert cmd in p.stdout
 
 
@@ -43,3 +44,23 @@ def test_demo_runs_from_any_directory(tmp_path):
     assert p.returncode == 0, p.stderr
     report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "<section id='data'" in report and "plotly" in report.lower()
+
+    import json
+
+    hotspots = json.loads((tmp_path / "out" / "dashboard" / "hotspots.json").read_text(encoding="utf-8"))
+    assert len(hotspots) == 20 and hotspots[0]["reason"]
+    db = tmp_path / "d.duckdb"
+    p = run("monitor", "--db", db, "--k", "5")
+    assert p.returncode == 0 and "5 hotspots" in p.stdout, p.stderr
+    p = run("report", "--db", db, "--out", tmp_path / "r.html")
+    assert p.returncode == 0 and (tmp_path / "r.html").stat().st_size > 100_000
+    p = run("backtest", "--db", db, "--cutoff", "2010-10-11", "--model", "ses", "--h", "4")
+    assert p.returncode == 0 and "wrmsse" in p.stdout.lower(), p.stderr
+    p = run("keys", "create", "--tenant", "acme", "--role", "writer", "--db", db)
+    key = p.stdout.strip()
+    assert p.returncode == 0 and key.startswith("sf_")
+    p = run("keys", "list", "--db", db)
+    assert key.split("_")[1] in p.stdout and key not in p.stdout
+    assert run("keys", "revoke", key.split("_")[1], "--db", db).returncode == 0
+    p = run("keys", "create", "--tenant", "acme", "--role", "root", "--db", db)
+    assert p.returncode == 2 and "role" in p.stderr
