@@ -26,7 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
 
-from ..store import IngestError, Store, ingest, parse_overrides
+from ..store import IngestError, LoadReport, Store, ingest, parse_overrides
 from .keys import ROLES, Caller, create_key, list_keys, verify
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".xlsx"}
@@ -35,23 +35,6 @@ STATIC = Path(str(resources.files("supplyfit") / "api" / "static"))
 Stage = Literal["voice", "demand", "supply", "match", "monitor", "all"]
 
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Key from `supplyfit keys create`.")
-
-
-class LoadSummary(BaseModel):
-    """What one upload did: rows_read = stored + quarantined + duplicates."""
-
-    load_id: int
-    file: str
-    kind: str
-    rows_read: int
-    stored: int
-    quarantined: int
-    duplicates: int
-    status: str
-    mapping: dict[str, str] = {}
-    reasons: dict[str, int] = {}
-    encoding: str | None = None
-    note: str | None = None
 
 
 class JobRequest(BaseModel):
@@ -236,12 +219,12 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         return records(list_keys(ctx[1], ctx[0].tenant))
 
     # ---- loads --------------------------------------------------------------------------------------
-    @app.post("/api/v1/uploads/{kind}", response_model=LoadSummary, tags=["loads"])
+    @app.post("/api/v1/uploads/{kind}", response_model=LoadReport, tags=["loads"])
     def upload(kind: Literal["orders", "reviews"], ctx: WriterCtx,
                file: Annotated[UploadFile, File(description="CSV, TSV, Parquet or XLSX")],
                preset: Annotated[str | None, Form(description="uci-online-retail | reviews-10cats")] = None,
                mapping: Annotated[list[str], Form(description="SOURCE=FIELD, repeatable")] = [],  # noqa: B006
-               encoding: Annotated[str | None, Form()] = None) -> LoadSummary:
+               encoding: Annotated[str | None, Form()] = None) -> LoadReport:
         """Load a file with the same validation, quarantine and idempotency as `supplyfit ingest`. The body is
         spooled to disk by the multipart parser and copied in chunks, never held whole in memory."""
         name = re.sub(r"[^\w.\-]", "_", Path((file.filename or "upload").replace("\\", "/")).name)[:120]
@@ -268,7 +251,8 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
                     cache.clear()
             except (IngestError, ValueError, KeyError) as e:
                 raise HTTPException(422, str(e).replace(tmp + "/", "")) from None
-        return LoadSummary(**{k: v for k, v in report.as_dict().items() if k in LoadSummary.model_fields})
+        report.file = name  # the client's file name, not the server's spool path
+        return report
 
     @app.get("/api/v1/loads", tags=["loads"])
     def loads(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:

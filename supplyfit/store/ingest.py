@@ -230,10 +230,12 @@ def _previous_load(store: Store, kind: str, digest: str) -> tuple[int, int] | No
 
 
 def _new_load(store: Store, kind: str, file: str, digest: str, status: str = "running") -> int:
-    load_id = store.con.execute("SELECT nextval('load_id_seq')").fetchone()[0]
-    store.con.execute("INSERT INTO loads (load_id, tenant, kind, file, content_hash, started, status) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?)", [load_id, store.tenant, kind, file, digest, _now(), status])
-    return load_id
+    # The id comes from the table, not a sequence: DuckDB does not always persist a sequence's advance
+    # before a crash, and a killed load's row (kept, marked aborted) must never see its id reused.
+    return store.con.execute(
+        "INSERT INTO loads (load_id, tenant, kind, file, content_hash, started, status) "
+        "SELECT coalesce(max(load_id), 0) + 1, ?, ?, ?, ?, ?, ? FROM loads RETURNING load_id",
+        [store.tenant, kind, file, digest, _now(), status]).fetchone()[0]
 
 
 def _now() -> dt.datetime:
