@@ -27,10 +27,10 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
 
 from ..store import IngestError, LoadReport, Store, ingest, parse_overrides
+from ..store.db import INTERNAL_TABLES, SOURCE_TABLES
 from .keys import ROLES, Caller, create_key, list_keys, verify
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".xlsx"}
-SOURCE = {"orders", "products", "customers", "reviews", "loads", "quarantine", "meta", "api_keys"}
 STATIC = Path(str(resources.files("supplyfit") / "api" / "static"))
 Stage = Literal["voice", "demand", "supply", "match", "monitor", "all"]
 
@@ -61,10 +61,11 @@ class WhoAmI(BaseModel):
     key_id: str
 
 
-def records(df: pd.DataFrame) -> Response:
-    """A DataFrame as a JSON array of objects (ISO dates, NaN as null), encoded by pandas' C writer."""
-    return Response(df.to_json(orient="records", date_format="iso", force_ascii=False),
-                    media_type="application/json")
+def records(df: pd.DataFrame, one: bool = False) -> Response:
+    """A DataFrame as a JSON array of objects (ISO dates, NaN as null), encoded by pandas' C writer; with
+    ``one``, its first row as a single object."""
+    text = (df.iloc[:1] if one else df).to_json(orient="records", date_format="iso", force_ascii=False)
+    return Response(text[1:-1] if one else text, media_type="application/json")
 
 
 class ResultCache:
@@ -264,8 +265,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         df = result(ctx[1], "loads", "load_id = $id", {"id": load_id})
         if df.empty:
             raise HTTPException(404, f"no load {load_id}")
-        return Response(df.iloc[[0]].to_json(orient="records", date_format="iso", force_ascii=False)[1:-1],
-                        media_type="application/json")
+        return records(df, one=True)
 
     @app.get("/api/v1/quarantine", tags=["loads"])
     def quarantine(ctx: Ctx, load_id: int | None = None,
@@ -384,7 +384,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
     def export(table: Annotated[str, PathParam(pattern=r"^[a-z_][a-z0-9_]{0,62}$")], ctx: Ctx,
                format: Literal["csv", "json"] = "csv") -> Response:
         """A whole result table of this tenant (source tables and keys are not exportable)."""
-        if table in SOURCE:
+        if table in SOURCE_TABLES + INTERNAL_TABLES:
             raise HTTPException(403, f"{table} is not a result table")
         df = result(ctx[1], table)
         if format == "json":

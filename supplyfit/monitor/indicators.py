@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..store import Store
 
 FREQS = {"W": ("W-MON", 52), "M": ("M", 12)}
+PERIOD = {"W": pd.DateOffset(weeks=1), "M": pd.DateOffset(months=1)}
 METRICS = ["revenue", "units", "orders", "customers"]
 DIMENSIONS = ("category", "region", "channel")
 PRICE_BANDS = (0, 1, 2, 5, 10, 20, np.inf)
@@ -50,6 +51,11 @@ def period_start(ts: pd.Series, freq: str) -> pd.Series:
     return ts.dt.to_period("M").dt.to_timestamp()
 
 
+def complete(periods: pd.Series, freq: str, last: pd.Timestamp) -> pd.Series:
+    """Whether each period (given by its start) ends on or before the day of the last data, ``last``."""
+    return periods + PERIOD[freq] - pd.Timedelta(days=1) <= last.normalize()
+
+
 def _aggregate(lines: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     sold = lines[~lines.is_return]
     g = sold.groupby(keys)
@@ -69,8 +75,7 @@ def _growth(frame: pd.DataFrame, keys: list[str], season: int, freq: str) -> pd.
     """Adds ``<metric>_pop`` (vs previous period) and ``<metric>_yoy`` (vs the same period a year before)."""
     frame = frame.sort_values(keys + ["period"])
     step = pd.DateOffset(weeks=season) if freq == "W" else pd.DateOffset(months=season)
-    prev = pd.DateOffset(weeks=1) if freq == "W" else pd.DateOffset(months=1)
-    for offset, suffix in ((prev, "pop"), (step, "yoy")):
+    for offset, suffix in ((PERIOD[freq], "pop"), (step, "yoy")):
         base = frame[keys + ["period"] + METRICS].copy()
         base["period"] = base["period"] + offset
         merged = frame[keys + ["period"]].merge(base, on=keys + ["period"], how="left")
@@ -85,10 +90,10 @@ def _lines(source: "Store | pd.DataFrame", freq: str) -> pd.DataFrame:
     df = source.sales() if hasattr(source, "sales") else source.copy()
     if "is_product" in df.columns:
         df = df[df.is_product.astype(bool)]
-    for col, default in (("is_return", None), ("customer_id", None), *((d, None) for d in DIMENSIONS)):
+    df["is_return"] = (df["is_return"] if "is_return" in df.columns else df["quantity"] < 0).astype(bool)
+    for col in ("customer_id", *DIMENSIONS):
         if col not in df.columns:
-            df[col] = (df["quantity"] < 0) if col == "is_return" else default
-    df["is_return"] = df["is_return"].astype(bool)
+            df[col] = None
     df["revenue"] = df["quantity"] * df["unit_price"]
     df["period"] = period_start(df["ts"], freq)
     return df
@@ -111,9 +116,8 @@ def indicators(source: "Store | pd.DataFrame", freq: str = "W", horizon: int | N
     if lines.empty:
         raise ValueError("no product order lines to compute indicators from")
     last = lines.ts.max()
-    length = pd.DateOffset(weeks=1) if freq == "W" else pd.DateOffset(months=1)
     totals = _growth(_aggregate(lines, ["period"]), [], season, freq)
-    totals["complete"] = totals.period + length - pd.Timedelta(days=1) <= last.normalize()
+    totals["complete"] = complete(totals.period, freq, last)
     if not totals.complete.iloc[-1]:
         notes.append(f"the last period (from {totals.period.iloc[-1]:%Y-%m-%d}) is incomplete: data end "
                      f"{last:%Y-%m-%d}")
@@ -213,9 +217,7 @@ def _forecast(lines: pd.DataFrame, freq: str, horizon: int) -> pd.DataFrame:
     weekly = _aggregate(lines.assign(period=period_start(lines.ts, "W")), ["period"])
     full = pd.date_range(weekly.period.min(), weekly.period.max(), freq="W-MON")
     weekly = weekly.set_index("period").reindex(full, fill_value=0).rename_axis("period").reset_index()
-    if period_start(pd.Series([lines.ts.max()]), "W").iloc[0] == weekly.period.iloc[-1] and \
-            lines.ts.max().weekday() < 6:
-        weekly = weekly.iloc[:-1]  # an incomplete last week would read as a collapse
+    weekly = weekly[complete(weekly.period, "W", lines.ts.max())]  # a partial last week would read as a collapse
     if len(weekly) < 8:
         return pd.DataFrame(columns=["metric", "period", "yhat", "yhat_q10", "yhat_q90"])
     long = weekly.melt(id_vars="period", value_vars=METRICS, var_name="unique_id", value_name="y")

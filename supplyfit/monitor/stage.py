@@ -14,8 +14,9 @@ def run(store: Store, k: int = 20) -> str:
     if store.sales().empty:
         return "no product sales to monitor"
     per_freq = [indicators(store, freq=f) for f in ("W", "M")]
-    for name in per_freq[0].tables():
-        store.write_result(f"ind_{name}", pd.concat([ind.tables()[name] for ind in per_freq], ignore_index=True))
+    tables = [ind.tables() for ind in per_freq]
+    for name in tables[0]:
+        store.write_result(f"ind_{name}", pd.concat([t[name] for t in tables], ignore_index=True))
     notes = sorted({n for ind in per_freq for n in ind.notes})
     store.write_result("ind_notes", pd.DataFrame({"note": notes}, dtype=str))
     panel = store.table("demand_panel") if store.has_table("demand_panel") else None

@@ -12,6 +12,7 @@ from .schema import SCHEMA_VERSION, migrate
 
 DEFAULT_DB = "supplyfit.duckdb"
 SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine")
+INTERNAL_TABLES = ("meta", "api_keys")  # the store's own bookkeeping: never a result, never shown or exported
 
 
 class Store:
@@ -93,7 +94,7 @@ class Store:
     # ---- result tables -------------------------------------------------------------------------------
     def write_result(self, name: str, df: pd.DataFrame) -> int:
         """Replace this tenant's rows of result table ``name`` with ``df``; other tenants are untouched."""
-        if name in SOURCE_TABLES or name in ("meta", "api_keys"):
+        if name in SOURCE_TABLES + INTERNAL_TABLES:
             raise ValueError(f"{name!r} is a source table; results go to their own tables")
         frame = df.copy()
         frame.insert(0, "tenant", self.tenant)
@@ -124,8 +125,7 @@ class Store:
     def status(self) -> dict[str, Any]:
         """Counts per table, recent loads and quarantine reasons for this tenant."""
         tables = [r[0] for r in self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_name NOT IN ('meta', 'api_keys') "
-            "ORDER BY 1").fetchall()]
+            "SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall() if r[0] not in INTERNAL_TABLES]
         counts = {}
         for t in tables:
             cols = {r[0] for r in self.con.execute(f'DESCRIBE "{t}"').fetchall()}
