@@ -49,12 +49,12 @@ def _spinner() -> Progress:
 
 
 def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: Optional[str], mapping: list[str],
-            encoding: Optional[str]) -> None:
+            encoding: Optional[str], personal: list[str]) -> None:
     try:
         overrides = parse_overrides(mapping)
         with Store(db, tenant=tenant) as store, _spinner() as progress:
             task = progress.add_task(f"loading {file.name}")
-            report = ingest(store, file, kind, preset=preset, mapping=overrides, encoding=encoding,
+            report = ingest(store, file, kind, preset=preset, mapping=overrides, encoding=encoding, personal=personal,
                             progress=lambda msg: progress.update(task, description=f"{file.name}: {msg}"))
     except IngestError as e:
         _fail(str(e))
@@ -65,6 +65,8 @@ def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: Optional[str],
                   f"{report.quarantined:,} quarantined + {report.duplicates:,} duplicates")
     if report.mapping:
         console.print("mapping: " + ", ".join(f"{src} → {fld}" for fld, src in report.mapping.items()))
+    if report.personal:
+        console.print("personal (stored as pseudonyms): " + ", ".join(report.personal))
     for reason, n in list(report.reasons.items())[:10]:
         console.print(f"  quarantined {n:,}: {reason}")
     if report.note:
@@ -74,20 +76,24 @@ def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: Optional[str],
 PresetOpt = typer.Option(None, "--preset", help="Column preset: uci-online-retail | reviews-10cats.")
 MapOpt = typer.Option([], "--map", help="SOURCE=FIELD column mapping; repeat for several.")
 EncodingOpt = typer.Option(None, "--encoding", help="Text encoding of a CSV (detected when omitted).")
+PersonalOpt = typer.Option([], "--personal", help="Another source column holding personal data (stored only as a "
+                           "keyed pseudonym); customer ids, e-mail, phone, address and name headers always are.")
 
 
 @ingest_app.command("orders")
 def ingest_orders_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, preset: Optional[str] = PresetOpt,
-                      map: list[str] = MapOpt, encoding: Optional[str] = EncodingOpt) -> None:
-    """Load order lines: order_id, sku, quantity, unit_price, ts (+ description, customer_id, region, ...)."""
-    _ingest("orders", file, db, tenant, preset, map, encoding)
+                      map: list[str] = MapOpt, encoding: Optional[str] = EncodingOpt,
+                      personal: list[str] = PersonalOpt) -> None:
+    """Load order lines: order_id, sku, quantity, unit_price, ts (+ description, customer_id, region, merchant...)."""
+    _ingest("orders", file, db, tenant, preset, map, encoding, personal)
 
 
 @ingest_app.command("reviews")
 def ingest_reviews_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, preset: Optional[str] = PresetOpt,
-                       map: list[str] = MapOpt, encoding: Optional[str] = EncodingOpt) -> None:
-    """Load reviews: text (+ category, sku, label or rating, ts, lang)."""
-    _ingest("reviews", file, db, tenant, preset, map, encoding)
+                       map: list[str] = MapOpt, encoding: Optional[str] = EncodingOpt,
+                       personal: list[str] = PersonalOpt) -> None:
+    """Load reviews: text (+ category, sku, label or rating, ts, lang, merchant)."""
+    _ingest("reviews", file, db, tenant, preset, map, encoding, personal)
 
 
 @app.command()
@@ -109,6 +115,8 @@ def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
         console.print(_df_table(info["loads"], "recent loads"))
     if len(info["quarantine_reasons"]):
         console.print(_df_table(info["quarantine_reasons"], "quarantine reasons"))
+    classes = info["column_classes"].groupby(["table", "class"])["column"].agg(", ".join).reset_index()
+    console.print(_df_table(classes, "column classes (personal columns hold keyed pseudonyms only)", limit=50))
 
 
 @app.command()
@@ -227,6 +235,29 @@ def serve(db: Path = DbOpt, host: str = typer.Option("127.0.0.1", help="Interfac
 
     console.print(f"supplyfit on http://{host}:{port}/  (API docs: /docs)")
     uvicorn.run(create_app(db, max_upload_mb=max_upload_mb), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def export(table: str = typer.Argument(..., help="Result table, e.g. forecasts, production_plan, segments."),
+           out: Path = typer.Option(..., "--out", help="File to write: .csv, .parquet or .json."),
+           db: Path = DbOpt, tenant: str = TenantOpt) -> None:
+    """Write one result table of a tenant to a file (source tables and keys are not exportable)."""
+    from .store.db import INTERNAL_TABLES, SOURCE_TABLES
+
+    if table in SOURCE_TABLES + INTERNAL_TABLES:
+        _fail(f"{table} is not a result table; results: see `supplyfit status`")
+    writers = {".csv": lambda df: df.to_csv(out, index=False), ".parquet": lambda df: df.to_parquet(out, index=False),
+               ".json": lambda df: df.to_json(out, orient="records", date_format="iso", force_ascii=False)}
+    if out.suffix.lower() not in writers:
+        _fail(f"--out must end in {', '.join(writers)}")
+    try:
+        with Store(db, tenant=tenant, read_only=True) as store:
+            df = store.table(table)
+    except (FileNotFoundError, KeyError, RuntimeError) as e:
+        _fail(str(e))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writers[out.suffix.lower()](df)
+    console.print(f"{len(df):,} rows of {table} → {out}")
 
 
 @keys_app.command("create")

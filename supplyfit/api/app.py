@@ -55,6 +55,14 @@ class KeyRequest(BaseModel):
     role: Literal[ROLES] = Field("reader", description="reader | writer | admin")  # type: ignore[valid-type]
 
 
+class CustomerLookup(BaseModel):
+    customer_id: str = Field(min_length=1, max_length=200, description="The customer id as your systems know it.")
+
+
+class Pseudonym(BaseModel):
+    pseudonym: str = Field(description="The id under which the store keeps this customer (a keyed hash).")
+
+
 class WhoAmI(BaseModel):
     tenant: str
     role: str
@@ -379,6 +387,12 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         if known.empty:
             raise HTTPException(404, f"no customer {customer_id!r}")
         return {"customer_id": customer_id, "recommendations": _recommender(store).recommend_customer(customer_id, k)}
+
+    @app.post("/api/v1/customers/pseudonym", response_model=Pseudonym, tags=["match"])
+    def customer_pseudonym(req: CustomerLookup, ctx: Ctx) -> Pseudonym:
+        """The pseudonym of one of your customer ids, for the per-customer endpoints. Raw ids are never stored;
+        sent in the body, not the path, they stay out of access logs too."""
+        return Pseudonym(pseudonym=ctx[1].pseudonym(req.customer_id))
 
     @app.get("/api/v1/export/{table}", tags=["results"])
     def export(table: Annotated[str, PathParam(pattern=r"^[a-z_][a-z0-9_]{0,62}$")], ctx: Ctx,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from . import privacy
 from .schema import SCHEMA_VERSION, migrate
 
 DEFAULT_DB = "supplyfit.duckdb"
@@ -35,8 +37,10 @@ class Store:
                 raise
             raise RuntimeError(f"{self.path} was written by another DuckDB storage version than this one "
                                f"({duckdb.__version__}); export it with that version or rebuild it") from None
+        self.secret = privacy.load_secret(self.path, create=not read_only)
         if not read_only:
             migrate(self.con)
+            self._protect_personal_data()
             # Only one writer can hold the file, so a load still marked running was killed: say so.
             self.con.execute(
                 "UPDATE loads SET status = 'aborted', note = 'process ended before commit; nothing was stored' "
@@ -47,9 +51,50 @@ class Store:
         """Another handle on the same open database for ``tenant``: its own cursor, so another thread can read
         while this one writes (DuckDB's MVCC), without opening the file twice."""
         other = object.__new__(Store)
-        other.path, other.tenant, other.read_only = self.path, tenant, self.read_only
+        other.path, other.tenant, other.read_only, other.secret = self.path, tenant, self.read_only, self.secret
         other.con = self.con.cursor()
         return other
+
+    # ---- personal data -------------------------------------------------------------------------------
+    def _protect_personal_data(self) -> None:
+        """Tie the store to its secret; a store from before pseudonymisation gets its ids replaced, once."""
+        fp = privacy.fingerprint(self.secret)
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'pii_fingerprint'").fetchone()
+        if row and row[0] != fp:
+            raise RuntimeError(
+                f"{self.path} was pseudonymised with another secret than the one found "
+                f"(${privacy.SECRET_ENV} or {self.path}.secret); restore that secret, or customers would split")
+        if row:
+            return
+        self.install_pseudonym_key()
+        self.con.execute("BEGIN TRANSACTION")
+        for (table,) in self.con.execute("SELECT table_name FROM information_schema.columns "
+                                         "WHERE column_name = 'customer_id' AND table_schema = 'main'").fetchall():
+            expr = privacy.pseudonym_sql("customer_id", "tenant")
+            self.con.execute(f'UPDATE "{table}" SET customer_id = {expr}')
+        rows = self.con.execute("SELECT rowid, tenant, raw FROM quarantine").fetchall()
+        if rows:
+            keys = {k for _, _, raw in rows for k in _json_keys(raw) if privacy.is_personal_header(k)}
+            self.con.executemany("UPDATE quarantine SET raw = ? WHERE rowid = ?", [
+                [privacy.protect_raw_json(raw, keys, self.secret, tenant), rid] for rid, tenant, raw in rows])
+        self.con.execute("INSERT INTO meta VALUES ('pii_fingerprint', ?)", [fp])
+        self.con.execute("COMMIT")
+        self.drop_pseudonym_key()
+
+    def install_pseudonym_key(self) -> None:
+        """Put the HMAC pads in a temporary (never persisted) table for :func:`privacy.pseudonym_sql`."""
+        ipad, opad = privacy.hmac_pads(self.secret)
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _pii_key AS SELECT ?::BLOB AS ipad, ?::BLOB AS opad",
+                         [ipad, opad])
+
+    def drop_pseudonym_key(self) -> None:
+        self.con.execute("DROP TABLE IF EXISTS _pii_key")
+
+    def pseudonym(self, raw_id: str) -> str:
+        """The pseudonym under which this tenant's customer ``raw_id`` is stored."""
+        if self.secret is None:
+            raise RuntimeError(f"no secret for {self.path}: set ${privacy.SECRET_ENV} or restore {self.path}.secret")
+        return privacy.pseudonym(self.secret, self.tenant, str(raw_id).strip())
 
     def __enter__(self) -> "Store":
         return self
@@ -136,5 +181,15 @@ class Store:
                            "started, finished FROM loads WHERE tenant = $tenant ORDER BY load_id DESC LIMIT 10")
         reasons = self.query("SELECT reason, count(*) AS rows FROM quarantine WHERE tenant = $tenant "
                              "GROUP BY reason ORDER BY rows DESC LIMIT 20")
+        classes = pd.DataFrame([(t, c, k) for t, cols in privacy.COLUMN_CLASSES.items() for c, k in cols.items()],
+                               columns=["table", "column", "class"])
         return {"path": self.path, "tenant": self.tenant, "schema_version": SCHEMA_VERSION,
-                "tables": counts, "loads": loads, "quarantine_reasons": reasons}
+                "tables": counts, "loads": loads, "quarantine_reasons": reasons, "column_classes": classes}
+
+
+def _json_keys(raw: str | None) -> list[str]:
+    try:
+        row = json.loads(raw or "")
+    except ValueError:
+        return []
+    return list(row) if isinstance(row, dict) else []

@@ -21,11 +21,9 @@ from . import catalog
 from .db import Store
 from .errors import IngestError
 from .mapping import FIELDS, PRESET_OPTIONS, Mapping, resolve
+from .privacy import is_personal_header, protect_line, pseudonym_sql, scrub_sql
 from .readers import content_hash, read_source
 
-TEXT_FIELDS = {"order_id", "sku", "description", "customer_id", "region", "channel", "category",
-               "review_id", "text", "lang"}
-NUMERIC_FIELDS = {"quantity", "unit_price", "rating"}
 TS_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
               "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
               "%d/%m/%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y%m%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
@@ -52,6 +50,7 @@ class LoadReport:
     reasons: dict[str, int] = field(default_factory=dict)
     encoding: str | None = None
     note: str | None = None
+    personal: list[str] = field(default_factory=list)  # source columns stored only as pseudonyms
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -71,6 +70,10 @@ class _Staging:
     def __init__(self, store: Store, table: pa.Table, mapping: Mapping):
         self.store, self.mapping = store, mapping
         self.types = {f.name: f.type for f in table.schema}
+
+    def personal(self, fld: str) -> str:
+        """The field as its keyed pseudonym: the raw value never leaves this statement."""
+        return pseudonym_sql(self.raw(fld), _lit(self.store.tenant))
 
     def raw(self, fld: str) -> str:
         """The field as trimmed text (NULL when blank or unmapped)."""
@@ -126,6 +129,17 @@ class _Staging:
         return TS_FORMATS[best] if rest[best] > iso else None
 
 
+def _quarantined_cell(s: _Staging, col: str, personal: bool) -> str:
+    """A source cell as kept in quarantine: personal columns as pseudonyms, free text scrubbed."""
+    t = s.types[col]
+    if personal:
+        cell = f"nullif(trim(_src.{_q(col)}::VARCHAR), '')"
+        return pseudonym_sql(cell, _lit(s.store.tenant))
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return scrub_sql(f"_src.{_q(col)}")
+    return f"_src.{_q(col)}"
+
+
 def _orders_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str]:
     """SELECT list of typed order fields, the rejection reason, and derived columns."""
     prefix = options.get("return_prefix")
@@ -133,8 +147,8 @@ def _orders_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str]
     cols = f"""
         {s.raw('order_id')} AS order_id, {s.raw('sku')} AS sku, {s.raw('description')} AS description,
         {s.number('quantity')} AS quantity, {s.number('unit_price')} AS unit_price, {s.timestamp('ts')} AS ts,
-        {s.raw('customer_id')} AS customer_id, {s.raw('region')} AS region, {s.raw('channel')} AS channel,
-        {s.raw('category')} AS category"""
+        {s.personal('customer_id')} AS customer_id, {s.raw('region')} AS region, {s.raw('channel')} AS channel,
+        {s.raw('category')} AS category, {s.raw('merchant')} AS merchant"""
     reason = f"""concat_ws('; ',
         CASE WHEN order_id IS NULL THEN 'missing order_id' END,
         CASE WHEN sku IS NULL THEN 'missing sku' END,
@@ -161,7 +175,7 @@ def _reviews_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str
     neg = ", ".join(_lit(v) for v in NEGATIVE_LABELS)
     cols = f"""
         {s.raw('review_id')} AS given_id, {s.raw('sku')} AS sku, {s.raw('category')} AS category,
-        {s.raw('text')} AS text, lower({s.raw('label')}) AS label_raw,
+        {scrub_sql(s.raw('text'))} AS text, lower({s.raw('label')}) AS label_raw, {s.raw('merchant')} AS merchant,
         {s.raw('rating')} AS rating_raw, {s.number('rating')} AS rating,
         {s.raw('ts')} AS ts_raw, {s.timestamp('ts')} AS ts, {s.raw('lang')} AS lang_raw"""
     reason = f"""concat_ws('; ',
@@ -189,12 +203,13 @@ _KINDS = {
         SELECT $tenant, n.order_id,
                (coalesce(m.max_line, 0) + n._row - min(n._row) OVER (PARTITION BY n.order_id) + 1)::INTEGER,
                n.sku, n.description, n.quantity, n.unit_price, n.ts, n.customer_id, n.region, n.channel,
-               n.category, n.is_return, n.is_product, $load_id, n._row
+               n.category, n.is_return, n.is_product, $load_id, n._row, n.merchant
         FROM _new n LEFT JOIN (SELECT order_id, max(line_no) AS max_line FROM orders WHERE tenant = $tenant
                                GROUP BY order_id) m ON m.order_id = n.order_id"""),
     "reviews": (_reviews_select, ("review_id",), """
         INSERT INTO reviews
-        SELECT $tenant, review_id, sku, category, text, label, rating, ts, lang, $load_id, _row FROM _new"""),
+        SELECT $tenant, review_id, sku, category, text, label, rating, ts, lang, $load_id, _row, merchant
+        FROM _new"""),
 }
 
 
@@ -250,9 +265,14 @@ def ingest(
     preset: str | None = None,
     mapping: dict[str, str] | None = None,
     encoding: str | None = None,
+    personal: list[str] | None = None,
     progress: Progress | None = None,
 ) -> LoadReport:
-    """Load one file of ``kind`` ('orders' or 'reviews') into the store; see the module docstring."""
+    """Load one file of ``kind`` ('orders' or 'reviews') into the store; see the module docstring.
+
+    ``personal`` names further source columns holding personal data; the mapped ``customer_id`` and headers
+    such as e-mail, phone, address or name are personal anyway. They are stored only as pseudonyms.
+    """
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {', '.join(_KINDS)}")
     say = progress or (lambda _msg: None)
@@ -278,6 +298,11 @@ def ingest(
             f"{f} (e.g. {', '.join(h)})" for f, h in hints.items())
             + f". Columns in the file: {', '.join(src.table.column_names)}. Map one with --map SOURCE={missing[0]}",
             column=missing[0])
+    unknown = sorted(set(personal or ()) - set(src.table.column_names))
+    if unknown:
+        raise IngestError(file, f"--personal names column(s) the file does not have: {', '.join(unknown)}")
+    protected = [c for c in src.table.column_names if c in (personal or ()) or is_personal_header(c)
+                 or c == resolved.columns.get("customer_id")]
     options = PRESET_OPTIONS.get(preset or "", {})
     select, key, insert_sql = _KINDS[kind]
 
@@ -287,6 +312,7 @@ def ingest(
     slot = {name: f"_c{i}" for i, name in enumerate(names)}  # source headers may clash with field names
     table = src.table.rename_columns(list(slot.values())).append_column("_row", pa.array(src.rows))
     con.register("_src", table)
+    store.install_pseudonym_key()
     try:
         con.execute("BEGIN TRANSACTION")
         say("validating")
@@ -298,15 +324,17 @@ def ingest(
             SELECT * EXCLUDE ({hidden}), {derived} FROM (
                 SELECT *, NULLIF({reason}, '') AS reason FROM (SELECT *, {cols} FROM _src))""")
         say("quarantining")
-        raw_cols = ", ".join(f"{_lit(c)}: _src.{slot[c]}" for c in names)
+        raw_cols = ", ".join(f"{_lit(c)}: {_quarantined_cell(stg, slot[c], c in protected)}" for c in names)
         con.execute(f"""
             INSERT INTO quarantine
-            SELECT ?, ?, s._row, to_json({{{raw_cols}}})::VARCHAR, s.reason
+            SELECT ?, ?, s._row, to_json({{{raw_cols}}})::VARCHAR, s.reason, s.merchant
             FROM _stg s JOIN _src USING (_row) WHERE s.reason IS NOT NULL""", [store.tenant, load_id])
         if src.malformed:
-            con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?)",
-                            [[store.tenant, load_id, r, json.dumps({"line": text}, ensure_ascii=False), why]
-                             for r, text, why in src.malformed])
+            positions = [names.index(c) for c in protected]
+            con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL)", [
+                [store.tenant, load_id, r, json.dumps({"line": protect_line(
+                    text, src.delimiter, positions, store.secret, store.tenant)}, ensure_ascii=False), why]
+                for r, text, why in src.malformed])
         say("storing")
         keys = ", ".join(key)
         new_rows = f"""
@@ -334,9 +362,11 @@ def ingest(
     finally:
         con.unregister("_src")
         con.execute("DROP TABLE IF EXISTS _stg")
+        store.drop_pseudonym_key()
     note = None if src.rows_read else "header only: no data rows"
     return LoadReport(load_id, file, kind, src.rows_read, stored, quarantined, duplicates, "ok",
-                      mapping=resolved.columns, reasons=reasons, encoding=src.encoding, note=note)
+                      mapping=resolved.columns, reasons=reasons, encoding=src.encoding, note=note,
+                      personal=protected)
 
 
 def ingest_orders(store: Store, path: str | Path, **kw) -> LoadReport:

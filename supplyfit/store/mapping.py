@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+MERCHANT_HEADERS = ("merchant", "seller", "supplier", "vendor", "brand", "merchant_id", "seller_id", "supplier_id",
+                    "商家", "卖家", "供应商", "品牌", "商家名称", "店铺名称")
+
 # field -> (required, header synonyms; compared after normalisation)
 ORDER_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "order_id": (True, ("order_id", "orderid", "order", "order_no", "order_number", "invoice", "invoiceno",
@@ -26,6 +29,7 @@ ORDER_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "region": (False, ("region", "country", "province", "city", "state", "地区", "省份", "国家", "城市", "区域")),
     "channel": (False, ("channel", "platform", "store", "shop", "渠道", "平台", "店铺")),
     "category": (False, ("category", "cat", "product_category", "类别", "品类", "类目", "分类")),
+    "merchant": (False, MERCHANT_HEADERS),
 }
 
 REVIEW_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
@@ -39,6 +43,7 @@ REVIEW_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "ts": (False, ("ts", "timestamp", "date", "datetime", "created_at", "review_date", "评论时间",
                    "评价时间", "时间", "日期")),
     "lang": (False, ("lang", "language", "语言")),
+    "merchant": (False, MERCHANT_HEADERS),
 }
 
 FIELDS = {"orders": ORDER_FIELDS, "reviews": REVIEW_FIELDS}

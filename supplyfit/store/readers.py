@@ -29,6 +29,7 @@ class SourceTable:
     rows: np.ndarray
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, raw text, reason)
     encoding: str | None = None
+    delimiter: str = ","
 
     @property
     def rows_read(self) -> int:
@@ -112,7 +113,7 @@ def _read_csv(path: Path, encoding: str | None) -> SourceTable:
     bad = {r for r, _, _ in malformed}
     rows = np.fromiter((i for i in range(1, total + 1) if i not in bad), dtype=np.int64, count=table.num_rows) \
         if bad else np.arange(1, total + 1, dtype=np.int64)
-    return SourceTable(table, rows, malformed, enc)
+    return SourceTable(table, rows, malformed, enc, delimiter)
 
 
 def _read_excel(path: Path) -> SourceTable:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry migrates from version i to i + 1. Append, never edit: stores in the field run them in order.
 MIGRATIONS: list[str] = [
@@ -82,6 +82,11 @@ MIGRATIONS: list[str] = [
         created TIMESTAMP NOT NULL,
         revoked TIMESTAMP
     );
+    """,
+    """
+    ALTER TABLE orders ADD COLUMN merchant VARCHAR;     -- seller, brand or supplier of the line, if given
+    ALTER TABLE reviews ADD COLUMN merchant VARCHAR;
+    ALTER TABLE quarantine ADD COLUMN merchant VARCHAR;
     """,
 ]
 

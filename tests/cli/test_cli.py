@@ -22,6 +22,7 @@ def test_ingest_status_and_idempotent_rerun(tmp_path, sample_orders, sample_revi
     assert p.returncode == 0 and "skipped" in p.stdout
     p = run("status", "--db", db)
     assert p.returncode == 0 and "orders" in p.stdout and "zero unit_price" in p.stdout
+    assert "column classes" in p.stdout and "personal" in p.stdout
     with Store(db, read_only=True) as st:
         assert st.con.execute("SELECT count(DISTINCT load_id) FROM orders").fetchone()[0] == 1
 
@@ -30,7 +31,7 @@ def test_help_lists_commands():
     p = run("--help")
     assert p.returncode == 0
     for cmd in ("ingest", "status", "demo", "voice", "forecast", "backtest", "plan", "match", "monitor", "report",
-                "serve", "keys"):
+                "serve", "keys", "export"):
         assert cmd in p.stdout
 
 
@@ -56,6 +57,14 @@ def test_demo_runs_from_any_directory(tmp_path):
     assert p.returncode == 0 and (tmp_path / "r.html").stat().st_size > 100_000
     p = run("backtest", "--db", db, "--cutoff", "2010-10-11", "--model", "ses", "--h", "4")
     assert p.returncode == 0 and "wrmsse" in p.stdout.lower(), p.stderr
+    p = run("export", "segments", "--out", tmp_path / "seg.csv", "--db", db)
+    assert p.returncode == 0, p.stderr
+    import pandas as pd
+
+    seg = pd.read_csv(tmp_path / "seg.csv")
+    assert len(seg) > 100 and seg.customer_id.str.match(r"^c_[0-9a-f]{16}$").all()  # pseudonyms only
+    p = run("export", "orders", "--out", tmp_path / "o.csv", "--db", db)
+    assert p.returncode == 2 and "not a result table" in p.stderr
     p = run("keys", "create", "--tenant", "acme", "--role", "writer", "--db", db)
     key = p.stdout.strip()
     assert p.returncode == 0 and key.startswith("sf_")
