@@ -205,6 +205,26 @@ def match(db: Path = DbOpt, tenant: str = TenantOpt,
 
 
 @app.command()
+def verify(db: Path = DbOpt, tenant: str = TenantOpt,
+           examples: int = typer.Option(3, min=0, max=50, help="Findings shown per kind.")) -> None:
+    """Check product information (descriptions, prices, categories, claims, non-product lines) and score
+    merchants or product lines; writes the `verification` and `credit` tables."""
+    from .trust.credit import explain
+
+    _stage("trust", db, tenant)
+    with Store(db, tenant=tenant, read_only=True) as store:
+        findings, credit = store.table("verification"), store.table("credit")
+    console.print(_df_table(findings.groupby(["kind", "severity"]).size().reset_index(name="findings"),
+                            "findings by kind", limit=50))
+    for kind, g in findings.groupby("kind"):
+        for r in g.head(examples).itertuples():
+            console.print(f"[bold]{r.severity}[/] {kind}: {r.reason}")
+    console.print(_df_table(credit[[credit.columns[0], "score", "grade"]], f"credit ({credit.basis.iloc[0]})"
+                            if len(credit) else "credit"))
+    console.print(_df_table(explain(), "how the credit score is made"))
+
+
+@app.command()
 def monitor(db: Path = DbOpt, tenant: str = TenantOpt, k: int = typer.Option(20, min=1, max=500)) -> None:
     """Consumption indicators (weekly and monthly) and hotspots."""
     _stage("monitor", db, tenant, k=k)

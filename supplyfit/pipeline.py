@@ -1,4 +1,4 @@
-"""The main job: every stage in order on one store (store → voice → demand → supply → match → monitor).
+"""The main job: every stage in order on one store (store → voice → demand → supply → match → trust → monitor).
 
 Stages read the store's tables and write result tables; the report reads only tables, so a stage that has
 not run shows as such in the report instead of breaking it.
@@ -33,10 +33,11 @@ def stages() -> list[tuple[str, Callable[[Store], str]]]:
     from .match import stage as match
     from .monitor import stage as monitor
     from .supply import stage as supply
+    from .trust import stage as trust
     from .voice import stage as voice
 
     return [("voice", voice.run), ("demand", demand.run), ("supply", supply.run), ("match", match.run),
-            ("monitor", monitor.run)]
+            ("trust", trust.run), ("monitor", monitor.run)]
 
 
 def run_all(store: Store, progress: Progress | None = None) -> dict[str, str]:

@@ -32,7 +32,7 @@ from .keys import ROLES, Caller, create_key, list_keys, verify
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".xlsx"}
 STATIC = Path(str(resources.files("supplyfit") / "api" / "static"))
-Stage = Literal["voice", "demand", "supply", "match", "monitor", "all"]
+Stage = Literal["voice", "demand", "supply", "match", "trust", "monitor", "all"]
 
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Key from `supplyfit keys create`.")
 
@@ -353,6 +353,21 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         """Design brief: top unmet needs and praised attributes per category."""
         where, params = ("category = $cat", {"cat": category}) if category else ("", None)
         return records(result(ctx[1], "design_brief", where, params, order="category, kind, rank"))
+
+    @app.get("/api/v1/verification", tags=["trust"])
+    def verification(ctx: Ctx, kind: Annotated[str | None, Query(max_length=40)] = None,
+                     severity: Literal["high", "medium", "low", "info"] | None = None,
+                     limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+        """Product-information findings, most severe first, each with its reason and the rows behind it."""
+        conds = {"kind = $kind": kind, "severity = $severity": severity}
+        where = " AND ".join(c for c, v in conds.items() if v)
+        params = {k: v for k, v in (("kind", kind), ("severity", severity)) if v}
+        return records(result(ctx[1], "verification", where, params or None, order="finding_id", limit=limit))
+
+    @app.get("/api/v1/credit", tags=["trust"])
+    def credit(ctx: Ctx) -> Response:
+        """Credit score per merchant (or product line), with every component's rate and points lost."""
+        return records(result(ctx[1], "credit", order="score"))
 
     @app.get("/api/v1/segments", tags=["match"])
     def segments(ctx: Ctx, summary: bool = True, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:

@@ -89,7 +89,7 @@ def section_builders() -> list[SectionBuilder]:
     from . import sections as s
 
     return [store_section, s.consumption_section, s.hotspot_section, s.voice_section, s.demand_section, s.supply_section,
-            s.match_section]
+            s.match_section, s.trust_section]
 
 
 CSS = """

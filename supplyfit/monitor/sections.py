@@ -190,3 +190,22 @@ def hotspot_section(store: Store) -> Section:
     sec.chart(fig)
     sec.table(hs[["rank", "unique_id", "category", "score", "last_units", "reason"]], "Hotspots and why")
     return sec
+
+
+def trust_section(store: Store) -> Section:
+    sec = Section("trust", "Trust · 可信: product information and credit")
+    if _missing(sec, store, "verification", "credit"):
+        return sec
+    findings = store.table("verification")
+    counts = findings.groupby(["kind", "severity"]).size().unstack(fill_value=0)
+    fig = go.Figure([go.Bar(name=sev, y=counts.index, x=counts[sev], orientation="h")
+                     for sev in ("high", "medium", "low", "info") if sev in counts])
+    fig.update_layout(title="Product-information findings · 商品信息核查", barmode="stack")
+    sec.chart(fig, "Numbers: " + ", ".join(f"{k} {n}" for k, n in counts.sum(axis=1).items()))
+    sec.table(findings[findings.severity != "info"].head(15)[["severity", "kind", "sku", "reason"]],
+              "Most severe findings (all: `supplyfit verify` or GET /api/v1/verification)")
+    credit = store.table("credit")
+    points = [c for c in credit.columns if c.endswith("_points")]
+    sec.table(credit[[credit.columns[0], "score", "grade", *points]],
+              f"Credit per {credit.basis.iloc[0]}: 100 × (1 − points lost / points with data), lowest first", limit=30)
+    return sec
