@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..store import Store
-from ..store.catalog import NON_PRODUCT_SKU, NON_PRODUCT_TEXT, categorize, is_non_product
+from ..store.catalog import NON_PRODUCT_SKU, categorize, is_non_product
 
 COLUMNS = ["kind", "severity", "sku", "reason", "lines", "evidence"]
 SEVERITIES = ("high", "medium", "low", "info")
