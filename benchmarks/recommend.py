@@ -1,7 +1,7 @@
 """Next-item and per-customer recommendation quality: supplyfit vs popularity, item-item cosine kNN and
 implicit's ALS, on the same time-based split of the 2009–2010 invoices.
 
-    python benchmarks/recommend.py [--test-share 0.2] [--seed 0]
+    pip install -e ".[dev,bench]"; python benchmarks/recommend.py [--test-share 0.2] [--seed 0]
 
 Next item: the last 20% of invoice dates are the test; in each test basket with >= 2 items one item is hidden
 (seeded) and 10 are recommended from the rest. Per customer: customers with invoices on both sides of the split

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..store import Store
+from .groups import group_demand, segment_structure
 from .recommend import BasketRecommender
 from .rules import association_rules, baskets_from_orders
 from .segments import segment_summary, segments
@@ -19,7 +20,8 @@ def recommender(sales: pd.DataFrame) -> BasketRecommender:
 
 
 def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, per_customer: int = 10) -> str:
-    """Write ``rules``, ``recommendations`` (per customer), ``segments`` and ``segment_summary``."""
+    """Write ``rules``, ``recommendations`` (per customer), ``segments``, ``segment_summary``, ``segment_structure``
+    (segment x category and region) and ``group_demand`` (target groups by month)."""
     orders = store.sales()
     if orders.empty:
         return "no product sales"
@@ -37,5 +39,8 @@ def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, pe
     store.write_result("recommendations", recs)
     store.write_result("segments", seg)
     store.write_result("segment_summary", segment_summary(seg))
+    store.write_result("segment_structure", pd.concat(
+        [segment_structure(orders, seg, by) for by in ("category", "region")], ignore_index=True))
+    store.write_result("group_demand", group_demand(orders, store.table("products")))
     return (f"{len(baskets):,} baskets → {len(rules):,} rules (support ≥ {min_support}); "
             f"{seg['customer_id'].nunique():,} customers in {seg['segment'].nunique()} segments")

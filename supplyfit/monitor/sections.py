@@ -111,6 +111,19 @@ def match_section(store: Store) -> Section:
     sec.chart(fig, "Numbers: " + ", ".join(f"{s} {c:,} customers, {r:.0%} of revenue"
                                            for s, c, r in zip(summary.segment, summary.customers,
                                                               summary.revenue_share)))
+    if store.has_table("group_demand"):
+        groups = store.table("group_demand")
+        fig = go.Figure([go.Scatter(name=g, x=d.period, y=d.revenue_share, mode="lines+markers")
+                         for g, d in groups.groupby("group")])
+        fig.update_layout(title="Demand by consumer group · 目标人群需求 (share of revenue)", yaxis_tickformat=".0%")
+        sec.chart(fig, "Groups are read from product names (children, students, seniors, gifts & trend); "
+                       "'general' = no group named.")
+    if store.has_table("segment_structure"):
+        st = store.table("segment_structure")
+        cat = st[st.dimension == "category"].pivot_table(index="segment", columns="value", values="share")
+        fig = go.Figure(go.Heatmap(z=cat.values, x=cat.columns, y=cat.index, colorscale="Blues"))
+        fig.update_layout(title="What each segment buys · 客群 × 品类 (share of segment revenue)", height=420)
+        sec.chart(fig)
     if store.has_table("recommendations"):
         recs = store.table("recommendations")
         ex = recs.groupby("customer_id").sku.agg(lambda s: ", ".join(s.head(5))).head(8).reset_index()

@@ -69,3 +69,22 @@ def test_segments(orders):
     champs = seg[seg.segment == "champions"]
     assert champs.recency_days.median() < seg.recency_days.median()
     assert champs.frequency.median() > seg.frequency.median()
+
+
+def test_group_demand_and_segment_structure():
+    from supplyfit.match.groups import group_demand, segment_structure
+
+    sales = pd.DataFrame({"sku": ["T", "G", "X", "T"], "quantity": [2, 1, 5, 1], "unit_price": [10.0, 20.0, 2.0, 10.0],
+                          "ts": pd.to_datetime(["2010-01-05", "2010-01-06", "2010-01-07", "2010-02-01"]),
+                          "is_return": [False, False, False, False], "customer_id": ["a", "b", "a", "b"],
+                          "category": ["toys", "gifts", "other", "toys"], "region": ["UK"] * 4})
+    products = pd.DataFrame({"sku": ["T", "G", "X"], "attributes": [
+        '{"groups": ["children", "gifts & trend"]}', '{"groups": ["gifts & trend"]}', '{"groups": []}']})
+    g = group_demand(sales, products).set_index(["group", "period"])
+    jan = pd.Timestamp("2010-01-01")
+    assert g.loc[("children", jan), "revenue"] == 20 and g.loc[("gifts & trend", jan), "revenue"] == 40
+    assert g.loc[("general", jan), "units"] == 5
+    seg = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["champions", "new"]})
+    s = segment_structure(sales, seg)
+    assert s.groupby("segment").share.sum().round(9).eq(1).all()
+    assert s.set_index(["segment", "value"]).loc[("champions", "toys"), "revenue"] == 20
