@@ -1,7 +1,9 @@
 """Frequent itemsets and association rules, identical to mlxtend's fpgrowth + association_rules, faster.
 
 Itemsets are mined depth-first over vertical bitsets (Eclat): each item's baskets are a row of 64-bit words,
-and all extensions of an itemset are counted at once with one vectorised AND and popcount.
+and all extensions of an itemset are counted at once with one vectorised AND and popcount; candidates are first
+pruned to items that form a frequent pair with every member (one sparse product counts all pairs). Rules are
+generated for all itemsets of a size at once, finding each antecedent and consequent by a hashed key.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 def to_baskets(baskets) -> list[frozenset]:
     """Baskets as sets of item ids, from a list of lists or a long DataFrame (basket_id, item)."""
@@ -36,24 +39,75 @@ def frequent_itemsets(baskets, min_support: float = 0.01, max_len: int | None = 
         bits[cols, b // 64] |= np.uint64(1) << np.uint64(b % 64)
     counts = np.bitwise_count(bits).sum(axis=1)
     frequent = np.array([j for j in np.argsort(-counts, kind="stable") if counts[j] / n >= min_support], dtype=int)
+    # Which pairs of frequent items are frequent, from one sparse product: an itemset can only grow by an item that
+    # forms a frequent pair with each of its members, so candidates are pruned before any bitset is touched.
+    rows = [b for b, items in enumerate(sets) for _ in items]
+    cols = [index[it] for items in sets for it in items]
+    incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, len(names)))
+    incidence = incidence[:, frequent]
+    pair_ok = (incidence.T @ incidence).toarray() / n >= min_support  # positions in ``frequent`` order
     out_sets: list[frozenset] = []
     out_support: list[float] = []
 
-    def grow(prefix: tuple, prefix_bits: np.ndarray | None, candidates: np.ndarray) -> None:
-        if not len(candidates):
-            return
-        inter = bits[candidates] if prefix_bits is None else bits[candidates] & prefix_bits
+    def grow(prefix: tuple, prefix_bits: np.ndarray, candidates: np.ndarray) -> None:
+        inter = bits[frequent[candidates]] & prefix_bits
         support = np.bitwise_count(inter).sum(axis=1) / n
         keep = np.flatnonzero(support >= min_support)
+        deeper = max_len is None or len(prefix) + 1 < max_len
         for rank, pos in enumerate(keep):
-            itemset = prefix + (names[candidates[pos]],)
+            c = candidates[pos]
+            itemset = prefix + (names[frequent[c]],)
             out_sets.append(frozenset(itemset))
             out_support.append(float(support[pos]))
-            if max_len is None or len(itemset) < max_len:
-                grow(itemset, inter[pos], candidates[keep[rank + 1:]])
+            if deeper:
+                rest = candidates[keep[rank + 1:]]
+                rest = rest[pair_ok[c, rest]]
+                if len(rest):
+                    grow(itemset, inter[pos], rest)
 
-    grow((), None, frequent)
+    for pos, j in enumerate(frequent):
+        out_sets.append(frozenset((names[j],)))
+        out_support.append(float(counts[j] / n))
+        rest = np.arange(pos + 1, len(frequent))
+        rest = rest[pair_ok[pos, rest]]
+        if (max_len is None or max_len > 1) and len(rest):
+            grow((names[j],), bits[j], rest)
     return pd.DataFrame({"support": out_support, "itemsets": out_sets})
+
+
+def _rule_splits(sets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every split of every itemset (2+ items) into antecedent + consequent, as indices into ``sets``: whole,
+    antecedent, consequent. Subsets of a frequent itemset are frequent, so both parts are always found.
+
+    An itemset's key is the sum (mod 2^64) of random 64-bit codes of its items, so a subset's key is a sum over
+    columns and its complement's key a subtraction: all lookups are vectorised binary searches."""
+    items = sorted({i for s in sets for i in s})
+    codes = dict(zip(items, np.random.default_rng(0).integers(0, np.iinfo(np.uint64).max, len(items),
+                                                               dtype=np.uint64, endpoint=True)))
+    lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    keys = np.zeros(len(sets), dtype=np.uint64)
+    by_size = {}
+    for k in np.unique(lengths):
+        idx = np.flatnonzero(lengths == k)
+        mat = np.array([[codes[i] for i in sets[j]] for j in idx], dtype=np.uint64).reshape(len(idx), k)
+        keys[idx] = mat.sum(axis=1, dtype=np.uint64)
+        by_size[int(k)] = (idx, mat)
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    if len(sorted_keys) > 1 and not np.all(np.diff(sorted_keys) != 0):
+        raise RuntimeError("itemset key collision (odds ~ 1e-9); please report it")
+    find = lambda q: order[np.searchsorted(sorted_keys, q)]  # noqa: E731
+    whole, ante, cons = [], [], []
+    for k, (idx, mat) in by_size.items():
+        for r in range(1, k):
+            for cols in combinations(range(k), r):
+                a_key = mat[:, cols].sum(axis=1, dtype=np.uint64)
+                whole.append(idx)
+                ante.append(find(a_key))
+                cons.append(find(keys[idx] - a_key))
+    if not whole:
+        return (np.zeros(0, dtype=np.int64),) * 3
+    return np.concatenate(whole), np.concatenate(ante), np.concatenate(cons)
 
 
 def association_rules(baskets, min_support: float = 0.01, min_confidence: float = 0.1,
@@ -64,20 +118,15 @@ def association_rules(baskets, min_support: float = 0.01, min_confidence: float 
     confidence, lift, leverage, conviction; sorted by lift, then confidence.
     """
     fi = frequent_itemsets(baskets, min_support, max_len)
-    support = dict(zip(fi["itemsets"], fi["support"]))
-    rows = []
-    for itemset, s in support.items():
-        if len(itemset) < 2:
-            continue
-        for r in range(1, len(itemset)):
-            for ante in combinations(sorted(itemset), r):
-                a = frozenset(ante)
-                conf = s / support[a]
-                if conf >= min_confidence:
-                    c = itemset - a
-                    rows.append((a, c, support[a], support[c], s, conf))
-    cols = ["antecedents", "consequents", "antecedent_support", "consequent_support", "support", "confidence"]
-    rules = pd.DataFrame(rows, columns=cols)
+    sets = fi["itemsets"].to_numpy()
+    support = fi["support"].to_numpy()
+    whole, ante, cons = _rule_splits(sets)
+    confidence = support[whole] / support[ante]
+    keep = confidence >= min_confidence
+    whole, ante, cons = whole[keep], ante[keep], cons[keep]
+    rules = pd.DataFrame({"antecedents": sets[ante], "consequents": sets[cons],
+                          "antecedent_support": support[ante], "consequent_support": support[cons],
+                          "support": support[whole], "confidence": confidence[keep]})
     rules["lift"] = rules["confidence"] / rules["consequent_support"]
     rules["leverage"] = rules["support"] - rules["antecedent_support"] * rules["consequent_support"]
     with np.errstate(divide="ignore"):
