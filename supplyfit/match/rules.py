@@ -49,29 +49,32 @@ def frequent_itemsets(baskets, min_support: float = 0.01, max_len: int | None = 
     out_sets: list[frozenset] = []
     out_support: list[float] = []
 
+    fnames = [names[j] for j in frequent]
+    fbits = bits[frequent]
+
     def grow(prefix: tuple, prefix_bits: np.ndarray, candidates: np.ndarray) -> None:
-        inter = bits[frequent[candidates]] & prefix_bits
+        inter = fbits[candidates] & prefix_bits
         support = np.bitwise_count(inter).sum(axis=1) / n
         keep = np.flatnonzero(support >= min_support)
+        kept = candidates[keep]
         deeper = max_len is None or len(prefix) + 1 < max_len
-        for rank, pos in enumerate(keep):
-            c = candidates[pos]
-            itemset = prefix + (names[frequent[c]],)
+        for rank, (pos, c, sup) in enumerate(zip(keep.tolist(), kept.tolist(), support[keep].tolist())):
+            itemset = prefix + (fnames[c],)
             out_sets.append(frozenset(itemset))
-            out_support.append(float(support[pos]))
+            out_support.append(sup)
             if deeper:
-                rest = candidates[keep[rank + 1:]]
+                rest = kept[rank + 1:]
                 rest = rest[pair_ok[c, rest]]
                 if len(rest):
                     grow(itemset, inter[pos], rest)
 
-    for pos, j in enumerate(frequent):
-        out_sets.append(frozenset((names[j],)))
-        out_support.append(float(counts[j] / n))
+    for pos, name in enumerate(fnames):
+        out_sets.append(frozenset((name,)))
+        out_support.append(float(counts[frequent[pos]] / n))
         rest = np.arange(pos + 1, len(frequent))
         rest = rest[pair_ok[pos, rest]]
         if (max_len is None or max_len > 1) and len(rest):
-            grow((names[j],), bits[j], rest)
+            grow((name,), fbits[pos], rest)
     return pd.DataFrame({"support": out_support, "itemsets": out_sets})
 
 
@@ -80,7 +83,7 @@ def _rule_splits(sets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     antecedent, consequent. Subsets of a frequent itemset are frequent, so both parts are always found.
 
     An itemset's key is the sum (mod 2^64) of random 64-bit codes of its items, so a subset's key is a sum over
-    columns and its complement's key a subtraction: all lookups are vectorised binary searches."""
+    columns and its complement's key a subtraction: all lookups are vectorised hash-table probes."""
     items = sorted({i for s in sets for i in s})
     codes = dict(zip(items, np.random.default_rng(0).integers(0, np.iinfo(np.uint64).max, len(items),
                                                                dtype=np.uint64, endpoint=True)))
@@ -92,11 +95,10 @@ def _rule_splits(sets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         mat = np.array([[codes[i] for i in sets[j]] for j in idx], dtype=np.uint64).reshape(len(idx), k)
         keys[idx] = mat.sum(axis=1, dtype=np.uint64)
         by_size[int(k)] = (idx, mat)
-    order = np.argsort(keys)
-    sorted_keys = keys[order]
-    if len(sorted_keys) > 1 and not np.all(np.diff(sorted_keys) != 0):
+    table = pd.Index(keys)  # a hash table on the keys
+    if not table.is_unique:
         raise RuntimeError("itemset key collision (odds ~ 1e-9); please report it")
-    find = lambda q: order[np.searchsorted(sorted_keys, q)]  # noqa: E731
+    find = table.get_indexer
     whole, ante, cons = [], [], []
     for k, (idx, mat) in by_size.items():
         for r in range(1, k):
@@ -123,16 +125,16 @@ def association_rules(baskets, min_support: float = 0.01, min_confidence: float 
     whole, ante, cons = _rule_splits(sets)
     confidence = support[whole] / support[ante]
     keep = confidence >= min_confidence
-    whole, ante, cons = whole[keep], ante[keep], cons[keep]
-    rules = pd.DataFrame({"antecedents": sets[ante], "consequents": sets[cons],
-                          "antecedent_support": support[ante], "consequent_support": support[cons],
-                          "support": support[whole], "confidence": confidence[keep]})
-    rules["lift"] = rules["confidence"] / rules["consequent_support"]
-    rules["leverage"] = rules["support"] - rules["antecedent_support"] * rules["consequent_support"]
+    whole, ante, cons, confidence = whole[keep], ante[keep], cons[keep], confidence[keep]
+    lift = confidence / support[cons]
+    order = np.lexsort((-confidence, -lift))  # by lift, then confidence; stable, like sort_values
+    whole, ante, cons, confidence, lift = whole[order], ante[order], cons[order], confidence[order], lift[order]
+    sa, sc, s = support[ante], support[cons], support[whole]
     with np.errstate(divide="ignore"):
-        rules["conviction"] = np.where(rules["confidence"] >= 1.0, np.inf,
-                                       (1 - rules["consequent_support"]) / (1 - rules["confidence"]))
-    return rules.sort_values(["lift", "confidence"], ascending=False, ignore_index=True)
+        conviction = np.where(confidence >= 1.0, np.inf, (1 - sc) / (1 - confidence))
+    return pd.DataFrame({"antecedents": sets[ante], "consequents": sets[cons], "antecedent_support": sa,
+                         "consequent_support": sc, "support": s, "confidence": confidence, "lift": lift,
+                         "leverage": s - sa * sc, "conviction": conviction})
 
 
 def baskets_from_orders(orders: pd.DataFrame) -> list[list[str]]:
