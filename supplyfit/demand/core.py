@@ -101,16 +101,22 @@ def to_long(ids: np.ndarray, dates: pd.DatetimeIndex, M: np.ndarray, value: str 
                          value: M.reshape(-1)})
 
 
-def dispersion(Y: np.ndarray, weeks: int = 26) -> np.ndarray:
-    """Negative-binomial over-dispersion per series (var = mu + a mu^2), from recent weeks, shrunk to the median."""
+def raw_dispersion(Y: np.ndarray, weeks: int = 26) -> np.ndarray:
+    """Negative-binomial over-dispersion per series (var = mu + a mu^2) from recent weeks; NaN where undefined."""
     tail = Y[:, -weeks:]
     with np.errstate(all="ignore"):
         mu = np.nanmean(tail, axis=1)
         var = np.nanvar(tail, axis=1)
         a = (var - mu) / mu**2
-    a = np.where(np.isfinite(a), np.clip(a, 0.01, 20), np.nan)
-    prior = np.nanmedian(a) if np.isfinite(a).any() else 1.0
-    n = np.sum(~np.isnan(tail), axis=1)
+    return np.where(np.isfinite(a), np.clip(a, 0.01, 20), np.nan)
+
+
+def dispersion(Y: np.ndarray, weeks: int = 26, prior: float | None = None) -> np.ndarray:
+    """:func:`raw_dispersion` shrunk towards ``prior`` (default: its median over this panel's series)."""
+    a = raw_dispersion(Y, weeks)
+    if prior is None:
+        prior = np.nanmedian(a) if np.isfinite(a).any() else 1.0
+    n = np.sum(~np.isnan(Y[:, -weeks:]), axis=1)
     w = n / (n + 8.0)
     return np.where(np.isnan(a), prior, w * a + (1 - w) * prior)
 
@@ -130,15 +136,16 @@ class Forecaster:
 
     ``model='auto'`` is the default (global LightGBM on scale-free targets, see :class:`Auto`); any name accepted by
     :func:`make_model` works. Intervals come from a negative binomial around ``yhat`` whose dispersion is
-    estimated per series and calibrated on the last ``h`` weeks of the training data.
+    estimated per series, shrunk towards the panel's median (``dispersion_prior`` fixes it, e.g. when a panel is
+    forecast in shards) and calibrated on the last ``h`` weeks of the training data.
     """
 
     def __init__(self, h: int = 8, freq: str = FREQ, model: str = "auto", quantiles: tuple = QUANTILES,
-                 calibrate: bool = True, seed: int = 0):
+                 calibrate: bool = True, seed: int = 0, dispersion_prior: float | None = None):
         if freq != FREQ:
             raise ValueError(f"only weekly panels (freq={FREQ!r}) are supported")
         self.h, self.freq, self.model_name, self.quantiles = h, freq, model, tuple(quantiles)
-        self.calibrate, self.seed = calibrate, seed
+        self.calibrate, self.seed, self.dispersion_prior = calibrate, seed, dispersion_prior
 
     def fit(self, panel: pd.DataFrame) -> "Forecaster":
         missing = {"unique_id", "ds", "y"} - set(panel.columns)
@@ -149,7 +156,7 @@ class Forecaster:
         with warnings.catch_warnings():  # all-NaN windows of young series are expected
             warnings.simplefilter("ignore", RuntimeWarning)
             self.model_ = _fit(make_model(self.model_name, self.seed), self.wide_, self.categories_, self.h)
-            self.dispersion_ = dispersion(self.wide_.Y)
+            self.dispersion_ = dispersion(self.wide_.Y, prior=self.dispersion_prior)
             self.scale_ = self._calibrate() if self.calibrate else 1.0
             self.mean_ = np.clip(self.model_.forecast(self.h), 0, None)
         return self

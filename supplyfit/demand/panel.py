@@ -47,13 +47,20 @@ def weekly_panel(orders: "pd.DataFrame | Store", level: str = "sku", complete_we
     if complete_weeks and ts.max() < last + pd.Timedelta(days=6, hours=23):
         weekly = weekly[weekly["ds"] < last]
         last = last - pd.Timedelta(weeks=1)
-    full = _zero_fill(weekly, last)
-    full["price"] = (full["revenue"] / full["y"].where(full["y"] > 0)).groupby(full["unique_id"]).ffill()
+    full = finish_panel(weekly, last)
     if "category" in df.columns and level != "category":
         cat = df.assign(unique_id=key.values).groupby("unique_id")["category"].agg(
             lambda s: s.mode().iat[0] if s.notna().any() else None)
         full["category"] = full["unique_id"].map(cat)
     return full.sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def finish_panel(weekly: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
+    """Weekly sums (unique_id, ds, y, revenue) zero-filled from each series' first week to ``last``, with the
+    average unit price forward-filled; per series, so that a distributed engine can run it series by series."""
+    full = _zero_fill(weekly, last)
+    full["price"] = (full["revenue"] / full["y"].where(full["y"] > 0)).groupby(full["unique_id"]).ffill()
+    return full
 
 
 def _zero_fill(weekly: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:

@@ -119,7 +119,11 @@ def association_rules(baskets, min_support: float = 0.01, min_confidence: float 
     Returns columns antecedents, consequents (frozensets), antecedent_support, consequent_support, support,
     confidence, lift, leverage, conviction; sorted by lift, then confidence.
     """
-    fi = frequent_itemsets(baskets, min_support, max_len)
+    return rules_from_itemsets(frequent_itemsets(baskets, min_support, max_len), min_confidence)
+
+
+def rules_from_itemsets(fi: pd.DataFrame, min_confidence: float = 0.1) -> pd.DataFrame:
+    """Rules from frequent itemsets (support, itemsets), e.g. mined by another engine; see association_rules."""
     sets = fi["itemsets"].to_numpy()
     support = fi["support"].to_numpy()
     whole, ante, cons = _rule_splits(sets)

@@ -1,0 +1,73 @@
+"""Local and Spark (``local[2]``) engines give the same panel, forecasts, review scores and rules."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+
+from supplyfit.scale import build_panel, forecast, mine_rules, score_reviews, spark_session  # noqa: E402
+from supplyfit.store import Store, ingest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = spark_session("local[2]")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def lines(tmp_path_factory, sample_orders):
+    """The bundled sample's order lines as a user would export them to Parquet for a cluster."""
+    tmp = tmp_path_factory.mktemp("scale")
+    with Store(tmp / "s.duckdb") as st:
+        ingest(st, sample_orders, "orders", preset="uci-online-retail")
+        df = st.query("SELECT o.order_id, o.sku, o.quantity, o.unit_price, o.ts, o.is_return, o.is_product, "
+                      "p.category FROM orders o JOIN products p USING (tenant, sku)")
+    path = tmp / "lines.parquet"
+    df.to_parquet(path, index=False)
+    return path
+
+
+def _sorted(df, keys):
+    return df.sort_values(keys, ignore_index=True)
+
+
+def test_panel_equal(spark, lines, tmp_path):
+    local = build_panel(lines)
+    remote = build_panel(lines, engine="spark", spark=spark, output=tmp_path / "panel").toPandas()
+    assert len(local) > 1000
+    remote["ds"] = pd.to_datetime(remote["ds"]).astype(local["ds"].dtype)
+    a, b = _sorted(local, ["unique_id", "ds"]), _sorted(remote[local.columns], ["unique_id", "ds"])
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
+    assert len(pd.read_parquet(tmp_path / "panel")) == len(local)  # written back as Parquet
+
+
+@pytest.mark.parametrize("model", ["ses", "tsb"])
+def test_forecasts_equal_for_per_series_models(spark, lines, model):
+    panel = build_panel(lines)
+    local = forecast(panel, h=4, model=model, calibrate=False)
+    remote = forecast(panel, h=4, model=model, calibrate=False, engine="spark", spark=spark, shards=5).toPandas()
+    remote["ds"] = pd.to_datetime(remote["ds"]).astype(local["ds"].dtype)
+    a, b = _sorted(local, ["unique_id", "ds"]), _sorted(remote[local.columns], ["unique_id", "ds"])
+    assert a.unique_id.tolist() == b.unique_id.tolist()
+    np.testing.assert_allclose(a.drop(columns=["unique_id", "ds"]), b.drop(columns=["unique_id", "ds"]), atol=1e-6)
+
+
+def test_review_scores_equal(spark, sample_reviews):
+    reviews = pd.read_csv(sample_reviews).rename(columns={"review": "text"}).head(400)
+    reviews["row"] = range(len(reviews))
+    local = score_reviews(reviews)
+    remote = score_reviews(reviews, engine="spark", spark=spark).toPandas().sort_values("row")
+    np.testing.assert_allclose(local.p_positive.to_numpy(), remote.p_positive.to_numpy(), atol=1e-12)
+    assert (local.predicted.to_numpy() == remote.predicted.to_numpy()).all()
+
+
+def test_rules_equal(spark, lines):
+    local = mine_rules(lines, 0.02, 0.2)
+    remote = mine_rules(lines, 0.02, 0.2, engine="spark", spark=spark)
+    assert len(local) > 10
+    key = lambda r: {(a, c): (round(s, 12), round(cf, 12)) for a, c, s, cf in  # noqa: E731
+                     zip(r.antecedents, r.consequents, r.support, r.confidence)}
+    assert key(local) == key(remote)
