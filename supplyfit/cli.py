@@ -20,6 +20,9 @@ app = typer.Typer(help="supplyfit: orders and reviews in; forecasts, production 
 ingest_app = typer.Typer(help="Load orders or reviews files (CSV, Parquet, XLSX) into the store.",
                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+scale_app = typer.Typer(help="Heavy stages on Parquet files, on this machine or on Spark (--engine spark).",
+                        no_args_is_help=True)
+app.add_typer(scale_app, name="scale")
 keys_app = typer.Typer(help="API keys for `supplyfit serve` (one tenant and role per key).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 console = Console()
@@ -278,6 +281,74 @@ def export(table: str = typer.Argument(..., help="Result table, e.g. forecasts, 
     out.parent.mkdir(parents=True, exist_ok=True)
     writers[out.suffix.lower()](df)
     console.print(f"{len(df):,} rows of {table} → {out}")
+
+
+EngineOpt = typer.Option("local", "--engine", help="local (embedded) or spark.")
+MasterOpt = typer.Option(None, "--master", help="Spark master, e.g. local[4] (default: as spark-submit set it).")
+InputArg = typer.Argument(..., help="Parquet file or folder (local path or any Hadoop-compatible URI).")
+OutputOpt = typer.Option(..., "--output", help="Parquet output (a folder with --engine spark).")
+
+
+def _scale(step: str, engine: str, master: Optional[str], **kw) -> None:
+    from . import scale
+
+    if engine not in ("local", "spark"):
+        _fail("--engine must be local or spark")
+    spark = scale.spark_session(master) if engine == "spark" else None
+    with _spinner() as progress:
+        progress.add_task(f"{step} on {engine}")
+        result = getattr(scale, step)(engine=engine, spark=spark, **kw)
+    import pandas as pd
+
+    rows = len(result) if isinstance(result, pd.DataFrame) else spark.read.parquet(str(kw["output"])).count()
+    console.print(f"[green]✓[/] {step}: {rows:,} rows → {kw['output']}")
+
+
+@scale_app.command("load")
+def scale_load(input: str = InputArg, table: str = typer.Option(..., "--table", help="Result table to (re)write."),
+               db: Path = DbOpt, tenant: str = TenantOpt) -> None:
+    """Put a Parquet result (a file or Spark's output folder) into the store as a tenant's result table."""
+    import pandas as pd
+
+    try:
+        with Store(db, tenant=tenant) as store:
+            n = store.write_result(table, pd.read_parquet(input))
+    except ValueError as e:
+        _fail(str(e))
+    console.print(f"[green]✓[/] {n:,} rows → table {table} of tenant {tenant} in {db}")
+
+
+@scale_app.command("panel")
+def scale_panel(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
+                master: Optional[str] = MasterOpt) -> None:
+    """Weekly SKU panel from order lines (order_id, sku, quantity, unit_price, ts [, is_return, is_product,
+    category])."""
+    _scale("build_panel", engine, master, orders=input, output=output)
+
+
+@scale_app.command("forecast")
+def scale_forecast(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
+                   master: Optional[str] = MasterOpt, h: int = typer.Option(8, min=1, max=104),
+                   model: str = typer.Option("ses", help="Per-series models give the same result on either engine."),
+                   shards: int = typer.Option(64, min=1, help="Spark: series groups, one task each.")) -> None:
+    """Forecasts with quantiles for every series of a panel (unique_id, ds, y)."""
+    _scale("forecast", engine, master, panel=input, output=output, h=h, model=model, shards=shards)
+
+
+@scale_app.command("score")
+def scale_score(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
+                master: Optional[str] = MasterOpt) -> None:
+    """Sentiment scores (p_positive, predicted) for reviews with a ``text`` column."""
+    _scale("score_reviews", engine, master, reviews=input, output=output)
+
+
+@scale_app.command("rules")
+def scale_rules(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
+                master: Optional[str] = MasterOpt, min_support: float = typer.Option(0.01, min=0.0, max=1.0),
+                min_confidence: float = typer.Option(0.1, min=0.0, max=1.0)) -> None:
+    """Association rules over the invoices of order lines (order_id, sku)."""
+    _scale("mine_rules", engine, master, orders=input, output=output, min_support=min_support,
+           min_confidence=min_confidence)
 
 
 @keys_app.command("create")

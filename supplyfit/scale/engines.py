@@ -1,8 +1,8 @@
 """One function per heavy stage, each with ``engine="local" | "spark"``; local and Spark give the same results.
 
 How the work is split on Spark (no home-made scheduler: Spark plans and runs it):
-- panel: filters and weekly sums are Spark SQL; zero-filling and prices run per series (``applyInPandas``) with
-  the local code, so the result is the local panel.
+- panel: filters and weekly sums are Spark SQL; zero-filling and prices run on shards of series
+  (``applyInPandas``) with the local code, so the result is the local panel.
 - forecast: series are hashed into shards and each shard runs :class:`~supplyfit.demand.Forecaster`
   (``applyInPandas``). Per-series models (``ses``, ``tsb``, ``naive``, ``seasonal_naive``, ``window_average``)
   give exactly the local forecasts; global models (``auto``, ``lgbm``) learn one model per shard, and interval
@@ -60,8 +60,8 @@ def _read(path_or_frame: Any, engine: str, spark: Any = None) -> Any:
 
 def _write(result: Any, output: str | os.PathLike | None) -> Any:
     if output is not None:
-        if isinstance(result, pd.DataFrame):
-            result.to_parquet(output, index=False)
+        if isinstance(result, pd.DataFrame):  # microsecond timestamps: Spark cannot read nanosecond ones
+            result.to_parquet(output, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
         else:
             result.write.mode("overwrite").parquet(str(output))
     return result
@@ -69,7 +69,7 @@ def _write(result: Any, output: str | os.PathLike | None) -> Any:
 
 # ---- panel ------------------------------------------------------------------------------------------------
 def build_panel(orders: Any, engine: str = "local", output: str | os.PathLike | None = None,
-                spark: Any = None) -> Any:
+                spark: Any = None, shards: int = 64) -> Any:
     """The weekly SKU panel (as :func:`supplyfit.demand.weekly_panel`) from order lines: sku, quantity,
     unit_price, ts (+ is_return, is_product, category). Returns pandas (local) or a Spark DataFrame (spark)."""
     from ..demand.panel import finish_panel, weekly_panel
@@ -107,13 +107,14 @@ def build_panel(orders: Any, engine: str = "local", output: str | os.PathLike | 
     schema = "unique_id string, ds timestamp, y double, revenue double, price double" + \
         (", category string" if has_cat else "")
 
-    def per_series(pdf: pd.DataFrame) -> pd.DataFrame:
+    def per_shard(pdf: pd.DataFrame) -> pd.DataFrame:
         out = finish_panel(pdf[["unique_id", "ds", "y", "revenue"]], last)
         if has_cat:
-            out["category"] = pdf["category"].iat[0]
+            out["category"] = out["unique_id"].map(pdf.groupby("unique_id")["category"].first())
         return out
 
-    return _write(weekly.groupBy("unique_id").applyInPandas(per_series, schema), output)
+    sharded = weekly.withColumn("_shard", F.abs(F.hash("unique_id")) % shards)
+    return _write(sharded.groupBy("_shard").applyInPandas(per_shard, schema), output)
 
 
 # ---- forecasts ----------------------------------------------------------------------------------------------
@@ -205,5 +206,5 @@ def mine_rules(orders: Any, min_support: float = 0.01, min_confidence: float = 0
         rules = rules_from_itemsets(fi, min_confidence)
     if output is not None:
         flat = rules.assign(antecedents=rules["antecedents"].map(sorted), consequents=rules["consequents"].map(sorted))
-        flat.to_parquet(output, index=False)
+        _write(flat, output)
     return rules

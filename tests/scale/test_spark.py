@@ -71,3 +71,24 @@ def test_rules_equal(spark, lines):
     key = lambda r: {(a, c): (round(s, 12), round(cf, 12)) for a, c, s, cf in  # noqa: E731
                      zip(r.antecedents, r.consequents, r.support, r.confidence)}
     assert key(local) == key(remote)
+
+
+def test_cli_spark_engine_and_load_into_store(tmp_path, lines):
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "supplyfit.cli", "scale", *map(str, args)],
+                              capture_output=True, text=True)
+
+    p = run("panel", lines, "--output", tmp_path / "panel", "--engine", "spark", "--master", "local[2]")
+    assert p.returncode == 0, p.stderr[-2000:]
+    p = run("forecast", tmp_path / "panel", "--output", tmp_path / "fc.parquet", "--h", "4")
+    assert p.returncode == 0 and "rows" in p.stdout, p.stderr[-2000:]
+    db = tmp_path / "s.duckdb"
+    p = run("load", tmp_path / "fc.parquet", "--table", "forecasts_spark", "--db", db)
+    assert p.returncode == 0, p.stderr[-2000:]
+    with Store(db, read_only=True) as st:
+        assert len(st.table("forecasts_spark")) == len(pd.read_parquet(tmp_path / "fc.parquet")) > 100
+    p = run("panel", lines, "--output", tmp_path / "x", "--engine", "flink")
+    assert p.returncode == 2 and "local or spark" in p.stderr
