@@ -75,6 +75,8 @@ def build_panel(orders: Any, engine: str = "local", output: str | os.PathLike | 
     from ..demand.panel import finish_panel, weekly_panel
 
     _check(engine)
+    if engine == "local" and isinstance(orders, (str, os.PathLike)) and output is not None:
+        return _duckdb_panel(orders, output)
     df = _read(orders, engine, spark)
     if engine == "local":
         return _write(weekly_panel(df), output)
@@ -117,13 +119,65 @@ def build_panel(orders: Any, engine: str = "local", output: str | os.PathLike | 
     return _write(sharded.groupBy("_shard").applyInPandas(per_shard, schema), output)
 
 
+def _parquet_source(path: str | os.PathLike) -> str:
+    p = str(path)
+    return f"read_parquet('{p}/**/*.parquet')" if os.path.isdir(p) else f"read_parquet('{p}')"
+
+
+def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_limit: str = "4GB") -> str:
+    """The local panel out of core: DuckDB streams the Parquet lines and spills to disk past ``memory_limit``;
+    same rules as :func:`~supplyfit.demand.weekly_panel` (tested equal). Returns ``output``."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'; SET preserve_insertion_order = false")
+    src = _parquet_source(path)
+    cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+    where = "quantity > 0" + (" AND NOT is_return" if "is_return" in cols else "") + \
+        (" AND is_product" if "is_product" in cols else "")
+    con.execute(f"""CREATE TEMP VIEW lines AS SELECT sku::VARCHAR AS unique_id, ts::TIMESTAMP AS ts,
+                    date_trunc('week', ts::TIMESTAMP) AS ds, quantity::DOUBLE AS q,
+                    (quantity * unit_price)::DOUBLE AS rev{', category' if 'category' in cols else ''}
+                    FROM {src} WHERE {where}""")
+    ts_max, last = con.execute("SELECT max(ts), max(ds) FROM lines").fetchone()
+    last = pd.Timestamp(last)
+    if pd.Timestamp(ts_max) < last + pd.Timedelta(days=6, hours=23):
+        last -= pd.Timedelta(weeks=1)
+    cat_join, cat_col = "", ""
+    if "category" in cols:  # most frequent category, the smallest on ties (as pandas' mode)
+        con.execute("""CREATE TEMP TABLE cats AS SELECT unique_id, category FROM (
+                         SELECT unique_id, category, row_number() OVER (PARTITION BY unique_id
+                                ORDER BY n DESC, category) AS r
+                         FROM (SELECT unique_id, category, count(*) AS n FROM lines WHERE category IS NOT NULL
+                               GROUP BY unique_id, category)) WHERE r = 1""")
+        cat_join, cat_col = "LEFT JOIN cats c USING (unique_id)", ", c.category"
+    con.execute(f"""COPY (
+        WITH weekly AS (SELECT unique_id, ds, sum(q) AS y, sum(rev) AS revenue FROM lines
+                        WHERE ds <= $last GROUP BY ALL),
+             grid AS (SELECT unique_id, unnest(generate_series(min(ds), $last, INTERVAL 7 DAY)) AS ds
+                      FROM weekly GROUP BY unique_id)
+        SELECT g.unique_id, g.ds, coalesce(w.y, 0) AS y, coalesce(w.revenue, 0) AS revenue,
+               last_value(CASE WHEN w.y > 0 THEN w.revenue / w.y END IGNORE NULLS) OVER (
+                   PARTITION BY g.unique_id ORDER BY g.ds ROWS UNBOUNDED PRECEDING) AS price{cat_col}
+        FROM grid g LEFT JOIN weekly w USING (unique_id, ds) {cat_join}
+    ) TO '{output}' (FORMAT parquet)""", {"last": last.to_pydatetime()})
+    con.close()
+    return str(output)
+
+
 # ---- forecasts ----------------------------------------------------------------------------------------------
 def forecast(panel: Any, h: int = 8, model: str = "ses", engine: str = "local", calibrate: bool = True,
-             shards: int = 64, output: str | os.PathLike | None = None, spark: Any = None) -> Any:
-    """:class:`~supplyfit.demand.Forecaster` ``predict()`` for every series of a panel (unique_id, ds, y ...)."""
+             shards: int = 64, output: str | os.PathLike | None = None, spark: Any = None,
+             chunk_series: int = 100_000) -> Any:
+    """:class:`~supplyfit.demand.Forecaster` ``predict()`` for every series of a panel (unique_id, ds, y ...).
+
+    Locally, a Parquet panel with an ``output`` is forecast ``chunk_series`` series at a time (memory bounded by
+    the chunk, not the panel) and the path is returned; otherwise the result is a DataFrame."""
     from ..demand import Forecaster
 
     _check(engine)
+    if engine == "local" and isinstance(panel, (str, os.PathLike)) and output is not None:
+        return _chunked_forecast(panel, output, h, model, calibrate, chunk_series)
     df = _read(panel, engine, spark)
     if engine == "local":
         return _write(Forecaster(h=h, model=model, calibrate=calibrate).fit(df).predict(), output)
@@ -148,6 +202,43 @@ def forecast(panel: Any, h: int = 8, model: str = "ses", engine: str = "local", 
         return Forecaster(h=h, model=model, calibrate=calibrate, dispersion_prior=prior).fit(pdf).predict()
 
     return _write(sharded.groupBy("_shard").applyInPandas(per_shard, schema), output)
+
+
+def _chunked_forecast(path: str | os.PathLike, output: str | os.PathLike, h: int, model: str, calibrate: bool,
+                      chunk_series: int) -> str:
+    import duckdb
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..demand import Forecaster
+    from ..demand.core import raw_dispersion
+    from ..demand.panel import Wide
+
+    con = duckdb.connect()
+    src = _parquet_source(path)
+    n = con.execute(f"SELECT count(DISTINCT unique_id) FROM {src}").fetchone()[0]
+    k = max(1, -(-n // chunk_series))
+
+    def chunk(i: int) -> pd.DataFrame:
+        return con.execute(f"SELECT * FROM {src} WHERE hash(unique_id) % {k} = {i}").df()
+
+    a = np.concatenate([raw_dispersion(Wide.from_long(chunk(i)).Y) for i in range(k)])  # the panel-wide prior
+    prior = float(np.nanmedian(a)) if np.isfinite(a).any() else 1.0
+    writer = None
+    for i in range(k):
+        part = chunk(i)
+        if part.empty:
+            continue
+        out = Forecaster(h=h, model=model, calibrate=calibrate, dispersion_prior=prior).fit(part).predict()
+        table = pa.Table.from_pandas(out, preserve_index=False).cast(pa.schema([
+            ("unique_id", pa.string()), ("ds", pa.timestamp("us")), *[(c, pa.float64()) for c in out.columns[2:]]]))
+        writer = writer or pq.ParquetWriter(str(output), table.schema)
+        writer.write_table(table)
+    if writer is not None:
+        writer.close()
+    con.close()
+    return str(output)
 
 
 # ---- review scores ------------------------------------------------------------------------------------------
