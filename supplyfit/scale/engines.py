@@ -130,7 +130,8 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
     import duckdb
 
     con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{memory_limit}'; SET preserve_insertion_order = false")
+    con.execute(f"SET memory_limit = '{memory_limit}'; SET preserve_insertion_order = false; "
+                "SET enable_progress_bar = false")
     src = _parquet_source(path)
     cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
     where = "quantity > 0" + (" AND NOT is_return" if "is_return" in cols else "") + \
@@ -216,6 +217,7 @@ def _chunked_forecast(path: str | os.PathLike, output: str | os.PathLike, h: int
     from ..demand.panel import Wide
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     src = _parquet_source(path)
     n = con.execute(f"SELECT count(DISTINCT unique_id) FROM {src}").fetchone()[0]
     k = max(1, -(-n // chunk_series))
