@@ -300,7 +300,14 @@ def _scale(step: str, engine: str, master: Optional[str], **kw) -> None:
         result = getattr(scale, step)(engine=engine, spark=spark, **kw)
     import pandas as pd
 
-    rows = len(result) if isinstance(result, pd.DataFrame) else spark.read.parquet(str(kw["output"])).count()
+    if isinstance(result, pd.DataFrame):
+        rows = len(result)
+    elif spark is not None:
+        rows = spark.read.parquet(str(kw["output"])).count()
+    else:  # written out of core: count from the file's metadata
+        import pyarrow.dataset as ds
+
+        rows = ds.dataset(str(kw["output"])).count_rows()
     console.print(f"[green]✓[/] {step}: {rows:,} rows → {kw['output']}")
 
 

@@ -2,23 +2,9 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from supplyfit.demand import weekly_panel
 from supplyfit.scale import build_panel, forecast
-from supplyfit.store import Store, ingest
-
-
-@pytest.fixture(scope="module")
-def lines(tmp_path_factory, sample_orders):
-    tmp = tmp_path_factory.mktemp("local-scale")
-    with Store(tmp / "s.duckdb") as st:
-        ingest(st, sample_orders, "orders", preset="uci-online-retail")
-        df = st.query("SELECT o.order_id, o.sku, o.quantity, o.unit_price, o.ts, o.is_return, o.is_product, "
-                      "p.category FROM orders o JOIN products p USING (tenant, sku)")
-    path = tmp / "lines.parquet"
-    df.to_parquet(path, index=False)
-    return path
 
 
 def test_out_of_core_panel_equals_weekly_panel(lines, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 pyspark = pytest.importorskip("pyspark")
 
 from supplyfit.scale import build_panel, forecast, mine_rules, score_reviews, spark_session  # noqa: E402
-from supplyfit.store import Store, ingest  # noqa: E402
+from supplyfit.store import Store  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -15,19 +15,6 @@ def spark():
     session = spark_session("local[2]")
     yield session
     session.stop()
-
-
-@pytest.fixture(scope="module")
-def lines(tmp_path_factory, sample_orders):
-    """The bundled sample's order lines as a user would export them to Parquet for a cluster."""
-    tmp = tmp_path_factory.mktemp("scale")
-    with Store(tmp / "s.duckdb") as st:
-        ingest(st, sample_orders, "orders", preset="uci-online-retail")
-        df = st.query("SELECT o.order_id, o.sku, o.quantity, o.unit_price, o.ts, o.is_return, o.is_product, "
-                      "p.category FROM orders o JOIN products p USING (tenant, sku)")
-    path = tmp / "lines.parquet"
-    df.to_parquet(path, index=False)
-    return path
 
 
 def _sorted(df, keys):
