@@ -265,9 +265,9 @@ def export(table: str = typer.Argument(..., help="Result table, e.g. forecasts, 
            out: Path = typer.Option(..., "--out", help="File to write: .csv, .parquet or .json."),
            db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     """Write one result table of a tenant to a file (source tables and keys are not exportable)."""
-    from .store.db import INTERNAL_TABLES, SOURCE_TABLES
+    from .store.db import is_result_table
 
-    if table in SOURCE_TABLES + INTERNAL_TABLES:
+    if not is_result_table(table):
         _fail(f"{table} is not a result table; results: see `supplyfit status`")
     writers = {".csv": lambda df: df.to_csv(out, index=False), ".parquet": lambda df: df.to_parquet(out, index=False),
                ".json": lambda df: df.to_json(out, orient="records", date_format="iso", force_ascii=False)}

@@ -27,7 +27,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
 
 from ..store import IngestError, LoadReport, Store, ingest, parse_overrides
-from ..store.db import INTERNAL_TABLES, SOURCE_TABLES
+from ..store.db import is_result_table
 from .keys import ROLES, Caller, create_key, list_keys, verify
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".xlsx"}
@@ -413,7 +413,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
     def export(table: Annotated[str, PathParam(pattern=r"^[a-z_][a-z0-9_]{0,62}$")], ctx: Ctx,
                format: Literal["csv", "json"] = "csv") -> Response:
         """A whole result table of this tenant (source tables and keys are not exportable)."""
-        if table in SOURCE_TABLES + INTERNAL_TABLES:
+        if not is_result_table(table):
             raise HTTPException(403, f"{table} is not a result table")
         df = result(ctx[1], table)
         if format == "json":

@@ -111,11 +111,16 @@ def raw_dispersion(Y: np.ndarray, weeks: int = 26) -> np.ndarray:
     return np.where(np.isfinite(a), np.clip(a, 0.01, 20), np.nan)
 
 
+def dispersion_prior(a: np.ndarray) -> float:
+    """What per-series dispersions are shrunk towards: their median over the panel (1 when none is defined)."""
+    return float(np.nanmedian(a)) if np.isfinite(a).any() else 1.0
+
+
 def dispersion(Y: np.ndarray, weeks: int = 26, prior: float | None = None) -> np.ndarray:
-    """:func:`raw_dispersion` shrunk towards ``prior`` (default: its median over this panel's series)."""
+    """:func:`raw_dispersion` shrunk towards ``prior`` (default: :func:`dispersion_prior` of this panel)."""
     a = raw_dispersion(Y, weeks)
     if prior is None:
-        prior = np.nanmedian(a) if np.isfinite(a).any() else 1.0
+        prior = dispersion_prior(a)
     n = np.sum(~np.isnan(Y[:, -weeks:]), axis=1)
     w = n / (n + 8.0)
     return np.where(np.isnan(a), prior, w * a + (1 - w) * prior)

@@ -43,16 +43,19 @@ def weekly_panel(orders: "pd.DataFrame | Store", level: str = "sku", complete_we
                           "y": df["quantity"].astype(float).values,
                           "revenue": (df["quantity"] * df["unit_price"]).astype(float).values})
     weekly = frame.groupby(["unique_id", "ds"], as_index=False)[["y", "revenue"]].sum()
-    last = weekly["ds"].max()
-    if complete_weeks and ts.max() < last + pd.Timedelta(days=6, hours=23):
-        weekly = weekly[weekly["ds"] < last]
-        last = last - pd.Timedelta(weeks=1)
-    full = finish_panel(weekly, last)
+    last = last_complete_week(ts.max(), weekly["ds"].max()) if complete_weeks else weekly["ds"].max()
+    full = finish_panel(weekly[weekly["ds"] <= last], last)
     if "category" in df.columns and level != "category":
         cat = df.assign(unique_id=key.values).groupby("unique_id")["category"].agg(
             lambda s: s.mode().iat[0] if s.notna().any() else None)
         full["category"] = full["unique_id"].map(cat)
     return full.sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def last_complete_week(ts_max: pd.Timestamp, last_week: pd.Timestamp) -> pd.Timestamp:
+    """The panel's last week: ``last_week`` (a Monday) unless the data stop before its Sunday, then the one before."""
+    ts_max, last_week = pd.Timestamp(ts_max), pd.Timestamp(last_week)
+    return last_week - pd.Timedelta(weeks=1) if ts_max < last_week + pd.Timedelta(days=6, hours=23) else last_week
 
 
 def finish_panel(weekly: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:

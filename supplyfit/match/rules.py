@@ -32,17 +32,14 @@ def frequent_itemsets(baskets, min_support: float = 0.01, max_len: int | None = 
         return pd.DataFrame({"support": pd.Series(dtype=float), "itemsets": pd.Series(dtype=object)})
     names = sorted({it for b in sets for it in b})
     index = {it: j for j, it in enumerate(names)}
-    words = (n + 63) // 64
-    bits = np.zeros((len(names), words), dtype=np.uint64)
-    for b, items in enumerate(sets):
-        cols = [index[it] for it in items]
-        bits[cols, b // 64] |= np.uint64(1) << np.uint64(b % 64)
+    rows = np.fromiter((b for b, items in enumerate(sets) for _ in items), dtype=np.int64)
+    cols = np.fromiter((index[it] for items in sets for it in items), dtype=np.int64, count=len(rows))
+    bits = np.zeros((len(names), (n + 63) // 64), dtype=np.uint64)
+    np.bitwise_or.at(bits, (cols, rows // 64), np.left_shift(np.uint64(1), (rows % 64).astype(np.uint64)))
     counts = np.bitwise_count(bits).sum(axis=1)
     frequent = np.array([j for j in np.argsort(-counts, kind="stable") if counts[j] / n >= min_support], dtype=int)
     # Which pairs of frequent items are frequent, from one sparse product: an itemset can only grow by an item that
     # forms a frequent pair with each of its members, so candidates are pruned before any bitset is touched.
-    rows = [b for b, items in enumerate(sets) for _ in items]
-    cols = [index[it] for items in sets for it in items]
     incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, len(names)))
     incidence = incidence[:, frequent]
     pair_ok = (incidence.T @ incidence).toarray() / n >= min_support  # positions in ``frequent`` order

@@ -72,7 +72,7 @@ def build_panel(orders: Any, engine: str = "local", output: str | os.PathLike | 
                 spark: Any = None, shards: int = 64) -> Any:
     """The weekly SKU panel (as :func:`supplyfit.demand.weekly_panel`) from order lines: sku, quantity,
     unit_price, ts (+ is_return, is_product, category). Returns pandas (local) or a Spark DataFrame (spark)."""
-    from ..demand.panel import finish_panel, weekly_panel
+    from ..demand.panel import finish_panel, last_complete_week, weekly_panel
 
     _check(engine)
     if engine == "local" and isinstance(orders, (str, os.PathLike)) and output is not None:
@@ -90,14 +90,12 @@ def build_panel(orders: Any, engine: str = "local", output: str | os.PathLike | 
         df = df.where(F.col("is_product"))
     df = df.withColumn("ds", F.date_trunc("week", F.col("ts").cast("timestamp")))
     bounds = df.agg(F.max("ts").alias("ts_max"), F.max("ds").alias("last")).first()
-    last = pd.Timestamp(bounds["last"])
+    last = last_complete_week(bounds["ts_max"], bounds["last"])
     df = df.withColumn("unique_id", F.col("sku").cast("string"))
     weekly = df.groupBy("unique_id", "ds").agg(
         F.sum(F.col("quantity").cast("double")).alias("y"),
         F.sum((F.col("quantity") * F.col("unit_price")).cast("double")).alias("revenue"))
-    if pd.Timestamp(bounds["ts_max"]) < last + pd.Timedelta(days=6, hours=23):
-        weekly = weekly.where(F.col("ds") < F.lit(last.to_pydatetime()))
-        last = last - pd.Timedelta(weeks=1)
+    weekly = weekly.where(F.col("ds") <= F.lit(last.to_pydatetime()))
     has_cat = "category" in cols
     if has_cat:  # each series' most frequent category, the smallest on ties (as pandas' mode)
         from pyspark.sql import Window
@@ -129,6 +127,8 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
     same rules as :func:`~supplyfit.demand.weekly_panel` (tested equal). Returns ``output``."""
     import duckdb
 
+    from ..demand.panel import last_complete_week
+
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'; SET preserve_insertion_order = false; "
                 "SET enable_progress_bar = false")
@@ -140,10 +140,7 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
                     date_trunc('week', ts::TIMESTAMP) AS ds, quantity::DOUBLE AS q,
                     (quantity * unit_price)::DOUBLE AS rev{', category' if 'category' in cols else ''}
                     FROM {src} WHERE {where}""")
-    ts_max, last = con.execute("SELECT max(ts), max(ds) FROM lines").fetchone()
-    last = pd.Timestamp(last)
-    if pd.Timestamp(ts_max) < last + pd.Timedelta(days=6, hours=23):
-        last -= pd.Timedelta(weeks=1)
+    last = last_complete_week(*con.execute("SELECT max(ts), max(ds) FROM lines").fetchone())
     cat_join, cat_col = "", ""
     if "category" in cols:  # most frequent category, the smallest on ties (as pandas' mode)
         con.execute("""CREATE TEMP TABLE cats AS SELECT unique_id, category FROM (
@@ -184,7 +181,7 @@ def forecast(panel: Any, h: int = 8, model: str = "ses", engine: str = "local", 
         return _write(Forecaster(h=h, model=model, calibrate=calibrate).fit(df).predict(), output)
     from pyspark.sql import functions as F
 
-    from ..demand.core import raw_dispersion
+    from ..demand.core import dispersion_prior, raw_dispersion
     from ..demand.panel import Wide
 
     keep = [c for c in ("unique_id", "ds", "y", "revenue", "price", "category") if c in df.columns]
@@ -194,8 +191,8 @@ def forecast(panel: Any, h: int = 8, model: str = "ses", engine: str = "local", 
         return pd.DataFrame({"a": raw_dispersion(Wide.from_long(pdf.drop(columns="_shard")).Y)})
 
     # The dispersion prior is the median over all series, as in one local fit: one pass to find it.
-    a = sharded.groupBy("_shard").applyInPandas(shard_dispersion, "a double").toPandas()["a"]
-    prior = float(a.median()) if a.notna().any() else 1.0
+    prior = dispersion_prior(sharded.groupBy("_shard").applyInPandas(shard_dispersion, "a double")
+                             .toPandas()["a"].to_numpy())
     schema = "unique_id string, ds timestamp, yhat double, yhat_q10 double, yhat_q50 double, yhat_q90 double"
 
     def per_shard(pdf: pd.DataFrame) -> pd.DataFrame:
@@ -213,7 +210,7 @@ def _chunked_forecast(path: str | os.PathLike, output: str | os.PathLike, h: int
     import pyarrow.parquet as pq
 
     from ..demand import Forecaster
-    from ..demand.core import raw_dispersion
+    from ..demand.core import dispersion_prior, raw_dispersion
     from ..demand.panel import Wide
 
     con = duckdb.connect()
@@ -225,8 +222,7 @@ def _chunked_forecast(path: str | os.PathLike, output: str | os.PathLike, h: int
     def chunk(i: int) -> pd.DataFrame:
         return con.execute(f"SELECT * FROM {src} WHERE hash(unique_id) % {k} = {i}").df()
 
-    a = np.concatenate([raw_dispersion(Wide.from_long(chunk(i)).Y) for i in range(k)])  # the panel-wide prior
-    prior = float(np.nanmedian(a)) if np.isfinite(a).any() else 1.0
+    prior = dispersion_prior(np.concatenate([raw_dispersion(Wide.from_long(chunk(i)).Y) for i in range(k)]))
     writer = None
     for i in range(k):
         part = chunk(i)

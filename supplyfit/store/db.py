@@ -17,6 +17,11 @@ SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarant
 INTERNAL_TABLES = ("meta", "api_keys")  # the store's own bookkeeping: never a result, never shown or exported
 
 
+def is_result_table(name: str) -> bool:
+    """Whether ``name`` may hold a stage's results (written, exported); source and internal tables may not."""
+    return name not in SOURCE_TABLES + INTERNAL_TABLES
+
+
 class Store:
     """An open store. Use as a context manager; every read and write is limited to ``tenant``.
 
@@ -139,7 +144,7 @@ class Store:
     # ---- result tables -------------------------------------------------------------------------------
     def write_result(self, name: str, df: pd.DataFrame) -> int:
         """Replace this tenant's rows of result table ``name`` with ``df``; other tenants are untouched."""
-        if name in SOURCE_TABLES + INTERNAL_TABLES:
+        if not is_result_table(name):
             raise ValueError(f"{name!r} is a source table; results go to their own tables")
         frame = df.copy()
         frame.insert(0, "tenant", self.tenant)

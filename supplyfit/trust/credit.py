@@ -46,16 +46,13 @@ def credit_scores(store: Store, findings: pd.DataFrame | None = None) -> pd.Data
                -sum(CASE WHEN is_return THEN quantity END) AS returned, count(*) AS rows
         FROM orders o LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku
         WHERE o.tenant = $tenant AND o.is_product GROUP BY 1""").set_index("unit")
+    scored = store.has_table("review_scores")  # labels where the source had none: the voice model's verdict
     reviews = store.query(f"""
-        SELECT {'merchant' if by_merchant else 'category'} AS unit, count(*) AS reviews,
-               count(*) FILTER (WHERE label = 0) AS negative FROM reviews WHERE tenant = $tenant GROUP BY 1"""
-                          ).set_index("unit")
-    if store.has_table("review_scores"):  # labels where the source had none: the voice model's verdict
-        reviews = store.query(f"""
-            SELECT {'r.merchant' if by_merchant else 'r.category'} AS unit, count(*) AS reviews,
-                   count(*) FILTER (WHERE coalesce(r.label, s.predicted) = 0) AS negative
-            FROM reviews r LEFT JOIN review_scores s ON s.tenant = r.tenant AND s.review_id = r.review_id
-            WHERE r.tenant = $tenant GROUP BY 1""").set_index("unit")
+        SELECT {'r.merchant' if by_merchant else 'r.category'} AS unit, count(*) AS reviews,
+               count(*) FILTER (WHERE {'coalesce(r.label, s.predicted)' if scored else 'r.label'} = 0) AS negative
+        FROM reviews r {'LEFT JOIN review_scores s ON s.tenant = r.tenant AND s.review_id = r.review_id'
+                        if scored else ''}
+        WHERE r.tenant = $tenant GROUP BY 1""").set_index("unit")
     severity = pd.Series(dtype=float)
     if store.has_table("complaints"):
         severity = store.query(f"""

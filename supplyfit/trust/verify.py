@@ -19,8 +19,6 @@ from ..store.catalog import NON_PRODUCT_SKU, categorize, is_non_product
 
 COLUMNS = ["kind", "severity", "sku", "reason", "lines", "evidence"]
 SEVERITIES = ("high", "medium", "low", "info")
-KINDS = ("sku_many_descriptions", "description_many_skus", "price_outlier", "price_vs_category",
-         "category_mismatch", "risky_claim", "non_product")
 
 RISKY_CLAIM = re.compile(
     r"最(好|佳|强|优|低价?|便宜|高级|先进)|第一|全网最|销量冠军|100%|百分百|治疗|治愈|疗效|根治|特效|包治|药用|"
