@@ -16,13 +16,14 @@ import uuid
 from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Iterator, Literal
+from typing import AsyncIterator, Annotated, Literal
 
 import duckdb
 import pandas as pd
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
 
@@ -69,11 +70,15 @@ class WhoAmI(BaseModel):
     key_id: str
 
 
-def records(df: pd.DataFrame, one: bool = False) -> Response:
+def encode(df: pd.DataFrame, one: bool = False) -> str:
     """A DataFrame as a JSON array of objects (ISO dates, NaN as null), encoded by pandas' C writer; with
     ``one``, its first row as a single object."""
     text = (df.iloc[:1] if one else df).to_json(orient="records", date_format="iso", force_ascii=False)
-    return Response(text[1:-1] if one else text, media_type="application/json")
+    return text[1:-1] if one else text
+
+
+def records(df: pd.DataFrame) -> Response:
+    return Response(encode(df), media_type="application/json")
 
 
 class ResultCache:
@@ -116,31 +121,56 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
-def caller(request: Request, key: Annotated[str | None, Depends(api_key)]) -> Iterator[tuple[Caller, Store]]:
-    """The caller of a request and a store handle scoped to its tenant (401 without a valid key)."""
-    store = request.app.state.store.scoped("")
+class Session:
+    """The caller of a request and, opened on first use, a store handle scoped to its tenant: a request
+    answered from the cache never touches the database."""
+
+    def __init__(self, who: Caller, root: Store):
+        self.who, self._root, self._store = who, root, None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = self._root.scoped(self.who.tenant)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def _check_key(root: Store, key: str | None) -> Caller | None:
+    store = root.scoped("")
     try:
-        known = request.app.state.callers
-        who = known.get(key) if key else None
-        if who is None:
-            who = verify(store, key)
-            if who is None:
-                raise HTTPException(401, "missing or invalid API key (header X-API-Key)")
-            known[key] = who
-        store.tenant = who.tenant
-        yield who, store
+        return verify(store, key)
     finally:
         store.close()
 
 
-def writer(ctx: Annotated[tuple[Caller, Store], Depends(caller)]) -> tuple[Caller, Store]:
-    if not ctx[0].can("writer"):
-        raise HTTPException(403, f"role {ctx[0].role} cannot write; a writer or admin key is needed")
-    return ctx
+async def session(request: Request, key: Annotated[str | None, Depends(api_key)]) -> AsyncIterator[Session]:
+    """The caller's session (401 without a valid key). Runs on the event loop: a known key costs a dict lookup."""
+    known, root = request.app.state.callers, request.app.state.store
+    who = known.get(key) if key else None
+    if who is None:
+        who = await run_in_threadpool(_check_key, root, key)
+        if who is None:
+            raise HTTPException(401, "missing or invalid API key (header X-API-Key)")
+        known[key] = who
+    s = Session(who, root)
+    try:
+        yield s
+    finally:
+        s.close()
 
 
-Ctx = Annotated[tuple[Caller, Store], Depends(caller)]
-WriterCtx = Annotated[tuple[Caller, Store], Depends(writer)]
+def writer(s: Annotated[Session, Depends(session)]) -> Session:
+    if not s.who.can("writer"):
+        raise HTTPException(403, f"role {s.who.role} cannot write; a writer or admin key is needed")
+    return s
+
+
+Ctx = Annotated[Session, Depends(session)]
+WriterCtx = Annotated[Session, Depends(writer)]
 
 
 def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
@@ -170,21 +200,42 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         traceback.print_exception(exc)
         return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
 
-    def result(store: Store, table: str, where: str = "", params: dict | None = None, order: str = "",
-               limit: int | None = None) -> pd.DataFrame:
-        key = (store.tenant, table, where, tuple(sorted((params or {}).items())), order, limit)
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
+    def query(ctx: Session, table: str, where: str = "", params: dict | None = None, order: str = "",
+              limit: int | None = None) -> pd.DataFrame:
         sql = f'SELECT * EXCLUDE (tenant) FROM "{table}" WHERE tenant = $tenant' + (f" AND {where}" if where else "")
         sql += f" ORDER BY {order}" if order else ""
         sql += f" LIMIT {int(limit)}" if limit else ""
         try:
-            df = store.query(sql, params)
+            return ctx.store.query(sql, params)
         except duckdb.CatalogException:
             raise HTTPException(404, f"no {table} yet: run its stage (POST /api/v1/jobs)") from None
-        cache.put(key, df)
+
+    def result(ctx: Session, table: str, where: str = "", params: dict | None = None, order: str = "",
+               limit: int | None = None) -> pd.DataFrame:
+        """A result table's rows for the caller's tenant, from the cache when asked since the last write."""
+        key = ("frame", ctx.who.tenant, table, where, tuple(sorted((params or {}).items())), order, limit)
+        df = cache.get(key)
+        if df is None:
+            df = query(ctx, table, where, params, order, limit)
+            cache.put(key, df)
         return df
+
+    async def answer(ctx: Session, table: str, where: str = "", params: dict | None = None, order: str = "",
+                           limit: int | None = None, one: bool = False, missing: str | None = None) -> Response:
+        """The same rows as JSON. A cached answer costs no thread hop, query or encoding, which is what keeps
+        read latency low under many clients; a miss queries on the thread pool, off the event loop."""
+        key = ("json", one, ctx.who.tenant, table, where, tuple(sorted((params or {}).items())), order, limit)
+        hit = cache.get(key)
+        if hit is None:
+            def fetch() -> tuple[bool, str]:
+                df = query(ctx, table, where, params, order, limit)
+                return df.empty, encode(df, one)
+            hit = await run_in_threadpool(fetch)
+            cache.put(key, hit)
+        empty, body = hit
+        if empty and missing:
+            raise HTTPException(404, missing)
+        return Response(body, media_type="application/json")
 
     # ---- pages --------------------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
@@ -210,22 +261,22 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
     # ---- who and what -------------------------------------------------------------------------------
     @app.get("/api/v1/whoami", response_model=WhoAmI, tags=["auth"])
     def whoami(ctx: Ctx) -> WhoAmI:
-        return WhoAmI(tenant=ctx[0].tenant, role=ctx[0].role, key_id=ctx[0].key_id)
+        return WhoAmI(tenant=ctx.who.tenant, role=ctx.who.role, key_id=ctx.who.key_id)
 
     @app.post("/api/v1/keys", status_code=201, tags=["auth"])
     def new_key(req: KeyRequest, ctx: Ctx) -> dict:
         """A new key for the caller's own tenant (admin only); the response is the only copy of it."""
-        if not ctx[0].can("admin"):
+        if not ctx.who.can("admin"):
             raise HTTPException(403, "only an admin key can create keys")
         with write_lock:
-            return {"tenant": ctx[0].tenant, "role": req.role, "key": create_key(ctx[1], ctx[0].tenant, req.role)}
+            return {"tenant": ctx.who.tenant, "role": req.role, "key": create_key(ctx.store, ctx.who.tenant, req.role)}
 
     @app.get("/api/v1/keys", tags=["auth"])
     def keys(ctx: Ctx) -> Response:
         """Key ids and roles of the caller's tenant (admin only); never the keys."""
-        if not ctx[0].can("admin"):
+        if not ctx.who.can("admin"):
             raise HTTPException(403, "only an admin key can list keys")
-        return records(list_keys(ctx[1], ctx[0].tenant))
+        return records(list_keys(ctx.store, ctx.who.tenant))
 
     # ---- loads --------------------------------------------------------------------------------------
     @app.post("/api/v1/uploads/{kind}", response_model=LoadReport, tags=["loads"])
@@ -256,7 +307,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
                     out.write(chunk)
             try:
                 with write_lock:
-                    report = ingest(ctx[1], path, kind, preset=preset, mapping=overrides, encoding=encoding)
+                    report = ingest(ctx.store, path, kind, preset=preset, mapping=overrides, encoding=encoding)
                     cache.clear()
             except (IngestError, ValueError, KeyError) as e:
                 raise HTTPException(422, str(e).replace(tmp + "/", "")) from None
@@ -264,42 +315,39 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         return report
 
     @app.get("/api/v1/loads", tags=["loads"])
-    def loads(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
+    async def loads(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
         """Recent loads of this tenant, newest first."""
-        return records(result(ctx[1], "loads", order="load_id DESC", limit=limit))
+        return await answer(ctx, "loads", order="load_id DESC", limit=limit)
 
     @app.get("/api/v1/loads/{load_id}", tags=["loads"])
-    def load(load_id: int, ctx: Ctx) -> Response:
-        df = result(ctx[1], "loads", "load_id = $id", {"id": load_id})
-        if df.empty:
-            raise HTTPException(404, f"no load {load_id}")
-        return records(df, one=True)
+    async def load(load_id: int, ctx: Ctx) -> Response:
+        return await answer(ctx, "loads", "load_id = $id", {"id": load_id}, one=True, missing=f"no load {load_id}")
 
     @app.get("/api/v1/quarantine", tags=["loads"])
-    def quarantine(ctx: Ctx, load_id: int | None = None,
-                   limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+    async def quarantine(ctx: Ctx, load_id: int | None = None,
+                         limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
         """Rejected rows with their reason and the raw row as read."""
         where, params = ("load_id = $id", {"id": load_id}) if load_id is not None else ("", None)
-        return records(result(ctx[1], "quarantine", where, params, order="load_id, src_row", limit=limit))
+        return await answer(ctx, "quarantine", where, params, order="load_id, src_row", limit=limit)
 
     # ---- results ------------------------------------------------------------------------------------
     @app.get("/api/v1/indicators", tags=["monitor"])
-    def indicators(ctx: Ctx, freq: Literal["W", "M"] = "M",
-                   table: Literal["totals", "by_dimension", "contribution", "concentration", "price_bands",
-                                  "customers", "sentiment", "forecast"] = "totals",
-                   dimension: Literal["category", "region", "channel"] | None = None) -> Response:
+    async def indicators(ctx: Ctx, freq: Literal["W", "M"] = "M",
+                         table: Literal["totals", "by_dimension", "contribution", "concentration", "price_bands",
+                                        "customers", "sentiment", "forecast"] = "totals",
+                         dimension: Literal["category", "region", "channel"] | None = None) -> Response:
         """Consumption indicators per period (see `supplyfit.monitor.indicators`)."""
         where, params = "freq = $freq", {"freq": freq}
         if dimension and table == "by_dimension":
             where, params = where + " AND dimension = $dim", {**params, "dim": dimension}
-        return records(result(ctx[1], f"ind_{table}", where, params))
+        return await answer(ctx, f"ind_{table}", where, params)
 
     @app.get("/api/v1/hotspots", tags=["monitor"])
-    def hotspots(ctx: Ctx, k: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:
-        return records(result(ctx[1], "hotspots", order="rank", limit=k))
+    async def hotspots(ctx: Ctx, k: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:
+        return await answer(ctx, "hotspots", order="rank", limit=k)
 
     @app.get("/api/v1/forecasts", tags=["demand"])
-    def forecasts(ctx: Ctx, unique_id: Annotated[str | None, Query(max_length=200)] = None,
+    async def forecasts(ctx: Ctx, unique_id: Annotated[str | None, Query(max_length=200)] = None,
                   level: Literal["sku", "category", "total"] | None = None,
                   limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:
         """Forecasts with 80% bands; filter by series id and/or level."""
@@ -310,16 +358,14 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         if level is not None:
             conds.append("level = $level")
             params["level"] = level
-        df = result(ctx[1], "forecasts", " AND ".join(conds), params, order="level, unique_id, ds", limit=limit)
-        if unique_id is not None and df.empty:
-            raise HTTPException(404, f"no forecast for {unique_id!r}")
-        return records(df)
+        return await answer(ctx, "forecasts", " AND ".join(conds), params, order="level, unique_id, ds", limit=limit,
+                            missing=f"no forecast for {unique_id!r}" if unique_id is not None else None)
 
     @app.get("/api/v1/series/{unique_id:path}", tags=["demand"])
     def series(unique_id: Annotated[str, PathParam(max_length=200)], ctx: Ctx) -> dict:
         """History and forecast of one SKU, category ('category/NAME') or 'total', for the forecast explorer."""
-        store = ctx[1]
-        fc = result(store, "forecasts", "unique_id = $uid", {"uid": unique_id}, order="ds")
+        store = ctx.store
+        fc = result(ctx, "forecasts", "unique_id = $uid", {"uid": unique_id}, order="ds")
         if fc.empty:
             raise HTTPException(404, f"no forecast for {unique_id!r}")
         level = fc.level.iloc[0]
@@ -333,47 +379,49 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
                              for c in ("ds", "yhat", "yhat_q10", "yhat_q50", "yhat_q90")}}
 
     @app.get("/api/v1/plan", tags=["supply"])
-    def plan(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:
+    async def plan(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:
         """The production plan: what to make, for which week."""
-        return records(result(ctx[1], "production_plan", order="qty DESC", limit=limit))
+        return await answer(ctx, "production_plan", order="qty DESC", limit=limit)
 
     @app.get("/api/v1/policies", tags=["supply"])
-    def policies(ctx: Ctx) -> Response:
-        return records(result(ctx[1], "policy_comparison"))
+    async def policies(ctx: Ctx) -> Response:
+        return await answer(ctx, "policy_comparison")
 
     @app.get("/api/v1/complaints", tags=["voice"])
-    def complaints(ctx: Ctx, category: Annotated[str | None, Query(max_length=100)] = None,
-                   limit: Annotated[int, Query(ge=1, le=10_000)] = 50) -> Response:
+    async def complaints(ctx: Ctx, category: Annotated[str | None, Query(max_length=100)] = None,
+                         limit: Annotated[int, Query(ge=1, le=10_000)] = 50) -> Response:
         """Negative reviews, most urgent first, each with its reason."""
         where, params = ("category = $cat", {"cat": category}) if category else ("", None)
-        return records(result(ctx[1], "complaints", where, params, order="rank", limit=limit))
+        return await answer(ctx, "complaints", where, params, order="rank", limit=limit)
 
     @app.get("/api/v1/brief", tags=["voice"])
-    def brief(ctx: Ctx, category: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+    async def brief(ctx: Ctx, category: Annotated[str | None, Query(max_length=100)] = None) -> Response:
         """Design brief: top unmet needs and praised attributes per category."""
         where, params = ("category = $cat", {"cat": category}) if category else ("", None)
-        return records(result(ctx[1], "design_brief", where, params, order="category, kind, rank"))
+        return await answer(ctx, "design_brief", where, params, order="category, kind, rank")
 
     @app.get("/api/v1/verification", tags=["trust"])
-    def verification(ctx: Ctx, kind: Annotated[str | None, Query(max_length=40)] = None,
-                     severity: Literal["high", "medium", "low", "info"] | None = None,
-                     limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+    async def verification(ctx: Ctx, kind: Annotated[str | None, Query(max_length=40)] = None,
+                           severity: Literal["high", "medium", "low", "info"] | None = None,
+                           limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
         """Product-information findings, most severe first, each with its reason and the rows behind it."""
         conds = {"kind = $kind": kind, "severity = $severity": severity}
         where = " AND ".join(c for c, v in conds.items() if v)
         params = {k: v for k, v in (("kind", kind), ("severity", severity)) if v}
-        return records(result(ctx[1], "verification", where, params or None, order="finding_id", limit=limit))
+        return await answer(ctx, "verification", where, params or None, order="finding_id", limit=limit)
 
     @app.get("/api/v1/credit", tags=["trust"])
-    def credit(ctx: Ctx) -> Response:
+    async def credit(ctx: Ctx) -> Response:
         """Credit score per merchant (or product line), with every component's rate and points lost."""
-        return records(result(ctx[1], "credit", order="score"))
+        return await answer(ctx, "credit", order="score")
 
     @app.get("/api/v1/segments", tags=["match"])
-    def segments(ctx: Ctx, summary: bool = True, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:
+    async def segments(ctx: Ctx, summary: bool = True,
+                       limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:
         """Segment summary (default) or per-customer RFM segments."""
-        return records(result(ctx[1], "segment_summary") if summary else
-                       result(ctx[1], "segments", order="monetary DESC", limit=limit))
+        if summary:
+            return await answer(ctx, "segment_summary")
+        return await answer(ctx, "segments", order="monetary DESC", limit=limit)
 
     def _recommender(store: Store):
         from ..match.stage import recommender
@@ -391,12 +439,12 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
     def recommend(ctx: Ctx, items: Annotated[list[str], Query(max_length=200)] = [],  # noqa: B006
                   k: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
         """What goes with a basket (``items`` repeated); unknown items are ignored."""
-        return {"items": items, "recommendations": _recommender(ctx[1]).recommend(items, k)}
+        return {"items": items, "recommendations": _recommender(ctx.store).recommend(items, k)}
 
     @app.get("/api/v1/recommendations/customer/{customer_id}", tags=["match"])
     def recommend_customer(customer_id: Annotated[str, PathParam(max_length=200)], ctx: Ctx,
                            k: Annotated[int, Query(ge=1, le=100)] = 10) -> dict:
-        store = ctx[1]
+        store = ctx.store
         known = store.query("SELECT 1 FROM customers WHERE tenant = $tenant AND customer_id = $c LIMIT 1",
                             {"c": customer_id})
         if known.empty:
@@ -407,7 +455,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
     def customer_pseudonym(req: CustomerLookup, ctx: Ctx) -> Pseudonym:
         """The pseudonym of one of your customer ids, for the per-customer endpoints. Raw ids are never stored;
         sent in the body, not the path, they stay out of access logs too."""
-        return Pseudonym(pseudonym=ctx[1].pseudonym(req.customer_id))
+        return Pseudonym(pseudonym=ctx.store.pseudonym(req.customer_id))
 
     @app.get("/api/v1/export/{table}", tags=["results"])
     def export(table: Annotated[str, PathParam(pattern=r"^[a-z_][a-z0-9_]{0,62}$")], ctx: Ctx,
@@ -415,7 +463,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         """A whole result table of this tenant (source tables and keys are not exportable)."""
         if not is_result_table(table):
             raise HTTPException(403, f"{table} is not a result table")
-        df = result(ctx[1], table)
+        df = result(ctx, table)
         if format == "json":
             return records(df)
         return Response(df.to_csv(index=False), media_type="text/csv",
@@ -447,14 +495,14 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         """Run a stage (or all) in the background; poll `GET /api/v1/jobs/{job_id}` for progress."""
         job_id = uuid.uuid4().hex[:12]
         jobs[job_id] = dict(job_id=job_id, stage=req.stage, status="queued", progress=0.0, message="",
-                            started=None, finished=None, tenant=ctx[0].tenant)
-        threading.Thread(target=_run_job, args=(job_id, req.stage, ctx[0].tenant), daemon=True).start()
+                            started=None, finished=None, tenant=ctx.who.tenant)
+        threading.Thread(target=_run_job, args=(job_id, req.stage, ctx.who.tenant), daemon=True).start()
         return Job(**jobs[job_id])
 
     @app.get("/api/v1/jobs/{job_id}", response_model=Job, tags=["jobs"])
     def job(job_id: str, ctx: Ctx) -> Job:
         j = jobs.get(job_id)
-        if j is None or j["tenant"] != ctx[0].tenant:
+        if j is None or j["tenant"] != ctx.who.tenant:
             raise HTTPException(404, f"no job {job_id}")
         return Job(**j)
 
