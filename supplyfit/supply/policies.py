@@ -131,9 +131,10 @@ def simulate(history: pd.DataFrame, actuals: pd.DataFrame, policy: str = "test-a
         launching = [u for u, w in launch_week.items() if w == t]
         if policy == "season-buy" and t == 0:
             place(0, forecast(0, H), 0)
-        elif policy == "test-and-reorder" and t % review_period == 0:
+        elif policy == "test-and-reorder" and t % review_period == 0 and (t == 0 or t + lead_time < H):
+            # base stock over lead time + review period, cut at the season's end: nothing is made for after it
             position = on_hand + pd.Series(pipeline[:, t:].sum(axis=1), index=ids)
-            base = forecast(t, cover)
+            base = forecast(t, min(cover, H - t))
             if t == 0:
                 place(0, base, 0)  # first batch: lead time + one review period of cover
             else:
@@ -142,11 +143,11 @@ def simulate(history: pd.DataFrame, actuals: pd.DataFrame, policy: str = "test-a
             if t == 0:
                 last = history[history["ds"] >= history["ds"].max() - pd.Timedelta(weeks=3)]
                 rate = last.groupby("unique_id")["y"].mean().reindex(ids).fillna(0.0)
-                place(0, rate * cover, 0)
-            elif t % review_period == 0:
+                place(0, rate * min(cover, H), 0)
+            elif t % review_period == 0 and t + lead_time < H:
                 place(t, demand.iloc[:, t - review_period:t].sum(axis=1), t + lead_time)
         for u in launching:  # new items: first batch from comparable launches
-            weeks_cover = H - t if policy == "season-buy" else cover
+            weeks_cover = H - t if policy == "season-buy" else min(cover, H - t)
             batch = pd.Series(0.0, index=ids)
             batch[u] = _new_item_quantile(rates.get(u, 0.0), weeks_cover, service_level)
             place(t, batch, t)

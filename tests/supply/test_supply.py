@@ -45,6 +45,7 @@ def test_simulation_balances_and_never_negative(policy):
     assert m["leftover_units"] == pytest.approx(made - tr.served.sum())  # units made = served + left over
     assert 0 <= m["fill_rate"] <= 1 and m["production_runs"] == len(res.orders)
     assert (tr[tr.unique_id == "new1"].served.sum() > 0)  # the launch got a first batch
+    assert res.orders.ds.max() <= act.ds.max()  # nothing is made to arrive after the season
 
 
 def test_test_and_reorder_beats_season_buy_when_demand_shifts():
