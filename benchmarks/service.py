@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--db", type=Path, help="prepared store to reuse (built here when missing)")
+    ap.add_argument("--no-upload", action="store_true", help="read load only, for comparison")
     args = ap.parse_args()
     db = args.db or Path(tempfile.mkdtemp()) / "svc.duckdb"
     t0 = time.perf_counter()
@@ -102,7 +103,8 @@ def main() -> None:
                 upload.update(r.json(), seconds=time.perf_counter() - t, code=r.status_code)
 
         th = threading.Thread(target=do_upload)
-        th.start()
+        if not args.no_upload:
+            th.start()
         results: list = []
         until = time.perf_counter() + args.seconds
         start = time.perf_counter()
@@ -112,7 +114,8 @@ def main() -> None:
 
         uvloop.run(run_clients())
         elapsed = time.perf_counter() - start
-        th.join()
+        if not args.no_upload:
+            th.join()
     finally:
         server.terminate()
         server.wait()
@@ -125,6 +128,8 @@ def main() -> None:
         x = np.array([r[1] for r in results if r[0] == ep]) * 1000
         print(f"{ep:<22}{len(x):>8,}{np.percentile(x, 50):>9.1f}{np.percentile(x, 99):>9.1f}")
     print(f"{'all':<22}{len(lat):>8,}{np.percentile(lat, 50):>9.1f}{np.percentile(lat, 99):>9.1f}")
+    if args.no_upload:
+        return
     with Store(db, tenant="uploader", read_only=True) as st:
         stored = st.query("SELECT count(*) AS n FROM orders WHERE tenant = $tenant").n[0]
         quarantined = st.query("SELECT count(*) AS n FROM quarantine WHERE tenant = $tenant").n[0]
