@@ -7,6 +7,8 @@ the same file store it once (the second sees the content hash and is skipped).
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import tempfile
 import threading
@@ -16,7 +18,7 @@ import uuid
 from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
-from typing import AsyncIterator, Annotated, Literal
+from typing import Annotated, Callable, Literal, TypeVar
 
 import duckdb
 import pandas as pd
@@ -31,6 +33,8 @@ from ..store import IngestError, LoadReport, Store, ingest, parse_overrides
 from ..store.db import is_result_table
 from .keys import ROLES, Caller, create_key, list_keys, verify
 
+T = TypeVar("T")
+BACKGROUND_NICE = 10  # Linux thread niceness of loads and stage jobs
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet", ".xlsx"}
 STATIC = Path(str(resources.files("supplyfit") / "api" / "static"))
 Stage = Literal["voice", "demand", "supply", "match", "trust", "monitor", "all"]
@@ -82,11 +86,16 @@ def records(df: pd.DataFrame) -> Response:
 
 
 class ResultCache:
-    """Recent query results, keyed by tenant and query. Only this process writes the store (DuckDB allows one
-    writer), and every write clears the cache, so a hit is never stale."""
+    """Recent query results, keyed by tenant first, then query. Only this process writes the store (DuckDB
+    allows one writer), and every write clears its tenant's entries and bumps its generation, so a hit is
+    never stale (a query begun before a write is not kept) and one tenant's load leaves the others warm."""
 
     def __init__(self, size: int = 4096):
         self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
+        self.generations: dict[str, int] = {}
+
+    def generation(self, tenant: str) -> int:
+        return self.generations.get(tenant, 0)
 
     def get(self, key: tuple):
         with self.lock:
@@ -95,15 +104,47 @@ class ResultCache:
                 return self.data[key]
         return None
 
-    def put(self, key: tuple, value) -> None:
+    def put(self, key: tuple, value, generation: int) -> None:
         with self.lock:
+            if generation != self.generation(key[0]):
+                return
             self.data[key] = value
             if len(self.data) > self.size:
                 self.data.popitem(last=False)
 
-    def clear(self) -> None:
+    def clear(self, tenant: str) -> None:
         with self.lock:
-            self.data.clear()
+            self.generations[tenant] = self.generation(tenant) + 1
+            for key in [k for k in self.data if k[0] == tenant]:
+                del self.data[key]
+
+
+def lower_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux threads each have their own niceness)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+    except (OSError, AttributeError):  # not Linux-like or not allowed: stay at normal priority
+        pass
+
+
+def in_background(fn: Callable[..., T], *args, **kwargs) -> T:
+    """Run ``fn`` to completion on a new thread at a lower CPU priority and return its result (or raise its
+    error): loads and stage jobs then take the CPU the reads leave, instead of slowing every read down."""
+    out: dict = {}
+
+    def work() -> None:
+        lower_priority()
+        try:
+            out["value"] = fn(*args, **kwargs)
+        except BaseException as e:  # handed to the caller's thread
+            out["error"] = e
+
+    t = threading.Thread(target=work, name="supplyfit-background")
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
 
 
 class BodyLimit:
@@ -122,21 +163,19 @@ class BodyLimit:
 
 
 class Session:
-    """The caller of a request and, opened on first use, a store handle scoped to its tenant: a request
-    answered from the cache never touches the database."""
+    """The caller of a request and a store handle scoped to its tenant, on a cursor that the serving thread
+    keeps between requests: a request answered from the cache never touches the database, and one that
+    queries does not pay for a new cursor."""
 
-    def __init__(self, who: Caller, root: Store):
-        self.who, self._root, self._store = who, root, None
+    def __init__(self, who: Caller, root: Store, cursors: threading.local):
+        self.who, self._root, self._cursors = who, root, cursors
 
     @property
     def store(self) -> Store:
-        if self._store is None:
-            self._store = self._root.scoped(self.who.tenant)
-        return self._store
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
+        con = getattr(self._cursors, "con", None)
+        if con is None:
+            con = self._cursors.con = self._root.con.cursor()
+        return self._root.scoped(self.who.tenant, con)
 
 
 def _check_key(root: Store, key: str | None) -> Caller | None:
@@ -147,20 +186,16 @@ def _check_key(root: Store, key: str | None) -> Caller | None:
         store.close()
 
 
-async def session(request: Request, key: Annotated[str | None, Depends(api_key)]) -> AsyncIterator[Session]:
+async def session(request: Request, key: Annotated[str | None, Depends(api_key)]) -> Session:
     """The caller's session (401 without a valid key). Runs on the event loop: a known key costs a dict lookup."""
-    known, root = request.app.state.callers, request.app.state.store
-    who = known.get(key) if key else None
+    state = request.app.state
+    who = state.callers.get(key) if key else None
     if who is None:
-        who = await run_in_threadpool(_check_key, root, key)
+        who = await run_in_threadpool(_check_key, state.store, key)
         if who is None:
             raise HTTPException(401, "missing or invalid API key (header X-API-Key)")
-        known[key] = who
-    s = Session(who, root)
-    try:
-        yield s
-    finally:
-        s.close()
+        state.callers[key] = who
+    return Session(who, state.store, state.cursors)
 
 
 def writer(s: Annotated[Session, Depends(session)]) -> Session:
@@ -186,8 +221,10 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
                               "hotspots, forecasts, production plans, complaints, recommendations and segments. "
                               "Every call needs an `X-API-Key` header; data are scoped to the key's tenant.")
     app.state.store = root
+    app.state.cursors = threading.local()  # one read cursor per serving thread
     app.state.callers = {}  # key -> Caller; keys change only through this process (see ResultCache)
     cache = ResultCache()
+    inflight: dict[tuple, asyncio.Future] = {}  # answers being fetched; touched on the event loop only
     app.add_middleware(BodyLimit, max_bytes=max_bytes)
 
     @app.exception_handler(RequestValidationError)
@@ -213,25 +250,42 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
     def result(ctx: Session, table: str, where: str = "", params: dict | None = None, order: str = "",
                limit: int | None = None) -> pd.DataFrame:
         """A result table's rows for the caller's tenant, from the cache when asked since the last write."""
-        key = ("frame", ctx.who.tenant, table, where, tuple(sorted((params or {}).items())), order, limit)
+        key = (ctx.who.tenant, "frame", table, where, tuple(sorted((params or {}).items())), order, limit)
         df = cache.get(key)
         if df is None:
+            generation = cache.generation(ctx.who.tenant)
             df = query(ctx, table, where, params, order, limit)
-            cache.put(key, df)
+            cache.put(key, df, generation)
         return df
 
     async def answer(ctx: Session, table: str, where: str = "", params: dict | None = None, order: str = "",
-                           limit: int | None = None, one: bool = False, missing: str | None = None) -> Response:
+                     limit: int | None = None, one: bool = False, missing: str | None = None) -> Response:
         """The same rows as JSON. A cached answer costs no thread hop, query or encoding, which is what keeps
-        read latency low under many clients; a miss queries on the thread pool, off the event loop."""
-        key = ("json", one, ctx.who.tenant, table, where, tuple(sorted((params or {}).items())), order, limit)
+        read latency low under many clients. A miss queries on the thread pool, off the event loop, once:
+        requests for the same answer meanwhile wait for that query instead of running their own."""
+        key = (ctx.who.tenant, "json", one, table, where, tuple(sorted((params or {}).items())), order, limit)
         hit = cache.get(key)
         if hit is None:
-            def fetch() -> tuple[bool, str]:
-                df = query(ctx, table, where, params, order, limit)
-                return df.empty, encode(df, one)
-            hit = await run_in_threadpool(fetch)
-            cache.put(key, hit)
+            pending = inflight.get(key)
+            if pending is not None:
+                hit = await asyncio.shield(pending)
+            else:
+                def fetch() -> tuple[bool, str]:
+                    df = query(ctx, table, where, params, order, limit)
+                    return df.empty, encode(df, one)
+
+                pending = inflight[key] = asyncio.get_running_loop().create_future()
+                generation = cache.generation(ctx.who.tenant)
+                try:
+                    hit = await run_in_threadpool(fetch)
+                    cache.put(key, hit, generation)
+                    pending.set_result(hit)
+                except Exception as e:
+                    pending.set_exception(e)
+                    pending.exception()  # retrieved here; waiters, if any, get it too
+                    raise
+                finally:
+                    del inflight[key]
         empty, body = hit
         if empty and missing:
             raise HTTPException(404, missing)
@@ -305,12 +359,16 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
                     if size > max_bytes:
                         raise HTTPException(413, f"upload larger than {max_upload_mb:g} MB")
                     out.write(chunk)
+            store = root.scoped(ctx.who.tenant)  # a cursor of its own for the load's transaction
             try:
                 with write_lock:
-                    report = ingest(ctx.store, path, kind, preset=preset, mapping=overrides, encoding=encoding)
-                    cache.clear()
+                    report = in_background(ingest, store, path, kind, preset=preset, mapping=overrides,
+                                           encoding=encoding)
+                    cache.clear(ctx.who.tenant)
             except (IngestError, ValueError, KeyError) as e:
                 raise HTTPException(422, str(e).replace(tmp + "/", "")) from None
+            finally:
+                store.close()
         report.file = name  # the client's file name, not the server's spool path
         return report
 
@@ -473,6 +531,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
     def _run_job(job_id: str, stage: str, tenant: str) -> None:
         from ..pipeline import stages
 
+        lower_priority()
         job = jobs[job_id]
         chosen = [(n, f) for n, f in stages() if stage in ("all", n)]
         with write_lock:
@@ -482,7 +541,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
                 for i, (name, fn) in enumerate(chosen):
                     job["message"] = f"running {name}"
                     job["message"] = f"{name}: {fn(store)}"
-                    cache.clear()
+                    cache.clear(tenant)
                     job["progress"] = (i + 1) / len(chosen)
                 job.update(status="done", finished=time.time())
             except Exception as e:  # reported through the job, the server keeps serving

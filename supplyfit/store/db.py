@@ -52,12 +52,13 @@ class Store:
                 "WHERE status = 'running'"
             )
 
-    def scoped(self, tenant: str) -> "Store":
-        """Another handle on the same open database for ``tenant``: its own cursor, so another thread can read
-        while this one writes (DuckDB's MVCC), without opening the file twice."""
+    def scoped(self, tenant: str, con: duckdb.DuckDBPyConnection | None = None) -> "Store":
+        """Another handle on the same open database for ``tenant``: its own cursor (or ``con``, one of this
+        database's cursors to share), so another thread can read while this one writes (DuckDB's MVCC),
+        without opening the file twice."""
         other = object.__new__(Store)
         other.path, other.tenant, other.read_only, other.secret = self.path, tenant, self.read_only, self.secret
-        other.con = self.con.cursor()
+        other.con = con if con is not None else self.con.cursor()
         return other
 
     # ---- personal data -------------------------------------------------------------------------------

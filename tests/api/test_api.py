@@ -120,6 +120,36 @@ def test_concurrent_uploads_of_one_file_store_it_once(client, keys, server):
     assert sum(r["stored"] for r in results) == 60
 
 
+def test_cached_answers_follow_each_tenants_writes(client, keys):
+    """Answers are cached; a load clears its own tenant's answers (fresh at once) and no other tenant's."""
+    a, b = h(keys["a_reader"]), h(keys["b_reader"])
+    before_a, before_b = (client.get("/api/v1/loads", headers=x).json() for x in (a, b))
+    new = client.post("/api/v1/uploads/orders", files={"file": ("fresh.csv", orders_csv(12, "FR"), "text/csv")},
+                      headers=h(keys["b_writer"])).json()
+    after_b = client.get("/api/v1/loads", headers=b).json()
+    assert after_b[0]["load_id"] == new["load_id"] and len(after_b) == len(before_b) + 1
+    assert client.get("/api/v1/loads", headers=a).json() == before_a
+
+
+def test_many_concurrent_requests_for_one_cold_answer(client, keys, server):
+    """Requests that miss the cache together share one query; all get the same full answer."""
+    import httpx
+
+    client.post("/api/v1/uploads/orders", files={"file": ("herd.csv", orders_csv(8, "HD"), "text/csv")},
+                headers=h(keys["a_writer"]))  # clears tenant A's answers
+    bodies = []
+
+    def get():
+        with httpx.Client(base_url=server["url"], timeout=60) as c:
+            r = c.get("/api/v1/loads", headers=h(keys["a_reader"]))
+            bodies.append((r.status_code, r.text))
+
+    threads = [threading.Thread(target=get) for _ in range(30)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(bodies) == 30 and len(set(bodies)) == 1 and bodies[0][0] == 200 and "herd.csv" in bodies[0][1]
+
+
 def test_tenant_isolation(client, keys):
     b = client.post("/api/v1/uploads/orders", files={"file": ("iso.csv", orders_csv(10, "ISO"), "text/csv")},
                     headers=h(keys["b_writer"])).json()
