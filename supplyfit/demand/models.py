@@ -154,8 +154,9 @@ class GlobalGBM(Model):
         T = wide.Y.shape[1]
         X, y, w = [], [], []
         for origin in range(max(8, T - self.origins - h), T - 1):
+            known = self._known_at(origin)
             for k in range(1, min(h, T - origin) + 1):
-                F, level, rows = self._features(origin, k)
+                F, level, rows = self._features(known, origin, k)
                 target = wide.Y[rows, origin + k - 1]
                 X.append(F[rows])
                 y.append(np.minimum(target / level[rows], self.max_ratio))
@@ -168,13 +169,13 @@ class GlobalGBM(Model):
                            categorical_feature=["category"] if self.cat_codes is not None else "auto")
         return self
 
-    def _features(self, origin: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Scale-free features of every series known at ``origin`` for horizon ``k``, its level, usable rows."""
+    def _known_at(self, origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The features of every series known at ``origin`` that do not depend on the horizon (the columns
+        before and after the year-ago ones), its level and the usable rows."""
         Y = self.wide.Y[:, :origin]
         n = Y.shape[0]
         observed = ~np.isnan(Y)
         rows = observed.any(axis=1)
-        target = origin + k - 1
         with np.errstate(all="ignore"):
             ma = {w: np.nanmean(Y[:, -w:], axis=1) for w in (4, 8, 13, 26, 52)}
             level = np.maximum(np.nan_to_num(0.5 * ma[8] + 0.5 * ma[26]), 0.1)
@@ -183,26 +184,33 @@ class GlobalGBM(Model):
             cv = np.nanstd(Y[:, -26:], axis=1) / level
             first = np.argmax(observed, axis=1)
             sold = np.where(Y > 0, np.arange(origin)[None, :], -1).max(axis=1)
-
-            def year_ago(offset: int, width: int) -> np.ndarray:
-                lo, hi = target - 52 + offset, target - 52 + offset + width
-                if lo < 0 or hi > origin:
-                    return np.full(n, np.nan)
-                return np.nanmean(self.wide.Y[:, lo:hi], axis=1) / level
-
             price = self.wide.price[:, :origin] if self.wide.price is not None else np.full(Y.shape, np.nan)
             p_last = pd.DataFrame(price[:, -8:]).ffill(axis=1).to_numpy()[:, -1] if origin else np.full(n, np.nan)
             price_ratio = p_last / np.nanmean(price[:, -26:], axis=1)
             market = np.nansum(Y, axis=0)
             market4 = market[-4:].mean() / max(market[-26:].mean(), 1e-9)
             market13 = market[-13:].mean() / max(market[-26:].mean(), 1e-9)
-        F = np.column_stack([
-            np.full(n, k), lag(1), lag(2), lag(3), lag(4), ma[4] / level, ma[13] / level, ma[26] / level,
-            ma[52] / level, nz[8], nz[26], cv, origin - first, origin - sold,
-            year_ago(0, 1), year_ago(-1, 3), year_ago(0, 4) - year_ago(-8, 4), price_ratio,
-            np.full(n, market4), np.full(n, market13),
-            self.cat_codes if self.cat_codes is not None else np.zeros(n),
-        ])
+        before = np.column_stack([lag(1), lag(2), lag(3), lag(4), ma[4] / level, ma[13] / level, ma[26] / level,
+                                  ma[52] / level, nz[8], nz[26], cv, origin - first, origin - sold])
+        after = np.column_stack([price_ratio, np.full(n, market4), np.full(n, market13),
+                                 self.cat_codes if self.cat_codes is not None else np.zeros(n)])
+        return before, after, level, rows
+
+    def _features(self, known: tuple, origin: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scale-free features of every series at ``origin`` for horizon ``k`` (``known``: from
+        :meth:`_known_at`), its level, usable rows."""
+        before, after, level, rows = known
+        n, target = len(level), origin + k - 1
+
+        def year_ago(offset: int, width: int) -> np.ndarray:
+            lo, hi = target - 52 + offset, target - 52 + offset + width
+            if lo < 0 or hi > origin:
+                return np.full(n, np.nan)
+            with np.errstate(all="ignore"):
+                return np.nanmean(self.wide.Y[:, lo:hi], axis=1) / level
+
+        F = np.column_stack([np.full(n, k), before, year_ago(0, 1), year_ago(-1, 3),
+                             year_ago(0, 4) - year_ago(-8, 4), after])
         return F, level, rows
 
     def forecast(self, h: int) -> np.ndarray:
@@ -210,8 +218,9 @@ class GlobalGBM(Model):
         if self.model is None:
             return np.repeat(window_mean(self.wide.Y, 8)[:, None], h, axis=1)
         out = np.zeros((n, h))
+        known = self._known_at(T)
         for k in range(1, h + 1):
-            F, level, _ = self._features(T, k)
+            F, level, _ = self._features(known, T, k)
             out[:, k - 1] = level * self.model.predict(pd.DataFrame(F, columns=self.columns))
         return np.clip(out, 0, None)
 

@@ -105,3 +105,17 @@ def test_statsforecast_models_are_available(panel):
     small = panel[panel.unique_id.isin(panel.unique_id.unique()[:5])]
     out = Forecaster(h=2, model="croston", calibrate=False).fit(small).predict()
     assert len(out) == 10 and out.yhat.notna().all()
+
+
+def test_interval_hits_from_the_cdf_equal_hits_from_quantiles():
+    """Calibration counts interval hits from CDF values; they must equal the quantile definition, fractional,
+    zero and missing values included."""
+    from supplyfit.demand.core import nb_interval_hits, nb_quantiles
+
+    rng = np.random.default_rng(1)
+    mean, a = rng.lognormal(0.5, 1.5, 20_000), rng.uniform(0.01, 20, 20_000)
+    y = rng.negative_binomial(1 / a, (1 / a) / (1 / a + mean)).astype(float)
+    y[::7] += 0.5
+    y[::101] = np.nan
+    lo, hi = nb_quantiles(mean, a, 0.1), nb_quantiles(mean, a, 0.9)
+    assert np.array_equal(nb_interval_hits(y, mean, a, 0.1, 0.9), (y >= lo) & (y <= hi))
