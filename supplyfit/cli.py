@@ -197,6 +197,15 @@ def plan(db: Path = DbOpt, tenant: str = TenantOpt, lead_time: int = typer.Optio
          service_level: float = typer.Option(0.9, min=0.5, max=0.999)) -> None:
     """Production plan (test-and-reorder) and a replayed comparison of policies."""
     _stage("supply", db, tenant, lead_time=lead_time, service_level=service_level)
+    with Store(db, tenant=tenant, read_only=True) as store:
+        if store.has_table("production_plan"):
+            orders = store.table("production_plan").sort_values("qty", ascending=False)
+            console.print(_df_table(orders, f"production plan: top {min(len(orders), 20)} of {len(orders)} SKUs"))
+            comp = store.table("policy_comparison").rename(columns={"service_level": "SL", "fill_rate": "fill",
+                                                                     "leftover_rate": "leftover",
+                                                                     "production_runs": "runs"})
+            console.print(_df_table(comp[["policy", "SL", "fill", "leftover", "runs"]],
+                                    "policies replayed on the last 8 weeks (leftover = units left / made)"))
 
 
 @app.command()

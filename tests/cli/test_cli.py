@@ -55,6 +55,8 @@ def test_demo_runs_from_any_directory(tmp_path):
     assert p.returncode == 0 and "5 hotspots" in p.stdout, p.stderr
     p = run("report", "--db", db, "--out", tmp_path / "r.html")
     assert p.returncode == 0 and (tmp_path / "r.html").stat().st_size > 100_000
+    p = run("plan", "--db", db)
+    assert p.returncode == 0 and "production plan: top" in p.stdout and "test-and-reorder" in p.stdout, p.stderr
     p = run("backtest", "--db", db, "--cutoff", "2010-10-11", "--model", "ses", "--h", "4")
     assert p.returncode == 0 and "wrmsse" in p.stdout.lower(), p.stderr
     p = run("export", "segments", "--out", tmp_path / "seg.csv", "--db", db)
