@@ -12,6 +12,7 @@ from . import models as m
 from .panel import FREQ, Wide
 
 QUANTILES = (0.1, 0.5, 0.9)
+CALIBRATION_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # dispersion multipliers tried
 
 
 class Ensemble(m.Model):
@@ -203,7 +204,7 @@ class Forecaster:
         actual = self.wide_.Y[keep, -h:]
         a = dispersion(head.Y)[keep][:, None]
         best, best_gap = 1.0, np.inf
-        for scale in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0):
+        for scale in CALIBRATION_SCALES:
             gap = abs(np.mean(nb_interval_hits(actual, mean, a * scale, 0.1, 0.9)) - 0.8)
             if gap < best_gap:
                 best, best_gap = scale, gap
