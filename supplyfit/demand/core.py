@@ -48,7 +48,7 @@ class StatsForecastModel(m.Model):
         factory = {"ets": lambda: sm.AutoETS(season_length=1), "croston": sm.CrostonOptimized,
                    "imapa": sm.IMAPA, "adida": sm.ADIDA, "arima": lambda: sm.AutoARIMA(season_length=1)}[self.name]
         long = to_long(self.wide.ids, self.wide.dates, self.wide.Y).dropna(subset=["y"])
-        sf = StatsForecast(models=[factory()], freq=FREQ, n_jobs=1)
+        sf = StatsForecast(models=[factory()], freq=FREQ, n_jobs=1, fallback_model=sm.Naive())  # tiny series
         fc = sf.forecast(df=long, h=h)
         col = [c for c in fc.columns if c not in ("unique_id", "ds")][0]
         wide_fc = fc.pivot(index="unique_id", columns="ds", values=col).reindex(self.wide.ids)

@@ -101,10 +101,13 @@ def test_backtest_reports_every_level(panel):
     assert bt.wrmsse.between(0, 10).all() and bt.coverage_80.between(0, 1).all()
 
 
-def test_statsforecast_models_are_available(panel):
+@pytest.mark.parametrize("model", ["croston", "ets", "imapa"])
+def test_statsforecast_models_are_available(panel, model):
+    """Including a series first sold two weeks ago, too short for AutoETS (it falls back to naive)."""
     small = panel[panel.unique_id.isin(panel.unique_id.unique()[:5])]
-    out = Forecaster(h=2, model="croston", calibrate=False).fit(small).predict()
-    assert len(out) == 10 and out.yhat.notna().all()
+    tiny = pd.DataFrame({"unique_id": "new", "ds": sorted(small.ds.unique())[-2:], "y": [3.0, 4.0]})
+    out = Forecaster(h=2, model=model, calibrate=False).fit(pd.concat([small, tiny])).predict()
+    assert len(out) == 12 and out.yhat.notna().all() and (out[out.unique_id == "new"].yhat > 0).all()
 
 
 def test_interval_hits_from_the_cdf_equal_hits_from_quantiles():
