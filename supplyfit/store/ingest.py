@@ -70,10 +70,22 @@ class _Staging:
     def __init__(self, store: Store, table: pa.Table, mapping: Mapping):
         self.store, self.mapping = store, mapping
         self.types = {f.name: f.type for f in table.schema}
+        self.temp_tables: list[str] = []  # lookups this load creates (dropped after it)
+        self.joins: list[str] = []         # their joins onto _src
+        self.hidden: list[str] = []        # their columns, not kept in _stg
 
     def personal(self, fld: str) -> str:
-        """The field as its keyed pseudonym: the raw value never leaves this statement."""
-        return pseudonym_sql(self.raw(fld), _lit(self.store.tenant))
+        """The field as its keyed pseudonym; the raw value never leaves the database. Each distinct value is
+        hashed once into a lookup joined onto the rows (a customer has many lines: 4k hashes, not 500k)."""
+        lookup, raw = f"_pii_{fld}", self.raw(fld)
+        self.store.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {lookup} AS SELECT v AS {lookup}_v, "
+            f"{pseudonym_sql('v', _lit(self.store.tenant))} AS {lookup}_p "
+            f"FROM (SELECT DISTINCT {raw} AS v FROM _src) WHERE v IS NOT NULL")
+        self.temp_tables.append(lookup)
+        self.joins.append(f"LEFT JOIN {lookup} ON {lookup}_v = {raw}")
+        self.hidden += [f"{lookup}_v", f"{lookup}_p"]
+        return f"{lookup}_p"
 
     def raw(self, fld: str) -> str:
         """The field as trimmed text (NULL when blank or unmapped)."""
@@ -200,12 +212,12 @@ def _reviews_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str
 _KINDS = {
     "orders": (_orders_select, ("order_id", "sku", "quantity", "unit_price"), """
         INSERT INTO orders
-        SELECT $tenant, n.order_id,
-               (coalesce(m.max_line, 0) + n._row - min(n._row) OVER (PARTITION BY n.order_id) + 1)::INTEGER,
+        SELECT $tenant, n.order_id, (coalesce(m.max_line, 0) + n._row - f.first_row + 1)::INTEGER,
                n.sku, n.description, n.quantity, n.unit_price, n.ts, n.customer_id, n.region, n.channel,
                n.category, n.is_return, n.is_product, $load_id, n._row, n.merchant
-        FROM _new n LEFT JOIN (SELECT order_id, max(line_no) AS max_line FROM orders WHERE tenant = $tenant
-                               GROUP BY order_id) m ON m.order_id = n.order_id"""),
+        FROM _new n JOIN (SELECT order_id, min(_row) AS first_row FROM _new GROUP BY order_id) f USING (order_id)
+        LEFT JOIN (SELECT order_id, max(line_no) AS max_line FROM orders WHERE tenant = $tenant
+                   GROUP BY order_id) m ON m.order_id = n.order_id"""),
     "reviews": (_reviews_select, ("review_id",), """
         INSERT INTO reviews
         SELECT $tenant, review_id, sku, category, text, label, rating, ts, lang, $load_id, _row, merchant
@@ -313,16 +325,16 @@ def ingest(
     table = src.table.rename_columns(list(slot.values())).append_column("_row", pa.array(src.rows))
     con.register("_src", table)
     store.install_pseudonym_key()
+    stg = _Staging(store, table, Mapping(kind, {f: slot[c] for f, c in resolved.columns.items()}))
     try:
         con.execute("BEGIN TRANSACTION")
         say("validating")
-        stg = _Staging(store, table, Mapping(kind, {f: slot[c] for f, c in resolved.columns.items()}))
         cols, reason, derived = select(stg, options)
-        hidden = ", ".join(slot.values())
+        hidden = ", ".join([*slot.values(), *stg.hidden])
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _stg AS
             SELECT * EXCLUDE ({hidden}), {derived} FROM (
-                SELECT *, NULLIF({reason}, '') AS reason FROM (SELECT *, {cols} FROM _src))""")
+                SELECT *, NULLIF({reason}, '') AS reason FROM (SELECT *, {cols} FROM _src {' '.join(stg.joins)}))""")
         say("quarantining")
         raw_cols = ", ".join(f"{_lit(c)}: {_quarantined_cell(stg, slot[c], c in protected)}" for c in names)
         con.execute(f"""
@@ -338,9 +350,9 @@ def ingest(
         say("storing")
         keys = ", ".join(key)
         new_rows = f"""
-            WITH _new AS (
-                SELECT * FROM (SELECT * FROM _stg WHERE reason IS NULL
-                               QUALIFY _row = min(_row) OVER (PARTITION BY {keys})) s
+            WITH _new AS MATERIALIZED (
+                SELECT * FROM _stg SEMI JOIN (SELECT min(_row) AS _row FROM _stg WHERE reason IS NULL
+                                              GROUP BY {keys}) first USING (_row)
                 ANTI JOIN (SELECT {keys} FROM {kind} WHERE tenant = $tenant) t USING ({keys}))"""
         stored = con.execute(new_rows + insert_sql, {"tenant": store.tenant, "load_id": load_id}).fetchone()[0]
         if kind == "orders":
@@ -361,7 +373,8 @@ def ingest(
         raise
     finally:
         con.unregister("_src")
-        con.execute("DROP TABLE IF EXISTS _stg")
+        for name in ["_stg", *stg.temp_tables]:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
         store.drop_pseudonym_key()
     note = None if src.rows_read else "header only: no data rows"
     return LoadReport(load_id, file, kind, src.rows_read, stored, quarantined, duplicates, "ok",
