@@ -8,6 +8,7 @@ the same file store it once (the second sees the content hash and is skipped).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import tempfile
@@ -258,35 +259,41 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
             cache.put(key, df, generation)
         return df
 
+    async def cached(ctx: Session, key: tuple, fetch: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+        """``(empty, JSON body)`` of ``fetch`` for the caller's tenant and ``key``, from the cache when asked
+        since that tenant's last write. A cached answer costs no thread hop, query or encoding, which is what
+        keeps read latency low under many clients. A miss runs ``fetch`` on the thread pool, off the event
+        loop, once: requests for the same answer meanwhile wait for it instead of running their own."""
+        key = (ctx.who.tenant, *key)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        pending = inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        pending = inflight[key] = asyncio.get_running_loop().create_future()
+        generation = cache.generation(ctx.who.tenant)
+        try:
+            hit = await run_in_threadpool(fetch)
+            cache.put(key, hit, generation)
+            pending.set_result(hit)
+            return hit
+        except Exception as e:
+            pending.set_exception(e)
+            pending.exception()  # retrieved here; waiters, if any, get it too
+            raise
+        finally:
+            del inflight[key]
+
     async def answer(ctx: Session, table: str, where: str = "", params: dict | None = None, order: str = "",
                      limit: int | None = None, one: bool = False, missing: str | None = None) -> Response:
-        """The same rows as JSON. A cached answer costs no thread hop, query or encoding, which is what keeps
-        read latency low under many clients. A miss queries on the thread pool, off the event loop, once:
-        requests for the same answer meanwhile wait for that query instead of running their own."""
-        key = (ctx.who.tenant, "json", one, table, where, tuple(sorted((params or {}).items())), order, limit)
-        hit = cache.get(key)
-        if hit is None:
-            pending = inflight.get(key)
-            if pending is not None:
-                hit = await asyncio.shield(pending)
-            else:
-                def fetch() -> tuple[bool, str]:
-                    df = query(ctx, table, where, params, order, limit)
-                    return df.empty, encode(df, one)
+        """A result table's rows for the caller's tenant as JSON (404 with ``missing`` when there are none)."""
+        def fetch() -> tuple[bool, str]:
+            df = query(ctx, table, where, params, order, limit)
+            return df.empty, encode(df, one)
 
-                pending = inflight[key] = asyncio.get_running_loop().create_future()
-                generation = cache.generation(ctx.who.tenant)
-                try:
-                    hit = await run_in_threadpool(fetch)
-                    cache.put(key, hit, generation)
-                    pending.set_result(hit)
-                except Exception as e:
-                    pending.set_exception(e)
-                    pending.exception()  # retrieved here; waiters, if any, get it too
-                    raise
-                finally:
-                    del inflight[key]
-        empty, body = hit
+        empty, body = await cached(ctx, ("json", one, table, where, tuple(sorted((params or {}).items())), order,
+                                         limit), fetch)
         if empty and missing:
             raise HTTPException(404, missing)
         return Response(body, media_type="application/json")
@@ -420,21 +427,28 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
                             missing=f"no forecast for {unique_id!r}" if unique_id is not None else None)
 
     @app.get("/api/v1/series/{unique_id:path}", tags=["demand"])
-    def series(unique_id: Annotated[str, PathParam(max_length=200)], ctx: Ctx) -> dict:
-        """History and forecast of one SKU, category ('category/NAME') or 'total', for the forecast explorer."""
-        store = ctx.store
-        fc = result(ctx, "forecasts", "unique_id = $uid", {"uid": unique_id}, order="ds")
-        if fc.empty:
-            raise HTTPException(404, f"no forecast for {unique_id!r}")
-        level = fc.level.iloc[0]
-        key = {"sku": "unique_id = $uid", "category": "category = $uid", "total": "TRUE"}[level]
-        name = unique_id.split("/", 1)[-1] if level == "category" else unique_id
-        hist = store.query(f"SELECT ds, sum(y) AS y FROM demand_panel WHERE tenant = $tenant AND {key} "
-                           "GROUP BY ds ORDER BY ds", {"uid": name} if level != "total" else None)
-        return {"unique_id": unique_id, "level": level,
+    async def series(unique_id: Annotated[str, PathParam(max_length=200)], ctx: Ctx) -> Response:
+        """History and forecast of one SKU, category ('category/NAME') or 'total', for the forecast explorer:
+        ``{unique_id, level, history: {ds, y}, forecast: {ds, yhat, yhat_q10, yhat_q50, yhat_q90}}``."""
+        def fetch() -> tuple[bool, str]:
+            fc = query(ctx, "forecasts", "unique_id = $uid", {"uid": unique_id}, order="ds")
+            if fc.empty:
+                return True, ""
+            level = fc.level.iloc[0]
+            key = {"sku": "unique_id = $uid", "category": "category = $uid", "total": "TRUE"}[level]
+            name = unique_id.split("/", 1)[-1] if level == "category" else unique_id
+            hist = ctx.store.query(f"SELECT ds, sum(y) AS y FROM demand_panel WHERE tenant = $tenant AND {key} "
+                                   "GROUP BY ds ORDER BY ds", {"uid": name} if level != "total" else None)
+            return False, json.dumps({
+                "unique_id": unique_id, "level": level,
                 "history": {"ds": hist.ds.dt.strftime("%Y-%m-%d").tolist(), "y": hist.y.tolist()},
                 "forecast": {c: (fc[c].dt.strftime("%Y-%m-%d") if c == "ds" else fc[c]).tolist()
-                             for c in ("ds", "yhat", "yhat_q10", "yhat_q50", "yhat_q90")}}
+                             for c in ("ds", "yhat", "yhat_q10", "yhat_q50", "yhat_q90")}}, ensure_ascii=False)
+
+        empty, body = await cached(ctx, ("series", unique_id), fetch)
+        if empty:
+            raise HTTPException(404, f"no forecast for {unique_id!r}")
+        return Response(body, media_type="application/json")
 
     @app.get("/api/v1/plan", tags=["supply"])
     async def plan(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:
