@@ -248,17 +248,6 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         except duckdb.CatalogException:
             raise HTTPException(404, f"no {table} yet: run its stage (POST /api/v1/jobs)") from None
 
-    def result(ctx: Session, table: str, where: str = "", params: dict | None = None, order: str = "",
-               limit: int | None = None) -> pd.DataFrame:
-        """A result table's rows for the caller's tenant, from the cache when asked since the last write."""
-        key = (ctx.who.tenant, "frame", table, where, tuple(sorted((params or {}).items())), order, limit)
-        df = cache.get(key)
-        if df is None:
-            generation = cache.generation(ctx.who.tenant)
-            df = query(ctx, table, where, params, order, limit)
-            cache.put(key, df, generation)
-        return df
-
     async def cached(ctx: Session, key: tuple, fetch: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
         """``(empty, JSON body)`` of ``fetch`` for the caller's tenant and ``key``, from the cache when asked
         since that tenant's last write. A cached answer costs no thread hop, query or encoding, which is what
@@ -535,7 +524,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512) -> FastAPI:
         """A whole result table of this tenant (source tables and keys are not exportable)."""
         if not is_result_table(table):
             raise HTTPException(403, f"{table} is not a result table")
-        df = result(ctx, table)
+        df = query(ctx, table)
         if format == "json":
             return records(df)
         return Response(df.to_csv(index=False), media_type="text/csv",

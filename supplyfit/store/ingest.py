@@ -70,9 +70,7 @@ class _Staging:
     def __init__(self, store: Store, table: pa.Table, mapping: Mapping):
         self.store, self.mapping = store, mapping
         self.types = {f.name: f.type for f in table.schema}
-        self.temp_tables: list[str] = []  # lookups this load creates (dropped after it)
-        self.joins: list[str] = []         # their joins onto _src
-        self.hidden: list[str] = []        # their columns, not kept in _stg
+        self.lookups: dict[str, str] = {}  # pseudonym lookup table -> the raw expression it is joined on
 
     def personal(self, fld: str) -> str:
         """The field as its keyed pseudonym; the raw value never leaves the database. Each distinct value is
@@ -82,10 +80,16 @@ class _Staging:
             f"CREATE OR REPLACE TEMP TABLE {lookup} AS SELECT v AS {lookup}_v, "
             f"{pseudonym_sql('v', _lit(self.store.tenant))} AS {lookup}_p "
             f"FROM (SELECT DISTINCT {raw} AS v FROM _src) WHERE v IS NOT NULL")
-        self.temp_tables.append(lookup)
-        self.joins.append(f"LEFT JOIN {lookup} ON {lookup}_v = {raw}")
-        self.hidden += [f"{lookup}_v", f"{lookup}_p"]
+        self.lookups[lookup] = raw
         return f"{lookup}_p"
+
+    def joins(self) -> str:
+        """The lookups' joins onto ``_src``."""
+        return " ".join(f"LEFT JOIN {t} ON {t}_v = {raw}" for t, raw in self.lookups.items())
+
+    def lookup_columns(self) -> list[str]:
+        """The lookups' own columns, not kept in the staged rows."""
+        return [f"{t}_{c}" for t in self.lookups for c in "vp"]
 
     def raw(self, fld: str) -> str:
         """The field as trimmed text (NULL when blank or unmapped)."""
@@ -330,11 +334,11 @@ def ingest(
         con.execute("BEGIN TRANSACTION")
         say("validating")
         cols, reason, derived = select(stg, options)
-        hidden = ", ".join([*slot.values(), *stg.hidden])
+        hidden = ", ".join([*slot.values(), *stg.lookup_columns()])
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _stg AS
             SELECT * EXCLUDE ({hidden}), {derived} FROM (
-                SELECT *, NULLIF({reason}, '') AS reason FROM (SELECT *, {cols} FROM _src {' '.join(stg.joins)}))""")
+                SELECT *, NULLIF({reason}, '') AS reason FROM (SELECT *, {cols} FROM _src {stg.joins()}))""")
         say("quarantining")
         raw_cols = ", ".join(f"{_lit(c)}: {_quarantined_cell(stg, slot[c], c in protected)}" for c in names)
         con.execute(f"""
@@ -373,7 +377,7 @@ def ingest(
         raise
     finally:
         con.unregister("_src")
-        for name in ["_stg", *stg.temp_tables]:
+        for name in ["_stg", *stg.lookups]:
             con.execute(f"DROP TABLE IF EXISTS {name}")
         store.drop_pseudonym_key()
     note = None if src.rows_read else "header only: no data rows"
