@@ -13,6 +13,7 @@ from .panel import FREQ, Wide
 
 QUANTILES = (0.1, 0.5, 0.9)
 CALIBRATION_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # dispersion multipliers tried
+CORRELATIONS = (0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)  # error correlations tried
 
 
 class Ensemble(m.Model):
@@ -137,6 +138,15 @@ def nb_quantiles(mean: np.ndarray, a: np.ndarray, q: float) -> np.ndarray:
     return stats.nbinom.ppf(q, *_nb_params(mean, a)).astype(float)
 
 
+def aggregate_sd(var: np.ndarray, groups: dict[str, np.ndarray], rho: float) -> np.ndarray:
+    """Standard deviation of each group's sum (rows of ``var``: series; result: group x step) when the
+    errors of any two series correlate by ``rho``: (1 - rho) sum(var) + rho (sum(sd))^2. Demand shocks are
+    shared (a hot week lifts most SKUs), so rho = 0 makes category and total intervals far too narrow."""
+    sd = np.sqrt(var)
+    return np.vstack([np.sqrt((1 - rho) * var[mask].sum(axis=0) + rho * sd[mask].sum(axis=0) ** 2)
+                      for mask in groups.values()])
+
+
 def nb_interval_hits(y: np.ndarray, mean: np.ndarray, a: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Whether each ``y`` lies in the negative binomial's [quantile lo, quantile hi], from two CDF values
     instead of two quantile searches: y >= Q(lo) iff F(floor y) >= lo, and y <= Q(hi) iff F(ceil y - 1) < hi."""
@@ -176,7 +186,7 @@ class Forecaster:
             warnings.simplefilter("ignore", RuntimeWarning)
             self.model_ = _fit(make_model(self.model_name, self.seed), self.wide_, self.categories_, self.h)
             self.dispersion_ = dispersion(self.wide_.Y, prior=self.dispersion_prior)
-            self.scale_ = self._calibrate() if self.calibrate else 1.0
+            self.scale_, self.correlation_ = self._calibrate() if self.calibrate else (1.0, 0.0)
             self.mean_ = np.clip(self.model_.forecast(self.h), 0, None)
         return self
 
@@ -186,29 +196,46 @@ class Forecaster:
         cat = panel.drop_duplicates("unique_id").set_index("unique_id")["category"]
         return cat.reindex(self.wide_.ids).fillna("other").astype(str).to_numpy()
 
-    def _calibrate(self) -> float:
-        """Dispersion multiplier that makes the central 80% interval cover 80% of the last h training weeks.
+    def _calibrate(self) -> tuple[float, float]:
+        """Dispersion multiplier that makes the SKUs' central 80% interval cover 80% of the last h training
+        weeks, then the error correlation that does the same for the categories' and total's intervals.
 
         The errors come from a fast stand-in (SES) refitted without those weeks, so calibration costs
         milliseconds, not a second fit of the full model."""
         h, T = self.h, self.wide_.Y.shape[1]
         if T < 3 * h:
-            return 1.0
+            return 1.0, 0.0
         head = Wide(self.wide_.ids, self.wide_.dates[:-h], self.wide_.Y[:, :-h],
                     None if self.wide_.revenue is None else self.wide_.revenue[:, :-h],
                     None if self.wide_.price is None else self.wide_.price[:, :-h])
         keep = ~np.all(np.isnan(head.Y), axis=1)
         if keep.sum() < 10:
-            return 1.0
+            return 1.0, 0.0
         mean = m.SES().fit(head).forecast(h)[keep]
         actual = self.wide_.Y[keep, -h:]
         a = dispersion(head.Y)[keep][:, None]
-        best, best_gap = 1.0, np.inf
-        for scale in CALIBRATION_SCALES:
-            gap = abs(np.mean(nb_interval_hits(actual, mean, a * scale, 0.1, 0.9)) - 0.8)
-            if gap < best_gap:
-                best, best_gap = scale, gap
-        return best
+        scale = min(CALIBRATION_SCALES, key=lambda c: abs(np.mean(nb_interval_hits(actual, mean, a * c, 0.1, 0.9))
+                                                            - 0.8))
+        groups = self._groups(keep)
+        agg_mean = np.vstack([mean[mask].sum(axis=0) for mask in groups.values()])
+        agg_actual = np.vstack([np.nan_to_num(actual[mask]).sum(axis=0) for mask in groups.values()])
+        var = mean + a * scale * mean**2
+        z = stats.norm.ppf(0.9)
+
+        def gap(rho: float) -> float:
+            half = z * aggregate_sd(var, groups, rho)
+            return abs(np.mean(np.abs(agg_actual - agg_mean) <= half) - 0.8)
+
+        return scale, min(CORRELATIONS, key=gap)
+
+    def _groups(self, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Row masks of the aggregates (each category, then the total), over ``rows`` of the panel if given."""
+        cats = self.categories_ if self.categories_ is not None else np.full(len(self.wide_.ids), "all")
+        if rows is not None:
+            cats = cats[rows]
+        groups = category_groups(cats)
+        groups["total"] = np.ones(len(cats), bool)
+        return groups
 
     def _forecast_matrices(self) -> tuple[np.ndarray, dict[float, np.ndarray]]:
         mean = self.mean_
@@ -237,19 +264,17 @@ class Forecaster:
     def predict_hierarchy(self) -> pd.DataFrame:
         """Forecasts for SKUs, categories and the total, reconciled bottom-up (aggregates are sums of SKUs).
 
-        Aggregate quantiles use a normal approximation with the summed NB variances of their SKUs.
+        Aggregate quantiles use a normal approximation whose variance sums the SKUs' NB variances with the
+        error correlation calibrated in ``fit`` (``correlation_``).
         Returns the columns of ``predict`` plus ``level`` ('sku', 'category', 'total').
         """
-        mean, qs = self._forecast_matrices()
-        a = (self.dispersion_ * self.scale_)[:, None]
-        var = mean + a * mean**2
-        cats = self.categories_ if self.categories_ is not None else np.full(len(mean), "all")
+        mean, a = self.mean_, (self.dispersion_ * self.scale_)[:, None]
+        groups = self._groups()
+        sds = aggregate_sd(mean + a * mean**2, groups, self.correlation_)
         dates = pd.date_range(self.wide_.dates[-1] + pd.Timedelta(weeks=1), periods=self.h, freq=FREQ)
         frames = [self.predict().assign(level="sku")]
-        groups = category_groups(cats)
-        groups["total"] = np.ones(len(mean), bool)
-        for gid, mask in groups.items():
-            mu, sd = mean[mask].sum(axis=0), np.sqrt(var[mask].sum(axis=0))
+        for (gid, mask), sd in zip(groups.items(), sds):
+            mu = mean[mask].sum(axis=0)
             row = pd.DataFrame({"unique_id": gid, "ds": dates, "yhat": mu})
             for q in self.quantiles:
                 row[f"yhat_q{round(q * 100)}"] = np.clip(mu + stats.norm.ppf(q) * sd, 0, None)
