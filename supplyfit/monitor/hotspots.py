@@ -3,10 +3,15 @@
 A learned ranker: one LightGBM LambdaRank model, trained on the panel's own past (every origin whose next
 ``horizon`` weeks are already known before ``asof``; each origin is one query), learns which series end up among
 the biggest absolute unit risers from recent levels, acceleration, the gap to the longer-run level, age, the
-share of weeks with sales, the category's momentum and the same weeks a year earlier when the history has them.
-Relevance grades put the top 20 of each origin first, so the model spends its capacity on the head of the list
-— what a buyer acts on — rather than on the exact growth of thousands of quiet items. It was chosen over a
-direct growth regression and a forecast-difference ranking on validation dates (see benchmarks/monitor.py).
+share of weeks with sales, the category's momentum, the same weeks a year earlier when the history has them, and
+*reach*: how often the series' own past ``horizon``-week spells sold clearly more than its last one.
+
+Reach matters because being among the top risers is a question of probability, not of expected growth: the
+items that make the list are those that can jump by a lot — lumpy, large, now below what they have sold
+before — and the share of past spells above "last spell + lift" estimates that chance without assuming a
+distribution. It is also the ranking when the history is too short to train the ranker. Relevance grades put
+the top 20 of each origin first, so the model spends its capacity on the head of the list, what a buyer acts
+on. Design choices were made on validation dates only (see benchmarks/monitor.py and docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from ..demand.panel import Wide
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 FEATURES = ["s8", "s4", "s4_prev", "s2", "s1", "s13", "s26", "slope8", "nz8", "age", "since_sale",
-            "cat_growth", "cat_s8", "market_growth", "ya_rise", "ya_level"]
-COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4", "s4_prev", "ya_rise"]
+            "cat_growth", "cat_s8", "market_growth", "ya_rise", "ya_level", "reach", "spell_gap"]
+COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4", "s4_prev", "ya_rise", "reach"]
+LIFT_SHARE = 0.25  # the lift that counts for reach, as a share of a typical k-th largest rise (validation-chosen)
 
 
 def _window(Y: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -33,7 +39,51 @@ def _window(Y: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return np.nansum(Y[:, lo:hi], axis=1)
 
 
-def features(wide: Wide, origin: int, horizon: int, groups: np.ndarray) -> pd.DataFrame:
+class Spells:
+    """Units of every ``horizon``-week spell of every series (``sums[:, j]``: weeks j to j + horizon - 1; NaN
+    for spells that start before the series' first week), computed once and read at many origins."""
+
+    def __init__(self, Y: np.ndarray, horizon: int, k: int):
+        observed = ~np.isnan(Y)
+        first = np.where(observed.any(axis=1), np.argmax(observed, axis=1), Y.shape[1])
+        c = np.cumsum(np.pad(np.nan_to_num(Y), ((0, 0), (1, 0))), axis=1)
+        sums = c[:, horizon:] - c[:, :-horizon]
+        self.sums = np.where(np.arange(sums.shape[1])[None, :] >= first[:, None], sums, np.nan)
+        self.horizon, self.k = horizon, k
+
+    def rise(self, origin: int) -> np.ndarray:
+        """Units of the spell starting at ``origin`` minus those of the spell before it."""
+        return self.sums[:, origin] - self.sums[:, origin - self.horizon]
+
+    def lift(self, origin: int, lookback: int = 20) -> float:
+        """LIFT_SHARE of the median k-th largest rise over the last ``lookback`` origins known at ``origin``."""
+        kth = min(self.k, len(self.sums))
+        tops = [np.sort(np.nan_to_num(self.rise(o), nan=-np.inf))[-kth]
+                for o in range(max(self.horizon, origin - self.horizon - lookback), origin - self.horizon + 1)]
+        tops = [x for x in tops if np.isfinite(x)]
+        return LIFT_SHARE * float(np.median(tops)) if tops else 0.0
+
+    def _known(self, origin: int) -> np.ndarray:
+        return self.sums[:, :max(origin - self.horizon + 1, 0)]
+
+    def reach(self, origin: int) -> np.ndarray:
+        """Share of each series' spells known at ``origin`` that sold at least the lift more than the last one."""
+        past = self._known(origin)
+        if not past.size:
+            return np.zeros(len(self.sums))
+        known = ~np.isnan(past)
+        above = (past > (past[:, -1] + self.lift(origin))[:, None]) & known
+        return above.sum(axis=1) / np.maximum(known.sum(axis=1), 1)
+
+    def gap(self, origin: int) -> np.ndarray:
+        """Each series' mean spell known at ``origin`` minus its last spell (0 where it has none)."""
+        past = self._known(origin)
+        if not past.size:
+            return np.zeros(len(self.sums))
+        return np.nan_to_num(np.nanmean(past, axis=1) - past[:, -1])
+
+
+def features(wide: Wide, origin: int, horizon: int, groups: np.ndarray, spells: Spells) -> pd.DataFrame:
     """Features of every series at ``origin`` (weeks before it are known), one row per series."""
     Y = wide.Y
     n = Y.shape[0]
@@ -59,6 +109,7 @@ def features(wide: Wide, origin: int, horizon: int, groups: np.ndarray) -> pd.Da
         "market_growth": np.full(n, (market.s8 - market.s8p) / (market.s8p + 1.0)),
         "ya_rise": _window(Y, ya, ya + horizon) - _window(Y, ya - horizon, ya),
         "ya_level": _window(Y, ya, ya + horizon),
+        "reach": spells.reach(origin), "spell_gap": spells.gap(origin),
     })
 
 
@@ -71,13 +122,13 @@ def grades(rise: np.ndarray, cuts: tuple[int, ...] = (20, 60, 200)) -> np.ndarra
     return g
 
 
-def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, origins: int, seed: int):
+def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, spells: Spells, origins: int, seed: int):
     import lightgbm as lgb
 
     X, y, sizes = [], [], []
     for origin in range(max(8, t - horizon - origins + 1), t - horizon + 1):
         known = ~np.all(np.isnan(wide.Y[:, :origin]), axis=1)
-        F = features(wide, origin, horizon, groups)[known]
+        F = features(wide, origin, horizon, groups, spells)[known]
         rise = _window(wide.Y, origin, origin + horizon)[known] - _window(wide.Y, origin - horizon, origin)[known]
         X.append(F)
         y.append(grades(rise))
@@ -94,6 +145,8 @@ def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, origins: i
 
 def _reason(r: pd.Series) -> str:
     parts = [f"{r.last_units:,.0f} units in the last {r.horizon} weeks"]
+    if r.reach >= 0.1:
+        parts.append(f"{r.reach:.0%} of its past {r.horizon}-week spells sold clearly more: room to jump")
     if r.s26 * 8 / 26 > 1.5 * r.s8 and r.s26 > 0:
         parts.append(f"below its 26-week level ({r.s26 * 8 / 26:,.0f} per 8 weeks): demand returning")
     if r.age < 13:
@@ -113,8 +166,9 @@ def hotspots(panel: pd.DataFrame, asof: str | pd.Timestamp | None = None, k: int
 
     ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used
     (default: after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4,
-    s4_prev, ya_rise``, best first; ``score`` is the ranker's score (higher = bigger expected unit rise), and
-    with fewer than ``horizon + 9`` weeks of history it falls back to 4-week momentum.
+    s4_prev, ya_rise, reach``, best first; ``score`` is the ranker's score (higher = more likely among the
+    biggest unit risers); with fewer than ``horizon + 9`` weeks of history, too few to train it, the score is
+    ``reach`` (ties broken by ``spell_gap``, how far the last spell is below the series' mean spell).
     """
     wide = Wide.from_long(panel)
     if asof is None:
@@ -125,13 +179,14 @@ def hotspots(panel: pd.DataFrame, asof: str | pd.Timestamp | None = None, k: int
         return pd.DataFrame(columns=COLUMNS)
     cat = (panel.drop_duplicates("unique_id").set_index("unique_id")["category"].reindex(wide.ids)
            .fillna("other").astype(str).to_numpy() if "category" in panel.columns else np.full(len(wide.ids), ""))
-    F = features(wide, t, horizon, cat)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = _fit_ranker(wide, t, horizon, cat, origins, seed)
-        score = model.predict(F[FEATURES]) if model is not None else (F.s4 - F.s4_prev).to_numpy()
+        spells = Spells(wide.Y[:, :t], horizon, k)
+        F = features(wide, t, horizon, cat, spells)
+        model = _fit_ranker(wide, t, horizon, cat, spells, origins, seed)
+        score = model.predict(F[FEATURES]) if model is not None else F.reach.to_numpy()
     out = F.assign(unique_id=wide.ids, score=score, last_units=_window(wide.Y, t - horizon, t), category=cat,
                    horizon=horizon)[known]
-    out = out.sort_values(["score", "s8"], ascending=False).head(k)
+    out = out.sort_values(["score", "spell_gap"], ascending=False).head(k)
     out["reason"] = out.apply(_reason, axis=1)
     return out[COLUMNS].reset_index(drop=True)

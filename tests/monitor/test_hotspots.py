@@ -48,3 +48,29 @@ def test_short_history_and_empty():
     hs = hotspots(panel, k=3)
     assert len(hs) == 3  # falls back to momentum with too little history to learn from
     assert hotspots(panel, panel.ds.min(), k=3).empty
+    assert len(hotspots(panel[panel.unique_id == "s00"], k=3)) == 1  # k above the number of series
+
+
+def test_reach_counts_past_spells_clearly_above_the_last_one():
+    from supplyfit.monitor.hotspots import Spells
+
+    Y = np.array([[np.nan, 4, 0, 6, 1, 0, 0.0],    # spells (h=2): -, 4, 6, 7, 1, 0  -> last 0
+                  [5, 5, 5, 5, 5, 5, 5.0]])        # flat: never above its last spell
+    sp = Spells(Y, horizon=2, k=1)
+    assert np.allclose(sp.sums[0, 1:], [4, 6, 7, 1, 0]) and np.isnan(sp.sums[0, 0])
+    # rises (spell at o minus spell at o - 2) at origins 2..5 for the first row: 6-nan, 7-4, 1-6, 0-7 -> the
+    # biggest (k=1) per origin over both rows: 0, 3, 0, 0 -> median 0 -> lift 0
+    assert sp.lift(7) == 0.0
+    assert np.allclose(sp.reach(7), [4 / 5, 0.0])   # 4, 6, 7, 1 above 0 of 5 known spells
+    assert np.allclose(sp.gap(7), [(4 + 6 + 7 + 1) / 5, 0.0])
+
+
+def test_a_lumpy_item_in_a_lull_ranks_first_on_a_short_history():
+    """Too little history to train the ranker: the ranking is reach, the chance of a big jump."""
+    ds = pd.date_range("2022-01-03", periods=12, freq="W-MON")    # under horizon + 9 weeks
+    lumpy = np.array([300, 0, 0, 0, 0, 280, 0, 0, 0, 0, 0, 0.0])
+    rows = [pd.DataFrame({"unique_id": "lumpy", "ds": ds, "y": lumpy})]
+    rows += [pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": np.full(12, 10.0 + i)}) for i in range(5)]
+    hs = hotspots(pd.concat(rows), k=3, horizon=4)
+    assert hs.unique_id.iloc[0] == "lumpy" and hs.reach.iloc[0] > 0.5
+    assert "room to jump" in hs.reason.iloc[0]
