@@ -12,16 +12,13 @@ AutoETS, all through `supplyfit.demand.backtest`.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import pandas as pd
 
-from scale import generate
+from scale import synthetic_panel
 from supplyfit.demand import backtest
-from supplyfit.scale import build_panel
 
 warnings.filterwarnings("ignore")
 MODELS = ["auto", "ses", "seasonal_naive", "window_average", "imapa", "ets"]
@@ -32,9 +29,7 @@ def main() -> None:
     ap.add_argument("--series", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(args.series, Path(tmp) / "orders", seed=args.seed)
-        panel = build_panel(str(Path(tmp) / "orders"), engine="local")
+    panel = synthetic_panel(args.series, args.seed)
     dates = sorted(panel.ds.unique())
     cutoffs = [dates[-30], dates[-20], dates[-9]]
     print(f"{panel.unique_id.nunique():,} series, {len(dates)} weeks; cut-offs "

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from _common import load_uci_panel
-from scale import generate
+from scale import synthetic_panel
 from supplyfit.demand import Forecaster
 from supplyfit.demand.panel import Wide
 from supplyfit.monitor import hotspots
@@ -60,27 +60,23 @@ def forecast_rise(panel: pd.DataFrame, wide: Wide, t: int, h: int, k: int) -> li
     return list((nxt - last.reindex(nxt.index).fillna(0)).nlargest(k).index)
 
 
+def picks_at(panel: pd.DataFrame, wide: Wide, asof, h: int, k: int) -> tuple[int, set[str], dict, float]:
+    """At one as-of date: its week index, the true risers, the baselines' and our picks, our seconds."""
+    t = int(wide.dates.searchsorted(pd.Timestamp(asof)))
+    picks = baselines(wide, t, h, k)
+    t0 = time.perf_counter()
+    picks["supplyfit hotspots"] = list(hotspots(panel, asof, k=k, horizon=h).unique_id)
+    return t, truth(wide, t, h, k), picks, time.perf_counter() - t0
+
+
 def mean_precision(panel: pd.DataFrame, dates: pd.DatetimeIndex, h: int, k: int) -> pd.Series:
     """Mean precision@k over ``dates`` of ours and the baselines."""
     wide = Wide.from_long(panel)
     rows = []
     for asof in dates:
-        t = int(wide.dates.searchsorted(asof))
-        true = truth(wide, t, h, k)
-        picks = {**baselines(wide, t, h, k), "supplyfit hotspots": list(hotspots(panel, asof, k=k, horizon=h).unique_id)}
+        _, true, picks, _ = picks_at(panel, wide, asof, h, k)
         rows.append({name: len(true & set(ids)) / k for name, ids in picks.items()})
     return pd.DataFrame(rows).mean().round(3)
-
-
-def synthetic_panel(seed: int) -> pd.DataFrame:
-    import tempfile
-    from pathlib import Path
-
-    from supplyfit.scale import build_panel
-
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(3000, Path(tmp) / "orders", seed=seed)
-        return build_panel(str(Path(tmp) / "orders"), engine="local")
 
 
 def main() -> None:
@@ -98,18 +94,13 @@ def main() -> None:
             k, mean_precision(panel, pd.date_range("2010-02-01", "2010-07-05", freq="W-MON"), h, k).to_string()))
     for seed in args.synthetic:
         print("synthetic seed %d, every other Monday 2010-01-04..2010-10-25, mean precision@%d:\n%s\n" % (
-            seed, k, mean_precision(synthetic_panel(seed), pd.date_range("2010-01-04", "2010-10-25", freq="2W-MON"),
+            seed, k, mean_precision(synthetic_panel(3000, seed), pd.date_range("2010-01-04", "2010-10-25", freq="2W-MON"),
                                     h, k).to_string()))
     wide = Wide.from_long(panel)
     rows = []
     for split, dates in (("valid", VALID), ("test", TEST)):
         for asof in dates:
-            t = int(wide.dates.searchsorted(pd.Timestamp(asof)))
-            true = truth(wide, t, h, k)
-            picks = baselines(wide, t, h, k)
-            t0 = time.perf_counter()
-            picks["supplyfit hotspots"] = list(hotspots(panel, asof, k=k, horizon=h).unique_id)
-            seconds = time.perf_counter() - t0
+            t, true, picks, seconds = picks_at(panel, wide, asof, h, k)
             if args.with_forecaster:
                 picks["forecaster rise"] = forecast_rise(panel, wide, t, h, k)
             known = set(wide.ids[~np.all(np.isnan(wide.Y[:, :t]), axis=1)])

@@ -59,6 +59,15 @@ def generate(n_series: int, out: Path, seed: int = 0, chunk: int = 20_000) -> in
     return total
 
 
+def synthetic_panel(n_series: int, seed: int) -> pd.DataFrame:
+    """The weekly panel of ``generate``'s orders, built in a temporary folder."""
+    from supplyfit.scale import build_panel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(n_series, Path(tmp) / "orders", seed=seed)
+        return build_panel(str(Path(tmp) / "orders"), engine="local")
+
+
 def measure(step: str, engine: str, data: Path, work: Path, master: str) -> dict:
     """Run one step in a fresh process: wall seconds, the Python process's peak RSS and, on Spark, the JVM's."""
     code = f"""

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .core import Forecaster, category_groups
+from .core import Forecaster, category_groups, group_sums
 from .panel import Wide
 
 
@@ -75,7 +75,7 @@ def backtest(panel: pd.DataFrame, cutoffs: Iterable, h: int = 8, model: str = "a
         for name, grp in (("category", groups), ("total", {"total": np.ones(len(ids), bool)})):
             if grp:
                 agg_hist = _aggregate(hist, grp)
-                agg_actual = np.vstack([actual[mask].sum(axis=0) for mask in grp.values()])
+                agg_actual = group_sums(actual, grp)
                 levels[name] = (agg_hist, agg_actual)
         for level, (hw, act) in levels.items():
             part = hier[hier["level"] == level]

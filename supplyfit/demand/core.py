@@ -138,6 +138,11 @@ def nb_quantiles(mean: np.ndarray, a: np.ndarray, q: float) -> np.ndarray:
     return stats.nbinom.ppf(q, *_nb_params(mean, a)).astype(float)
 
 
+def group_sums(M: np.ndarray, groups: dict[str, np.ndarray]) -> np.ndarray:
+    """Column sums of each group's rows of ``M`` (result: group x column, in the order of ``groups``)."""
+    return np.vstack([M[mask].sum(axis=0) for mask in groups.values()])
+
+
 def aggregate_sd(var: np.ndarray, groups: dict[str, np.ndarray], rho: float) -> np.ndarray:
     """Standard deviation of each group's sum (rows of ``var``: series; result: group x step) when the
     errors of any two series correlate by ``rho``: (1 - rho) sum(var) + rho (sum(sd))^2. Demand shocks are
@@ -217,8 +222,7 @@ class Forecaster:
         scale = min(CALIBRATION_SCALES, key=lambda c: abs(np.mean(nb_interval_hits(actual, mean, a * c, 0.1, 0.9))
                                                             - 0.8))
         groups = self._groups(keep)
-        agg_mean = np.vstack([mean[mask].sum(axis=0) for mask in groups.values()])
-        agg_actual = np.vstack([np.nan_to_num(actual[mask]).sum(axis=0) for mask in groups.values()])
+        agg_mean, agg_actual = group_sums(mean, groups), group_sums(np.nan_to_num(actual), groups)
         var = mean + a * scale * mean**2
         z = stats.norm.ppf(0.9)
 
@@ -273,8 +277,7 @@ class Forecaster:
         sds = aggregate_sd(mean + a * mean**2, groups, self.correlation_)
         dates = pd.date_range(self.wide_.dates[-1] + pd.Timedelta(weeks=1), periods=self.h, freq=FREQ)
         frames = [self.predict().assign(level="sku")]
-        for (gid, mask), sd in zip(groups.items(), sds):
-            mu = mean[mask].sum(axis=0)
+        for gid, mu, sd in zip(groups, group_sums(mean, groups), sds):
             row = pd.DataFrame({"unique_id": gid, "ds": dates, "yhat": mu})
             for q in self.quantiles:
                 row[f"yhat_q{round(q * 100)}"] = np.clip(mu + stats.norm.ppf(q) * sd, 0, None)

@@ -46,7 +46,7 @@ def test_asof_ignores_the_future():
 def test_short_history_and_empty():
     panel = _panel(2, n=5, weeks=6)
     hs = hotspots(panel, k=3)
-    assert len(hs) == 3  # falls back to momentum with too little history to learn from
+    assert len(hs) == 3  # ranks by reach with too little history to train the ranker
     assert hotspots(panel, panel.ds.min(), k=3).empty
     assert len(hotspots(panel[panel.unique_id == "s00"], k=3)) == 1  # k above the number of series
 
