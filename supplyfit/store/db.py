@@ -10,10 +10,12 @@ import duckdb
 import pandas as pd
 
 from . import privacy
+from .dimensions import refresh_dimensions
 from .schema import SCHEMA_VERSION, migrate
 
 DEFAULT_DB = "supplyfit.duckdb"
 SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine")
+LOADED_TABLES = ("orders", "reviews", "quarantine")  # rows carry the load_id of the load that stored them
 INTERNAL_TABLES = ("meta", "api_keys")  # the store's own bookkeeping: never a result, never shown or exported
 
 
@@ -46,11 +48,69 @@ class Store:
         if not read_only:
             migrate(self.con)
             self._protect_personal_data()
-            # Only one writer can hold the file, so a load still marked running was killed: say so.
-            self.con.execute(
-                "UPDATE loads SET status = 'aborted', note = 'process ended before commit; nothing was stored' "
-                "WHERE status = 'running'"
-            )
+            self.recover()
+
+    def recover(self) -> dict[int, int]:
+        """Undo every load not marked ok: remove its rows from every table it touched, rebuild the products and
+        customers of the tenants concerned, and say in each load's note how many rows were removed.
+
+        Only one writer can hold the file, so a load still 'running' here was killed. Its rows should not exist
+        (its transaction never committed), but DuckDB can recover bulk-appended rows of an uncommitted transaction
+        after a crash (duckdb/duckdb#25931); recovery by load id makes that harmless. Rows whose load id is unknown
+        are removed too. Returns {load_id: rows removed}.
+        """
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            undo = "SELECT load_id FROM loads WHERE status NOT IN ('ok', 'skipped')"
+            removed: dict[int, int] = {}
+            tenants: set[str] = set()
+            for table in LOADED_TABLES:
+                gone = con.execute(
+                    f"DELETE FROM {table} WHERE load_id IN ({undo}) OR load_id NOT IN (SELECT load_id FROM loads) "
+                    "RETURNING load_id, tenant").fetchall()
+                for load_id, tenant in gone:
+                    removed[load_id] = removed.get(load_id, 0) + 1
+                    if table == "orders":
+                        tenants.add(tenant)
+            for tenant in sorted(tenants):
+                refresh_dimensions(con, tenant)
+            running = [r[0] for r in con.execute("SELECT load_id FROM loads WHERE status = 'running'").fetchall()]
+            for load_id in running:
+                n = removed.get(load_id, 0)
+                con.execute("UPDATE loads SET status = 'aborted', note = ? WHERE load_id = ?", [
+                    "process ended before commit; nothing was stored" if n == 0 else
+                    f"process ended before commit; {n} partially stored rows were removed on reopening", load_id])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return removed
+
+    def integrity(self) -> pd.DataFrame:
+        """Loads marked ok whose tables do not hold exactly the rows they counted (never expected; reported by
+        ``status`` rather than trusted silently)."""
+        return self.query("""
+            WITH o AS (SELECT load_id, count(*) AS n FROM orders WHERE tenant = $tenant GROUP BY 1),
+                 r AS (SELECT load_id, count(*) AS n FROM reviews WHERE tenant = $tenant GROUP BY 1),
+                 q AS (SELECT load_id, count(*) AS n FROM quarantine WHERE tenant = $tenant GROUP BY 1)
+            SELECT l.load_id, l.kind, l.stored, coalesce(o.n, 0) + coalesce(r.n, 0) AS rows_found,
+                   l.quarantined, coalesce(q.n, 0) AS quarantine_found
+            FROM loads l LEFT JOIN o USING (load_id) LEFT JOIN r USING (load_id) LEFT JOIN q USING (load_id)
+            WHERE l.tenant = $tenant AND l.status = 'ok'
+              AND (l.stored <> coalesce(o.n, 0) + coalesce(r.n, 0) OR l.quarantined <> coalesce(q.n, 0))
+            ORDER BY l.load_id""")
+
+    @property
+    def timezone(self) -> str:
+        """The tenant's time zone: stored times are local times there (default UTC)."""
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [f"timezone:{self.tenant}"]).fetchone()
+        return row[0] if row else "UTC"
+
+    def set_timezone(self, tz: str) -> None:
+        """Set the tenant's time zone for later loads (already stored times are not moved)."""
+        self.con.execute("SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [tz])  # raises if unknown
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"timezone:{self.tenant}", tz])
 
     def scoped(self, tenant: str, con: duckdb.DuckDBPyConnection | None = None) -> "Store":
         """Another handle on the same open database for ``tenant``: its own cursor (or ``con``, one of this
@@ -190,7 +250,8 @@ class Store:
         classes = pd.DataFrame([(t, c, k) for t, cols in privacy.COLUMN_CLASSES.items() for c, k in cols.items()],
                                columns=["table", "column", "class"])
         return {"path": self.path, "tenant": self.tenant, "schema_version": SCHEMA_VERSION,
-                "tables": counts, "loads": loads, "quarantine_reasons": reasons, "column_classes": classes}
+                "tables": counts, "loads": loads, "quarantine_reasons": reasons, "column_classes": classes,
+                "integrity": self.integrity()}
 
 
 def _json_keys(raw: str | None) -> list[str]:

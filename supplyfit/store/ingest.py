@@ -1,33 +1,38 @@
 """Atomic, idempotent loads of order and review files into the store.
 
-One load is one transaction: a file is read, every row is validated in SQL, bad rows go to
-``quarantine`` with a reason, rows already stored (by natural key) are counted as duplicates, and the
-rest are inserted. Invariant, per load: rows read = stored + quarantined + duplicates.
-A process killed mid-load leaves the data as it was; the load is marked aborted on the next open.
+A file streams in bounded batches into a temporary staging table (outside any transaction and any write lock);
+each text column's number and date conventions are decided from all its values (:mod:`.parsing`). Then one short
+transaction validates every row in SQL, quarantines bad rows with a reason, counts rows already stored (by natural
+key) as duplicates, inserts the rest tagged with the load id, and marks the load ok. Invariant, per load:
+rows read = stored + quarantined + duplicates. A process killed at any instant leaves the data as it was: the next
+open undoes every row of a load not marked ok (:meth:`.Store.recover`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import ContextManager
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from . import catalog
+from . import catalog, parsing
 from .db import Store
+from .dimensions import refresh_dimensions
+from .encoding import canonical
 from .errors import IngestError
 from .mapping import FIELDS, PRESET_OPTIONS, Mapping, resolve
 from .privacy import is_personal_header, protect_line, pseudonym_sql, scrub_sql
-from .readers import content_hash, read_source
+from .readers import Source, content_hash, read_source
 
-TS_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
-              "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
-              "%d/%m/%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y%m%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M",
-              "%Y年%m月%d日"]
+NUMBER_FIELDS = ("quantity", "unit_price", "rating")
+DATE_FIELDS = ("ts",)
 POSITIVE_LABELS = ("1", "1.0", "pos", "positive", "true", "yes", "正面", "好评", "积极")
 NEGATIVE_LABELS = ("0", "0.0", "neg", "negative", "false", "no", "负面", "差评", "消极")
 
@@ -67,10 +72,37 @@ def _lit(value: str) -> str:
 class _Staging:
     """Builds the SQL that turns source columns into typed store fields plus a rejection reason."""
 
-    def __init__(self, store: Store, table: pa.Table, mapping: Mapping):
-        self.store, self.mapping = store, mapping
-        self.types = {f.name: f.type for f in table.schema}
+    def __init__(self, store: Store, schema: pa.Schema, mapping: Mapping, tz: str):
+        self.store, self.mapping, self.tz = store, mapping, tz
+        self.types = {f.name: f.type for f in schema}
         self.lookups: dict[str, str] = {}  # pseudonym lookup table -> the raw expression it is joined on
+        self.decimal: dict[str, str] = {}  # field -> '.' or ',' (text columns), decided by decide()
+        self.date_order: dict[str, str | None] = {}  # field -> day-first, month-first, a format, or None
+        self.notes: list[str] = []
+
+    def is_text(self, fld: str) -> bool:
+        col = self.mapping.columns.get(fld)
+        return col is not None and (pa.types.is_string(self.types[col]) or pa.types.is_large_string(self.types[col]))
+
+    def decide(self, decimal: str | None, date_format: str | None) -> None:
+        """Each text number and date column's convention, from all staged values (see :mod:`.parsing`)."""
+        numbers = [f for f in NUMBER_FIELDS if self.is_text(f)]
+        if decimal:
+            self.decimal = dict.fromkeys(numbers, decimal)
+        else:
+            found = [parsing.number_evidence(self.store.con, f, self.raw(f)) for f in numbers]
+            decided, note = parsing.settle(found, ".", ",", "--decimal", "--decimal . or --decimal ,")
+            self.decimal = {f: decided.get(f, ".") for f in numbers}
+            self.notes += [f"decimal {note}"] if note else []
+        dates = [f for f in DATE_FIELDS if self.is_text(f)]
+        if date_format:
+            self.date_order = dict.fromkeys(dates, date_format)
+            return
+        found = [parsing.date_evidence(self.store.con, f, self.raw(f)) for f in dates]
+        decided, note = parsing.settle(found, parsing.DAY_FIRST, parsing.MONTH_FIRST, "--date-format",
+                                       "--date-format day-first, month-first or a format such as %d/%m/%Y")
+        self.date_order = {f: decided.get(f) for f in dates}
+        self.notes += [f"dates {note}"] if note else []
 
     def personal(self, fld: str) -> str:
         """The field as its keyed pseudonym; the raw value never leaves the database. Each distinct value is
@@ -108,7 +140,7 @@ class _Staging:
         col = self.mapping.columns.get(fld)
         if col is None:
             return "false"
-        if pa.types.is_string(self.types[col]) or pa.types.is_large_string(self.types[col]):
+        if self.is_text(fld):
             return f"({self.raw(fld)} IS NOT NULL)"
         return f"({_q(col)} IS NOT NULL)"
 
@@ -119,30 +151,19 @@ class _Staging:
         t = self.types[col]
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
             return f"CAST({_q(col)} AS DOUBLE)"
-        return (f"TRY_CAST(regexp_replace(trim(CAST({_q(col)} AS VARCHAR)), '[,\\s¥￥$£€]|^RMB|元$', '', 'g') "
-                "AS DOUBLE)")
+        return parsing.number_sql(self.raw(fld), self.decimal.get(fld, "."))
 
     def timestamp(self, fld: str) -> str:
+        """The field as a TIMESTAMP in the tenant's time zone (values with an offset are converted)."""
         col = self.mapping.columns.get(fld)
         if col is None:
             return "NULL::TIMESTAMP"
         t = self.types[col]
+        if pa.types.is_timestamp(t) and t.tz is not None:
+            return f"timezone({_lit(self.tz)}, {_q(col)})"
         if pa.types.is_timestamp(t) or pa.types.is_date(t):
             return f"CAST({_q(col)} AS TIMESTAMP)"
-        raw = self.raw(fld)
-        fmt = self._best_format(raw)
-        parse = f"TRY_CAST({raw} AS TIMESTAMP)"
-        return f"coalesce({parse}, try_strptime({raw}, {_lit(fmt)}))" if fmt else parse
-
-    def _best_format(self, raw: str) -> str | None:
-        """The date format that parses most of a sample of the column (day-first vs month-first, etc.)."""
-        counts = ", ".join(f"count(try_strptime(v, {_lit(f)}))" for f in TS_FORMATS)
-        row = self.store.con.execute(
-            f"SELECT count(TRY_CAST(v AS TIMESTAMP)), {counts} FROM (SELECT {raw} AS v FROM _src "
-            f"WHERE v IS NOT NULL LIMIT 20000)").fetchone()
-        iso, rest = row[0], row[1:]
-        best = max(range(len(rest)), key=lambda i: rest[i])
-        return TS_FORMATS[best] if rest[best] > iso else None
+        return parsing.date_sql(self.raw(fld), self.date_order.get(fld), self.tz)
 
 
 def _quarantined_cell(s: _Staging, col: str, personal: bool) -> str:
@@ -161,7 +182,7 @@ def _orders_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str]
     prefix = options.get("return_prefix")
     is_return = "quantity < 0" + (f" OR starts_with(order_id, {_lit(prefix)})" if prefix else "")
     cols = f"""
-        {s.raw('order_id')} AS order_id, {s.raw('sku')} AS sku, {s.raw('description')} AS description,
+        {s.raw('order_id')} AS order_id, {s.raw('sku')} AS sku, {scrub_sql(s.raw('description'))} AS description,
         {s.number('quantity')} AS quantity, {s.number('unit_price')} AS unit_price, {s.timestamp('ts')} AS ts,
         {s.personal('customer_id')} AS customer_id, {s.raw('region')} AS region, {s.raw('channel')} AS channel,
         {s.raw('category')} AS category, {s.raw('merchant')} AS merchant"""
@@ -229,31 +250,6 @@ _KINDS = {
 }
 
 
-def _refresh_dimensions(store: Store) -> None:
-    """Rebuild this tenant's products and customers from its orders."""
-    con = store.con
-    prods = con.execute("""
-        SELECT sku, mode(description) AS name, mode(category) AS category,
-               avg(unit_price) FILTER (WHERE NOT is_return) AS avg_price,
-               min(ts) AS first_sold, max(ts) AS last_sold
-        FROM orders WHERE tenant = ? GROUP BY sku""", [store.tenant]).df()
-    prods["category"] = [c if isinstance(c, str) and c else catalog.categorize(n)
-                         for c, n in zip(prods["category"], prods["name"])]
-    prods["attributes"] = [catalog.attributes(n) for n in prods["name"]]
-    prods["is_product"] = [not catalog.is_non_product(s, n) for s, n in zip(prods["sku"], prods["name"])]
-    con.register("_prods", prods)
-    con.execute("DELETE FROM products WHERE tenant = ?", [store.tenant])
-    con.execute("""INSERT INTO products SELECT ?, sku, name, category, attributes, is_product, avg_price,
-                   first_sold, last_sold FROM _prods""", [store.tenant])
-    con.unregister("_prods")
-    con.execute("DELETE FROM customers WHERE tenant = ?", [store.tenant])
-    con.execute("""
-        INSERT INTO customers
-        SELECT tenant, customer_id, mode(region), min(ts), max(ts), count(DISTINCT order_id),
-               sum(quantity * unit_price)
-        FROM orders WHERE tenant = ? AND customer_id IS NOT NULL GROUP BY tenant, customer_id""", [store.tenant])
-
-
 def _previous_load(store: Store, kind: str, digest: str) -> tuple[int, int] | None:
     return store.con.execute(
         "SELECT load_id, rows_read FROM loads WHERE tenant = ? AND kind = ? AND content_hash = ? AND status = 'ok' "
@@ -273,6 +269,29 @@ def _now() -> dt.datetime:
     return dt.datetime.now()
 
 
+def _stage(store: Store, src: Source, slot: dict[str, str], say: Progress) -> pa.Schema:
+    """Stream the file's batches into the temporary table ``_src`` (source columns renamed to slots, plus
+    ``_row``); DuckDB keeps it in its buffer pool and spills to disk, so memory stays bounded."""
+    con = store.con
+    con.execute("DROP TABLE IF EXISTS _src")
+    schema = pa.schema([pa.field(slot[f.name], f.type) for f in src.schema] + [pa.field("_row", pa.int64())])
+    con.register("_batch", pa.table({f.name: pa.array([], f.type) for f in schema}, schema=schema))
+    con.execute("CREATE TEMP TABLE _src AS SELECT * FROM _batch")
+    con.unregister("_batch")
+    for i, (table, rows) in enumerate(src.batches, 1):
+        batch = table.rename_columns([slot[n] for n in src.names]).append_column("_row", pa.array(rows))
+        con.register("_batch", batch)
+        con.execute("INSERT INTO _src SELECT * FROM _batch")
+        con.unregister("_batch")
+        say(f"reading batch {i} ({src.rows_read:,} rows)")
+    return schema
+
+
+@contextlib.contextmanager
+def _no_lock() -> Iterator[None]:
+    yield
+
+
 def ingest(
     store: Store,
     path: str | Path,
@@ -283,18 +302,32 @@ def ingest(
     encoding: str | None = None,
     personal: list[str] | None = None,
     progress: Progress | None = None,
+    decimal: str | None = None,
+    date_format: str | None = None,
+    tz: str | None = None,
+    name: str | None = None,
+    write_lock: ContextManager | None = None,
 ) -> LoadReport:
     """Load one file of ``kind`` ('orders' or 'reviews') into the store; see the module docstring.
 
     ``personal`` names further source columns holding personal data; the mapped ``customer_id`` and headers
     such as e-mail, phone, address or name are personal anyway. They are stored only as pseudonyms.
+    ``decimal`` ('.' or ',') and ``date_format`` ('day-first', 'month-first' or a strftime format) settle what a
+    file's values leave ambiguous; ``tz`` is the time zone stored times are in (default: the store's, UTC),
+    values with an offset are converted to it. ``name`` is the file name to record (default: ``path``).
+    ``write_lock`` is held only around the short transaction, not while the file is read.
     """
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {', '.join(_KINDS)}")
+    if decimal not in (None, ".", ","):
+        raise IngestError(str(path), f"--decimal must be '.' or ',', not {decimal!r}")
+    if encoding:
+        encoding = canonical(encoding, name or str(path))
     say = progress or (lambda _msg: None)
-    file = str(path)
+    file = name or str(path)
+    zone = _check_tz(store, tz or store.timezone, file)
     say("hashing")
-    digest = content_hash(path) if Path(path).exists() else ""
+    digest = content_hash(path) if Path(path).is_file() else ""
     previous = _previous_load(store, kind, digest) if digest else None
     if previous:
         load_id = _new_load(store, kind, file, digest, status="skipped")
@@ -306,84 +339,108 @@ def ingest(
 
     say("reading")
     src = read_source(path, encoding)
-    resolved = resolve(src.table.column_names, kind, preset, mapping)
+    names = src.names
+    resolved = resolve(names, kind, preset, mapping)
     missing = resolved.missing_required()
     if missing:
         hints = {f: FIELDS[kind][f][1][:4] for f in missing}
         raise IngestError(file, "required column(s) not found: " + "; ".join(
             f"{f} (e.g. {', '.join(h)})" for f, h in hints.items())
-            + f". Columns in the file: {', '.join(src.table.column_names)}. Map one with --map SOURCE={missing[0]}",
+            + f". Columns in the file: {', '.join(names)}. Map one with --map SOURCE={missing[0]}",
             column=missing[0])
-    unknown = sorted(set(personal or ()) - set(src.table.column_names))
+    unknown = sorted(set(personal or ()) - set(names))
     if unknown:
         raise IngestError(file, f"--personal names column(s) the file does not have: {', '.join(unknown)}")
-    protected = [c for c in src.table.column_names if c in (personal or ()) or is_personal_header(c)
+    protected = [c for c in names if c in (personal or ()) or is_personal_header(c)
                  or c == resolved.columns.get("customer_id")]
     options = PRESET_OPTIONS.get(preset or "", {})
     select, key, insert_sql = _KINDS[kind]
+    date_format = date_format or options.get("date_format")
 
     load_id = _new_load(store, kind, file, digest)
     con = store.con
-    names = src.table.column_names
     slot = {name: f"_c{i}" for i, name in enumerate(names)}  # source headers may clash with field names
-    table = src.table.rename_columns(list(slot.values())).append_column("_row", pa.array(src.rows))
-    con.register("_src", table)
-    store.install_pseudonym_key()
-    stg = _Staging(store, table, Mapping(kind, {f: slot[c] for f, c in resolved.columns.items()}))
+    stg = None
+    in_transaction = False
     try:
-        con.execute("BEGIN TRANSACTION")
-        say("validating")
-        cols, reason, derived = select(stg, options)
-        hidden = ", ".join([*slot.values(), *stg.lookup_columns()])
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _stg AS
-            SELECT * EXCLUDE ({hidden}), {derived} FROM (
-                SELECT *, NULLIF({reason}, '') AS reason FROM (SELECT *, {cols} FROM _src {stg.joins()}))""")
-        say("quarantining")
-        raw_cols = ", ".join(f"{_lit(c)}: {_quarantined_cell(stg, slot[c], c in protected)}" for c in names)
-        con.execute(f"""
-            INSERT INTO quarantine
-            SELECT ?, ?, s._row, to_json({{{raw_cols}}})::VARCHAR, s.reason, s.merchant
-            FROM _stg s JOIN _src USING (_row) WHERE s.reason IS NOT NULL""", [store.tenant, load_id])
-        if src.malformed:
-            positions = [names.index(c) for c in protected]
-            con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL)", [
-                [store.tenant, load_id, r, json.dumps({"line": protect_line(
-                    text, src.delimiter, positions, store.secret, store.tenant)}, ensure_ascii=False), why]
-                for r, text, why in src.malformed])
-        say("storing")
-        keys = ", ".join(key)
-        new_rows = f"""
-            WITH _new AS MATERIALIZED (
-                SELECT * FROM _stg SEMI JOIN (SELECT min(_row) AS _row FROM _stg WHERE reason IS NULL
-                                              GROUP BY {keys}) first USING (_row)
-                ANTI JOIN (SELECT {keys} FROM {kind} WHERE tenant = $tenant) t USING ({keys}))"""
-        stored = con.execute(new_rows + insert_sql, {"tenant": store.tenant, "load_id": load_id}).fetchone()[0]
-        if kind == "orders":
-            say("refreshing products and customers")
-            _refresh_dimensions(store)
-        reasons = dict(con.execute("SELECT reason, count(*) FROM quarantine WHERE load_id = ? GROUP BY 1 "
-                                   "ORDER BY 2 DESC", [load_id]).fetchall())
-        quarantined = sum(reasons.values())
-        duplicates = src.rows_read - stored - quarantined
-        con.execute("UPDATE loads SET rows_read = ?, stored = ?, quarantined = ?, duplicates = ?, finished = ?, "
-                    "status = 'ok' WHERE load_id = ?",
-                    [src.rows_read, stored, quarantined, duplicates, _now(), load_id])
-        con.execute("COMMIT")
+        schema = _stage(store, src, slot, say)
+        store.install_pseudonym_key()
+        stg = _Staging(store, schema, Mapping(kind, {f: slot[c] for f, c in resolved.columns.items()}), zone)
+        say("deciding number and date formats")
+        try:
+            stg.decide(decimal, date_format)
+        except IngestError as e:
+            raise IngestError(file, str(e).split(": ", 1)[-1]) from None
+        with write_lock or _no_lock():
+            con.execute("BEGIN TRANSACTION")
+            in_transaction = True
+            say("validating")
+            cols, reason, derived = select(stg, options)
+            hidden = ", ".join([*slot.values(), *stg.lookup_columns()])
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE _stg AS
+                SELECT * EXCLUDE ({hidden}), {derived} FROM (
+                    SELECT *, NULLIF({reason}, '') AS reason FROM (SELECT *, {cols} FROM _src {stg.joins()}))""")
+            say("quarantining")
+            raw_cols = ", ".join(f"{_lit(c)}: {_quarantined_cell(stg, slot[c], c in protected)}" for c in names)
+            con.execute(f"""
+                INSERT INTO quarantine
+                SELECT ?, ?, s._row, to_json({{{raw_cols}}})::VARCHAR, s.reason, s.merchant
+                FROM _stg s JOIN _src USING (_row) WHERE s.reason IS NOT NULL""", [store.tenant, load_id])
+            if src.malformed:
+                positions = [names.index(c) for c in protected]
+                con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL)", [
+                    [store.tenant, load_id, r, json.dumps({"line": protect_line(
+                        text, src.delimiter, positions, store.secret, store.tenant, expected_fields=len(names))},
+                        ensure_ascii=False), why]
+                    for r, text, why in src.malformed])
+            say("storing")
+            keys = ", ".join(key)
+            new_rows = f"""
+                WITH _new AS MATERIALIZED (
+                    SELECT * FROM _stg SEMI JOIN (SELECT min(_row) AS _row FROM _stg WHERE reason IS NULL
+                                                  GROUP BY {keys}) first USING (_row)
+                    ANTI JOIN (SELECT {keys} FROM {kind} WHERE tenant = $tenant) t USING ({keys}))"""
+            stored = con.execute(new_rows + insert_sql, {"tenant": store.tenant, "load_id": load_id}).fetchone()[0]
+            if kind == "orders":
+                say("refreshing products and customers")
+                refresh_dimensions(con, store.tenant)
+            reasons = dict(con.execute("SELECT reason, count(*) FROM quarantine WHERE load_id = ? GROUP BY 1 "
+                                       "ORDER BY 2 DESC", [load_id]).fetchall())
+            quarantined = sum(reasons.values())
+            duplicates = src.rows_read - stored - quarantined
+            if duplicates < 0:
+                raise RuntimeError(f"load accounting: {src.rows_read} read < {stored} stored + {quarantined} "
+                                   "quarantined")
+            note = "; ".join([*stg.notes, *([] if src.rows_read else ["header only: no data rows"])]) or None
+            con.execute("UPDATE loads SET rows_read = ?, stored = ?, quarantined = ?, duplicates = ?, finished = ?, "
+                        "status = 'ok', note = ? WHERE load_id = ?",
+                        [src.rows_read, stored, quarantined, duplicates, _now(), note, load_id])
+            say("committing")
+            con.execute("COMMIT")
+            in_transaction = False
+        say("committed")
     except BaseException as e:
-        con.execute("ROLLBACK")
+        if in_transaction:
+            con.execute("ROLLBACK")
         con.execute("UPDATE loads SET status = 'failed', finished = ?, note = ? WHERE load_id = ?",
                     [_now(), f"{type(e).__name__}: {e}"[:500], load_id])
         raise
     finally:
-        con.unregister("_src")
-        for name in ["_stg", *stg.lookups]:
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+        for name_ in ["_src", "_stg", *(stg.lookups if stg else [])]:
+            con.execute(f"DROP TABLE IF EXISTS {name_}")
         store.drop_pseudonym_key()
-    note = None if src.rows_read else "header only: no data rows"
     return LoadReport(load_id, file, kind, src.rows_read, stored, quarantined, duplicates, "ok",
                       mapping=resolved.columns, reasons=reasons, encoding=src.encoding, note=note,
                       personal=protected)
+
+
+def _check_tz(store: Store, tz: str, file: str) -> str:
+    try:
+        store.con.execute("SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [tz]).fetchone()
+    except duckdb.Error:
+        raise IngestError(file, f"unknown time zone {tz!r} (e.g. UTC, Asia/Shanghai, Europe/London)") from None
+    return tz
 
 
 def ingest_orders(store: Store, path: str | Path, **kw) -> LoadReport:

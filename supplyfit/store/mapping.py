@@ -59,7 +59,7 @@ PRESETS: dict[str, dict[str, str]] = {
 }
 
 # Presets may also switch on source conventions that are not column renames.
-PRESET_OPTIONS: dict[str, dict[str, str]] = {"uci-online-retail": {"return_prefix": "C"}}
+PRESET_OPTIONS: dict[str, dict[str, str]] = {"uci-online-retail": {"return_prefix": "C", "date_format": "month-first"}}
 
 
 def _norm(name: str) -> str:

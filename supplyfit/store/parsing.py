@@ -1,0 +1,126 @@
+"""Numbers and dates written as text: the convention of each column decided from all its values, never guessed.
+
+"2,5" is 2.5 in a file that writes decimals with a comma and a malformed 25 in one that groups thousands with it;
+"12/01/2024" is 12 January or 1 December. A column's convention is read off every value that only one
+convention can parse. When none decides it, another column of the same file may (a file has one locale), else the
+load fails naming the column and the option that settles it (``--decimal``, ``--date-format``). Decisions run as
+SQL aggregates over the staged rows, so the whole column counts, not a sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from .errors import IngestError
+
+DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
+_TIMES = ["", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M", "T%H:%M:%S"]
+_YEAR_FIRST = ["%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d"]
+DATE_FORMATS = {
+    DAY_FIRST: [d + t for d in ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y") for t in _TIMES],
+    MONTH_FIRST: [d + t for d in ("%m/%d/%Y", "%m-%d-%Y") for t in _TIMES],
+}
+YEAR_FIRST = [d + t for d in _YEAR_FIRST for t in _TIMES] + ["%Y年%m月%d日 %H时%M分", "%Y年%m月%d日%H:%M"]
+_OFFSET = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+
+# A number's text after trimming currency marks. Dot style: 1,234.5 / 1 234.5 / 1234.5; comma style: 1.234,5 / ...
+_SIGN = r"^[+-]?"
+_DOT = _SIGN + r"([0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|\.[0-9]+|[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?|[0-9]{1,3}( [0-9]{3})+(\.[0-9]*)?)$"
+_COMMA = _SIGN + r"([0-9]+(,[0-9]*)?|,[0-9]+|[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?|[0-9]{1,3}( [0-9]{3})+(,[0-9]*)?)$"
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def clean_number_sql(text_sql: str) -> str:
+    """Text without currency marks, with non-breaking and thin spaces as plain spaces."""
+    return (f"trim(regexp_replace(regexp_replace({text_sql}, '[\\x{{a0}}\\x{{202f}}\\x{{2009}}]', ' ', 'g'), "
+            "'^\\s*(RMB|CNY|USD|EUR|GBP)?\\s*[¥￥$£€]?\\s*|\\s*[¥￥$£€元]\\s*$', '', 'g'))")
+
+
+def number_sql(text_sql: str, decimal: str) -> str:
+    """SQL parsing cleaned text in one style; NULL when the text is not a number in that style."""
+    c = clean_number_sql(text_sql)
+    if decimal == ",":
+        return f"CASE WHEN regexp_matches({c}, {_lit(_COMMA)}) THEN TRY_CAST(replace(replace(replace({c}, '.', ''), " \
+               f"' ', ''), ',', '.') AS DOUBLE) END"
+    return f"CASE WHEN regexp_matches({c}, {_lit(_DOT)}) THEN TRY_CAST(replace(replace({c}, ',', ''), ' ', '') " \
+           "AS DOUBLE) END"
+
+
+@dataclass
+class Evidence:
+    """What a column's values say about a convention: counts of values only one side reads, and an example."""
+
+    column: str
+    first: int  # values only the first convention reads ('.' decimals, day-first)
+    second: int  # values only the second reads
+    ambiguous: int  # values both read, differently
+    examples: tuple[str | None, str | None, str | None]
+
+    def decided(self, first: str, second: str) -> str | None:
+        if self.first and self.second:
+            raise IngestError("", f"column {self.column!r} mixes conventions: {self.examples[0]!r} reads only as "
+                                  f"{first}, {self.examples[1]!r} only as {second}", column=self.column)
+        return first if self.first else second if self.second else None
+
+
+def number_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, table: str = "_src") -> Evidence:
+    dot, comma = number_sql("v", "."), number_sql("v", ",")
+    row = con.execute(f"""
+        SELECT count(*) FILTER (d IS NOT NULL AND c IS NULL), count(*) FILTER (c IS NOT NULL AND d IS NULL),
+               count(*) FILTER (d <> c), any_value(v) FILTER (d IS NOT NULL AND c IS NULL),
+               any_value(v) FILTER (c IS NOT NULL AND d IS NULL), any_value(v) FILTER (d <> c)
+        FROM (SELECT v, {dot} AS d, {comma} AS c FROM (SELECT {text_sql} AS v FROM {table}) WHERE v IS NOT NULL)
+    """).fetchone()
+    return Evidence(column, row[0], row[1], row[2], (row[3], row[4], row[5]))
+
+
+def date_sql(text_sql: str, order: str | None, tz: str) -> str:
+    """SQL parsing a date-time text: ISO and year-first forms, then the column's day/month order; a value with an
+    offset (``+08:00``, ``Z``) converted to ``tz``, one without taken as already in ``tz``."""
+    formats = YEAR_FIRST + (DATE_FORMATS[order] if order in DATE_FORMATS else [])
+    fmt_list = "[" + ", ".join(_lit(f) for f in formats) + "]"
+    if order and order not in DATE_FORMATS:  # an explicit strftime format
+        fmt_list = "[" + _lit(order) + ", " + fmt_list[1:]
+    return (f"CASE WHEN regexp_matches({text_sql}, {_lit(_OFFSET)}) "
+            f"THEN timezone({_lit(tz)}, TRY_CAST({text_sql} AS TIMESTAMPTZ)) "
+            f"ELSE coalesce(TRY_CAST({text_sql} AS TIMESTAMP), try_strptime({text_sql}, {fmt_list})) END")
+
+
+def date_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, table: str = "_src") -> Evidence:
+    year_first = f"coalesce(TRY_CAST(v AS TIMESTAMP), try_strptime(v, [{', '.join(_lit(f) for f in YEAR_FIRST)}]))"
+    dmy = f"try_strptime(v, [{', '.join(_lit(f) for f in DATE_FORMATS[DAY_FIRST])}])"
+    mdy = f"try_strptime(v, [{', '.join(_lit(f) for f in DATE_FORMATS[MONTH_FIRST])}])"
+    row = con.execute(f"""
+        SELECT count(*) FILTER (d IS NOT NULL AND m IS NULL), count(*) FILTER (m IS NOT NULL AND d IS NULL),
+               count(*) FILTER (d <> m), any_value(v) FILTER (d IS NOT NULL AND m IS NULL),
+               any_value(v) FILTER (m IS NOT NULL AND d IS NULL), any_value(v) FILTER (d <> m)
+        FROM (SELECT v, {dmy} AS d, {mdy} AS m FROM (SELECT {text_sql} AS v FROM {table})
+              WHERE v IS NOT NULL AND {year_first} IS NULL)
+    """).fetchone()
+    return Evidence(column, row[0], row[1], row[2], (row[3], row[4], row[5]))
+
+
+def settle(evidence: list[Evidence], first: str, second: str, option: str, choices: str) -> tuple[dict[str, str], str]:
+    """Each column's convention, and a note of columns settled by the file's other columns.
+
+    A column its own values decide keeps that; an undecided column with ambiguous values takes the one
+    convention the decided columns agree on, else IngestError naming it and ``option``.
+    """
+    decided = {e.column: d for e in evidence if (d := e.decided(first, second))}
+    file_wide = set(decided.values())
+    notes = []
+    for e in evidence:
+        if e.column in decided or not e.ambiguous:
+            continue
+        if len(file_wide) != 1:
+            raise IngestError("", f"column {e.column!r} is ambiguous: {e.examples[2]!r} reads as {first} and as "
+                                  f"{second}, and no value in the file tells which. Say it with {option} ({choices})",
+                              column=e.column)
+        decided[e.column] = next(iter(file_wide))
+        notes.append(f"{e.column}: {decided[e.column]} as in {', '.join(c for c in decided if c != e.column)}")
+    return decided, "; ".join(notes)
