@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ..store import Store
+from .cache import ByteLRU
 
 ROLES = ("reader", "writer", "admin")
 RANK = {r: i for i, r in enumerate(ROLES)}
@@ -67,3 +69,44 @@ def revoke_key(store: Store, key_id: str) -> bool:
     n = store.con.execute("UPDATE api_keys SET revoked = now() WHERE key_id = ? AND revoked IS NULL RETURNING 1",
                           [key_id]).fetchall()
     return bool(n)
+
+
+class KeyCache:
+    """Verified keys of a running server, by the keys' hashes (never the keys), within ``max_bytes``.
+
+    Keys change only through this process while it holds the store, and :meth:`revoke` drops a key's entry
+    and bumps a generation under the same lock, so a verification that raced the revocation is not kept:
+    a revoked key stops working at once."""
+
+    def __init__(self, store: Store, max_bytes: int = 4 << 20):
+        self.store, self.lru = store, ByteLRU[Caller](max_bytes)
+        self._generation, self._lock = 0, threading.Lock()
+
+    def get(self, key: str) -> Caller | None:
+        return self.lru.get(_hash(key))
+
+    def verify(self, key: str) -> Caller | None:
+        """Check ``key`` against the store (on a cursor of its own) and remember a valid one."""
+        generation = self._generation
+        store = self.store.scoped("")
+        try:
+            caller = verify(store, key)
+        finally:
+            store.close()
+        with self._lock:
+            if caller is not None and generation == self._generation:
+                self.lru.put(_hash(key), caller, 300)
+        return caller
+
+    def revoke(self, tenant: str, key_id: str) -> bool:
+        """Revoke ``tenant``'s key ``key_id`` in the store and forget it here; False if no live key matched."""
+        store = self.store.scoped(tenant)
+        try:
+            with self._lock:
+                self._generation += 1
+                self.lru.drop(lambda _k, c: c.key_id == key_id)
+                mine = store.con.execute("SELECT 1 FROM api_keys WHERE key_id = ? AND tenant = ?",
+                                         [key_id, tenant]).fetchone()
+                return bool(mine) and revoke_key(store, key_id)
+        finally:
+            store.close()

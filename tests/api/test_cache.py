@@ -1,6 +1,12 @@
-"""The API's result cache: per-tenant invalidation, and no stale answer from a query that raced a write."""
+"""The API's caches: per-tenant invalidation, no stale answer from a query that raced a write, byte bounds,
+and one build per key under concurrent callers."""
 
-from supplyfit.api.app import ResultCache
+import threading
+import time
+
+import numpy as np
+
+from supplyfit.api.cache import ByteLRU, ResultCache, SingleFlight, approx_bytes
 
 
 def test_clear_drops_only_that_tenants_answers():
@@ -21,10 +27,46 @@ def test_an_answer_begun_before_a_write_is_not_kept():
     assert cache.get(("a", "json", "q")) == "new rows"
 
 
-def test_size_bound_evicts_least_recent():
-    cache = ResultCache(size=2)
-    for q in ("q1", "q2"):
-        cache.put(("a", q), q, 0)
-    cache.get(("a", "q1"))
-    cache.put(("a", "q3"), "q3", 0)
-    assert cache.get(("a", "q2")) is None and cache.get(("a", "q1")) == "q1"
+def test_byte_bound_evicts_least_recent_and_never_exceeds():
+    lru = ByteLRU(10_000)
+    for q in ("q1", "q2", "q3"):
+        assert lru.put(q, q, 2_000)
+    lru.get("q1")
+    lru.put("q4", "q4", 2_000)
+    lru.put("q5", "q5", 2_000)  # 5 x 2,200 bytes > 10,000: the least recent (q2) goes
+    assert lru.get("q2") is None and lru.get("q1") == "q1" and lru.bytes <= 10_000
+    assert not lru.put("huge", "x", 9_000) and lru.get("huge") is None  # over a quarter of the bound
+
+
+def test_result_cache_stays_under_its_bound_with_many_large_answers():
+    cache = ResultCache(max_bytes=1 << 20)
+    for i in range(200):
+        cache.put(("a", i), (False, b"x" * 50_000), 0)
+    assert cache.lru.bytes <= 1 << 20 and len(cache.lru) == 20  # 20 x (50,033 + 200) bytes fit, 21 do not
+
+
+def test_approx_bytes_counts_array_buffers():
+    class Model:
+        def __init__(self):
+            self.w = np.zeros((1000, 100))
+            self.index = {str(i): i for i in range(100)}
+
+    assert 800_000 <= approx_bytes(Model()) < 820_000
+
+
+def test_single_flight_builds_once_for_concurrent_callers():
+    flight: SingleFlight[str] = SingleFlight(1 << 20)
+    started = threading.Event()
+
+    def build() -> str:
+        started.set()
+        time.sleep(0.2)  # long enough for every caller to arrive while it runs
+        return "model"
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(flight.get(("t", 1), build))) for _ in range(20)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert got == ["model"] * 20 and flight.builds == {("t", 1): 1}
+    flight.get(("t", 2), lambda: "model 2", replaces=lambda k: k[0] == "t")
+    assert flight.lru.get(("t", 1)) is None and flight.builds == {("t", 2): 1}

@@ -1,0 +1,1 @@
+"""The API routes by area: loads, results, jobs and keys."""

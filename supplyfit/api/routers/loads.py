@@ -1,0 +1,136 @@
+"""Uploads, loads and the quarantine.
+
+An upload's form is parsed only after the key and role are checked (the route declares no body parameters,
+so FastAPI reads nothing before its dependencies run), and its bytes are counted by the gate as they arrive.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path, PureWindowsPath
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel
+from starlette.datastructures import UploadFile
+
+from ...store import IngestError, LoadReport, ingest, parse_overrides
+from ..answers import answer
+from ..errors import errors, scrub_paths
+from ..service import Ctx, Service, WriterCtx
+from ..uploads import check_encoding, check_xlsx, client_name
+
+MAX_ID = 2**62  # ids are BIGINT: a larger one is a 422, not an overflow in the query
+router = APIRouter(prefix="/api/v1", tags=["loads"], responses=errors(401, 422, 429))
+UNLOADABLE = (IngestError, ValueError, KeyError, LookupError, UnicodeError, EOFError, TypeError, zipfile.BadZipFile,
+              pa.ArrowException)  # a file the readers cannot take: 422, never 500
+FORM = {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "CSV, TSV, Parquet or XLSX"},
+        "preset": {"type": "string", "description": "uci-online-retail | reviews-10cats"},
+        "mapping": {"type": "array", "items": {"type": "string"}, "description": "SOURCE=FIELD, repeatable"},
+        "encoding": {"type": "string", "description": "text encoding of a CSV (detected when absent)"}}}}}
+
+
+class Load(BaseModel):
+    load_id: int
+    kind: str
+    file: str
+    content_hash: str
+    rows_read: int | None
+    stored: int | None
+    quarantined: int | None
+    duplicates: int | None
+    started: str
+    finished: str | None
+    status: str
+    note: str | None
+
+
+class QuarantineRow(BaseModel):
+    load_id: int
+    src_row: int
+    raw: str | None = None
+    reason: str
+    merchant: str | None = None
+
+
+def _one_text(form: Any, name: str) -> str | None:
+    value = form.get(name)
+    if value is not None and not isinstance(value, str):
+        raise HTTPException(422, f"form field {name!r} must be text")
+    return value
+
+
+def _save_and_load(service: Service, tenant: str, kind: str, file: UploadFile, name: str, preset: str | None,
+                   mapping: dict[str, str], encoding: str | None) -> LoadReport:
+    """Copy the spooled part into a private directory under the client's base name, check it, and load it."""
+    with tempfile.TemporaryDirectory(prefix="supplyfit-upload-") as tmp:
+        path = Path(tmp) / name
+        with open(path, "wb") as out:
+            while chunk := file.file.read(1 << 20):
+                out.write(chunk)
+        if path.suffix.lower() == ".xlsx":
+            check_xlsx(path)
+        try:
+            report = service.write(tenant, ingest, path, kind, preset=preset, mapping=mapping, encoding=encoding)
+        except UNLOADABLE as e:
+            raise HTTPException(422, scrub_paths(str(e)) or f"cannot load {name}: {type(e).__name__}") from None
+    report.file = name  # the client's file name, not the server's spool path
+    return report
+
+
+@router.post("/uploads/{kind}", response_model=LoadReport, openapi_extra={"requestBody": {
+    "required": True, "content": FORM}}, responses=errors(400, 403, 413))
+async def upload(kind: Literal["orders", "reviews"], request: Request, ctx: WriterCtx) -> LoadReport:
+    """Load a file with the same validation, quarantine and idempotency as `supplyfit ingest`. The body is
+    read only after the key and role are checked, spooled to disk as it arrives, and cut off at the upload
+    limit (413) whether or not it declares its length."""
+    async with request.form(max_files=1, max_fields=64, max_part_size=64 << 10) as form:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise HTTPException(422, "form field 'file' (the file to load) is missing")
+        name = client_name(file.filename)
+        encoding = check_encoding(_one_text(form, "encoding"))
+        preset = _one_text(form, "preset")
+        try:
+            mapping = parse_overrides([m if isinstance(m, str) else "" for m in form.getlist("mapping")])
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+        return await run_in_threadpool(_save_and_load, ctx.service, ctx.who.tenant, kind, file, name, preset,
+                                       mapping, encoding)
+
+
+def _client_paths(df: pd.DataFrame) -> pd.DataFrame:
+    """Loads as the client may see them: the file's base name only, no server path in a note."""
+    return df.assign(file=df["file"].map(lambda f: PureWindowsPath(f).name),
+                     note=df["note"].map(lambda n: n if n is None else scrub_paths(n)))
+
+
+@router.get("/loads", response_model=list[Load])
+async def loads(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> Response:
+    """Recent loads of this tenant, newest first."""
+    return await answer(ctx, "loads", order="load_id DESC", limit=limit, shape=_client_paths)
+
+
+@router.get("/loads/{load_id}", response_model=Load, responses=errors(404))
+async def load(load_id: Annotated[int, PathParam(ge=0, le=MAX_ID)], ctx: Ctx) -> Response:
+    return await answer(ctx, "loads", "load_id = $id", {"id": load_id}, one=True, missing=f"no load {load_id}",
+                        shape=_client_paths)
+
+
+@router.get("/quarantine", response_model=list[QuarantineRow])
+async def quarantine(ctx: Ctx, load_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+                     limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+    """Rejected rows with their reason; the raw row as read only for admin keys (it may hold what a
+    reader should not see)."""
+    where, params = ("load_id = $id", {"id": load_id}) if load_id is not None else ("", None)
+    hidden = () if ctx.who.can("admin") else ("raw",)
+    return await answer(ctx, "quarantine", where, params, order="load_id, src_row", limit=limit, exclude=hidden)
