@@ -7,7 +7,7 @@ file: ``$SUPPLYFIT_SECRET`` or a key file ``<store>.secret`` (mode 600, created 
 keeps only the secret's fingerprint, so opening it with another secret fails instead of splitting customers.
 Free text (descriptions, reviews, notes, quarantined lines) has e-mail addresses, Chinese resident ID numbers
 and phone numbers masked as ``[email]``, ``[id]`` and ``[phone]``, identically in SQL (:func:`scrub_sql`) and
-Python (:func:`scrub`); docs/privacy.md lists what is masked and which look-alikes are kept.
+Python (:func:`scrub`); tests/store/test_pii_corpus.py lists the formats masked and the look-alikes kept.
 """
 
 from __future__ import annotations
@@ -28,42 +28,93 @@ PSEUDONYM_HEX = 16
 # Store columns by data class. personal: identifies a person (stored only as a pseudonym);
 # business: the tenant's commercial data; public: catalogue facts anyone can see on a listing.
 COLUMN_CLASSES: dict[str, dict[str, str]] = {
-    "orders": {"customer_id": "personal", "order_id": "business", "line_no": "business", "quantity": "business",
-               "unit_price": "business", "ts": "business", "region": "business", "channel": "business",
-               "merchant": "business", "is_return": "business", "is_product": "business", "load_id": "business",
-               "src_row": "business", "sku": "public", "description": "public", "category": "public"},
-    "customers": {"customer_id": "personal", "region": "business", "first_order": "business",
-                  "last_order": "business", "orders": "business", "revenue": "business"},
-    "products": {"sku": "public", "name": "public", "category": "public", "attributes": "public",
-                 "is_product": "business", "avg_price": "business", "first_sold": "business",
-                 "last_sold": "business"},
-    "reviews": {"review_id": "business", "sku": "public", "category": "public", "merchant": "business",
-                "text": "public", "label": "business", "rating": "business", "ts": "business", "lang": "business",
-                "load_id": "business", "src_row": "business"},
-    "quarantine": {"raw": "business (personal columns pseudonymised)", "reason": "business",
-                   "load_id": "business", "src_row": "business", "merchant": "business"},
+    "orders": {
+        "customer_id": "personal",
+        "order_id": "business",
+        "line_no": "business",
+        "quantity": "business",
+        "unit_price": "business",
+        "ts": "business",
+        "region": "business",
+        "channel": "business",
+        "merchant": "business",
+        "is_return": "business",
+        "is_product": "business",
+        "load_id": "business",
+        "src_row": "business",
+        "sku": "public",
+        "description": "public",
+        "category": "public",
+    },
+    "customers": {
+        "customer_id": "personal",
+        "region": "business",
+        "first_order": "business",
+        "last_order": "business",
+        "orders": "business",
+        "revenue": "business",
+    },
+    "products": {
+        "sku": "public",
+        "name": "public",
+        "category": "public",
+        "attributes": "public",
+        "is_product": "business",
+        "avg_price": "business",
+        "first_sold": "business",
+        "last_sold": "business",
+    },
+    "reviews": {
+        "review_id": "business",
+        "sku": "public",
+        "category": "public",
+        "merchant": "business",
+        "text": "public",
+        "label": "business",
+        "rating": "business",
+        "ts": "business",
+        "lang": "business",
+        "load_id": "business",
+        "src_row": "business",
+    },
+    "quarantine": {
+        "raw": "business (personal columns pseudonymised)",
+        "reason": "business",
+        "load_id": "business",
+        "src_row": "business",
+        "merchant": "business",
+    },
 }
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
 
 # Header words, matched whole after splitting snake_case, kebab-case and CamelCase (Chinese: as substrings).
 # A header is personal when it names a person and one of their contact/identity attributes, or names either one
 # without a business word: customer_id and 收货人 are personal, Customer Segment, seller_phone and 商品名称 are not.
-_PERSON_WORDS = frozenset("customer cust buyer consignee receiver recipient shipper sender contact user member client "
-                          "purchaser payer guest subscriber uid".split())
-_PERSON_ZH = ("收货人", "收件人", "寄件人", "发件人", "发货人", "买家", "联系人", "客户", "用户", "会员", "顾客",
-              "购买人", "下单人", "消费者")
-_ATTRIBUTE_WORDS = frozenset("email mail phone mobile tel telephone cellphone fax address addr street postcode postal "
-                             "zip zipcode name firstname lastname surname fullname nickname nick username login "
-                             "password ip idcard card passport ssn birthday birthdate dob wechat whatsapp qq alipay "
-                             "openid unionid".split())
-_ATTRIBUTE_ZH = ("手机", "电话", "联系方式", "地址", "邮箱", "身份证", "证件", "姓名", "名字", "昵称", "旺旺",
-                 "微信", "支付宝", "账号", "邮编", "生日", "出生")
-_BUSINESS_WORDS = frozenset("segment type group tier level class category count cnt total region country city state "
-                            "province area district channel source agent rating score status rank since value ltv "
-                            "size product item sku goods store shop merchant seller vendor supplier brand company "
-                            "warehouse lineitem variant file sheet campaign courier carrier manufacturer".split())
-_BUSINESS_ZH = ("类型", "分群", "分层", "等级", "级别", "类别", "分类", "数", "量", "地区", "区域", "省", "市",
-                "国家", "渠道", "来源", "金额", "货款", "费", "积分", "实付", "应付", "评分", "代理", "商品", "产品",
-                "店铺", "商家", "卖家", "门店", "仓库", "品牌", "供应商", "公司", "快递", "物流")
+_PERSON_WORDS = _words(
+    "customer cust buyer consignee receiver recipient shipper sender contact user member client "
+    "purchaser payer guest subscriber uid"
+)
+_PERSON_ZH = _words("收货人 收件人 寄件人 发件人 发货人 买家 联系人 客户 用户 会员 顾客 购买人 下单人 消费者")
+_ATTRIBUTE_WORDS = _words(
+    "email mail phone mobile tel telephone cellphone fax address addr street postcode postal zip "
+    "zipcode name firstname lastname surname fullname nickname nick username login password ip idcard "
+    "card passport ssn birthday birthdate dob wechat whatsapp qq alipay openid unionid"
+)
+_ATTRIBUTE_ZH = _words("手机 电话 联系方式 地址 邮箱 身份证 证件 姓名 名字 昵称 旺旺 微信 支付宝 账号 邮编 生日 出生")
+_BUSINESS_WORDS = _words(
+    "segment type group tier level class category count cnt total region country city state province "
+    "area district channel source agent rating score status rank since value ltv size product item "
+    "sku goods store shop merchant seller vendor supplier brand company warehouse lineitem variant "
+    "file sheet campaign courier carrier manufacturer"
+)
+_BUSINESS_ZH = _words(
+    "类型 分群 分层 等级 级别 类别 分类 数 量 地区 区域 省 市 国家 渠道 来源 金额 货款 费 积分 "
+    "实付 应付 评分 代理 商品 产品 店铺 商家 卖家 门店 仓库 品牌 供应商 公司 快递 物流"
+)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD = re.compile(r"[a-z]+|[0-9]+")
 
@@ -90,24 +141,32 @@ _SEP = "[ -]"
 _MONTH = f"(?:{_digits('0')}{_digit('1-9')}|{_digits('1')}{_digit('0-2')})"
 _DAY = f"(?:{_digits('0')}{_digit('1-9')}|{_digit('12')}{_D}|{_digits('3')}{_digit('01')})"
 # Region code, then birth date and sequence: 18 digits (19xx/20xx, check digit 0-9 or X) or the old 15.
-RESIDENT_ID = (f"{_digit('1-8')}{_D}{{5}}(?:(?:{_digits('19')}|{_digits('20')}){_D}{{2}}{_MONTH}{_DAY}{_D}{{3}}"
-               f"[0-9０-９XxＸｘ]|{_D}{{2}}{_MONTH}{_DAY}{_D}{{3}})")
-PHONE = "|".join([
-    # With a country code (+ or 00): +86 138 0013 8000, +8613800138000, +1 (415) 555-0100, +44 20 7946 0958,
-    # +49 30 901820, +33 1 23 45 67 89. After it: six digits in a row, or two groups of three, or five groups.
-    f"(?:[+＋]|{_digits('00')}){_digit('1-9')}{_D}{{0,2}}{_SEP}?"
-    rf"(?:(?:\({_D}{{1,4}}\){_SEP}?|(?:{_D}{{1,5}}{_SEP}){{1,3}})?(?:{_D}{{6,12}}|{_D}{{3,6}}{_SEP}{_D}{{3,8}})"
-    f"|(?:{_D}{{1,5}}{_SEP}){{3,5}}{_D}{{2,4}})",
-    # CN mobile: 13800138000, 138 0013 8000, 138-0013-8000, 8613800138000.
-    f"(?:{_digits('86')}{_SEP}?)?{_digits('1')}{_digit('3-9')}{_D}{_SEP}?{_D}{{4}}{_SEP}?{_D}{{4}}",
-    # CN 400/800 hotlines: 400-820-8820, 8008208820.
-    f"{_digit('48')}{_digits('00')}{_SEP}?{_D}{{3}}{_SEP}?{_D}{{4}}",
-    # CN landline with area code: 010-12345678, (021) 6234 5678, 0755-1234567, 02162345678.
-    rf"(?:\({_digits('0')}{_digit('1-9')}{_D}{{1,2}}\)|{_digits('0')}{_digit('1-9')}{_D}{{1,2}})"
-    f"{_SEP}?{_D}{{3,4}}{_SEP}?{_D}{{4}}",
-    # North American without country code: (415) 555-0100, 415-555-0100, 415.555.0100.
-    rf"(?:\({_digit('2-9')}{_D}{{2}}\){_SEP}?|{_digit('2-9')}{_D}{{2}}[ .-]){_D}{{3}}[ .-]{_D}{{4}}",
-])
+RESIDENT_ID = (
+    f"{_digit('1-8')}{_D}{{5}}(?:(?:{_digits('19')}|{_digits('20')}){_D}{{2}}{_MONTH}{_DAY}{_D}{{3}}"
+    f"[0-9０-９XxＸｘ]|{_D}{{2}}{_MONTH}{_DAY}{_D}{{3}})"
+)
+PHONE = "|".join(
+    [
+        # With a country code (+ or 00): +86 138 0013 8000, +8613800138000, +1 (415) 555-0100, +44 20 7946 0958,
+        # +49 30 901820, +33 1 23 45 67 89. After it: six digits in a row, or two groups of three, or five groups.
+        (
+            f"(?:[+＋]|{_digits('00')}){_digit('1-9')}{_D}{{0,2}}{_SEP}?"
+            rf"(?:(?:\({_D}{{1,4}}\){_SEP}?|(?:{_D}{{1,5}}{_SEP}){{1,3}})?(?:{_D}{{6,12}}|{_D}{{3,6}}{_SEP}{_D}{{3,8}})"
+            f"|(?:{_D}{{1,5}}{_SEP}){{3,5}}{_D}{{2,4}})"
+        ),
+        # CN mobile: 13800138000, 138 0013 8000, 138-0013-8000, 8613800138000.
+        f"(?:{_digits('86')}{_SEP}?)?{_digits('1')}{_digit('3-9')}{_D}{_SEP}?{_D}{{4}}{_SEP}?{_D}{{4}}",
+        # CN 400/800 hotlines: 400-820-8820, 8008208820.
+        f"{_digit('48')}{_digits('00')}{_SEP}?{_D}{{3}}{_SEP}?{_D}{{4}}",
+        # CN landline with area code: 010-12345678, (021) 6234 5678, 0755-1234567, 02162345678.
+        (
+            rf"(?:\({_digits('0')}{_digit('1-9')}{_D}{{1,2}}\)|{_digits('0')}{_digit('1-9')}{_D}{{1,2}})"
+            f"{_SEP}?{_D}{{3,4}}{_SEP}?{_D}{{4}}"
+        ),
+        # North American without country code: (415) 555-0100, 415-555-0100, 415.555.0100.
+        rf"(?:\({_digit('2-9')}{_D}{{2}}\){_SEP}?|{_digit('2-9')}{_D}{{2}}[ .-]){_D}{{3}}[ .-]{_D}{{4}}",
+    ]
+)
 EMAIL = r"[A-Za-z0-9._%+-]+[@＠][A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 
 
@@ -120,15 +179,18 @@ def _standalone(number: str) -> str:
 # Applied in this order: an e-mail's digits (13800138000@qq.com) are part of the e-mail, not a phone. Each mask has
 # a cheap gate: every number mask needs three digits in a row or a plus sign, and most product names have neither.
 _AT_SIGNS = ("@", "＠")
-_EMAIL_MASK = (EMAIL, "[email]")
+_EMAIL_MASK = "[email]"
 _NUMBER_GATE = "[0-9０-９]{3}|[+＋]"
 _NUMBER_MASKS = ((_standalone(RESIDENT_ID), r"\1[id]\2"), (_standalone(PHONE), r"\1[phone]\2"))
 _EMAIL_RE = re.compile(EMAIL)
 _NUMBER_GATE_RE = re.compile(_NUMBER_GATE)
 _NUMBER_RES = [(re.compile(pattern), mask) for pattern, mask in _NUMBER_MASKS]
 # Fields of a line that cannot be split that are kept as they are: dates and times cannot hold a customer id.
-_DATE_OR_TIME = re.compile(r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{4}年\d{1,2}月\d{1,2}日)"
-                           r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?", re.ASCII)
+_DATE_OR_TIME = re.compile(
+    r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}|\d{4}年\d{1,2}月\d{1,2}日)"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?",
+    re.ASCII,
+)
 
 
 def load_secret(store_path: str, create: bool = True) -> bytes | None:
@@ -170,8 +232,10 @@ def hmac_pads(secret: bytes) -> tuple[bytes, bytes]:
 def pseudonym_sql(value_sql: str, tenant_sql: str, pads_table: str = "_pii_key") -> str:
     """SQL for :func:`pseudonym` of a VARCHAR expression (NULL stays NULL); pads come from a one-row table."""
     inner = f"unhex(sha256((SELECT ipad FROM {pads_table}) || encode({tenant_sql} || chr(31) || ({value_sql}))))"
-    return (f"CASE WHEN ({value_sql}) IS NULL THEN NULL ELSE "
-            f"'{PSEUDONYM_PREFIX}' || left(sha256((SELECT opad FROM {pads_table}) || {inner}), {PSEUDONYM_HEX}) END")
+    return (
+        f"CASE WHEN ({value_sql}) IS NULL THEN NULL ELSE "
+        f"'{PSEUDONYM_PREFIX}' || left(sha256((SELECT opad FROM {pads_table}) || {inner}), {PSEUDONYM_HEX}) END"
+    )
 
 
 def _sql_str(text: str) -> str:
@@ -181,8 +245,10 @@ def _sql_str(text: str) -> str:
 def scrub_sql(text_sql: str) -> str:
     """SQL that masks e-mails, resident ID numbers and phone numbers in a VARCHAR expression (same as :func:`scrub`)."""
     has_at = " OR ".join(f"contains({text_sql}, {_sql_str(at)})" for at in _AT_SIGNS)
-    mailed = (f"CASE WHEN {has_at} THEN regexp_replace({text_sql}, {_sql_str(EMAIL)}, {_sql_str(_EMAIL_MASK[1])}, 'g') "
-              f"ELSE {text_sql} END")
+    mailed = (
+        f"CASE WHEN {has_at} THEN regexp_replace({text_sql}, {_sql_str(EMAIL)}, {_sql_str(_EMAIL_MASK)}, 'g') "
+        f"ELSE {text_sql} END"
+    )
     masked = mailed
     for pattern, mask in _NUMBER_MASKS:
         masked = f"regexp_replace({masked}, {_sql_str(pattern)}, {_sql_str(mask)}, 'g')"
@@ -192,7 +258,7 @@ def scrub_sql(text_sql: str) -> str:
 def scrub(text: str) -> str:
     """Python twin of :func:`scrub_sql`, for text that never passes through SQL."""
     if any(at in text for at in _AT_SIGNS):
-        text = _EMAIL_RE.sub(_EMAIL_MASK[1], text)
+        text = _EMAIL_RE.sub(_EMAIL_MASK, text)
     if _NUMBER_GATE_RE.search(text):
         for pattern, mask in _NUMBER_RES:
             text = pattern.sub(mask, text)
@@ -220,8 +286,9 @@ def _split_line(line: str, delimiter: str) -> list[str] | None:
     return records[0] if len(records) == 1 else None
 
 
-def protect_line(line: str, delimiter: str, personal: list[int], secret: bytes, tenant: str,
-                 expected_fields: int | None = None) -> str:
+def protect_line(
+    line: str, delimiter: str, personal: list[int], secret: bytes, tenant: str, expected_fields: int | None = None
+) -> str:
     """A CSV line that could not be loaded, with nothing personal left raw.
 
     Fields at the ``personal`` positions are pseudonymised (as at ingest, so they still join) and every other
@@ -234,8 +301,9 @@ def protect_line(line: str, delimiter: str, personal: list[int], secret: bytes, 
         return _protect_pieces(line, delimiter, secret, tenant)
     shift = 0 if expected_fields is None else abs(len(fields) - expected_fields)
     hidden = {i for p in personal for i in range(p - shift, p + shift + 1)}
-    out = [pseudonym(secret, tenant, f.strip()) if i in hidden and f.strip() else scrub(f)
-           for i, f in enumerate(fields)]
+    out = [
+        pseudonym(secret, tenant, f.strip()) if i in hidden and f.strip() else scrub(f) for i, f in enumerate(fields)
+    ]
     buf = io.StringIO()
     csv.writer(buf, delimiter=delimiter, lineterminator="").writerow(out)
     return buf.getvalue()
@@ -260,6 +328,14 @@ def protect_raw_json(raw: str, personal_keys: set[str], secret: bytes, tenant: s
         return scrub(raw or "")
     if not isinstance(row, dict):
         return scrub(raw)
-    out = {k: (pseudonym(secret, tenant, str(v)) if k in personal_keys and v not in (None, "") else
-               scrub(v) if isinstance(v, str) else v) for k, v in row.items()}
+    out = {
+        k: (
+            pseudonym(secret, tenant, str(v))
+            if k in personal_keys and v not in (None, "")
+            else scrub(v)
+            if isinstance(v, str)
+            else v
+        )
+        for k, v in row.items()
+    }
     return json.dumps(out, ensure_ascii=False)

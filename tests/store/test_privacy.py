@@ -1,13 +1,15 @@
 """Personal data: pseudonyms at ingest, nothing raw in the store, the secret outside the DuckDB file."""
 
+import csv
 import os
 import stat
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from supplyfit.store import IngestError, Store, ingest
-from supplyfit.store.privacy import SECRET_ENV, pseudonym
+from supplyfit.store.privacy import SECRET_ENV, is_personal_header, protect_line, pseudonym
 
 RAW_IDS = ["CUST-RAW-0001", "CUST-RAW-0002", "CUST-RAW-0003"]
 EMAILS = ["anna.raw@example.org", "bo.raw@example.org", "cy.raw@example.org"]
@@ -27,8 +29,9 @@ def _strings_in_store(db) -> str:
     """Every text cell of every table, concatenated (the whole store as a reader could see it)."""
     con = duckdb.connect(str(db), read_only=True)
     parts = []
-    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns "
-                                     "WHERE data_type = 'VARCHAR'").fetchall():
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'"
+    ).fetchall():
         parts += [str(v) for (v,) in con.execute(f'SELECT "{column}" FROM "{table}"').fetchall()]
     con.close()
     return "\n".join(parts)
@@ -56,24 +59,27 @@ def test_pseudonyms_stable_across_loads_and_distinct_across_tenants(tmp_path, db
     with Store(db) as st:
         ingest(st, f1, "orders")
         ingest(st, f2, "orders")
-        assert st.query("SELECT orders FROM customers WHERE customer_id = $c",
-                        {"c": st.pseudonym(RAW_IDS[0])}).orders[0] == 2
+        assert (
+            st.query("SELECT orders FROM customers WHERE customer_id = $c", {"c": st.pseudonym(RAW_IDS[0])}).orders[0]
+            == 2
+        )
         assert st.scoped("other").pseudonym(RAW_IDS[0]) != st.pseudonym(RAW_IDS[0])
 
 
 def test_review_text_scrubbed_and_personal_column_option(tmp_path, db):
     f = tmp_path / "r.csv"
-    f.write_text("review,cat,昵称,handle\n"
-                 "发货很快，有问题联系我 13912345678 或 anna.raw@example.org,手机,小明,@annaraw\n", encoding="utf-8")
+    f.write_text(
+        "review,cat,昵称,handle\n发货很快，有问题联系我 13912345678 或 anna.raw@example.org,手机,小明,@annaraw\n",
+        encoding="utf-8",
+    )
     with Store(db) as st:
         report = ingest(st, f, "reviews", personal=["handle"])
         assert set(report.personal) == {"昵称", "handle"}
         text = st.query("SELECT text FROM reviews").text[0]
     assert "[phone]" in text and "[email]" in text and "13912345678" not in text
     f.write_text("review\n很好\n", encoding="utf-8")
-    with pytest.raises(IngestError, match="does not have: nope"):
-        with Store(db) as st:
-            ingest(st, f, "reviews", personal=["nope"])
+    with pytest.raises(IngestError, match="does not have: nope"), Store(db) as st:
+        ingest(st, f, "reviews", personal=["nope"])
 
 
 def test_secret_lives_outside_the_store_and_a_wrong_one_is_refused(tmp_path, db, monkeypatch):
@@ -82,7 +88,7 @@ def test_secret_lives_outside_the_store_and_a_wrong_one_is_refused(tmp_path, db,
         ingest(st, _orders_csv(tmp_path / "o.csv"), "orders")
         expected = st.pseudonym(RAW_IDS[0])
     key_file = f"{db}.secret"
-    secret = bytes.fromhex(open(key_file).read())
+    secret = bytes.fromhex(Path(key_file).read_text())
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     assert secret.hex().encode() not in db.read_bytes() and secret not in db.read_bytes()
     assert pseudonym(secret, "default", RAW_IDS[0]) == expected
@@ -108,3 +114,205 @@ def test_store_from_before_pseudonymisation_is_protected_once(tmp_path, db):
     with Store(db) as st:  # a second open changes nothing
         assert set(st.query("SELECT customer_id FROM orders").customer_id) == {want}
     assert "CUST-RAW" not in _strings_in_store(db)
+
+
+PERSONAL_HEADERS = [
+    "customer_id",
+    "Customer ID",
+    "CustomerID",
+    "cust_id",
+    "buyer",
+    "buyer_name",
+    "buyer-email",
+    "BuyerNick",
+    "consignee",
+    "Consignee Address",
+    "receiver",
+    "recipient-name",
+    "shipper",
+    "contact",
+    "Contact Person",
+    "user_id",
+    "member_no",
+    "client_id",
+    "Email",
+    "e-mail",
+    "Phone",
+    "Mobile Phone",
+    "TelNo",
+    "Billing Name",
+    "Shipping Address1",
+    "ship-postal-code",
+    "name",
+    "full_name",
+    "nickname",
+    "IPAddress",
+    "wechat_id",
+    "QQ",
+    "收货人",
+    "收货人姓名",
+    "收货人手机号",
+    "买家",
+    "买家会员名",
+    "买家支付宝账号",
+    "买家留言",
+    "联系人",
+    "联系电话",
+    "联系手机",
+    "收件人",
+    "客户姓名",
+    "客户名称",
+    "客户ID",
+    "收货地址",
+    "身份证号",
+    "昵称",
+    "邮箱",
+]
+BUSINESS_HEADERS = [
+    "order_id",
+    "InvoiceNo",
+    "Invoice",
+    "sku",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "unit_price",
+    "Price",
+    "InvoiceDate",
+    "ts",
+    "Customer Segment",
+    "customer_segment",
+    "customer_type",
+    "customers",
+    "customer_since",
+    "buyer_country",
+    "receiver_city",
+    "ship-city",
+    "region",
+    "Country",
+    "channel",
+    "merchant",
+    "seller",
+    "seller_name",
+    "seller_phone",
+    "shop_address",
+    "user_agent",
+    "member_level",
+    "Product Name",
+    "Lineitem name",
+    "sku_name",
+    "category",
+    "review",
+    "text",
+    "label",
+    "rating",
+    "lang",
+    "订单编号",
+    "商品名称",
+    "宝贝标题",
+    "店铺名称",
+    "商家编码",
+    "数量",
+    "单价",
+    "下单时间",
+    "发货时间",
+    "确认收货时间",
+    "收货省份",
+    "客户分群",
+    "客户数",
+    "会员等级",
+    "买家实际支付金额",
+    "买家应付货款",
+]
+
+
+@pytest.mark.parametrize("header", PERSONAL_HEADERS)
+def test_headers_naming_a_person_or_their_contact_are_personal(header):
+    assert is_personal_header(header)
+
+
+@pytest.mark.parametrize("header", BUSINESS_HEADERS)
+def test_business_headers_are_not_personal(header):
+    assert not is_personal_header(header)
+
+
+SECRET = b"k" * 32
+HEADER = ["order_id", "sku", "description", "quantity", "unit_price", "ts", "customer_id", "country"]
+CUSTOMER = 6
+RAW = "CUST-RAW-0042"
+P = pseudonym(SECRET, "t1", RAW)
+
+
+def _fields(line):
+    return next(csv.reader([line]))
+
+
+def _protect(line):
+    return protect_line(line, ",", [CUSTOMER], SECRET, "t1", expected_fields=len(HEADER))
+
+
+def test_a_line_with_the_expected_fields_hides_only_the_personal_one():
+    line = f"536365,85123A,call 13800138000 or a@b.com,6,2.55,2010-12-01 08:26,{RAW},United Kingdom"
+    assert _fields(_protect(line)) == [
+        "536365",
+        "85123A",
+        "call [phone] or [email]",
+        "6",
+        "2.55",
+        "2010-12-01 08:26",
+        P,
+        "United Kingdom",
+    ]
+    assert _fields(protect_line(line, ",", [CUSTOMER], SECRET, "t1")) == _fields(_protect(line))  # no count given
+
+
+def _hidden(fields, window):
+    """``fields`` with those in ``window`` pseudonymised: what protect_line should give."""
+    return [pseudonym(SECRET, "t1", f.strip()) if i in window else f for i, f in enumerate(fields)]
+
+
+@pytest.mark.parametrize("extra", [1, 2, 3])
+def test_customer_id_shifted_right_by_unquoted_delimiters_is_hidden(extra):
+    raw = [
+        "536365",
+        "85123A",
+        "WHITE HANGING HEART",
+        *[" T-LIGHT"] * extra,
+        "6",
+        "2.55",
+        "2010-12-01 08:26",
+        RAW,
+        "United Kingdom",
+    ]
+    fields = _fields(_protect(",".join(raw)))
+    assert fields[CUSTOMER + extra] == P
+    assert fields == _hidden(raw, range(CUSTOMER - extra, CUSTOMER + extra + 1))
+
+
+@pytest.mark.parametrize("missing", [1, 2, 3])
+def test_customer_id_shifted_left_by_missing_fields_is_hidden(missing):
+    raw = ["536365", "85123A", "WHITE HANGING HEART", "6", "2.55", "2010-12-01 08:26"][missing:] + [RAW, "UK"]
+    fields = _fields(_protect(",".join(raw)))
+    assert fields[CUSTOMER - missing] == P
+    assert fields == _hidden(raw, range(CUSTOMER - missing, CUSTOMER + missing + 1))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'536365,85123A,"WHITE HANGING HEART,6,2.55,2010-12-01 08:26,{RAW},United Kingdom',  # quote never closed
+        f'536365,"85123A"B,WHITE HANGING HEART,6,2.55,2010-12-01 08:26,{RAW},United Kingdom',  # text after a quote
+        f'536365,85123A,"WHITE\nHANGING HEART,6,2.55,2010-12-01 08:26," {RAW}",United Kingdom',  # quote across lines
+    ],
+)
+def test_a_line_that_does_not_split_keeps_only_dates(line):
+    out = _protect(line)
+    pieces = out.replace("\n", ",").split(",")
+    assert RAW not in out and P in pieces and "2010-12-01 08:26" in pieces
+    assert all(p.startswith("c_") for p in pieces if p != "2010-12-01 08:26")
+
+
+def test_unsplittable_numbers_are_hidden_too():
+    """Customer ids can be numbers (UCI: 17850.0), so no number, price-like or not, is kept raw."""
+    out = protect_line('536365,"x,17850.0,2.55,6', ",", [1], SECRET, "t1", expected_fields=5)
+    assert out == ",".join(pseudonym(SECRET, "t1", v) for v in ["536365", "x", "17850.0", "2.55", "6"])
