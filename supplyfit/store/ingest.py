@@ -91,7 +91,7 @@ class _Staging:
             self.decimal = dict.fromkeys(numbers, decimal)
         else:
             found = [parsing.number_evidence(self.store.con, f, self.raw(f)) for f in numbers]
-            decided, note = parsing.settle(found, ".", ",", "--decimal", "--decimal . or --decimal ,")
+            decided, note = parsing.settle(found, ".", ",", "--decimal . or --decimal ,")
             self.decimal = {f: decided.get(f, ".") for f in numbers}
             self.notes += [f"decimal {note}"] if note else []
         dates = [f for f in DATE_FIELDS if self.is_text(f)]
@@ -99,7 +99,7 @@ class _Staging:
             self.date_order = dict.fromkeys(dates, date_format)
             return
         found = [parsing.date_evidence(self.store.con, f, self.raw(f)) for f in dates]
-        decided, note = parsing.settle(found, parsing.DAY_FIRST, parsing.MONTH_FIRST, "--date-format",
+        decided, note = parsing.settle(found, parsing.DAY_FIRST, parsing.MONTH_FIRST,
                                        "--date-format day-first, month-first or a format such as %d/%m/%Y")
         self.date_order = {f: decided.get(f) for f in dates}
         self.notes += [f"dates {note}"] if note else []
@@ -370,7 +370,7 @@ def ingest(
         try:
             stg.decide(decimal, date_format)
         except IngestError as e:
-            raise IngestError(file, str(e).split(": ", 1)[-1]) from None
+            raise IngestError(file, str(e).split(": ", 1)[-1], column=_source_column(e.column, resolved)) from None
         with write_lock or _no_lock():
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
@@ -433,6 +433,11 @@ def ingest(
     return LoadReport(load_id, file, kind, src.rows_read, stored, quarantined, duplicates, "ok",
                       mapping=resolved.columns, reasons=reasons, encoding=src.encoding, note=note,
                       personal=protected)
+
+
+def _source_column(fld: str | None, resolved: Mapping) -> str | None:
+    """The file's own name for a store field (what the user sees in the file)."""
+    return resolved.columns.get(fld or "", fld)
 
 
 def _check_tz(store: Store, tz: str, file: str) -> str:

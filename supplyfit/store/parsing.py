@@ -23,6 +23,7 @@ DATE_FORMATS = {
     MONTH_FIRST: [d + t for d in ("%m/%d/%Y", "%m-%d-%Y") for t in _TIMES],
 }
 YEAR_FIRST = [d + t for d in _YEAR_FIRST for t in _TIMES] + ["%Y年%m月%d日 %H时%M分", "%Y年%m月%d日%H:%M"]
+LABELS = {".": "a decimal point", ",": "a decimal comma", DAY_FIRST: DAY_FIRST, MONTH_FIRST: MONTH_FIRST}
 _OFFSET = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
 
 # A number's text after trimming currency marks. Dot style: 1,234.5 / 1 234.5 / 1234.5; comma style: 1.234,5 / ...
@@ -63,8 +64,8 @@ class Evidence:
 
     def decided(self, first: str, second: str) -> str | None:
         if self.first and self.second:
-            raise IngestError("", f"column {self.column!r} mixes conventions: {self.examples[0]!r} reads only as "
-                                  f"{first}, {self.examples[1]!r} only as {second}", column=self.column)
+            raise IngestError("", f"mixes conventions: {self.examples[0]!r} reads only with {LABELS[first]}, "
+                                  f"{self.examples[1]!r} only with {LABELS[second]}", column=self.column)
         return first if self.first else second if self.second else None
 
 
@@ -105,11 +106,11 @@ def date_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, ta
     return Evidence(column, row[0], row[1], row[2], (row[3], row[4], row[5]))
 
 
-def settle(evidence: list[Evidence], first: str, second: str, option: str, choices: str) -> tuple[dict[str, str], str]:
+def settle(evidence: list[Evidence], first: str, second: str, choices: str) -> tuple[dict[str, str], str]:
     """Each column's convention, and a note of columns settled by the file's other columns.
 
     A column its own values decide keeps that; an undecided column with ambiguous values takes the one
-    convention the decided columns agree on, else IngestError naming it and ``option``.
+    convention the decided columns agree on, else IngestError naming it and the ``choices`` that settle it.
     """
     decided = {e.column: d for e in evidence if (d := e.decided(first, second))}
     file_wide = set(decided.values())
@@ -118,8 +119,8 @@ def settle(evidence: list[Evidence], first: str, second: str, option: str, choic
         if e.column in decided or not e.ambiguous:
             continue
         if len(file_wide) != 1:
-            raise IngestError("", f"column {e.column!r} is ambiguous: {e.examples[2]!r} reads as {first} and as "
-                                  f"{second}, and no value in the file tells which. Say it with {option} ({choices})",
+            raise IngestError("", f"ambiguous: {e.examples[2]!r} reads with {LABELS[first]} and with "
+                                  f"{LABELS[second]}, and no value in the file tells which. Say it with {choices}",
                               column=e.column)
         decided[e.column] = next(iter(file_wide))
         notes.append(f"{e.column}: {decided[e.column]} as in {', '.join(c for c in decided if c != e.column)}")
