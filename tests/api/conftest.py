@@ -40,3 +40,14 @@ def client(server):
 
 def h(key: str) -> dict:
     return {"X-API-Key": key}
+
+
+def tenant_keys(server, tenant: str, *roles: str) -> dict[str, str]:
+    """Keys of a new tenant, made on the running server's store (the server holds the file)."""
+    service = server["app"].state.service
+    with service.write_lock:
+        store = service.store.scoped(tenant)
+        try:
+            return {role: create_key(store, tenant, role) for role in roles}
+        finally:
+            store.close()

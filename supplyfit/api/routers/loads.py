@@ -28,8 +28,8 @@ from ..uploads import check_encoding, check_xlsx, client_name
 
 MAX_ID = 2**62  # ids are BIGINT: a larger one is a 422, not an overflow in the query
 router = APIRouter(prefix="/api/v1", tags=["loads"], responses=errors(401, 422, 429))
-UNLOADABLE = (IngestError, ValueError, KeyError, LookupError, UnicodeError, EOFError, TypeError, zipfile.BadZipFile,
-              pa.ArrowException)  # a file the readers cannot take: 422, never 500
+UNLOADABLE = (IngestError, ValueError, KeyError, LookupError, UnicodeError, EOFError, TypeError, SyntaxError,
+              zipfile.BadZipFile, pa.ArrowException)  # a file the readers cannot take: 422
 FORM = {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {
