@@ -54,7 +54,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64,
         finally:
             service.close()
 
-    app = FastAPI(title="supplyfit", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="supplyfit", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
                   description="Consumer-goods data middle platform: upload orders and reviews, read indicators, "
                               "hotspots, forecasts, production plans, complaints, recommendations and segments. "
                               "Every call needs an `X-API-Key` header; data are scoped to the key's tenant.")
