@@ -3,13 +3,13 @@ popularity for cold starts)."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from typing import Iterable
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
-from .rules import to_baskets
+from .rules import incidence
 
 
 class BasketRecommender:
@@ -18,68 +18,72 @@ class BasketRecommender:
     The item-to-item model is EASE (Steck, 2019): a closed-form linear item-item model,
     ``B = I - P / diag(P)`` with ``P = (X'X + l2 I)^-1``, trained on which items are bought together. It was chosen
     over cosine kNN, asymmetric cosine and implicit's ALS on a validation split of the retail invoices (see
-    benchmarks/recommend.py). It needs a dense items x items matrix, so it covers the ``max_dense_items`` most
-    bought items; the long tail beyond them, and baskets made only of such items, use an asymmetric cosine
+    benchmarks/recommend.py). It needs a dense items x items matrix and its inverse (cubic time), so it covers the
+    ``max_dense_items`` most bought items among those bought together with another (an item never bought with
+    another has zero weights; 4,049 of the 4,130 items of the retail benchmark's training invoices, all covered);
+    the long tail beyond them, and baskets made only of such items, use an asymmetric cosine
     (``co / (n_i^alpha * n_j^(1-alpha))``). Unknown items are ignored; an empty or unknown basket gets the most
     popular items. For a customer, their own purchases (recency-weighted) seed both a repeat score and the
     item-to-item score.
     """
 
     def __init__(self, l2: float = 100.0, alpha: float = 0.5, repeat_weight: float = 1.0,
-                 max_basket: int | None = None, max_dense_items: int = 8000):
+                 max_basket: int | None = None, max_dense_items: int = 4500):
         self.l2, self.alpha, self.repeat_weight = l2, alpha, repeat_weight
         self.max_basket, self.max_dense_items = max_basket, max_dense_items
 
     def fit(self, baskets, customer_id: Iterable | None = None) -> "BasketRecommender":
-        """``baskets`` as for :func:`association_rules`; ``customer_id`` aligned with them (optional)."""
-        sets = [b for b in to_baskets(baskets)]
-        items = sorted({i for b in sets for i in b})
-        self.items_ = np.array(items, dtype=object)
-        self.index_ = {it: j for j, it in enumerate(items)}
-        rows, cols = [], []
-        for r, b in enumerate(sets):
-            if self.max_basket is None or len(b) <= self.max_basket:
-                js = [self.index_[i] for i in b]
-                rows += [r] * len(js)
-                cols += js
-        X = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                              shape=(len(sets), len(items)))
-        co = (X.T @ X).tocsr()
+        """``baskets`` as for :func:`association_rules` (baskets in time order); ``customer_id`` aligned with them
+        (optional; missing ids are skipped)."""
+        X, self.items_ = incidence(baskets)
+        X = X.tocsr().astype(np.float32)
+        self.index_ = {it: j for j, it in enumerate(self.items_)}
+        trained = X
+        if self.max_basket is not None:
+            trained = sparse.diags((X.getnnz(axis=1) <= self.max_basket).astype(np.float32)) @ X
+        co = (trained.T @ trained).tocsr()
         counts = np.asarray(co.diagonal()).ravel()
         self.popularity_ = counts
         self.popular_order_ = np.argsort(-counts, kind="stable")
-        self._fit_ease(co)
         co.setdiag(0)
         co.eliminate_zeros()
+        self._fit_ease(co, counts)
         norm_i = sparse.diags(1.0 / np.maximum(counts, 1) ** self.alpha)
         norm_j = sparse.diags(1.0 / np.maximum(counts, 1) ** (1 - self.alpha))
         self.sim_ = (norm_i @ co @ norm_j).tocsr()
-        self.history_: dict[str, Counter] = defaultdict(Counter)
-        if customer_id is not None:
-            customers = list(customer_id)
-            if len(customers) != len(sets):
-                raise ValueError("customer_id must align with baskets")
-            for pos, (c, b) in enumerate(zip(customers, sets)):
-                if c is None or (isinstance(c, float) and np.isnan(c)):
-                    continue
-                for it in b:  # later baskets weigh more: baskets are taken in time order
-                    self.history_[str(c)][it] += 1.0 + pos / max(len(sets), 1)
+        self._fit_history(X, customer_id)
         return self
 
-    def _fit_ease(self, co: sparse.csr_matrix) -> None:
-        dense = np.sort(self.popular_order_[:self.max_dense_items])
-        dense = dense[self.popularity_[dense] > 0]
+    def _fit_history(self, X: sparse.csr_matrix, customer_id: Iterable | None) -> None:
+        """Per customer, the items bought, each purchase weighted 1 + (basket position / baskets): later weigh more."""
+        customers = pd.Series([] if customer_id is None else list(customer_id), dtype=object)
+        if customer_id is not None and len(customers) != X.shape[0]:
+            raise ValueError("customer_id must align with baskets")
+        codes, names = pd.factorize(customers.where(customers.isna(), customers.astype(str)))
+        self.customers_ = {c: r for r, c in enumerate(names)}
+        rows = X.tocoo()
+        known = codes[rows.row] >= 0 if len(codes) else np.zeros(rows.nnz, bool)
+        weight = 1.0 + rows.row[known] / max(X.shape[0], 1)
+        self.history_ = sparse.csr_matrix((weight, (codes[rows.row[known]], rows.col[known])),
+                                          shape=(len(names), X.shape[1]))
+
+    def _fit_ease(self, co: sparse.csr_matrix, counts: np.ndarray) -> None:
+        """EASE on the ``max_dense_items`` most bought items that were bought together with another item: an item
+        never bought with another is a block of its own in the Gram matrix, its weights are zero, so it is left out."""
+        paired = np.diff(co.indptr) > 0
+        dense = np.sort(self.popular_order_[paired[self.popular_order_]][:self.max_dense_items])
         self.dense_ = dense
         self.dense_pos_ = {int(j): p for p, j in enumerate(dense)}
         if not len(dense):
             self.ease_ = np.zeros((0, 0), dtype=np.float32)
             return
-        gram = co[dense][:, dense].toarray().astype(np.float64)
-        gram[np.diag_indices_from(gram)] += self.l2
+        gram = co[dense][:, dense].astype(np.float64).toarray()
+        gram[np.diag_indices_from(gram)] += counts[dense] + self.l2
         p = np.linalg.inv(gram)
-        b = -p / np.diag(p)
-        b[np.diag_indices_from(b)] = 0.0
-        self.ease_ = b.astype(np.float32)
+        del gram
+        p /= -np.diag(p).copy()
+        p[np.diag_indices_from(p)] = 0.0
+        self.ease_ = p.astype(np.float32)
 
     def _top(self, scores: np.ndarray, exclude: set[int], k: int) -> list[str]:
         scores = scores.astype(float).copy()
@@ -116,8 +120,9 @@ class BasketRecommender:
 
     def recommend_customer(self, customer_id, k: int = 10) -> list[str]:
         """Up to k items for a customer: what they re-buy and what goes with it; popular items if unknown."""
-        hist = self.history_.get(str(customer_id), Counter())
-        weights = {self.index_[i]: w for i, w in hist.items() if i in self.index_}
+        row = self.customers_.get(str(customer_id))
+        hist = self.history_[row] if row is not None else sparse.csr_matrix((1, len(self.items_)))
+        weights = dict(zip(hist.indices.tolist(), hist.data.tolist()))
         scores = self._item_scores(weights)
         if weights:
             total = sum(weights.values())

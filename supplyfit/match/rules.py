@@ -14,44 +14,89 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-def to_baskets(baskets) -> list[frozenset]:
-    """Baskets as sets of item ids, from a list of lists or a long DataFrame (basket_id, item)."""
+POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def popcount_rows(bits: np.ndarray) -> np.ndarray:
+    """Set bits per row of a 2-d uint64 array; ``np.bitwise_count`` on NumPy 2, a byte lookup table on 1.26."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
+    return popcount_table(bits)
+
+
+def popcount_table(bits: np.ndarray) -> np.ndarray:
+    """:func:`popcount_rows` without ``np.bitwise_count``: each byte's count from a 256-entry table."""
+    as_bytes = np.ascontiguousarray(bits).view(np.uint8).reshape(len(bits), -1)
+    return POP8[as_bytes].sum(axis=1, dtype=np.int64)
+
+
+def incidence(baskets) -> tuple[sparse.csc_matrix, np.ndarray]:
+    """Baskets x items 0/1 matrix (CSC, int32) and the item names (sorted strings), from a list of lists or a long
+    DataFrame (basket_id, item; baskets in order of first appearance, rows without an item ignored)."""
     if isinstance(baskets, pd.DataFrame):
         if not {"basket_id", "item"} <= set(baskets.columns):
             raise ValueError("a basket DataFrame needs columns basket_id and item")
-        grouped = baskets.dropna(subset=["item"]).groupby("basket_id", sort=False)["item"]
-        return [frozenset(map(str, items)) for items in grouped.agg(list)]
-    return [frozenset(str(i) for i in b if i is not None) for b in baskets]
+        long = baskets.dropna(subset=["item"])
+        rows = pd.factorize(long["basket_id"])[0]
+        cols, names = pd.factorize(long["item"].astype(str), sort=True)
+        n = int(rows.max()) + 1 if len(rows) else 0
+        names = np.asarray(names, dtype=object)
+    else:
+        sets = [{str(i) for i in b if i is not None} for b in baskets]
+        names = np.array(sorted(set().union(*sets)), dtype=object)
+        index = {it: j for j, it in enumerate(names)}
+        rows = np.fromiter((r for r, items in enumerate(sets) for _ in items), dtype=np.int64)
+        cols = np.fromiter((index[it] for items in sets for it in items), dtype=np.int64, count=len(rows))
+        n = len(sets)
+    X = sparse.csc_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(n, len(names)))
+    X.sum_duplicates()
+    X.data[:] = 1  # an item twice in a basket counts once
+    return X, names
+
+
+def _bitsets(X: sparse.csc_matrix) -> np.ndarray:
+    """Each column of a 0/1 CSC matrix as a row of 64-bit words (bit r of the row: basket r has the item)."""
+    words = (X.shape[0] + 63) // 64
+    bits = np.zeros(X.shape[1] * words, dtype=np.uint64)
+    if X.nnz:
+        X.sort_indices()
+        cols = np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
+        word = cols * words + X.indices // 64
+        values = np.left_shift(np.uint64(1), (X.indices % 64).astype(np.uint64))
+        starts = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])  # word is sorted: one run per word
+        bits[word[starts]] = np.bitwise_or.reduceat(values, starts)
+    return bits.reshape(X.shape[1], words)
 
 
 def frequent_itemsets(baskets, min_support: float = 0.01, max_len: int | None = None) -> pd.DataFrame:
-    """Itemsets with support >= min_support: columns support, itemsets (frozenset), as mlxtend returns them."""
-    sets = to_baskets(baskets)
-    n = len(sets)
+    """Itemsets with support >= min_support: columns support, itemsets (frozenset), as mlxtend returns them.
+
+    Memory grows with the frequent items only: bitsets are built for them, and the frequent pairs are kept sparse."""
+    X, names = incidence(baskets)
+    n = X.shape[0]
     if n == 0:
         return pd.DataFrame({"support": pd.Series(dtype=float), "itemsets": pd.Series(dtype=object)})
-    names = sorted({it for b in sets for it in b})
-    index = {it: j for j, it in enumerate(names)}
-    rows = np.fromiter((b for b, items in enumerate(sets) for _ in items), dtype=np.int64)
-    cols = np.fromiter((index[it] for items in sets for it in items), dtype=np.int64, count=len(rows))
-    bits = np.zeros((len(names), (n + 63) // 64), dtype=np.uint64)
-    np.bitwise_or.at(bits, (cols, rows // 64), np.left_shift(np.uint64(1), (rows % 64).astype(np.uint64)))
-    counts = np.bitwise_count(bits).sum(axis=1)
+    counts = np.diff(X.indptr)
     frequent = np.array([j for j in np.argsort(-counts, kind="stable") if counts[j] / n >= min_support], dtype=int)
+    inc = X[:, frequent]
     # Which pairs of frequent items are frequent, from one sparse product: an itemset can only grow by an item that
     # forms a frequent pair with each of its members, so candidates are pruned before any bitset is touched.
-    incidence = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, len(names)))
-    incidence = incidence[:, frequent]
-    pair_ok = (incidence.T @ incidence).toarray() / n >= min_support  # positions in ``frequent`` order
+    pairs = (inc.T @ inc).tocsr()  # positions in ``frequent`` order
+    pairs.data = (pairs.data / n >= min_support).astype(np.int8)
+    pairs.eliminate_zeros()
+    pairs.sort_indices()
     out_sets: list[frozenset] = []
     out_support: list[float] = []
-
     fnames = [names[j] for j in frequent]
-    fbits = bits[frequent]
+    fbits = _bitsets(inc)
+
+    def paired(c: int, rest: np.ndarray) -> np.ndarray:
+        """The positions in ``rest`` (ascending) that form a frequent pair with ``c``."""
+        return rest[np.isin(rest, pairs.indices[pairs.indptr[c]:pairs.indptr[c + 1]], assume_unique=True)]
 
     def grow(prefix: tuple, prefix_bits: np.ndarray, candidates: np.ndarray) -> None:
         inter = fbits[candidates] & prefix_bits
-        support = np.bitwise_count(inter).sum(axis=1) / n
+        support = popcount_rows(inter) / n
         keep = np.flatnonzero(support >= min_support)
         kept = candidates[keep]
         deeper = max_len is None or len(prefix) + 1 < max_len
@@ -60,16 +105,14 @@ def frequent_itemsets(baskets, min_support: float = 0.01, max_len: int | None = 
             out_sets.append(frozenset(itemset))
             out_support.append(sup)
             if deeper:
-                rest = kept[rank + 1:]
-                rest = rest[pair_ok[c, rest]]
+                rest = paired(c, kept[rank + 1:])
                 if len(rest):
                     grow(itemset, inter[pos], rest)
 
     for pos, name in enumerate(fnames):
         out_sets.append(frozenset((name,)))
         out_support.append(float(counts[frequent[pos]] / n))
-        rest = np.arange(pos + 1, len(frequent))
-        rest = rest[pair_ok[pos, rest]]
+        rest = paired(pos, np.arange(pos + 1, len(frequent)))
         if (max_len is None or max_len > 1) and len(rest):
             grow((name,), fbits[pos], rest)
     return pd.DataFrame({"support": out_support, "itemsets": out_sets})
@@ -131,17 +174,32 @@ def rules_from_itemsets(fi: pd.DataFrame, min_confidence: float = 0.1) -> pd.Dat
     order = np.lexsort((-confidence, -lift))  # by lift, then confidence; stable, like sort_values
     whole, ante, cons, confidence, lift = whole[order], ante[order], cons[order], confidence[order], lift[order]
     sa, sc, s = support[ante], support[cons], support[whole]
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # confidence 1 (then also 0/0 when sc = 1): inf
         conviction = np.where(confidence >= 1.0, np.inf, (1 - sc) / (1 - confidence))
     return pd.DataFrame({"antecedents": sets[ante], "consequents": sets[cons], "antecedent_support": sa,
                          "consequent_support": sc, "support": s, "confidence": confidence, "lift": lift,
                          "leverage": s - sa * sc, "conviction": conviction})
 
 
+def product_lines(orders: pd.DataFrame) -> pd.DataFrame:
+    """The product (non-return) lines of ``orders``."""
+    keep = pd.Series(True, index=orders.index)
+    for flag, wanted in (("is_return", False), ("is_product", True)):
+        if flag in orders.columns:
+            keep &= orders[flag] == wanted
+    return orders[keep]
+
+
+def order_items(orders: pd.DataFrame) -> pd.DataFrame:
+    """Long baskets (basket_id, item): one row per order and distinct SKU of its product lines, orders in order of
+    first appearance; what :func:`association_rules` and the recommender take without building Python sets."""
+    lines = product_lines(orders)
+    return pd.DataFrame({"basket_id": lines["order_id"].to_numpy(), "item": lines["sku"].to_numpy()}) \
+        .drop_duplicates(ignore_index=True)
+
+
 def baskets_from_orders(orders: pd.DataFrame) -> list[list[str]]:
-    """One basket per order: the distinct SKUs of its product (non-return) lines."""
-    df = orders
-    for flag, keep in (("is_return", False), ("is_product", True)):
-        if flag in df.columns:
-            df = df[df[flag] == keep]
-    return df.groupby("order_id", sort=False)["sku"].agg(lambda s: sorted(set(s))).tolist()
+    """One basket per order: the distinct SKUs of its product (non-return) lines, sorted."""
+    long = order_items(orders)
+    long = long.assign(order=pd.factorize(long["basket_id"])[0]).sort_values(["order", "item"], kind="stable")
+    return long.groupby("order", sort=True)["item"].agg(list).tolist()

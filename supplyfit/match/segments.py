@@ -23,6 +23,13 @@ def _score(x: pd.Series, ascending: bool = True) -> pd.Series:
     return np.ceil(ranks / len(x) * 5).clip(1, 5).astype(int)
 
 
+COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "r", "f", "m", "segment"]
+
+
+def _no_customers() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object if c in ("customer_id", "segment") else float) for c in COLUMNS})
+
+
 def segments(orders: pd.DataFrame, asof=None) -> pd.DataFrame:
     """Per customer: recency (days), frequency (orders), monetary (net revenue), R/F/M scores and a segment.
 
@@ -33,6 +40,8 @@ def segments(orders: pd.DataFrame, asof=None) -> pd.DataFrame:
     if "is_product" in df.columns:
         df = df[df["is_product"]]
     ts = pd.to_datetime(df["ts"])
+    if ts.isna().all():  # e.g. orders without customer ids: nobody to segment
+        return _no_customers()
     asof = pd.Timestamp(asof) if asof is not None else ts.max().normalize() + pd.Timedelta(days=1)
     df = df[ts < asof].assign(revenue=lambda d: d["quantity"] * d["unit_price"])
     sales = df[df["quantity"] > 0]
@@ -41,8 +50,7 @@ def segments(orders: pd.DataFrame, asof=None) -> pd.DataFrame:
     rfm["monetary"] = df.groupby("customer_id")["revenue"].sum().reindex(rfm.index).fillna(0.0)
     rfm["recency_days"] = (asof - pd.to_datetime(rfm["last"])).dt.days
     if rfm.empty:
-        return pd.DataFrame(columns=["customer_id", "recency_days", "frequency", "monetary", "r", "f", "m",
-                                     "segment"])
+        return _no_customers()
     rfm["r"] = _score(rfm["recency_days"], ascending=False)
     rfm["f"] = _score(rfm["frequency"])
     rfm["m"] = _score(rfm["monetary"])
@@ -50,7 +58,7 @@ def segments(orders: pd.DataFrame, asof=None) -> pd.DataFrame:
     for name, rule in reversed(SEGMENT_RULES):
         label[rule(rfm["r"], rfm["f"], rfm["m"])] = name
     rfm["segment"] = label
-    return rfm.reset_index()[["customer_id", "recency_days", "frequency", "monetary", "r", "f", "m", "segment"]]
+    return rfm.reset_index()[COLUMNS]
 
 
 def segment_summary(seg: pd.DataFrame) -> pd.DataFrame:

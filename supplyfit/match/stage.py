@@ -7,16 +7,17 @@ import pandas as pd
 from ..store import Store
 from .groups import group_demand, segment_structure
 from .recommend import BasketRecommender
-from .rules import association_rules, baskets_from_orders
+from .rules import association_rules, order_items, product_lines
 from .segments import segment_summary, segments
 
 
 def recommender(sales: pd.DataFrame) -> BasketRecommender:
-    """A recommender fitted on the invoices of ``sales`` (order lines without returns), in time order."""
-    orders = sales.sort_values("ts").groupby("order_id", sort=False).agg(
-        customer_id=("customer_id", "first"), ts=("ts", "first"), items=("sku", lambda s: sorted(set(s))))
-    orders = orders.sort_values("ts")
-    return BasketRecommender().fit(orders["items"].tolist(), customer_id=orders["customer_id"].tolist())
+    """A recommender fitted on the orders of ``sales`` (order lines; returns and non-product lines are left out),
+    orders in time order, each with its first known customer."""
+    lines = product_lines(sales).sort_values("ts", kind="stable")
+    baskets = order_items(lines)
+    customers = lines.groupby("order_id", sort=False)["customer_id"].first()
+    return BasketRecommender().fit(baskets, customer_id=customers.to_numpy())
 
 
 def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, per_customer: int = 10) -> str:
@@ -26,7 +27,7 @@ def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, pe
     if orders.empty:
         return "no product sales"
     sales = orders[~orders["is_return"]]
-    baskets = baskets_from_orders(sales)
+    baskets = order_items(sales)
     rules = association_rules(baskets, min_support, min_confidence, max_len=3)
     flat = rules.assign(antecedents=rules["antecedents"].map(lambda s: " + ".join(sorted(s))),
                         consequents=rules["consequents"].map(lambda s: " + ".join(sorted(s))))
@@ -35,12 +36,13 @@ def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, pe
     seg = segments(orders)
     top = seg.sort_values("monetary", ascending=False).head(200)["customer_id"]
     recs = pd.DataFrame([{"customer_id": c, "rank": i + 1, "sku": sku}
-                         for c in top for i, sku in enumerate(rec.recommend_customer(c, per_customer))])
+                         for c in top for i, sku in enumerate(rec.recommend_customer(c, per_customer))],
+                        columns=["customer_id", "rank", "sku"])
     store.write_result("recommendations", recs)
     store.write_result("segments", seg)
     store.write_result("segment_summary", segment_summary(seg))
     store.write_result("segment_structure", pd.concat(
         [segment_structure(orders, seg, by) for by in ("category", "region")], ignore_index=True))
     store.write_result("group_demand", group_demand(orders, store.table("products")))
-    return (f"{len(baskets):,} baskets → {len(rules):,} rules (support ≥ {min_support}); "
+    return (f"{baskets['basket_id'].nunique():,} baskets → {len(rules):,} rules (support ≥ {min_support}); "
             f"{seg['customer_id'].nunique():,} customers in {seg['segment'].nunique()} segments")

@@ -29,6 +29,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 FEATURES = ["s8", "s4", "s4_prev", "s2", "s1", "s13", "s26", "slope8", "nz8", "age", "since_sale",
             "cat_growth", "cat_s8", "market_growth", "ya_rise", "ya_level", "reach", "spell_gap"]
 COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4", "s4_prev", "ya_rise", "reach"]
+MAX_QUERY = 10_000  # LightGBM's lambdarank refuses a query (one origin) of more rows; larger ones are sampled
 LIFT_SHARE = 0.25  # the lift that counts for reach, as a share of a typical k-th largest rise (validation-chosen)
 
 
@@ -122,17 +123,29 @@ def grades(rise: np.ndarray, cuts: tuple[int, ...] = (20, 60, 200)) -> np.ndarra
     return g
 
 
+def query_rows(grade: np.ndarray, rng: np.random.Generator, limit: int) -> np.ndarray:
+    """The rows of one origin's query to train on: all of them when they fit in ``limit``; else every graded row
+    (the risers the ranker must put first) and a random sample of the others, ``limit`` rows in all."""
+    if len(grade) <= limit:
+        return np.arange(len(grade))
+    graded = np.flatnonzero(grade > 0)
+    others = rng.choice(np.flatnonzero(grade == 0), max(limit - len(graded), 0), replace=False)
+    return np.sort(np.r_[graded, others])
+
+
 def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, spells: Spells, origins: int, seed: int):
     import lightgbm as lgb
 
     X, y, sizes = [], [], []
+    rng = np.random.default_rng(seed)
     for origin in range(max(8, t - horizon - origins + 1), t - horizon + 1):
         known = ~np.all(np.isnan(wide.Y[:, :origin]), axis=1)
-        F = features(wide, origin, horizon, groups, spells)[known]
         rise = _window(wide.Y, origin, origin + horizon)[known] - _window(wide.Y, origin - horizon, origin)[known]
-        X.append(F)
-        y.append(grades(rise))
-        sizes.append(len(F))
+        grade = grades(rise)
+        rows = query_rows(grade, rng, MAX_QUERY)
+        X.append(features(wide, origin, horizon, groups, spells)[known].iloc[rows])
+        y.append(grade[rows])
+        sizes.append(len(rows))
     if not X:
         return None
     model = lgb.LGBMRanker(objective="lambdarank", label_gain=[0, 1, 3, 7], lambdarank_truncation_level=40,

@@ -1,5 +1,7 @@
-"""Flexible production: test-and-reorder plans under MOQ, capacity and lead time, and policy simulation."""
+"""Flexible production: test-and-reorder plans under MOQ/capacity, read from the stored forecasts, and policy replays."""
 
-from .policies import POLICIES, SimulationResult, launch_rates, plan, simulate
+from .errors import MissingForecasts
+from .policies import POLICIES, Outlook, Replay, SimulationResult, launch_rates, plan, simulate
 
-__all__ = ["plan", "simulate", "SimulationResult", "POLICIES", "launch_rates"]
+__all__ = ["plan", "simulate", "Replay", "Outlook", "SimulationResult", "POLICIES", "launch_rates",
+           "MissingForecasts"]

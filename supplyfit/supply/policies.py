@@ -6,6 +6,8 @@ Policies:
 - ``test-and-reorder``: a small first batch (base stock over lead time + review period only), then each review
   period re-forecast with the demand seen so far and order up to the base-stock level.
 New items (no history) get their first batch from comparable items: same category, similar price.
+A plan reads the forecasts the demand stage stored (or fits a model when given none); a replay re-forecasts at
+each of its weeks, once per week for all the policies and service levels played on it (:class:`Replay`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..demand import Forecaster
+from ..demand.core import nb_quantiles
+from .errors import MissingForecasts
 
 POLICIES = ("season-buy", "naive-reorder", "test-and-reorder")
 
@@ -30,160 +35,231 @@ class SimulationResult:
 def launch_rates(history: pd.DataFrame, new: pd.DataFrame, weeks: int = 4) -> pd.Series:
     """Expected weekly demand of new items from comparable launches in ``history``.
 
-    ``new`` has unique_id (+ category, price). Comparable = items whose first ``weeks`` weeks of sales are in
-    the history, same category and price within ×0.5–×2 when known; their mean weekly demand in those weeks.
+    ``new`` has unique_id (+ category, price). Comparable = the items of the history, in their first ``weeks``
+    weeks of sales, of the same category and with a price within x0.5-x2 when known (each filter applies when it
+    leaves at least 3 items); their median mean weekly demand in those weeks.
     """
-    h = history.sort_values("ds")
+    h = history.sort_values("ds", kind="stable")
     first = h.groupby("unique_id")["ds"].transform("min")
-    early = h[h["ds"] < first + pd.Timedelta(weeks=weeks)]
-    last = h["ds"].max()
-    launched = early.groupby("unique_id").filter(lambda g: g["ds"].max() <= last)
-    stats = launched.groupby("unique_id").agg(rate=("y", "mean"))
+    stats_ = h[h["ds"] < first + pd.Timedelta(weeks=weeks)].groupby("unique_id").agg(rate=("y", "mean"))
     for col in ("category", "price"):
         if col in h.columns:
-            stats[col] = h.groupby("unique_id")[col].agg(lambda s: s.dropna().iloc[-1] if s.notna().any() else None)
-    overall = float(stats["rate"].median()) if len(stats) else 0.0
+            stats_[col] = h.groupby("unique_id")[col].last()  # the last known value
+    overall = float(stats_["rate"].median()) if len(stats_) else 0.0
+    by_price = stats_.sort_values("price", kind="stable") if "price" in stats_.columns else stats_
+    pools = {None: by_price}
+    if "category" in by_price.columns:
+        pools.update({c: g for c, g in by_price.groupby("category", sort=False) if len(g) >= 3})
     rates = {}
     for r in new.itertuples(index=False):
-        pool = stats
-        if "category" in stats.columns and getattr(r, "category", None) is not None:
-            same = pool[pool["category"] == r.category]
-            pool = same if len(same) >= 3 else pool
+        pool = pools.get(getattr(r, "category", None), pools[None])
+        rate = pool["rate"].to_numpy()
         price = getattr(r, "price", None)
-        if "price" in stats.columns and price is not None and np.isfinite(price):
-            near = pool[(pool["price"] >= price / 2) & (pool["price"] <= price * 2)]
-            pool = near if len(near) >= 3 else pool
-        rates[r.unique_id] = float(pool["rate"].median()) if len(pool) else overall
+        if "price" in pool.columns and price is not None and np.isfinite(price):
+            lo = pool["price"].searchsorted(price / 2, side="left")
+            hi = pool["price"].searchsorted(price * 2, side="right")
+            rate = rate[lo:hi] if hi - lo >= 3 else rate
+        rates[r.unique_id] = float(np.median(rate)) if len(rate) else overall
     return pd.Series(rates, dtype=float)
 
 
-def _new_item_quantile(rate: float, weeks: int, q: float, dispersion: float = 1.0) -> float:
-    from ..demand.core import nb_quantiles
+def _new_item_quantiles(rates: np.ndarray, weeks: int, q: float) -> np.ndarray:
+    """First batches of new items: quantile q of demand over ``weeks`` at each weekly rate (negative binomial)."""
+    mu = np.asarray(rates, dtype=float) * weeks
+    return np.where(mu > 0, nb_quantiles(np.maximum(mu, 1e-9), np.ones(len(mu)), q), 0.0)
 
-    mu = rate * weeks
-    return float(nb_quantiles(np.array([mu]), np.array([dispersion]), q)[0]) if mu > 0 else 0.0
+
+@dataclass
+class Outlook:
+    """Expected demand of each series over the coming weeks: mean and variance per series (row) and week ahead
+    (column), from a fitted :class:`Forecaster` or from the forecasts table the demand stage stored."""
+
+    ids: pd.Index
+    mean: np.ndarray
+    var: np.ndarray
+
+    @classmethod
+    def fit(cls, panel: pd.DataFrame, steps: int, model: str = "auto") -> "Outlook":
+        """Fit ``model`` on ``panel``: the negative binomial's mean and variance of each week ahead."""
+        fc = Forecaster(h=max(steps, 1), model=model).fit(panel)
+        a = (fc.dispersion_ * fc.scale_)[:, None]
+        return cls(pd.Index(fc.wide_.ids), fc.mean_, fc.mean_ + a * fc.mean_**2)
+
+    @classmethod
+    def stored(cls, forecasts: pd.DataFrame, start: pd.Timestamp) -> "Outlook":
+        """From a stored forecasts table (unique_id, ds, yhat, yhat_q10, yhat_q90 [, level]) whose SKU rows must
+        start at week ``start``; a week's variance is read off its 80% interval as a normal's,
+        ((q90 - q10) / (2 z_0.9))^2."""
+        fc = forecasts[forecasts["level"] == "sku"] if "level" in forecasts.columns else forecasts
+        if fc.empty:
+            raise MissingForecasts("no stored SKU forecasts: run `supplyfit forecast` first")
+        first = pd.Timestamp(fc["ds"].min())
+        if first != pd.Timestamp(start):
+            raise MissingForecasts(f"the stored forecasts start {first:%Y-%m-%d}, the plan {start:%Y-%m-%d}: "
+                                   "run `supplyfit forecast` first")
+        spread = (fc["yhat_q90"] - fc["yhat_q10"]) / (2 * stats.norm.ppf(0.9))
+        wide = fc.assign(var=spread**2).pivot(index="unique_id", columns="ds", values=["yhat", "var"]).fillna(0.0)
+        return cls(wide.index, wide["yhat"].to_numpy(float), wide["var"].to_numpy(float))
+
+    def quantile(self, steps: int, q: float) -> pd.Series:
+        """Per series, quantile ``q`` of total demand over the first ``steps`` weeks (a negative binomial with the
+        summed mean and variance); what a base-stock level over lead time + review period needs."""
+        if steps > self.mean.shape[1]:
+            raise MissingForecasts(f"the forecasts cover {self.mean.shape[1]} weeks, the plan needs {steps}: "
+                                   f"run `supplyfit forecast --h {steps}` first")
+        mu = self.mean[:, :steps].sum(axis=1)
+        var = self.var[:, :steps].sum(axis=1)
+        a_sum = np.where(mu > 0, np.maximum(var - mu, 1e-9) / np.maximum(mu, 1e-9) ** 2, 1.0)
+        return pd.Series(np.where(mu > 0, nb_quantiles(mu, a_sum, q), 0.0), index=self.ids)
 
 
 def apply_moq_capacity(want: pd.Series, moq: float, capacity: float | None, priority: pd.Series) -> pd.Series:
-    """Round orders up to the MOQ, then share a weekly capacity by priority (highest first), never below MOQ."""
+    """Round orders up to the MOQ, then share a weekly capacity by priority (highest first), never below MOQ: the
+    first orders in priority are made in full while they fit, the one that does not fit gets what is left if that
+    reaches the MOQ, and the rest nothing."""
     qty = want.clip(lower=0).round()
     qty = qty.where(qty <= 0, np.maximum(qty, moq))
     if capacity is None or qty.sum() <= capacity:
         return qty
-    left, out = float(capacity), pd.Series(0.0, index=qty.index)
-    for sku in priority.reindex(qty.index).fillna(0).sort_values(ascending=False).index:
-        q = qty[sku]
-        if q <= 0 or left <= 0:
-            continue
-        give = min(q, left)
-        if give < moq:
-            continue
-        out[sku] = np.floor(give)
-        left -= out[sku]
-    return out
+    order = priority.reindex(qty.index).fillna(0).sort_values(ascending=False, kind="stable").index
+    q = qty.reindex(order).to_numpy()
+    made = np.cumsum(q)
+    full = made <= capacity
+    out = np.where(full, q, 0.0)
+    cut = np.argmin(full)  # the first order that does not fit
+    left = float(capacity) - (made[cut - 1] if cut else 0.0)
+    if left >= moq and left >= 1:
+        out[cut] = np.floor(left)
+    return pd.Series(out, index=order).reindex(qty.index)
+
+
+class Replay:
+    """Policies played week by week against actual demand (``actuals``) after ``history``. The forecasts made at
+    each week are fitted once and shared by every policy and service level played on the same replay."""
+
+    def __init__(self, history: pd.DataFrame, actuals: pd.DataFrame, model: str = "auto"):
+        known = pd.Index(history["unique_id"].unique())
+        if known.empty:
+            raise ValueError("history is empty: simulate needs the weeks before the plan starts")
+        self.model, self.history = model, history
+        self.weeks = pd.DatetimeIndex(sorted(pd.to_datetime(actuals["ds"]).unique()))
+        demand = actuals.pivot_table(index="unique_id", columns="ds", values="y", aggfunc="sum").reindex(
+            columns=self.weeks).fillna(0.0)
+        self.ids, self.demand = demand.index, demand.to_numpy()
+        new = ~self.ids.isin(known)
+        self.launch_week = np.where(new, np.argmax(self.demand > 0, axis=1), -1)
+        attrs = actuals.drop_duplicates("unique_id").set_index("unique_id")
+        launches = pd.DataFrame({"unique_id": self.ids[new]})
+        for col in ("category", "price"):
+            if col in attrs.columns:
+                launches[col] = launches["unique_id"].map(attrs[col])
+        rates = launch_rates(history, launches) if len(launches) else pd.Series(dtype=float)
+        self.rates = rates.reindex(self.ids).fillna(0.0).to_numpy()
+        price = attrs["price"] if "price" in attrs.columns else pd.Series(1.0, index=self.ids)
+        self.price = price.reindex(self.ids).fillna(1.0).to_numpy()
+        columns = ["unique_id", "ds", "y"] + [c for c in ("price", "revenue", "category") if c in history.columns]
+        self.panel = pd.concat([history, actuals], ignore_index=True)[columns]
+        self.replayed = np.r_[np.zeros(len(history), bool), np.ones(len(actuals), bool)]
+        self.outlooks: dict[tuple[int, int], Outlook] = {}
+
+    def outlook(self, t: int, steps: int) -> Outlook:
+        """The forecast made at week ``t`` of the replay (the history and the weeks before ``t`` seen)."""
+        if (t, steps) not in self.outlooks:
+            seen = ~self.replayed | (pd.to_datetime(self.panel["ds"]) < self.weeks[t]).to_numpy()
+            self.outlooks[(t, steps)] = Outlook.fit(self.panel[seen], steps, self.model)
+        return self.outlooks[(t, steps)]
+
+    def simulate(self, policy: str = "test-and-reorder", lead_time: int = 1, review_period: int = 1,
+                 service_level: float = 0.9, moq: float = 0, capacity: float | None = None) -> SimulationResult:
+        """Play ``policy``; every unit is made, served, lost or left over."""
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}")
+        weeks, ids, H = self.weeks, self.ids, len(self.weeks)
+        on_hand = np.zeros(len(ids))
+        pipeline = np.zeros((len(ids), H + lead_time + 1))  # arrivals by week index
+        orders: list[pd.DataFrame] = []
+        trace: dict[str, list[np.ndarray]] = {k: [] for k in ("start", "arrivals", "demand", "served", "end")}
+        cover = lead_time + review_period
+
+        def place(want: np.ndarray, arrive: int) -> None:
+            risk = np.clip(want - on_hand, 0, None) * self.price  # expected lost margin if not made
+            qty = apply_moq_capacity(pd.Series(want, index=ids), moq, capacity, pd.Series(risk, index=ids))
+            qty = qty.to_numpy()
+            pipeline[:, arrive] += qty
+            ds = weeks[arrive] if arrive < H else weeks[-1] + pd.Timedelta(weeks=arrive - H + 1)
+            orders.append(pd.DataFrame({"unique_id": ids[qty > 0], "ds": ds, "qty": qty[qty > 0].astype(float)}))
+
+        def forecast(t: int, steps: int) -> np.ndarray:
+            return self.outlook(t, steps).quantile(steps, service_level).reindex(ids).fillna(0.0).to_numpy()
+
+        for t in range(H):
+            if policy == "season-buy" and t == 0:
+                place(forecast(0, H), 0)
+            elif policy == "test-and-reorder" and t % review_period == 0 and (t == 0 or t + lead_time < H):
+                # base stock over lead time + review period, cut at the season's end: nothing is made for after it
+                position = on_hand + pipeline[:, t:].sum(axis=1)
+                base = forecast(t, min(cover, H - t))
+                if t == 0:
+                    place(base, 0)  # first batch: lead time + one review period of cover
+                else:
+                    place(np.clip(base - position, 0, None), t + lead_time)
+            elif policy == "naive-reorder":
+                if t == 0:
+                    h = self.history
+                    last = h[h["ds"] >= h["ds"].max() - pd.Timedelta(weeks=3)]
+                    rate = last.groupby("unique_id")["y"].mean().reindex(ids).fillna(0.0).to_numpy()
+                    place(rate * min(cover, H), 0)
+                elif t % review_period == 0 and t + lead_time < H:
+                    place(self.demand[:, t - review_period:t].sum(axis=1), t + lead_time)
+            launching = self.launch_week == t
+            if launching.any():  # new items: first batch from comparable launches
+                weeks_cover = H - t if policy == "season-buy" else min(cover, H - t)
+                batch = np.zeros(len(ids))
+                batch[launching] = _new_item_quantiles(self.rates[launching], weeks_cover, service_level)
+                place(batch, t)
+            start, arrivals, d = on_hand, pipeline[:, t].copy(), self.demand[:, t]
+            served = np.minimum(start + arrivals, d)
+            on_hand = start + arrivals - served
+            for key, value in (("start", start), ("arrivals", arrivals), ("demand", d), ("served", served),
+                               ("end", on_hand)):
+                trace[key].append(value)
+        tr = pd.DataFrame({"unique_id": np.tile(ids.to_numpy(), H), "ds": np.repeat(weeks, len(ids)),
+                           **{k: np.concatenate(v) for k, v in trace.items()}})
+        tr.insert(6, "lost", tr["demand"] - tr["served"])
+        od = pd.concat(orders, ignore_index=True) if orders else pd.DataFrame(columns=["unique_id", "ds", "qty"])
+        made = float(od["qty"].sum())
+        leftover = float(on_hand.sum() + pipeline[:, H:].sum())
+        metrics = {
+            "fill_rate": float(tr["served"].sum() / max(tr["demand"].sum(), 1e-9)),
+            "lost_units": float(tr["lost"].sum()),
+            "leftover_units": leftover,
+            "leftover_rate": leftover / made if made else 0.0,
+            "avg_inventory": float(tr.groupby("ds")["end"].sum().mean()),
+            "production_runs": int((od["qty"] > 0).sum()),
+            "units_made": made,
+        }
+        return SimulationResult(metrics, od, tr)
 
 
 def simulate(history: pd.DataFrame, actuals: pd.DataFrame, policy: str = "test-and-reorder", lead_time: int = 1,
              review_period: int = 1, service_level: float = 0.9, moq: float = 0, capacity: float | None = None,
              model: str = "auto") -> SimulationResult:
-    """Play a policy week by week against actual demand; every unit is made, served, lost or left over."""
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {POLICIES}")
-    weeks = pd.DatetimeIndex(sorted(pd.to_datetime(actuals["ds"]).unique()))
-    H = len(weeks)
-    demand = actuals.pivot_table(index="unique_id", columns="ds", values="y", aggfunc="sum").reindex(
-        columns=weeks).fillna(0.0)
-    ids = demand.index
-    known = set(history["unique_id"])
-    if not known:
-        raise ValueError("history is empty: simulate needs the weeks before the plan starts")
-    launch_week = {u: int(np.argmax(demand.loc[u].to_numpy() > 0)) for u in ids if u not in known}
-    attrs = actuals.drop_duplicates("unique_id").set_index("unique_id")
-    new = pd.DataFrame({"unique_id": list(launch_week)})
-    for col in ("category", "price"):
-        if col in attrs.columns:
-            new[col] = new["unique_id"].map(attrs[col])
-    rates = launch_rates(history, new) if len(new) else pd.Series(dtype=float)
-    price = (attrs["price"] if "price" in attrs.columns else pd.Series(1.0, index=ids)).reindex(ids).fillna(1.0)
-
-    on_hand = pd.Series(0.0, index=ids)
-    pipeline = np.zeros((len(ids), H + lead_time + 1))  # arrivals by week index
-    orders, trace = [], []
-    cover = lead_time + review_period
-
-    def place(t: int, want: pd.Series, arrive: int) -> None:
-        risk = (want - on_hand).clip(lower=0) * price  # expected lost margin if not made
-        qty = apply_moq_capacity(want.reindex(ids).fillna(0), moq, capacity, risk)
-        pipeline[:, arrive] += qty.to_numpy()
-        for sku, q in qty[qty > 0].items():
-            orders.append({"unique_id": sku, "ds": weeks[min(arrive, H - 1)] if arrive < H else
-                           weeks[-1] + pd.Timedelta(weeks=arrive - H + 1), "qty": float(q)})
-
-    def forecast(t: int, steps: int) -> pd.Series:
-        seen = actuals[pd.to_datetime(actuals["ds"]) < weeks[t]] if t else actuals.iloc[0:0]
-        panel = pd.concat([history, seen], ignore_index=True)
-        fc = Forecaster(h=max(steps, 1), model=model).fit(panel[["unique_id", "ds", "y"] +
-                                                               [c for c in ("price", "revenue", "category")
-                                                                if c in panel.columns]])
-        return fc.quantile_of_sum(steps, service_level).reindex(ids).fillna(0.0)
-
-    for t in range(H):
-        launching = [u for u, w in launch_week.items() if w == t]
-        if policy == "season-buy" and t == 0:
-            place(0, forecast(0, H), 0)
-        elif policy == "test-and-reorder" and t % review_period == 0 and (t == 0 or t + lead_time < H):
-            # base stock over lead time + review period, cut at the season's end: nothing is made for after it
-            position = on_hand + pd.Series(pipeline[:, t:].sum(axis=1), index=ids)
-            base = forecast(t, min(cover, H - t))
-            if t == 0:
-                place(0, base, 0)  # first batch: lead time + one review period of cover
-            else:
-                place(t, (base - position).where(lambda s: s > 0, 0.0), t + lead_time)
-        elif policy == "naive-reorder":
-            if t == 0:
-                last = history[history["ds"] >= history["ds"].max() - pd.Timedelta(weeks=3)]
-                rate = last.groupby("unique_id")["y"].mean().reindex(ids).fillna(0.0)
-                place(0, rate * min(cover, H), 0)
-            elif t % review_period == 0 and t + lead_time < H:
-                place(t, demand.iloc[:, t - review_period:t].sum(axis=1), t + lead_time)
-        for u in launching:  # new items: first batch from comparable launches
-            weeks_cover = H - t if policy == "season-buy" else min(cover, H - t)
-            batch = pd.Series(0.0, index=ids)
-            batch[u] = _new_item_quantile(rates.get(u, 0.0), weeks_cover, service_level)
-            place(t, batch, t)
-        arrivals = pd.Series(pipeline[:, t], index=ids)
-        start = on_hand.copy()
-        stock = start + arrivals
-        d = demand.iloc[:, t]
-        served = np.minimum(stock, d)
-        on_hand = stock - served
-        for u in ids:
-            trace.append({"unique_id": u, "ds": weeks[t], "start": start[u], "arrivals": arrivals[u],
-                          "demand": d[u], "served": served[u], "lost": d[u] - served[u], "end": on_hand[u]})
-    tr = pd.DataFrame(trace)
-    od = pd.DataFrame(orders, columns=["unique_id", "ds", "qty"])
-    made = float(od["qty"].sum())
-    leftover = float(on_hand.sum() + pipeline[:, H:].sum())
-    metrics = {
-        "fill_rate": float(tr["served"].sum() / max(tr["demand"].sum(), 1e-9)),
-        "lost_units": float(tr["lost"].sum()),
-        "leftover_units": leftover,
-        "leftover_rate": leftover / made if made else 0.0,
-        "avg_inventory": float(tr.groupby("ds")["end"].sum().mean()),
-        "production_runs": int((od["qty"] > 0).sum()),
-        "units_made": made,
-    }
-    return SimulationResult(metrics, od, tr)
+    """Play a policy week by week against actual demand; every unit is made, served, lost or left over. To play
+    several policies or service levels on the same weeks, use one :class:`Replay` (it fits each week's forecast
+    once)."""
+    return Replay(history, actuals, model).simulate(policy, lead_time, review_period, service_level, moq, capacity)
 
 
 def plan(panel: pd.DataFrame, asof, policy: str = "test-and-reorder", lead_time: int = 1,
          service_level: float = 0.9, moq: float = 0, capacity: float | None = None,
          inventory: pd.DataFrame | None = None, review_period: int = 1, horizon: int = 8,
-         model: str = "auto") -> pd.DataFrame:
+         model: str = "auto", forecasts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Orders to place at ``asof``: unique_id, ds (arrival week), qty.
 
-    ``inventory`` (unique_id, on_hand [, on_order]) is netted off; new items (in ``panel`` with a category and
-    price but no sales yet) get a first batch from comparable launches.
+    ``forecasts`` is the demand stage's stored table, starting at ``asof`` (the plan then fits nothing); without
+    it ``model`` is fitted on the weeks before ``asof``. ``inventory`` (unique_id, on_hand [, on_order]) is netted
+    off; new items (in ``panel`` with a category and price but no sales yet) get a first batch from comparable
+    launches.
     """
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}")
@@ -200,15 +276,15 @@ def plan(panel: pd.DataFrame, asof, policy: str = "test-and-reorder", lead_time:
     if policy == "naive-reorder":
         want = hist[hist["ds"] >= asof - pd.Timedelta(weeks=review_period)].groupby("unique_id")["y"].sum()
     else:
-        fc = Forecaster(h=cover, model=model).fit(hist[hist["unique_id"].isin(active)])
-        want = fc.quantile_of_sum(cover, service_level)
+        outlook = Outlook.stored(forecasts, asof) if forecasts is not None else \
+            Outlook.fit(hist[hist["unique_id"].isin(active)], cover, model)
+        want = outlook.quantile(cover, service_level)
     want = want.reindex(ids).fillna(0.0)
     new_ids = ids.difference(active)
     if len(new_ids):
         attrs = panel.drop_duplicates("unique_id").set_index("unique_id").reindex(new_ids).reset_index()
-        rates = launch_rates(hist, attrs)
-        for u in new_ids:
-            want[u] = _new_item_quantile(rates.get(u, 0.0), cover, service_level)
+        rates = launch_rates(hist, attrs).reindex(new_ids).fillna(0.0)
+        want[new_ids] = _new_item_quantiles(rates.to_numpy(), cover, service_level)
     need = (want - position.reindex(ids).fillna(0.0)).clip(lower=0)
     price = panel.groupby("unique_id")["price"].last() if "price" in panel.columns else pd.Series(1.0, index=ids)
     qty = apply_moq_capacity(need, moq, capacity, need * price.reindex(ids).fillna(1.0))

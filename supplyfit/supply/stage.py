@@ -1,28 +1,49 @@
-"""The supply stage of the pipeline: next week's production plan and a policy comparison, in the store."""
+"""The supply stage of the pipeline: next week's production plan and a policy comparison, in the store.
+
+The plan reads the forecasts the demand stage stored (nothing is refitted); the comparison replays the last weeks,
+which needs forecasts made at each of those weeks, so it re-forecasts them with a fast model, once per week.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ..store import Store
-from .policies import POLICIES, plan, simulate
+from .errors import MissingForecasts
+from .policies import POLICIES, Replay, plan
+
+
+COMPARISON = ["policy", "service_level", "fill_rate", "lost_units", "leftover_units", "leftover_rate",
+              "avg_inventory", "production_runs", "units_made"]
+
+
+def _stored(store: Store, name: str) -> pd.DataFrame:
+    """This tenant's rows of a table the demand stage writes; MissingForecasts when it has none."""
+    frame = store.table(name) if store.has_table(name) else pd.DataFrame()
+    if frame.empty:
+        raise MissingForecasts(f"no {name} for tenant {store.tenant!r}: run `supplyfit forecast` first")
+    return frame
 
 
 def run(store: Store, lead_time: int = 1, service_level: float = 0.9, weeks: int = 8) -> str:
-    """Write ``production_plan`` (orders from the last week on) and ``policy_comparison`` (last ``weeks``
-    weeks replayed: each policy's fill rate, leftovers and runs, at several service levels)."""
-    if not store.has_table("demand_panel"):
-        return "no demand panel: run the demand stage first"
-    panel = store.table("demand_panel")
+    """Write ``production_plan`` (orders from the week after the panel on, from the stored forecasts) and
+    ``policy_comparison`` (last ``weeks`` weeks replayed: each policy's fill rate, leftovers and runs, at several
+    service levels). Raises :class:`MissingForecasts` when the demand stage has not run for this tenant."""
+    panel = _stored(store, "demand_panel")
+    forecasts = _stored(store, "forecasts")
     asof = panel["ds"].max() + pd.Timedelta(weeks=1)
-    orders = plan(panel, asof, lead_time=lead_time, service_level=service_level)
+    orders = plan(panel, asof, lead_time=lead_time, service_level=service_level, forecasts=forecasts)
     store.write_result("production_plan", orders)
     start = asof - pd.Timedelta(weeks=weeks)
     history, actuals = panel[panel["ds"] < start], panel[panel["ds"] >= start]
     rows = []
-    for policy in POLICIES:
-        for sl in ((0.7, 0.8, 0.9, 0.95) if policy != "naive-reorder" else (service_level,)):
-            res = simulate(history, actuals, policy, lead_time=lead_time, service_level=sl, model="ses")
-            rows.append({"policy": policy, "service_level": sl, **res.metrics})
-    store.write_result("policy_comparison", pd.DataFrame(rows))
-    return f"{len(orders)} SKUs to make ({orders['qty'].sum():,.0f} units) arriving {asof + pd.Timedelta(weeks=lead_time):%Y-%m-%d}"
+    if not history.empty:  # else too short a history to replay anything
+        replay = Replay(history, actuals, model="ses")
+        for policy in POLICIES:
+            for sl in ((0.7, 0.8, 0.9, 0.95) if policy != "naive-reorder" else (service_level,)):
+                res = replay.simulate(policy, lead_time=lead_time, service_level=sl)
+                rows.append({"policy": policy, "service_level": sl, **res.metrics})
+    store.write_result("policy_comparison", pd.DataFrame(rows, columns=COMPARISON).astype({"policy": str}))
+    replayed = f"{len(rows)} policy settings replayed" if rows else f"history shorter than {weeks + 1} weeks: no replay"
+    return (f"{len(orders)} SKUs to make ({orders['qty'].sum():,.0f} units) arriving "
+            f"{asof + pd.Timedelta(weeks=lead_time):%Y-%m-%d}; {replayed}")

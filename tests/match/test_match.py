@@ -1,11 +1,18 @@
 """Rules equal mlxtend's; recommender edge cases; RFM segments."""
 
+import sys
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from supplyfit.match import BasketRecommender, association_rules, baskets_from_orders, frequent_itemsets, segments
 from supplyfit.store import Store, ingest_orders
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from stages import build_store  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +95,78 @@ def test_group_demand_and_segment_structure():
     s = segment_structure(sales, seg)
     assert s.groupby("segment").share.sum().round(9).eq(1).all()
     assert s.set_index(["segment", "value"]).loc[("champions", "toys"), "revenue"] == 20
+
+
+def test_popcount_table_counts_like_bin():
+    from supplyfit.match.rules import popcount_rows, popcount_table
+
+    bits = np.random.default_rng(0).integers(0, 2**64 - 1, (5, 7), dtype=np.uint64, endpoint=True)
+    bits[0] = 0
+    bits[1] = np.iinfo(np.uint64).max
+    expected = [sum(bin(int(x)).count("1") for x in row) for row in bits]
+    assert popcount_table(bits).tolist() == expected == popcount_rows(bits).tolist()
+    assert expected[:2] == [0, 7 * 64]
+
+
+def test_rules_on_one_order_warn_nothing():
+    """One basket of three items: every rule has confidence 1 and conviction inf (once 0/0 and a RuntimeWarning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rules = association_rules([["a", "b", "c"]], 0.5, 0.5)
+    assert len(rules) == 12 and np.isinf(rules.conviction).all()
+
+
+# ---- the stage: orders without customers, a three-line store, a catalogue larger than any internal limit --------
+
+
+def _lines(tmp_path, rows: list[str], header: str = "order_id,sku,quantity,unit_price,ts,customer_id") -> Path:
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_match_stage_without_customer_ids(tmp_path):
+    from supplyfit.match import stage
+
+    csv = _lines(tmp_path, ["1,P1,2,3.5,2024-01-02 10:00", "1,P2,1,2.0,2024-01-02 10:00", "2,P1,1,3.5,2024-01-09 10:00"],
+                 header="order_id,sku,quantity,unit_price,ts")
+    with Store(tmp_path / "s.duckdb") as st:
+        ingest_orders(st, csv)
+        summary = stage.run(st, min_support=0.5)
+        assert st.table("segments").empty and st.table("recommendations").empty
+        assert len(st.table("rules")) == 2
+    assert summary == "2 baskets → 2 rules (support ≥ 0.5); 0 customers in 0 segments"
+
+
+def test_match_stage_on_a_three_line_store_warns_nothing(tmp_path):
+    from supplyfit.match import stage
+
+    csv = _lines(tmp_path, [f"1,P{sku},1,2.0,2024-01-02 10:00,c1" for sku in range(3)])
+    with Store(tmp_path / "s.duckdb") as st, warnings.catch_warnings():
+        ingest_orders(st, csv)
+        warnings.simplefilter("error")
+        summary = stage.run(st)
+    assert summary == "1 baskets → 12 rules (support ≥ 0.01); 1 customers in 1 segments"
+
+
+def test_match_stage_on_a_catalogue_larger_than_the_dense_model(tmp_path, tmp_path_factory):
+    from supplyfit.match import stage
+
+    db = tmp_path / "s.duckdb"
+    build_store(db, 12_000, weeks=20, customers=3_000, cache=tmp_path_factory.getbasetemp())
+    with Store(db) as st:
+        summary = stage.run(st)
+        sales = st.sales()
+        recs, seg = st.table("recommendations"), st.table("segments")
+    assert sales.sku.nunique() > 10_000 > BasketRecommender().max_dense_items
+    assert len(seg) == sales.customer_id.nunique() > 2_900
+    assert recs.groupby("customer_id").size().eq(10).all() and recs.customer_id.nunique() == 200
+    assert summary.startswith(f"{sales.order_id.nunique():,} baskets")
+
+
+def test_dense_model_covers_the_most_bought_items_bought_together():
+    baskets = [["solo"]] * 9 + [[f"i{j}", f"i{j + 1}"] for j in range(6) for _ in range(6 - j)]
+    rec = BasketRecommender(max_dense_items=3).fit(baskets)
+    # bought 9, 6, 11, 9, 7, 5, 3, 1 times: "solo" is the most bought but never with another item
+    assert rec.items_[rec.dense_].tolist() == ["i1", "i2", "i3"]
+    assert rec.recommend(["i0"], k=1) == ["i1"] and rec.recommend(["i6"], k=1) == ["i5"]  # the tail: cosine

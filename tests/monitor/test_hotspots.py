@@ -1,9 +1,16 @@
 """Hotspots: a clear riser is found, the interface holds, the future is never read."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from supplyfit.demand import weekly_panel
 from supplyfit.monitor import hotspots
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from stages import build_store  # noqa: E402
 
 
 def _panel(seed: int = 0, n: int = 60, weeks: int = 70) -> pd.DataFrame:
@@ -74,3 +81,31 @@ def test_a_lumpy_item_in_a_lull_ranks_first_on_a_short_history():
     hs = hotspots(pd.concat(rows), k=3, horizon=4)
     assert hs.unique_id.iloc[0] == "lumpy" and hs.reach.iloc[0] > 0.5
     assert "room to jump" in hs.reason.iloc[0]
+
+
+def test_query_rows_keep_every_graded_row_and_sample_the_rest():
+    from supplyfit.monitor.hotspots import query_rows
+
+    grade = np.r_[np.zeros(20, int), [3, 2, 1], np.zeros(7, int)]
+    assert query_rows(grade, np.random.default_rng(0), 30).tolist() == list(range(30))
+    rows = query_rows(grade, np.random.default_rng(0), 10)
+    assert len(rows) == 10 and {20, 21, 22} <= set(rows) and np.all(np.diff(rows) > 0)
+    assert rows.tolist() == query_rows(grade, np.random.default_rng(0), 10).tolist()
+
+
+def test_monitor_stage_on_more_series_than_a_ranker_query_may_hold(tmp_path, tmp_path_factory):
+    """12,000 SKUs: every training origin knows more series than LightGBM's 10,000-row query limit."""
+    from supplyfit.demand.panel import Wide
+    from supplyfit.monitor import stage
+    from supplyfit.monitor.hotspots import MAX_QUERY
+    from supplyfit.store import Store
+
+    db = tmp_path / "s.duckdb"
+    build_store(db, 12_000, weeks=20, customers=3_000, cache=tmp_path_factory.getbasetemp())
+    with Store(db) as st:
+        stage.run(st, k=20)
+        hs = st.table("hotspots")
+        wide = Wide.from_long(weekly_panel(st))
+    first_origin = 8
+    assert (~np.all(np.isnan(wide.Y[:, :first_origin]), axis=1)).sum() > MAX_QUERY
+    assert len(hs) == 20 and hs["rank"].tolist() == list(range(1, 21)) and hs.score.is_monotonic_decreasing

@@ -1,11 +1,18 @@
 """Plans respect MOQ and capacity exactly; simulations balance inventory every week and never go negative."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from supplyfit.supply import plan, simulate
+from supplyfit.store import Store
+from supplyfit.supply import MissingForecasts, Replay, plan, simulate
 from supplyfit.supply.policies import apply_moq_capacity
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from stages import build_store  # noqa: E402
 
 
 def _panel(n_items=6, weeks=30, seed=0):
@@ -75,3 +82,77 @@ def test_plan_contract_with_inventory_moq_capacity():
     assert "p0" not in set(out.unique_id)  # covered by stock on hand
     assert out.qty.sum() <= 60 and (out.qty >= 12).all()
     assert (out.ds == asof + pd.Timedelta(weeks=1)).all()
+
+
+# ---- the stage: stored forecasts, a catalogue larger than any internal limit, a tenant without forecasts ----------
+
+
+def test_plan_from_stored_forecasts_matches_a_fitted_plan():
+    """The same SES forecasts, once fitted inside plan() and once read back from the table the demand stage
+    writes: the stored intervals carry the spread, so the base-stock orders agree to a few percent."""
+    from supplyfit.demand import Forecaster
+
+    p = _panel(n_items=30, weeks=40)
+    asof = p.ds.max() + pd.Timedelta(weeks=1)
+    stored = Forecaster(h=8, model="ses").fit(p).predict_hierarchy()
+    fitted = plan(p, asof, service_level=0.9, model="ses").set_index("unique_id").qty
+    read = plan(p, asof, service_level=0.9, forecasts=stored).set_index("unique_id").qty
+    assert set(read.index) == set(fitted.index)
+    assert abs(read.sum() / fitted.sum() - 1) < 0.05
+    assert (read - fitted).abs().max() <= 0.1 * fitted.max()
+    with pytest.raises(MissingForecasts, match="run `supplyfit forecast` first"):
+        plan(p, asof + pd.Timedelta(weeks=1), forecasts=stored)  # forecasts older than the plan
+    with pytest.raises(MissingForecasts, match="forecast --h 12"):
+        plan(p, asof, lead_time=11, forecasts=stored)  # they cover 8 weeks, the plan needs 12
+
+
+@pytest.fixture(scope="module")
+def large_store(tmp_path_factory):
+    """12,000 SKUs over 20 weeks: more than LightGBM's query limit and the recommender's dense items."""
+    db = tmp_path_factory.mktemp("supply") / "s.duckdb"
+    build_store(db, 12_000, weeks=20, customers=3_000, cache=tmp_path_factory.getbasetemp())
+    return db
+
+
+def test_supply_stage_on_a_large_catalogue_reads_the_stored_forecasts(large_store):
+    from supplyfit.demand import stage as demand
+    from supplyfit.supply import stage as supply
+
+    with Store(large_store) as st:
+        demand.run(st, model="ses")
+        summary = supply.run(st)
+        orders, comparison = st.table("production_plan"), st.table("policy_comparison")
+        panel, forecasts = st.table("demand_panel"), st.table("forecasts")
+    asof = panel.ds.max() + pd.Timedelta(weeks=1)
+    expected = plan(panel, asof, forecasts=forecasts)
+    assert panel.unique_id.nunique() > 10_000
+    assert orders.sort_values("unique_id", ignore_index=True).equals(
+        expected.sort_values("unique_id", ignore_index=True))
+    assert len(comparison) == 9 and comparison.fill_rate.between(0, 1).all()
+    assert "9 policy settings replayed" in summary
+
+
+def test_plan_for_a_tenant_without_forecasts_says_what_to_run(large_store):
+    with Store(large_store, tenant="newcomer") as st:  # the default tenant has forecasts, this one has none
+        with pytest.raises(MissingForecasts, match=r"tenant 'newcomer': run `supplyfit forecast` first"):
+            from supplyfit.supply import stage as supply
+
+            supply.run(st)
+
+
+def test_replay_shares_forecasts_between_policies_and_equals_simulate():
+    p = _panel()
+    start = p.ds.unique()[22]
+    hist, act = p[p.ds < start], p[p.ds >= start]
+    replay = Replay(hist, act, model="ses")
+    shared = [replay.simulate("test-and-reorder", service_level=sl).metrics for sl in (0.8, 0.9)]
+    assert len(replay.outlooks) == 7  # one fit per re-forecast week, not per service level
+    assert shared[1] == simulate(hist, act, "test-and-reorder", service_level=0.9, model="ses").metrics
+
+
+def test_capacity_shared_by_priority_exactly():
+    want = pd.Series({"a": 30.0, "b": 25.0, "c": 12.0, "d": 0.0})
+    prio = pd.Series({"a": 3.0, "b": 2.0, "c": 1.0, "d": 9.0})
+    assert apply_moq_capacity(want, 10, 70, prio).to_dict() == {"a": 30.0, "b": 25.0, "c": 12.0, "d": 0.0}
+    assert apply_moq_capacity(want, 10, 66.5, prio).to_dict() == {"a": 30.0, "b": 25.0, "c": 11.0, "d": 0.0}
+    assert apply_moq_capacity(want, 10, 62, prio).to_dict() == {"a": 30.0, "b": 25.0, "c": 0.0, "d": 0.0}

@@ -1,0 +1,116 @@
+"""Each CLI stage on generated stores of growing size: wall time and peak memory (RSS) per stage and size.
+
+    python benchmarks/stages.py --skus 5000 20000 50000 [--stages forecast plan match monitor]
+                                [--limit-gb 8] [--work DIR] [--forecast-model auto]
+
+The store is ``benchmarks/scale.py``'s generator (two years of weekly history, one order line per order, no
+customer ids) loaded with ``supplyfit ingest orders``; every stage then runs as ``supplyfit <stage>`` in a process
+of its own, its peak RSS read from the kernel's accounting of that child (``os.wait4``), under an address-space
+limit (``--limit-gb``) so that a runaway stage fails instead of taking the machine down. ``plan`` needs the
+``forecasts`` table, so ``forecast`` runs first when it is asked for. With ``--work`` the generated stores are kept
+and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import generate  # noqa: E402
+
+STAGES = ("forecast", "plan", "match", "monitor")
+
+
+def build_store(db: Path, skus: int, weeks: int | None = None, customers: int | None = None, seed: int = 0,
+                cache: Path | None = None) -> int:
+    """A store of ``generate``'s orders for ``skus`` SKUs: the last ``weeks`` weeks only (all 104 if None), and
+    with ``customers`` the lines grouped into orders of about 2.5 lines of random customers. Returns the lines
+    stored. With ``cache`` (a folder) the store is built there once and copied (with its secret) to ``db``."""
+    if cache is not None:
+        pristine = cache / f"generated-{skus}-{weeks}-{customers}-{seed}.duckdb"
+        if not pristine.exists():
+            build_store(pristine, skus, weeks, customers, seed)
+        for suffix in ("", ".secret"):
+            shutil.copy(f"{pristine}{suffix}", f"{db}{suffix}")
+        from supplyfit.store import Store
+
+        with Store(db) as store:
+            return int(store.query("SELECT count(*) AS n FROM orders WHERE tenant = $tenant").n[0])
+    import numpy as np
+
+    from supplyfit.store import Store, ingest_orders
+
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(skus, Path(tmp) / "orders", seed=seed)
+        parts = sorted((Path(tmp) / "orders").glob("part-*.parquet"))
+        if weeks is not None or customers is not None:
+            frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+            if weeks is not None:
+                frame = frame[frame["ts"] >= frame["ts"].max().normalize() - pd.Timedelta(weeks=weeks)]
+            if customers is not None:
+                rng = np.random.default_rng(seed)
+                frame = frame.sort_values("ts", kind="stable", ignore_index=True)
+                order = np.cumsum(rng.random(len(frame)) < 0.4)
+                frame["order_id"] = [f"G{o}" for o in order]
+                frame["customer_id"] = pd.Series(rng.integers(0, customers, order[-1] + 1)).map("C{}".format)[order]\
+                    .to_numpy()
+            parts = [Path(tmp) / "subset.parquet"]
+            frame.to_parquet(parts[0], index=False)
+        with Store(db) as store:
+            return sum(ingest_orders(store, p).stored for p in parts)
+
+
+def measure(args: list[str], limit_gb: float) -> dict:
+    """Run a command in a child process under an address-space limit: wall seconds, its peak RSS, its exit code."""
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (int(limit_gb * 2**30),) * 2)
+
+    t0 = time.perf_counter()
+    child = subprocess.Popen(args, preexec_fn=cap, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "COLUMNS": "200"})
+    out = child.stdout.read().decode(errors="replace") if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return {"seconds": time.perf_counter() - t0, "peak_gib": usage.ru_maxrss / 2**20, "rc": child.returncode,
+            "tail": out.strip().splitlines()[-1][:160] if out.strip() else ""}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skus", type=int, nargs="+", default=[5000, 20000])
+    ap.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES))
+    ap.add_argument("--limit-gb", type=float, default=8.0, help="address-space limit of each stage's process")
+    ap.add_argument("--work", type=Path, help="keep (and reuse) the generated stores here")
+    ap.add_argument("--forecast-model", default="auto", help="model of the forecast stage (plan reads its output)")
+    args = ap.parse_args()
+    work = args.work or Path(tempfile.mkdtemp())
+    work.mkdir(parents=True, exist_ok=True)
+    cli = [sys.executable, "-m", "supplyfit.cli"]
+    options = {"forecast": ["--model", args.forecast_model]}
+    rows = []
+    for n in args.skus:
+        db = work / f"stages-{n}.duckdb"
+        if not db.exists():
+            t0 = time.perf_counter()
+            lines = build_store(db, n)
+            print(f"{n:,} SKUs: {lines:,} lines stored in {time.perf_counter() - t0:.0f} s", flush=True)
+        for stage in [s for s in STAGES if s in args.stages]:
+            r = measure(cli + [stage, "--db", str(db)] + options.get(stage, []), args.limit_gb)
+            rows.append({"skus": n, "stage": stage, **r})
+            print(rows[-1], flush=True)
+    df = pd.DataFrame(rows).drop(columns="tail")
+    print(df.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+
+
+if __name__ == "__main__":
+    main()
