@@ -1,22 +1,51 @@
-"""Command line: ``supplyfit --help``. Every command takes ``--db PATH`` and ``--tenant NAME``."""
+"""Command line: ``supplyfit --help``. Every command takes ``--db PATH`` and ``--tenant NAME``.
+
+Every error a command raises ends as one line on stderr (``supplyfit --debug …`` shows the traceback): exit 2
+for a missing input or a usage error (no store, a stage not run yet, a file that cannot be read), 1 for the rest.
+Commands that only read a store never create one.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # LightGBM/OpenMP busy-waiting is ~10x slower on shared cores
-
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
+from .pipeline import STAGES, MissingInput, producer, rows, stage
 from .store import DEFAULT_DB, IngestError, Store, ingest, parse_overrides
 
+INPUT_ERRORS = (MissingInput, IngestError, FileNotFoundError, NotADirectoryError, IsADirectoryError)  # exit 2
+
+
+class OneLineErrors(TyperGroup):
+    """The root command group: an error escaping a command becomes one line on stderr and exit status 2 (missing
+    input) or 1, unless ``--debug`` asks for the traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as e:
+            if ctx.meta.get("supplyfit.debug"):
+                raise
+            where = ctx.invoked_subcommand or "supplyfit"
+            if isinstance(e, INPUT_ERRORS):
+                _say_error(f"{where}: {e}")
+                raise typer.Exit(2) from None
+            _say_error(f"{where}: {type(e).__name__}: {e} (`supplyfit --debug {where} …` shows the traceback)")
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(help="supplyfit: orders and reviews in; forecasts, production plans and insights out.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+                  no_args_is_help=True, pretty_exceptions_show_locals=False, cls=OneLineErrors)
 ingest_app = typer.Typer(help="Load orders or reviews files (CSV, Parquet, XLSX) into the store.",
                          no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
@@ -28,13 +57,30 @@ app.add_typer(keys_app, name="keys")
 console = Console()
 err = Console(stderr=True)
 
-DbOpt = typer.Option(DEFAULT_DB, "--db", help="DuckDB store file (created if missing).")
+DbOpt = typer.Option(DEFAULT_DB, "--db", help="DuckDB store file (`ingest` creates it; other commands need it).")
 TenantOpt = typer.Option("default", "--tenant", help="Tenant whose data is read and written.")
 
 
+@app.callback()
+def main(ctx: typer.Context,
+         debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error, not one line.")) -> None:
+    ctx.meta["supplyfit.debug"] = debug
+
+
+def _say_error(message: str) -> None:
+    err.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}", soft_wrap=True, highlight=False)
+
+
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    _say_error(message)
     raise typer.Exit(2)
+
+
+def _open(db: Path, tenant: str = "default", write: bool = False) -> Store:
+    """The store at ``db``, which must exist: a command that reads a store never creates one (nor its secret)."""
+    if not Path(db).is_file():
+        raise FileNotFoundError(f"no store at {db}; load data first: supplyfit ingest orders FILE --db {db}")
+    return Store(db, tenant=tenant, read_only=not write)
 
 
 def _df_table(df, title: str | None = None, limit: int = 20) -> Table:
@@ -53,6 +99,10 @@ def _spinner() -> Progress:
 
 def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: Optional[str], mapping: list[str],
             encoding: Optional[str], personal: list[str]) -> None:
+    if file.is_dir():
+        _fail(f"{file} is a folder; give one file (CSV, TSV, Parquet or XLSX)")
+    if not file.is_file():
+        _fail(f"no file {file}")
     try:
         overrides = parse_overrides(mapping)
         with Store(db, tenant=tenant) as store, _spinner() as progress:
@@ -103,9 +153,9 @@ def ingest_reviews_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, pr
 def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     """Tables and row counts, recent loads, and why rows were quarantined."""
     try:
-        with Store(db, tenant=tenant, read_only=True) as store:
+        with _open(db, tenant) as store:
             info = store.status()
-    except (FileNotFoundError, RuntimeError) as e:
+    except RuntimeError as e:
         _fail(str(e))
     console.print(f"store {info['path']} (schema v{info['schema_version']}), tenant {info['tenant']}")
     counts = Table(title="tables")
@@ -131,23 +181,47 @@ def demo(db: Path = typer.Option(Path("out/demo.duckdb"), "--db", help="Store fo
     with _spinner() as progress:
         task = progress.add_task("demo")
         summary = run_demo(db, out, progress=lambda msg: progress.update(task, description=msg))
-    for stage, text in summary.items():
-        console.print(f"[green]✓[/] {stage}: {text}")
+    for name, text in summary.items():
+        console.print(f"[green]✓[/] {name}: {text}")
     console.print(f"report: {out / 'report.html'}")
 
 
-def _stage(name: str, db: Path, tenant: str, **kw) -> None:
-    """Run one pipeline stage on the store and print its summary."""
-    from importlib import import_module
-
-    module = import_module(f"supplyfit.{name}.stage")
-    try:
-        with Store(db, tenant=tenant) as store, _spinner() as progress:
-            progress.add_task(f"{name} stage")
-            summary = module.run(store, **kw)
-    except (KeyError, ValueError) as e:
-        _fail(f"{name}: {e}")
+def _stage(name: str, db: Path, tenant: str, **kw: Any) -> None:
+    """Run one pipeline stage on the store and print its summary; a missing input ends with exit 2."""
+    with _open(db, tenant, write=True) as store, _spinner() as progress:
+        progress.add_task(f"{name} stage")
+        summary = stage(name).run(store, **kw)
     console.print(f"[green]✓[/] {name}: {summary}")
+
+
+@app.command("run")
+def run_stages(names: list[str] = typer.Argument(None, metavar="[STAGE]...", help="Stages (or their commands) to "
+                                                 "run; default: all. They run in chain order: "
+                                                 + ", ".join(s.name for s in STAGES) + "."),
+               db: Path = DbOpt, tenant: str = TenantOpt) -> None:
+    """Run stages with their default options, in chain order. Named stages must have their inputs (exit 2 and
+    what to run first if not); with none named, stages whose inputs are missing are skipped with a note."""
+    try:
+        wanted = {stage(n).name for n in names or ()}
+    except ValueError as e:
+        _fail(str(e))
+    chosen = [s for s in STAGES if not wanted or s.name in wanted]
+    ran = 0
+    with _open(db, tenant, write=True) as store:
+        for s in chosen:
+            with _spinner() as progress:
+                progress.add_task(f"{s.name} stage")
+                try:
+                    summary = s.run(store)
+                except MissingInput as e:
+                    if wanted:
+                        raise
+                    console.print(f"[yellow]–[/] {s.name}: skipped: {escape(str(e))}")
+                    continue
+            ran += 1
+            console.print(f"[green]✓[/] {s.name}: {summary}")
+    if not ran:
+        _fail("no stage had its inputs; load data first: supplyfit ingest orders FILE")
 
 
 @app.command()
@@ -162,7 +236,30 @@ def forecast(db: Path = DbOpt, tenant: str = TenantOpt,
              model: str = typer.Option("auto", "--model", help="auto | lgbm | ses | tsb | ets | croston | imapa "
                                                                 "| adida | arima | seasonal_naive | naive")) -> None:
     """Weekly forecasts with quantiles for SKUs, categories and total (demand_panel, forecasts, backtest)."""
+    _check_model(model)
     _stage("demand", db, tenant, h=h, model=model)
+
+
+def _check_model(name: str) -> None:
+    from .demand.core import make_model
+
+    try:
+        make_model(name)
+    except ValueError as e:
+        _fail(f"--model: {e}")
+
+
+def _dates(values: list[str], option: str) -> list[str]:
+    """Dates given on the command line, as YYYY-MM-DD; a usage error (exit 2) for one that is not a date."""
+    import pandas as pd
+
+    out = []
+    for v in values:
+        try:
+            out.append(f"{pd.Timestamp(v):%Y-%m-%d}")
+        except (ValueError, TypeError):
+            _fail(f"{option} {v!r} is not a date; give YYYY-MM-DD")
+    return out
 
 
 @app.command()
@@ -173,19 +270,24 @@ def backtest(db: Path = DbOpt, tenant: str = TenantOpt,
     """Rolling-origin backtest: WRMSSE, MASE, bias, pinball loss and coverage by level."""
     import pandas as pd
 
-    from .demand import backtest as run_backtest, weekly_panel
+    from .demand.backtest import backtest as run_backtest, default_cutoffs
+    from .demand.stage import history
 
-    with Store(db, tenant=tenant, read_only=True) as store:
-        panel = weekly_panel(store)
-    if panel.empty:
-        _fail("no product sales in the store")
-    weeks = panel["ds"].drop_duplicates().sort_values().reset_index(drop=True)
-    cutoffs = cutoff or [str(weeks.iloc[-h * k - 1].date()) for k in (3, 2, 1) if len(weeks) > h * k + 2 * h]
+    cutoffs = _dates(cutoff, "--cutoff")
+    _check_model(model)
+    with _open(db, tenant) as store:
+        stage("demand").check(store)  # a backtest needs what forecasts need
+        panel = history(store)
+    cutoffs = cutoffs or [f"{c:%Y-%m-%d}" for c in default_cutoffs(panel, h)]
     if not cutoffs:
-        _fail(f"history too short for a backtest with h={h}")
+        _fail(f"history too short for a backtest with h={h}: {panel['ds'].nunique()} complete week(s), the first "
+              f"cut-off needs more than {3 * h} (try a smaller --h)")
     with _spinner() as progress:
         progress.add_task(f"backtest at {', '.join(cutoffs)}")
-        res = run_backtest(panel, cutoffs, h=h, model=model, active_weeks=active_weeks)
+        try:
+            res = run_backtest(panel, cutoffs, h=h, model=model, active_weeks=active_weeks)
+        except ValueError as e:
+            _fail(f"--cutoff: {e}")
     res["cutoff"] = pd.to_datetime(res["cutoff"]).dt.strftime("%Y-%m-%d")
     for level, part in res.groupby("level", sort=False):  # one narrow table per level reads in any terminal
         console.print(_df_table(part.drop(columns=["level", "model"]).set_index("cutoff").T.reset_index(names="metric"),
@@ -197,13 +299,13 @@ def plan(db: Path = DbOpt, tenant: str = TenantOpt, lead_time: int = typer.Optio
          service_level: float = typer.Option(0.9, min=0.5, max=0.999)) -> None:
     """Production plan (test-and-reorder) and a replayed comparison of policies."""
     _stage("supply", db, tenant, lead_time=lead_time, service_level=service_level)
-    with Store(db, tenant=tenant, read_only=True) as store:
-        if store.has_table("production_plan"):
-            orders = store.table("production_plan").sort_values("qty", ascending=False)
-            console.print(_df_table(orders, f"production plan: top {min(len(orders), 20)} of {len(orders)} SKUs"))
-            comp = store.table("policy_comparison").rename(columns={"service_level": "SL", "fill_rate": "fill",
-                                                                     "leftover_rate": "leftover",
-                                                                     "production_runs": "runs"})
+    with _open(db, tenant) as store:
+        orders = store.table("production_plan").sort_values("qty", ascending=False)
+        console.print(_df_table(orders, f"production plan: top {min(len(orders), 20)} of {len(orders)} SKUs"))
+        comp = store.table("policy_comparison")
+        if len(comp):
+            comp = comp.rename(columns={"service_level": "SL", "fill_rate": "fill", "leftover_rate": "leftover",
+                                        "production_runs": "runs"})
             console.print(_df_table(comp[["policy", "SL", "fill", "leftover", "runs"]],
                                     "policies replayed on the last 8 weeks (leftover = units left / made)"))
 
@@ -224,13 +326,13 @@ def verify(db: Path = DbOpt, tenant: str = TenantOpt,
     from .trust.credit import explain
 
     _stage("trust", db, tenant)
-    with Store(db, tenant=tenant, read_only=True) as store:
+    with _open(db, tenant) as store:
         findings, credit = store.table("verification"), store.table("credit")
     console.print(_df_table(findings.groupby(["kind", "severity"]).size().reset_index(name="findings"),
                             "findings by kind", limit=50))
     for kind, g in findings.groupby("kind"):
         for r in g.head(examples).itertuples():
-            console.print(f"[bold]{r.severity}[/] {kind}: {r.reason}")
+            console.print(f"[bold]{r.severity}[/] {kind}: {escape(str(r.reason))}")
     console.print(_df_table(credit[[credit.columns[0], "score", "grade"]], f"credit ({credit.basis.iloc[0]})"
                             if len(credit) else "credit"))
     console.print(_df_table(explain(), "how the credit score is made"))
@@ -248,11 +350,8 @@ def report(db: Path = DbOpt, tenant: str = TenantOpt,
     """Write the self-contained HTML report from the store's tables."""
     from .monitor.report import write_report
 
-    try:
-        with Store(db, tenant=tenant, read_only=True) as store:
-            path = write_report(store, out)
-    except FileNotFoundError as e:
-        _fail(str(e))
+    with _open(db, tenant) as store:
+        path = write_report(store, out)
     console.print(f"report: {path}")
 
 
@@ -282,11 +381,10 @@ def export(table: str = typer.Argument(..., help="Result table, e.g. forecasts, 
                ".json": lambda df: df.to_json(out, orient="records", date_format="iso", force_ascii=False)}
     if out.suffix.lower() not in writers:
         _fail(f"--out must end in {', '.join(writers)}")
-    try:
-        with Store(db, tenant=tenant, read_only=True) as store:
-            df = store.table(table)
-    except (FileNotFoundError, KeyError, RuntimeError) as e:
-        _fail(str(e))
+    with _open(db, tenant) as store:
+        if not rows(store, table):
+            _fail(f"no {table} rows for tenant {tenant!r}: run `{producer(table)}` first")
+        df = store.table(table)
     out.parent.mkdir(parents=True, exist_ok=True)
     writers[out.suffix.lower()](df)
     console.print(f"{len(df):,} rows of {table} → {out}")
@@ -386,7 +484,7 @@ def keys_list(db: Path = DbOpt, tenant: Optional[str] = typer.Option(None, "--te
     """Key ids, tenants and roles (never the keys)."""
     from .api import list_keys
 
-    with Store(db) as store:
+    with _open(db, write=True) as store:
         console.print(_df_table(list_keys(store, tenant), "API keys", limit=1000))
 
 
@@ -395,7 +493,7 @@ def keys_revoke(key_id: str, db: Path = DbOpt) -> None:
     """Revoke a key by its id (the part after 'sf_')."""
     from .api import revoke_key
 
-    with Store(db) as store:
+    with _open(db, write=True) as store:
         if not revoke_key(store, key_id):
             _fail(f"no live key {key_id}")
     console.print(f"revoked {key_id}")

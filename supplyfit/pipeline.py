@@ -1,18 +1,92 @@
 """The main job: every stage in order on one store (store → voice → demand → supply → match → trust → monitor).
 
 Stages read the store's tables and write result tables; the report reads only tables, so a stage that has
-not run shows as such in the report instead of breaking it.
+not run shows as such in the report instead of breaking it. Each stage's contract is here: what it needs
+(this tenant's rows in a table), what it writes, and the command that runs it. A stage whose input is missing
+raises :class:`MissingInput`, whose message names the command to run first.
 """
 
 from __future__ import annotations
 
-from importlib import resources
+from dataclasses import dataclass
+from importlib import import_module, resources
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .store import Store, ingest
 
 Progress = Callable[[str], None]
+
+
+class MissingInput(LookupError):
+    """A stage's input is absent for this tenant (no data loaded, or an earlier stage not run); the message says
+    what is missing and which command provides it."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage: ``supplyfit.<name>.stage.run(store, **options)``, run by ``supplyfit <command>``."""
+
+    name: str
+    command: str
+    needs: tuple[str, ...]
+    writes: tuple[str, ...]
+
+    def check(self, store: Store) -> None:
+        """Raise :class:`MissingInput` for the first of the stage's inputs that has no rows for the tenant."""
+        for table in self.needs:
+            check_input(store, table)
+
+    def run(self, store: Store, **options: Any) -> str:
+        """Check the inputs, run the stage, return its one-line summary."""
+        self.check(store)
+        return import_module(f"supplyfit.{self.name}.stage").run(store, **options)
+
+
+STAGES = (
+    Stage("voice", "voice", ("reviews",), ("review_scores", "aspects", "design_brief", "complaints")),
+    Stage("demand", "forecast", ("orders",), ("demand_panel", "forecasts", "backtest")),
+    Stage("supply", "plan", ("demand_panel", "forecasts"), ("production_plan", "policy_comparison")),
+    Stage("match", "match", ("orders",), ("rules", "recommendations", "segments", "segment_summary",
+                                          "segment_structure", "group_demand")),
+    Stage("trust", "verify", ("orders",), ("verification", "credit")),
+    Stage("monitor", "monitor", ("orders",), ("ind_totals", "ind_notes", "hotspots")),
+)
+SOURCES = {"orders": "supplyfit ingest orders FILE", "reviews": "supplyfit ingest reviews FILE"}
+
+
+def stage(name: str) -> Stage:
+    """A stage by its name or by its command ('demand' or 'forecast'); ValueError for anything else."""
+    for s in STAGES:
+        if name in (s.name, s.command):
+            return s
+    raise ValueError(f"no stage {name!r}; stages in order: "
+                     + ", ".join(s.name if s.name == s.command else f"{s.name} ({s.command})" for s in STAGES))
+
+
+def producer(table: str) -> str:
+    """The command that writes ``table`` (``supplyfit forecast`` for forecasts), for 'run X first' messages."""
+    if table in SOURCES:
+        return SOURCES[table]
+    for s in STAGES:
+        if table in s.writes or (table.startswith("ind_") and s.name == "monitor"):
+            return f"supplyfit {s.command}"
+    return "supplyfit run"
+
+
+def rows(store: Store, table: str, where: str = "") -> int:
+    """This tenant's rows in ``table`` (0 when the table does not exist)."""
+    if not store.has_table(table):
+        return 0
+    return int(store.table(table, where=where, columns="count(*) AS n")["n"].iloc[0])
+
+
+def check_input(store: Store, table: str) -> None:
+    """Raise :class:`MissingInput` unless this tenant has rows in ``table`` (order lines: product lines)."""
+    if rows(store, table, "is_product" if table == "orders" else ""):
+        return
+    what = {"orders": "no product order lines", "reviews": "no reviews"}.get(table, f"no {table}")
+    raise MissingInput(f"{what} for tenant {store.tenant!r}: run `{producer(table)}` first")
 
 
 def sample_path(name: str) -> Path:
@@ -27,25 +101,26 @@ def load_sample(store: Store) -> str:
             f"duplicates); {reviews.stored:,} reviews")
 
 
-def stages() -> list[tuple[str, Callable[[Store], str]]]:
-    """The analysis stages, in chain order."""
-    from .demand import stage as demand
-    from .match import stage as match
-    from .monitor import stage as monitor
-    from .supply import stage as supply
-    from .trust import stage as trust
-    from .voice import stage as voice
+def run_optional(store: Store, name: str) -> str:
+    """Run a stage with its default options; a missing input is a summary ('skipped: …'), not an error."""
+    try:
+        return stage(name).run(store)
+    except MissingInput as e:
+        return f"skipped: {e}"
 
-    return [("voice", voice.run), ("demand", demand.run), ("supply", supply.run), ("match", match.run),
-            ("trust", trust.run), ("monitor", monitor.run)]
+
+def stages() -> list[tuple[str, Callable[[Store], str]]]:
+    """The analysis stages in chain order, each as (name, run(store) -> summary); missing inputs are skipped."""
+    return [(s.name, lambda store, name=s.name: run_optional(store, name)) for s in STAGES]
 
 
 def run_all(store: Store, progress: Progress | None = None) -> dict[str, str]:
+    """Every stage in order; those whose inputs are missing are skipped with a note in the summary."""
     say = progress or (lambda _m: None)
     summary = {}
-    for name, stage in stages():
+    for name, run in stages():
         say(name)
-        summary[name] = stage(store)
+        summary[name] = run(store)
     return summary
 
 

@@ -43,6 +43,13 @@ def score(history: Wide, actual: np.ndarray, fc: pd.DataFrame) -> dict[str, floa
     }
 
 
+def default_cutoffs(panel: pd.DataFrame, h: int, n: int = 3) -> list[pd.Timestamp]:
+    """Up to ``n`` cut-offs ``h`` weeks apart ending ``h`` weeks before the panel's end, oldest first; only those
+    with at least ``2 h`` weeks of history before them (so [] when the panel has ``3 h`` weeks or fewer)."""
+    weeks = pd.to_datetime(panel["ds"]).drop_duplicates().sort_values().reset_index(drop=True)
+    return [weeks.iloc[-k * h - 1] for k in range(n, 0, -1) if len(weeks) > (k + 2) * h]
+
+
 def backtest(panel: pd.DataFrame, cutoffs: Iterable, h: int = 8, model: str = "auto",
              active_weeks: int | None = None, **forecaster_kw) -> pd.DataFrame:
     """Fit at each cut-off on the weeks before it and score the next ``h`` weeks.
@@ -57,12 +64,18 @@ def backtest(panel: pd.DataFrame, cutoffs: Iterable, h: int = 8, model: str = "a
         cutoff = pd.Timestamp(cutoff)
         t = int(full.dates.searchsorted(cutoff))
         if t + h > len(full.dates):
-            raise ValueError(f"cut-off {cutoff:%Y-%m-%d} leaves fewer than h={h} weeks of actuals")
+            raise ValueError(f"cut-off {cutoff:%Y-%m-%d} leaves fewer than h={h} weeks of actuals (the panel ends "
+                             f"{full.dates[-1]:%Y-%m-%d})")
+        if t == 0:
+            raise ValueError(f"cut-off {cutoff:%Y-%m-%d} leaves no history before it (the panel starts "
+                             f"{full.dates[0]:%Y-%m-%d})")
         train = panel[pd.to_datetime(panel["ds"]) < cutoff]
         if active_weeks:
             recent = train[(pd.to_datetime(train["ds"]) >= cutoff - pd.Timedelta(weeks=active_weeks))
                            & (train["y"] > 0)]
             train = train[train["unique_id"].isin(recent["unique_id"].unique())]
+            if train.empty:
+                raise ValueError(f"no series sold in the {active_weeks} weeks before cut-off {cutoff:%Y-%m-%d}")
         fc = Forecaster(h=h, model=model, **forecaster_kw).fit(train)
         hier = fc.predict_hierarchy()
         ids = fc.wide_.ids

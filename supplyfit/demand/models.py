@@ -7,14 +7,11 @@ fitted on all series at once (direct, horizon as a feature).
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 
 from .panel import Wide
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from .threads import LGBM_THREADS
 
 
 def _last_valid(Y: np.ndarray) -> np.ndarray:
@@ -139,7 +136,7 @@ class GlobalGBM(Model):
                  origins: int = 16, max_ratio: float = 8.0, seed: int = 0):
         self.params = dict(objective="l2", n_estimators=n_estimators, learning_rate=learning_rate,
                            num_leaves=num_leaves, min_child_samples=100, subsample=0.8, subsample_freq=1,
-                           colsample_bytree=0.8, reg_lambda=5.0, random_state=seed, verbose=-1, n_jobs=2)
+                           colsample_bytree=0.8, reg_lambda=5.0, random_state=seed, verbose=-1, n_jobs=LGBM_THREADS)
         self.origins, self.max_ratio = origins, max_ratio
 
     columns = ["h", "lag1", "lag2", "lag3", "lag4", "ma4", "ma13", "ma26", "ma52", "nz8", "nz26", "cv26",

@@ -20,6 +20,25 @@ def week_start(ts: pd.Series) -> pd.Series:
     return (ts - pd.to_timedelta(ts.dt.weekday, unit="D")).dt.normalize()
 
 
+def returns_mask(lines: pd.DataFrame) -> pd.Series:
+    """Which lines are returns: flagged ``is_return`` or, with or without the flag, of negative quantity."""
+    negative = lines["quantity"] < 0
+    if "is_return" not in lines.columns:
+        return negative
+    return negative | lines["is_return"].astype(bool)
+
+
+def product_lines(lines: pd.DataFrame, returns: bool = False) -> pd.DataFrame:
+    """The product lines of ``lines`` (those flagged ``is_product`` false, such as postage and fees, dropped)
+    and, unless ``returns``, only sales: no returns (:func:`returns_mask`) and a positive quantity.
+
+    The one filter for "what was sold": panels, indicators, checks and baskets count the same lines."""
+    keep = lines["is_product"].astype(bool) if "is_product" in lines.columns else pd.Series(True, lines.index)
+    if not returns:
+        keep &= ~returns_mask(lines) & (lines["quantity"] > 0)
+    return lines[keep]
+
+
 def weekly_panel(orders: "pd.DataFrame | Store", level: str = "sku", complete_weeks: bool = True) -> pd.DataFrame:
     """Units sold per series and week (Monday), zero-filled from each series' first sale to the panel's end.
 
@@ -29,11 +48,7 @@ def weekly_panel(orders: "pd.DataFrame | Store", level: str = "sku", complete_we
     Extra columns: ``revenue`` and ``price`` (average unit price, forward-filled) and ``category`` when known.
     The last week is dropped when the data stop before its Sunday (``complete_weeks``).
     """
-    df = orders.sales() if hasattr(orders, "sales") else orders
-    df = df[df["quantity"] > 0]
-    for flag, keep in (("is_return", False), ("is_product", True)):
-        if flag in df.columns:
-            df = df[df[flag] == keep]
+    df = product_lines(orders.sales() if hasattr(orders, "sales") else orders)
     if df.empty:
         return pd.DataFrame({"unique_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"),
                              "y": pd.Series(dtype=float)})

@@ -4,25 +4,40 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..pipeline import MissingInput
 from ..store import Store
-from .backtest import backtest
+from .backtest import backtest, default_cutoffs
 from .core import Forecaster
-from .panel import weekly_panel
+from .panel import product_lines, weekly_panel
+
+
+def history(store: Store) -> pd.DataFrame:
+    """The tenant's weekly panel; :class:`MissingInput` when it is empty, saying what is missing: product sales,
+    or a complete week of them (the week in progress is left out, it would read as a collapse)."""
+    sales = product_lines(store.sales())
+    panel = weekly_panel(sales)
+    if panel.empty:
+        if sales.empty:
+            raise MissingInput(f"no product sales (only returns) for tenant {store.tenant!r}: load orders with sales "
+                               "(`supplyfit ingest orders FILE`)")
+        raise MissingInput(f"not enough history: the sales of tenant {store.tenant!r} cover "
+                           f"{sales.ts.min():%Y-%m-%d} – {sales.ts.max():%Y-%m-%d}, no complete week (Monday to "
+                           "Sunday); forecasts need at least one, load orders up to a Sunday night or later")
+    return panel
 
 
 def run(store: Store, h: int = 8, model: str = "auto") -> str:
-    """Write ``demand_panel``, ``forecasts`` (sku/category/total, reconciled) and ``backtest`` tables."""
-    panel = weekly_panel(store)
-    if panel.empty:
-        return "no product sales to forecast"
+    """Write ``demand_panel``, ``forecasts`` (sku/category/total, reconciled) and ``backtest`` (when the history
+    allows a cut-off) tables."""
+    panel = history(store)
     fc = Forecaster(h=h, model=model).fit(panel)
     store.write_result("demand_panel", panel)
     store.write_result("forecasts", fc.predict_hierarchy())
-    weeks = panel["ds"].drop_duplicates().sort_values()
-    cutoffs = [weeks.iloc[-h - 1 - k * h] for k in range(2) if len(weeks) > 3 * h + k * h]
+    cutoffs = default_cutoffs(panel, h, n=2)
     if cutoffs:
-        bt = backtest(panel, cutoffs, h=h, model=model, active_weeks=26)
-        store.write_result("backtest", bt)
-    skus = panel["unique_id"].nunique()
+        store.write_result("backtest", backtest(panel, cutoffs, h=h, model=model, active_weeks=26))
+    weeks = panel["ds"].nunique()
     start = pd.Timestamp(fc.wide_.dates[-1]) + pd.Timedelta(weeks=1)
-    return f"{skus:,} SKUs forecast {h} weeks from {start:%Y-%m-%d}; backtest at {len(cutoffs)} cut-off(s)"
+    tested = (f"backtest at {len(cutoffs)} cut-off(s)" if cutoffs
+              else f"no backtest ({weeks} complete week(s); a cut-off needs more than {3 * h})")
+    return f"{panel['unique_id'].nunique():,} SKUs forecast {h} weeks from {start:%Y-%m-%d}; {tested}"

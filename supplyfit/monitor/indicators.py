@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..demand.panel import FREQ, product_lines, returns_mask, week_start
+
 if TYPE_CHECKING:
     from ..store import Store
 
-FREQS = {"W": ("W-MON", 52), "M": ("M", 12)}
+SEASON = {"W": 52, "M": 12}  # periods in a year
 PERIOD = {"W": pd.DateOffset(weeks=1), "M": pd.DateOffset(months=1)}
 METRICS = ["revenue", "units", "orders", "customers"]
 DIMENSIONS = ("category", "region", "channel")
@@ -45,10 +47,9 @@ class Indicators:
 
 def period_start(ts: pd.Series, freq: str) -> pd.Series:
     """Start of each timestamp's period: Monday of the week ('W') or first day of the month ('M')."""
-    ts = pd.to_datetime(ts)
     if freq == "W":
-        return (ts - pd.to_timedelta(ts.dt.weekday, unit="D")).dt.normalize()
-    return ts.dt.to_period("M").dt.to_timestamp()
+        return week_start(ts)
+    return pd.to_datetime(ts).dt.to_period("M").dt.to_timestamp()
 
 
 def complete(periods: pd.Series, freq: str, last: pd.Timestamp) -> pd.Series:
@@ -87,10 +88,8 @@ def _growth(frame: pd.DataFrame, keys: list[str], season: int, freq: str) -> pd.
 
 
 def _lines(source: "Store | pd.DataFrame", freq: str) -> pd.DataFrame:
-    df = source.sales() if hasattr(source, "sales") else source.copy()
-    if "is_product" in df.columns:
-        df = df[df.is_product.astype(bool)]
-    df["is_return"] = (df["is_return"] if "is_return" in df.columns else df["quantity"] < 0).astype(bool)
+    df = product_lines(source.sales() if hasattr(source, "sales") else source, returns=True).copy()
+    df["is_return"] = returns_mask(df)
     for col in ("customer_id", *DIMENSIONS):
         if col not in df.columns:
             df[col] = None
@@ -108,9 +107,9 @@ def indicators(source: "Store | pd.DataFrame", freq: str = "W", horizon: int | N
     scores) give the sentiment index; from a Store they are read from ``review_scores``. ``forecast`` adds the
     next ``horizon`` periods of revenue, units, orders and customers from :mod:`supplyfit.demand`.
     """
-    if freq not in FREQS:
+    if freq not in SEASON:
         raise ValueError(f"freq must be 'W' or 'M', not {freq!r}")
-    season = FREQS[freq][1]
+    season = SEASON[freq]
     lines = _lines(source, freq)
     notes: list[str] = []
     if lines.empty:
@@ -122,15 +121,15 @@ def indicators(source: "Store | pd.DataFrame", freq: str = "W", horizon: int | N
         notes.append(f"the last period (from {totals.period.iloc[-1]:%Y-%m-%d}) is incomplete: data end "
                      f"{last:%Y-%m-%d}")
     dims = []
-    for d in DIMENSIONS:
-        if lines[d].notna().any():
-            part = _growth(_aggregate(lines.assign(value=lines[d].fillna("unknown")), ["value", "period"]),
-                           ["value"], season, freq)
-            part["share"] = part.revenue / part.groupby("period").revenue.transform("sum")
-            dims.append(part.assign(dimension=d))
-        else:
+    for d in DIMENSIONS:  # a dimension without data still gives its (empty) columns: tables keep one shape
+        known = lines if lines[d].notna().any() else lines.iloc[:0]
+        if known.empty:
             notes.append(f"no {d} column in the orders: no breakdown by {d}")
-    by_dim = pd.concat(dims, ignore_index=True) if dims else pd.DataFrame()
+        part = _growth(_aggregate(known.assign(value=known[d].fillna("unknown")), ["value", "period"]),
+                       ["value"], season, freq)
+        part["share"] = part.revenue / part.groupby("period").revenue.transform("sum")
+        dims.append(part.assign(dimension=d))
+    by_dim = pd.concat([p for p in dims if len(p)] or dims[:1], ignore_index=True)
     ind = Indicators(freq, totals, by_dim, _contribution(lines), _concentration(lines), _price_bands(lines),
                      _new_returning(lines), _sentiment(source, reviews, freq, notes), notes=notes)
     if forecast:
@@ -195,10 +194,17 @@ def sentiment_index(scores: pd.DataFrame, freq: str) -> pd.DataFrame:
     return out
 
 
+def scored_reviews(store: "Store") -> pd.DataFrame | None:
+    """The voice stage's review scores with each review's date (category, p_positive, ts); None before it ran."""
+    if not store.has_table("review_scores"):
+        return None
+    return store.query("SELECT s.category, s.p_positive, r.ts FROM review_scores s JOIN reviews r "
+                       "ON r.tenant = s.tenant AND r.review_id = s.review_id WHERE s.tenant = $tenant")
+
+
 def _sentiment(source, reviews: pd.DataFrame | None, freq: str, notes: list[str]) -> pd.DataFrame:
-    if reviews is None and hasattr(source, "has_table") and source.has_table("review_scores"):
-        reviews = source.query("SELECT s.category, s.p_positive, r.ts FROM review_scores s JOIN reviews r "
-                               "ON r.tenant = s.tenant AND r.review_id = s.review_id WHERE s.tenant = $tenant")
+    if reviews is None and hasattr(source, "has_table"):
+        reviews = scored_reviews(source)
     if reviews is None or reviews.empty:
         notes.append("no scored reviews: run the voice stage for the sentiment index")
         return pd.DataFrame(columns=["period", "category", "reviews", "positive_share", "index"])
@@ -215,7 +221,7 @@ def _forecast(lines: pd.DataFrame, freq: str, horizon: int) -> pd.DataFrame:
     from ..demand import Forecaster
 
     weekly = _aggregate(lines.assign(period=period_start(lines.ts, "W")), ["period"])
-    full = pd.date_range(weekly.period.min(), weekly.period.max(), freq="W-MON")
+    full = pd.date_range(weekly.period.min(), weekly.period.max(), freq=FREQ)
     weekly = weekly.set_index("period").reindex(full, fill_value=0).rename_axis("period").reset_index()
     weekly = weekly[complete(weekly.period, "W", lines.ts.max())]  # a partial last week would read as a collapse
     if len(weekly) < 8:

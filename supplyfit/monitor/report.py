@@ -8,88 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-import pandas as pd
-import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from ..store import Store
-
-
-@dataclass
-class Section:
-    """One part of the report: a title, the data window, and blocks of HTML (charts, tables, text)."""
-
-    key: str
-    title: str
-    window: str = ""
-    blocks: list[str] = field(default_factory=list)
-    missing: str | None = None  # why the section has no content (stage not run)
-
-    def text(self, s: str) -> "Section":
-        self.blocks.append(f"<p>{html.escape(s)}</p>")
-        return self
-
-    def table(self, df: pd.DataFrame, caption: str = "", limit: int = 20) -> "Section":
-        body = df.head(limit).to_html(index=False, float_format=lambda v: f"{v:,.3f}", border=0, classes="tbl",
-                                      escape=True)
-        cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
-        self.blocks.append(f"{cap}{body}")
-        return self
-
-    def chart(self, fig: go.Figure, caption: str = "") -> "Section":
-        fig.update_layout(template="plotly_white", height=360, margin=dict(l=50, r=20, t=50, b=40),
-                          font=dict(family="Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"))
-        cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
-        div = fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-        self.blocks.append(f"<div class='chart'>{div}</div>{cap}")
-        return self
-
-
-def window_of(ts: pd.Series) -> str:
-    """'first – last' dates of a timestamp column, for section headers."""
-    if ts.empty:
-        return "no data"
-    return f"{pd.Timestamp(ts.min()):%Y-%m-%d} – {pd.Timestamp(ts.max()):%Y-%m-%d}"
-
-
-def store_section(store: Store) -> Section:
-    """What was loaded: loads, quarantine reasons, monthly order lines."""
-    sec = Section("data", "Data loaded · 数据接入")
-    info = store.status()
-    if not info["tables"].get("orders") and not info["tables"].get("reviews"):
-        sec.missing = "No data loaded yet: run `supplyfit ingest orders FILE`."
-        return sec
-    monthly = store.query("SELECT date_trunc('month', ts) AS month, count(*) AS lines, "
-                          "sum(CASE WHEN is_return THEN 1 ELSE 0 END) AS return_lines FROM orders "
-                          "WHERE tenant = $tenant GROUP BY 1 ORDER BY 1")
-    span = store.query("SELECT min(ts) AS lo, max(ts) AS hi FROM orders WHERE tenant = $tenant")
-    sec.window = window_of(pd.Series([span.lo[0], span.hi[0]]).dropna())
-    counts = ", ".join(f"{k}: {v:,}" for k, v in info["tables"].items())
-    sec.text(f"Rows per table — {counts}.")
-    sec.table(info["loads"], "Recent loads (rows read = stored + quarantined + duplicates)")
-    if len(info["quarantine_reasons"]):
-        sec.table(info["quarantine_reasons"], "Why rows were quarantined")
-    if len(monthly):
-        fig = go.Figure([go.Bar(x=monthly.month, y=monthly.lines, name="order lines"),
-                         go.Bar(x=monthly.month, y=monthly.return_lines, name="return lines")])
-        fig.update_layout(title="Order lines per month · 每月订单行", barmode="overlay")
-        sec.chart(fig, "Numbers: " + ", ".join(f"{m:%Y-%m} {n:,}" for m, n in zip(monthly.month, monthly.lines)))
-    return sec
-
-
-SectionBuilder = Callable[[Store], Section]
-
-
-def section_builders() -> list[SectionBuilder]:
-    """Report sections in chain order; each reads only the store's tables."""
-    from . import sections as s
-
-    return [store_section, s.consumption_section, s.hotspot_section, s.voice_section, s.demand_section, s.supply_section,
-            s.match_section, s.trust_section]
+from .sections import BUILDERS, SectionBuilder
 
 
 CSS = """
@@ -108,7 +32,7 @@ def write_report(store: Store, path: str | Path, builders: list[SectionBuilder] 
     """Build every section from the store and write one self-contained HTML file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sections = [build(store) for build in (builders or section_builders())]
+    sections = [build(store) for build in (builders or BUILDERS)]
     nav = "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in sections)
     parts = []
     for s in sections:

@@ -1,25 +1,114 @@
-"""Report sections for each stage of the chain, built only from the store's result tables."""
+"""Report sections for each stage of the chain, built only from the store's result tables.
+
+A section whose stage has not run for the tenant says which command to run instead of disappearing, and one whose
+tables hold too little for a chart (a week of data, no categories, no customers) says so in a line.
+"""
 
 from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from ..store import Store
-from .report import Section, window_of
 
 
-def _missing(sec: Section, store: Store, *tables: str) -> bool:
-    absent = [t for t in tables if not store.has_table(t) or store.table(t).empty]
-    if absent:
-        sec.missing = f"Stage not run yet (no {', '.join(absent)} table): run `supplyfit demo` or the stage's command."
-    return bool(absent)
+@dataclass
+class Section:
+    """One part of the report: a title, the data window, and blocks of HTML (charts, tables, text)."""
+
+    key: str
+    title: str
+    window: str = ""
+    blocks: list[str] = field(default_factory=list)
+    missing: str | None = None  # why the section has no content (stage not run)
+
+    def text(self, s: str) -> "Section":
+        self.blocks.append(f"<p>{html.escape(s)}</p>")
+        return self
+
+    def table(self, df: pd.DataFrame, caption: str = "", limit: int = 20) -> "Section":
+        body = df.head(limit).to_html(index=False, float_format=lambda v: f"{v:,.3f}", border=0, classes="tbl",
+                                      escape=True)
+        cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
+        self.blocks.append(f"{cap}{body}")
+        return self
+
+    def chart(self, fig: go.Figure, caption: str = "") -> "Section":
+        fig.update_layout(template="plotly_white", height=360, margin=dict(l=50, r=20, t=50, b=40),
+                          font=dict(family="Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"))
+        cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
+        div = fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+        self.blocks.append(f"<div class='chart'>{div}</div>{cap}")
+        return self
 
 
-def voice_section(store: Store) -> Section:
-    sec = Section("voice", "Voice of the customer · 用户之声")
-    if _missing(sec, store, "review_scores", "aspects"):
+def window_of(ts: pd.Series) -> str:
+    """'first – last' dates of a timestamp column, for section headers."""
+    if ts.empty:
+        return "no data"
+    return f"{pd.Timestamp(ts.min()):%Y-%m-%d} – {pd.Timestamp(ts.max()):%Y-%m-%d}"
+
+
+SectionBuilder = Callable[[Store], Section]
+
+
+def _has_rows(store: Store, table: str) -> bool:
+    return store.has_table(table) and bool(store.table(table, columns="count(*) AS n")["n"].iloc[0])
+
+
+def section(key: str, title: str, command: str, *tables: str) -> Callable[[Callable[[Store, Section], None]],
+                                                                          SectionBuilder]:
+    """Make a section builder from ``fill(store, sec)``, which runs once the stage has run for the tenant (one of
+    its ``tables`` has rows); before that the section says which command (``supplyfit forecast`` …) to run."""
+
+    def wrap(fill: Callable[[Store, Section], None]) -> SectionBuilder:
+        @wraps(fill)
+        def build(store: Store) -> Section:
+            sec = Section(key, title)
+            if any(_has_rows(store, t) for t in tables):
+                fill(store, sec)
+            else:
+                sec.missing = (f"Stage not run yet for tenant {store.tenant} (no {' or '.join(tables)} rows): run "
+                               f"`{command}`, or `supplyfit run` for every stage.")
+            return sec
+
+        return build
+
+    return wrap
+
+
+def store_section(store: Store) -> Section:
+    """What was loaded: loads, quarantine reasons, monthly order lines."""
+    sec = Section("data", "Data loaded · 数据接入")
+    info = store.status()
+    if not info["tables"].get("orders") and not info["tables"].get("reviews"):
+        sec.missing = "No data loaded yet: run `supplyfit ingest orders FILE`."
         return sec
+    monthly = store.query("SELECT date_trunc('month', ts) AS month, count(*) AS lines, "
+                          "sum(CASE WHEN is_return THEN 1 ELSE 0 END) AS return_lines FROM orders "
+                          "WHERE tenant = $tenant GROUP BY 1 ORDER BY 1")
+    span = store.query("SELECT min(ts) AS lo, max(ts) AS hi FROM orders WHERE tenant = $tenant")
+    sec.window = window_of(pd.Series([span.lo[0], span.hi[0]]).dropna())
+    counts = ", ".join(f"{k}: {v:,}" for k, v in info["tables"].items())
+    sec.text(f"Rows per table — {counts}.")
+    sec.table(info["loads"], "Recent loads (rows read = stored + quarantined + duplicates)")
+    if len(info["quarantine_reasons"]):
+        sec.table(info["quarantine_reasons"], "Why rows were quarantined")
+    if len(monthly):
+        fig = go.Figure([go.Bar(x=monthly.month, y=monthly.lines, name="order lines"),
+                         go.Bar(x=monthly.month, y=monthly.return_lines, name="return lines")])
+        fig.update_layout(title="Order lines per month · 每月订单行", barmode="overlay")
+        sec.chart(fig, "Numbers: " + ", ".join(f"{m:%Y-%m} {n:,}" for m, n in zip(monthly.month, monthly.lines)))
+    return sec
+
+
+@section("voice", "Voice of the customer · 用户之声", "supplyfit voice", "review_scores")
+def voice_section(store: Store, sec: Section) -> None:
     scores = store.table("review_scores")
     by_cat = scores.groupby("category").agg(reviews=("review_id", "size"), positive=("predicted", "mean"))
     fig = go.Figure(go.Bar(x=by_cat.index, y=by_cat.positive, text=[f"{v:.0%}" for v in by_cat.positive]))
@@ -37,13 +126,10 @@ def voice_section(store: Store) -> Section:
     sec.table(brief[brief["rank"] <= 3], "Design brief · 设计简报: top unmet needs and praised attributes", limit=60)
     sec.table(store.table("complaints").head(15)[["rank", "category", "urgency", "reason", "matched", "text"]],
               "Complaint queue · 投诉队列 (most urgent first)")
-    return sec
 
 
-def demand_section(store: Store) -> Section:
-    sec = Section("demand", "Demand forecasts · 需求预测")
-    if _missing(sec, store, "forecasts", "demand_panel"):
-        return sec
+@section("demand", "Demand forecasts · 需求预测", "supplyfit forecast", "forecasts")
+def demand_section(store: Store, sec: Section) -> None:
     panel, fc = store.table("demand_panel"), store.table("forecasts")
     sec.window = f"history {window_of(panel.ds)}; forecast {window_of(fc.ds)}"
     hist_total = panel.groupby("ds").y.sum()
@@ -67,18 +153,21 @@ def demand_section(store: Store) -> Section:
         ])
         fig.update_layout(title=f"Weekly units · 周销量: {label}")
         sec.chart(fig, "Forecast: " + ", ".join(f"{d:%m-%d} {v:,.0f}" for d, v in zip(f.ds, f.yhat)))
-    if store.has_table("backtest"):
-        sec.table(store.table("backtest"), "Backtest (rolling origin, M5 WRMSSE, 80% interval coverage)")
-    return sec
+    backtest = store.table("backtest") if store.has_table("backtest") else pd.DataFrame()
+    if len(backtest):
+        sec.table(backtest, "Backtest (rolling origin, M5 WRMSSE, 80% interval coverage)")
+    else:
+        sec.text(f"No backtest: {panel.ds.nunique()} complete week(s) of history, too few for a cut-off.")
 
 
-def supply_section(store: Store) -> Section:
-    sec = Section("supply", "Flexible production · 柔性生产")
-    if _missing(sec, store, "production_plan", "policy_comparison"):
-        return sec
+@section("supply", "Flexible production · 柔性生产", "supplyfit plan", "production_plan", "policy_comparison")
+def supply_section(store: Store, sec: Section) -> None:
     plan = store.table("production_plan").sort_values("qty", ascending=False)
     sec.table(plan.head(15), f"Production plan · 生产计划: {len(plan)} SKUs, {plan.qty.sum():,.0f} units")
     comp = store.table("policy_comparison")
+    if comp.empty:
+        sec.text("No policy comparison: the history is too short to replay the last 8 weeks.")
+        return
     fig = go.Figure()
     for policy, g in comp.groupby("policy"):
         fig.add_trace(go.Scatter(x=g.leftover_rate, y=g.fill_rate, mode="lines+markers+text", name=policy,
@@ -87,14 +176,30 @@ def supply_section(store: Store) -> Section:
                       xaxis_title="leftover units / units made", yaxis_title="fill rate")
     sec.chart(fig)
     sec.table(comp, "Policy comparison (replayed on the last 8 weeks of actual demand)")
-    return sec
 
 
-def match_section(store: Store) -> Section:
-    sec = Section("match", "Matching and segments · 匹配与客群")
-    if _missing(sec, store, "rules", "segments"):
-        return sec
-    rules = store.table("rules")
+@section("match", "Matching and segments · 匹配与客群", "supplyfit match", "rules", "segments", "group_demand")
+def match_section(store: Store, sec: Section) -> None:
+    rules = store.table("rules") if store.has_table("rules") else pd.DataFrame()
+    if rules.empty:
+        sec.text("No basket rule reaches the minimum support and confidence.")
+    else:
+        _rules(sec, rules)
+    summary = store.table("segment_summary") if store.has_table("segment_summary") else pd.DataFrame()
+    if summary.empty:
+        sec.text("No segments: the orders carry no customer ids.")
+    else:
+        _segments(store, sec, summary)
+    groups = store.table("group_demand") if store.has_table("group_demand") else pd.DataFrame()
+    if len(groups):
+        fig = go.Figure([go.Scatter(name=g, x=d.period, y=d.revenue_share, mode="lines+markers")
+                         for g, d in groups.groupby("group")])
+        fig.update_layout(title="Demand by consumer group · 目标人群需求 (share of revenue)", yaxis_tickformat=".0%")
+        sec.chart(fig, "Groups are read from product names (children, students, seniors, gifts & trend); "
+                       "'general' = no group named.")
+
+
+def _rules(sec: Section, rules: pd.DataFrame) -> None:
     sec.table(rules.head(15)[["antecedents", "consequents", "support", "confidence", "lift"]],
               "Strongest basket rules · 购物篮规则 (by lift)")
     top = rules.head(40)
@@ -104,20 +209,15 @@ def match_section(store: Store) -> Section:
     fig = go.Figure(go.Heatmap(z=lift.values, x=lift.columns, y=lift.index, colorscale="Blues"))
     fig.update_layout(title="Lift of the strongest rules · 关联提升度", height=500)
     sec.chart(fig)
-    summary = store.table("segment_summary")
+
+
+def _segments(store: Store, sec: Section, summary: pd.DataFrame) -> None:
     fig = go.Figure([go.Bar(name="customers", x=summary.segment, y=summary.customer_share),
                      go.Bar(name="revenue", x=summary.segment, y=summary.revenue_share)])
     fig.update_layout(title="Segments: share of customers and revenue · 客群占比", yaxis_tickformat=".0%")
     sec.chart(fig, "Numbers: " + ", ".join(f"{s} {c:,} customers, {r:.0%} of revenue"
                                            for s, c, r in zip(summary.segment, summary.customers,
                                                               summary.revenue_share)))
-    if store.has_table("group_demand"):
-        groups = store.table("group_demand")
-        fig = go.Figure([go.Scatter(name=g, x=d.period, y=d.revenue_share, mode="lines+markers")
-                         for g, d in groups.groupby("group")])
-        fig.update_layout(title="Demand by consumer group · 目标人群需求 (share of revenue)", yaxis_tickformat=".0%")
-        sec.chart(fig, "Groups are read from product names (children, students, seniors, gifts & trend); "
-                       "'general' = no group named.")
     if store.has_table("segment_structure"):
         st = store.table("segment_structure")
         cat = st[st.dimension == "category"].pivot_table(index="segment", columns="value", values="share")
@@ -128,7 +228,6 @@ def match_section(store: Store) -> Section:
         recs = store.table("recommendations")
         ex = recs.groupby("customer_id").sku.agg(lambda s: ", ".join(s.head(5))).head(8).reset_index()
         sec.table(ex, "Example recommendations for top customers · 个性化推荐")
-    return sec
 
 
 def _ind(store: Store, name: str, freq: str) -> pd.DataFrame:
@@ -136,10 +235,8 @@ def _ind(store: Store, name: str, freq: str) -> pd.DataFrame:
     return df.sort_values("period", kind="stable") if "period" in df.columns else df
 
 
-def consumption_section(store: Store) -> Section:
-    sec = Section("consumption", "Consumption scale and structure · 消费规模与结构")
-    if _missing(sec, store, "ind_totals"):
-        return sec
+@section("consumption", "Consumption scale and structure · 消费规模与结构", "supplyfit monitor", "ind_totals")
+def consumption_section(store: Store, sec: Section) -> None:
     monthly, weekly = _ind(store, "totals", "M"), _ind(store, "totals", "W")
     sec.window = f"{weekly.period.min():%Y-%m-%d} – {weekly.period.max() + pd.Timedelta(days=6):%Y-%m-%d}"
     for note in store.table("ind_notes").note:
@@ -159,17 +256,7 @@ def consumption_section(store: Store) -> Section:
             "revenue_yoy"]
     sec.table(monthly[cols].assign(period=monthly.period.dt.strftime("%Y-%m")),
               "Monthly indicators · 月度指标 (pop = vs previous month, yoy = vs same month a year before)")
-    dims = _ind(store, "by_dimension", "M")
-    cat = dims[dims.dimension == "category"].pivot_table(index="period", columns="value", values="share")
-    fig = go.Figure([go.Scatter(x=cat.index, y=cat[c], stackgroup="one", name=c) for c in cat.columns])
-    fig.update_layout(title="Category share of revenue · 品类结构", yaxis_tickformat=".0%")
-    sec.chart(fig, "Last month: " + ", ".join(f"{c} {v:.0%}" for c, v in cat.iloc[-1].nlargest(6).items()))
-    contrib = _ind(store, "contribution", "M")
-    last = contrib[contrib.period == contrib.period.max()].sort_values("contribution")
-    fig = go.Figure(go.Bar(x=last.contribution, y=last.category, orientation="h"))
-    fig.update_layout(title=f"Contribution to revenue growth, {last.period.max():%Y-%m} · 增长贡献",
-                      xaxis_tickformat=".1%")
-    sec.chart(fig, "Numbers: " + ", ".join(f"{c} {v:+.1%}" for c, v in zip(last.category, last.contribution)))
+    _structure(store, sec)
     conc, cust = _ind(store, "concentration", "M"), _ind(store, "customers", "M")
     fig = go.Figure([go.Bar(x=cust.period, y=cust.new_customers, name="new · 新客"),
                      go.Bar(x=cust.period, y=cust.returning_customers, name="returning · 老客")])
@@ -187,14 +274,35 @@ def consumption_section(store: Store) -> Section:
         fig = go.Figure(go.Scatter(x=s_all.period, y=s_all["index"], mode="lines+markers"))
         fig.update_layout(title="Consumer-sentiment index · 消费者信心指数 (100 = balanced)")
         sec.chart(fig)
-    return sec
 
 
-def hotspot_section(store: Store) -> Section:
-    sec = Section("hotspots", "Hotspots · 热点商品")
-    if _missing(sec, store, "hotspots"):
-        return sec
-    hs = store.table("hotspots").sort_values("rank")
+def _structure(store: Store, sec: Section) -> None:
+    """Category shares by month and each category's contribution to the last month's growth, when known."""
+    dims = _ind(store, "by_dimension", "M")
+    cat = dims[dims.dimension == "category"].pivot_table(index="period", columns="value", values="share")
+    if cat.empty:
+        sec.text("No category breakdown: the orders and products carry no categories.")
+        return
+    fig = go.Figure([go.Scatter(x=cat.index, y=cat[c], stackgroup="one", name=c) for c in cat.columns])
+    fig.update_layout(title="Category share of revenue · 品类结构", yaxis_tickformat=".0%")
+    sec.chart(fig, "Last month: " + ", ".join(f"{c} {v:.0%}" for c, v in cat.iloc[-1].nlargest(6).items()))
+    contrib = _ind(store, "contribution", "M")
+    if contrib.empty:
+        sec.text("No growth contribution yet: it compares a month with the one before.")
+        return
+    last = contrib[contrib.period == contrib.period.max()].sort_values("contribution")
+    fig = go.Figure(go.Bar(x=last.contribution, y=last.category, orientation="h"))
+    fig.update_layout(title=f"Contribution to revenue growth, {last.period.max():%Y-%m} · 增长贡献",
+                      xaxis_tickformat=".1%")
+    sec.chart(fig, "Numbers: " + ", ".join(f"{c} {v:+.1%}" for c, v in zip(last.category, last.contribution)))
+
+
+@section("hotspots", "Hotspots · 热点商品", "supplyfit monitor", "ind_totals")
+def hotspot_section(store: Store, sec: Section) -> None:
+    hs = store.table("hotspots").sort_values("rank") if store.has_table("hotspots") else pd.DataFrame()
+    if hs.empty:
+        sec.text("No hotspots yet: they need at least one complete week of sales.")
+        return
     sec.text("Items most likely to be among the biggest unit risers of the next 8 weeks (learned ranker; "
              "see docs/benchmarks.md for its precision), with the evidence behind each.")
     fig = go.Figure(go.Bar(x=hs.score[::-1], y=hs.unique_id[::-1].astype(str), orientation="h",
@@ -202,23 +310,28 @@ def hotspot_section(store: Store) -> Section:
     fig.update_layout(title="Hotspot score · 热度评分", height=520)
     sec.chart(fig)
     sec.table(hs[["rank", "unique_id", "category", "score", "last_units", "reason"]], "Hotspots and why")
-    return sec
 
 
-def trust_section(store: Store) -> Section:
-    sec = Section("trust", "Trust · 可信: product information and credit")
-    if _missing(sec, store, "verification", "credit"):
-        return sec
+@section("trust", "Trust · 可信: product information and credit", "supplyfit verify", "verification", "credit")
+def trust_section(store: Store, sec: Section) -> None:
     findings = store.table("verification")
-    counts = findings.groupby(["kind", "severity"]).size().unstack(fill_value=0)
-    fig = go.Figure([go.Bar(name=sev, y=counts.index, x=counts[sev], orientation="h")
-                     for sev in ("high", "medium", "low", "info") if sev in counts])
-    fig.update_layout(title="Product-information findings · 商品信息核查", barmode="stack")
-    sec.chart(fig, "Numbers: " + ", ".join(f"{k} {n}" for k, n in counts.sum(axis=1).items()))
-    sec.table(findings[findings.severity != "info"].head(15)[["severity", "kind", "sku", "reason"]],
-              "Most severe findings (all: `supplyfit verify` or GET /api/v1/verification)")
+    if findings.empty:
+        sec.text("No product-information findings.")
+    else:
+        counts = findings.groupby(["kind", "severity"]).size().unstack(fill_value=0)
+        fig = go.Figure([go.Bar(name=sev, y=counts.index, x=counts[sev], orientation="h")
+                         for sev in ("high", "medium", "low", "info") if sev in counts])
+        fig.update_layout(title="Product-information findings · 商品信息核查", barmode="stack")
+        sec.chart(fig, "Numbers: " + ", ".join(f"{k} {n}" for k, n in counts.sum(axis=1).items()))
+        sec.table(findings[findings.severity != "info"].head(15)[["severity", "kind", "sku", "reason"]],
+                  "Most severe findings (all: `supplyfit verify` or GET /api/v1/verification)")
     credit = store.table("credit")
-    points = [c for c in credit.columns if c.endswith("_points")]
-    sec.table(credit[[credit.columns[0], "score", "grade", *points]],
-              f"Credit per {credit.basis.iloc[0]}: 100 × (1 − points lost / points with data), lowest first", limit=30)
-    return sec
+    if len(credit):
+        points = [c for c in credit.columns if c.endswith("_points")]
+        sec.table(credit[[credit.columns[0], "score", "grade", *points]],
+                  f"Credit per {credit.basis.iloc[0]}: 100 × (1 − points lost / points with data), lowest first",
+                  limit=30)
+
+
+BUILDERS: list[SectionBuilder] = [store_section, consumption_section, hotspot_section, voice_section, demand_section,
+                                  supply_section, match_section, trust_section]  # the report's order
