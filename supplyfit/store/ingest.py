@@ -270,13 +270,20 @@ def _now() -> dt.datetime:
 
 
 def _stage(store: Store, src: Source, slot: dict[str, str], say: Progress) -> pa.Schema:
-    """Stream the file's batches into the temporary table ``_src`` (source columns renamed to slots, plus
-    ``_row``); DuckDB keeps it in its buffer pool and spills to disk, so memory stays bounded."""
+    """Make ``_src``: the file's rows with source columns renamed to slots, plus ``_row``.
+
+    Parquet is a view DuckDB scans itself, streaming (no copy); other files stream their batches into a temporary
+    table, which DuckDB keeps in its buffer pool and spills to disk. Either way memory stays bounded."""
     con = store.con
-    con.execute("DROP TABLE IF EXISTS _src")
     schema = pa.schema([pa.field(slot[f.name], f.type) for f in src.schema] + [pa.field("_row", pa.int64())])
+    if src.parquet is not None:
+        cols = ", ".join(f"{_q(n)} AS {slot[n]}" for n in src.names)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _src AS SELECT {cols}, file_row_number + 1 AS _row "
+                    f"FROM read_parquet({_lit(str(src.parquet))}, file_row_number = true)")
+        src.records = con.execute("SELECT count(*) FROM _src").fetchone()[0]
+        return schema
     con.register("_batch", pa.table({f.name: pa.array([], f.type) for f in schema}, schema=schema))
-    con.execute("CREATE TEMP TABLE _src AS SELECT * FROM _batch")
+    con.execute("CREATE OR REPLACE TEMP TABLE _src AS SELECT * FROM _batch")
     con.unregister("_batch")
     for i, (table, rows) in enumerate(src.batches, 1):
         batch = table.rename_columns([slot[n] for n in src.names]).append_column("_row", pa.array(rows))
@@ -427,7 +434,8 @@ def ingest(
                     [_now(), f"{type(e).__name__}: {e}"[:500], load_id])
         raise
     finally:
-        for name_ in ["_src", "_stg", *(stg.lookups if stg else [])]:
+        con.execute("DROP VIEW IF EXISTS _src" if src.parquet else "DROP TABLE IF EXISTS _src")
+        for name_ in ["_stg", *(stg.lookups if stg else [])]:
             con.execute(f"DROP TABLE IF EXISTS {name_}")
         store.drop_pseudonym_key()
     return LoadReport(load_id, file, kind, src.rows_read, stored, quarantined, duplicates, "ok",

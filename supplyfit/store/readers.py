@@ -55,6 +55,7 @@ class Source:
     delimiter: str = ","
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (src_row, raw text, reason)
     records: int = 0  # rows yielded so far
+    parquet: Path | None = None  # a Parquet file DuckDB can scan itself, instead of the batches
 
     @property
     def rows_read(self) -> int:
@@ -204,7 +205,7 @@ def _read_parquet(path: Path) -> Source:
     except (pa.ArrowInvalid, OSError) as e:
         raise IngestError(str(path), f"not a readable Parquet file: {e}") from None
     schema = pf.schema_arrow
-    src = Source(list(schema.names), schema, iter(()))
+    src = Source(list(schema.names), schema, iter(()), parquet=path)
 
     def batches() -> Iterator[Batch]:
         start = 1

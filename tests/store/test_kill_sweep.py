@@ -47,17 +47,17 @@ POINTS = [(m, 0.0) for m in STEPS] + [(m, d) for m in ("storing", "refreshing pr
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory, sample_orders):
-    """A 300k-line file, a base store holding an earlier load, and what a clean load of the file stores."""
+    """A 300k-line CSV file (read in batches, so there are more points to kill at), a base store holding an earlier load, and what a clean load of the file stores."""
     root = tmp_path_factory.mktemp("sweep")
     base = pd.read_parquet(sample_orders)
     reps = -(-LINES // len(base))
     big = pd.concat([base.assign(Invoice=base.Invoice + f"-{i}") for i in range(reps)], ignore_index=True)
-    big.iloc[:LINES].to_parquet(root / "big.parquet", index=False)
+    big.iloc[:LINES].to_csv(root / "big.csv", index=False)
     with Store(root / "base.duckdb") as st:
         ingest_orders(st, sample_orders, preset="uci-online-retail")
     clean = _copy(root, "clean")
     with Store(clean) as st:
-        r = ingest_orders(st, root / "big.parquet", preset="uci-online-retail")
+        r = ingest_orders(st, root / "big.csv", preset="uci-online-retail")
     return root, r
 
 
@@ -79,7 +79,7 @@ def test_kill_at_any_instant_leaves_the_store_before_or_after(sweep, step, delay
     db = _copy(root, f"k{abs(hash((step, delay)))}")
     with Store(db, read_only=True) as st:
         before = _counts(st)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(root / "big.parquet")],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(root / "big.csv")],
                              stdout=subprocess.PIPE, text=True)
     for line in child.stdout:
         if line.strip() == step:
@@ -103,7 +103,7 @@ def test_kill_at_any_instant_leaves_the_store_before_or_after(sweep, step, delay
             assert after["orders"] == before["orders"] + clean.stored
         else:
             assert last.status == "aborted" and after == before
-        r = ingest_orders(st, root / "big.parquet", preset="uci-online-retail")
+        r = ingest_orders(st, root / "big.csv", preset="uci-online-retail")
         assert r.rows_read == r.stored + r.quarantined + r.duplicates
         assert st.con.execute("SELECT count(*) FROM orders").fetchone()[0] == before["orders"] + clean.stored
         assert st.integrity().empty
