@@ -115,13 +115,15 @@ def voice_section(store: Store, sec: Section) -> None:
     fig.update_layout(title="Share of positive reviews by category · 各品类好评率", yaxis_tickformat=".0%")
     sec.chart(fig, "Numbers: " + ", ".join(f"{c} {p:.1%} of {n}" for c, n, p in by_cat.itertuples()))
     aspects = store.table("aspects")
-    top = aspects.sort_values("mentions", ascending=False).groupby("category").head(4)
-    fig = go.Figure([go.Bar(name="positive · 正面", y=top.category + " · " + top.aspect,
-                            x=top.mentions * top.positive_share, orientation="h"),
-                     go.Bar(name="negative · 负面", y=top.category + " · " + top.aspect,
-                            x=top.mentions * top.negative_share, orientation="h")])
-    fig.update_layout(title="Aspects people mention, by polarity · 评论关注点", barmode="stack", height=700)
-    sec.chart(fig, "Mentions = reviews naming the aspect; split by the sentiment of the clause that names it.")
+    if aspects.empty:
+        sec.text("No aspect is named often enough in these reviews to rank it.")
+    else:
+        top = aspects.sort_values("mentions", ascending=False).groupby("category").head(4)
+        label = top.category.astype(str) + " · " + top.aspect.astype(str)
+        fig = go.Figure([go.Bar(name="positive · 正面", y=label, x=top.mentions * top.positive_share, orientation="h"),
+                         go.Bar(name="negative · 负面", y=label, x=top.mentions * top.negative_share, orientation="h")])
+        fig.update_layout(title="Aspects people mention, by polarity · 评论关注点", barmode="stack", height=700)
+        sec.chart(fig, "Mentions = reviews naming the aspect; split by the sentiment of the clause that names it.")
     brief = store.table("design_brief")
     sec.table(brief[brief["rank"] <= 3], "Design brief · 设计简报: top unmet needs and praised attributes", limit=60)
     sec.table(store.table("complaints").head(15)[["rank", "category", "urgency", "reason", "matched", "text"]],

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..demand.panel import product_lines, returns_mask
 from ..store import Store
 from ..store.catalog import NON_PRODUCT_SKU, categorize, is_non_product
 
@@ -43,8 +44,7 @@ def _lines(source: Store | pd.DataFrame) -> pd.DataFrame:
     df = source.copy()
     if "line_no" not in df:
         df["line_no"] = df.groupby("order_id").cumcount() + 1
-    if "is_return" not in df:
-        df["is_return"] = df["quantity"] < 0
+    df["is_return"] = returns_mask(df)
     if "is_product" not in df:
         df["is_product"] = [not is_non_product(s, d) for s, d in zip(df["sku"], df.get("description", ""))]
     if "category" not in df or df["category"].isna().all():
@@ -121,7 +121,8 @@ def check_prices(lines: pd.DataFrame) -> tuple[list[dict], int]:
     """Sale prices out of line with the SKU's own prices at similar quantities, and SKUs out of line with their
     category. A price far from the SKU's median but usual for its quantity is tier pricing, not an outlier:
     those lines are counted (second value), not reported."""
-    sold = lines[lines.is_product & ~lines.is_return & (lines.quantity > 0) & (lines.unit_price > 0)].copy()
+    sold = product_lines(lines)
+    sold = sold[sold.unit_price > 0].copy()
     sold["lp"] = np.log(sold.unit_price)
     sold["tier"] = pd.cut(sold.quantity, QTY_BINS, labels=False)
     n = sold.groupby("sku").lp.transform("size")
