@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import generate  # noqa: E402
+from scale import generate
 
 STAGES = ("forecast", "plan", "match", "monitor")
 
@@ -71,12 +70,11 @@ def build_store(db: Path, skus: int, weeks: int | None = None, customers: int | 
 
 
 def measure(args: list[str], limit_gb: float) -> dict:
-    """Run a command in a child process under an address-space limit: wall seconds, its peak RSS, its exit code."""
-    def cap() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (int(limit_gb * 2**30),) * 2)
-
+    """Run a command in a child process under ``ulimit -v`` (address space): wall seconds, its peak RSS (the
+    kernel's accounting of that child), its exit code and last line of output."""
+    capped = ["bash", "-c", f'ulimit -v {int(limit_gb * 2**20)} && exec "$@"', "stage", *args]
     t0 = time.perf_counter()
-    child = subprocess.Popen(args, preexec_fn=cap, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    child = subprocess.Popen(capped, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "COLUMNS": "200"})
     out = child.stdout.read().decode(errors="replace") if child.stdout else ""
     _, status, usage = os.wait4(child.pid, 0)

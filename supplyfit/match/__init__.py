@@ -4,5 +4,11 @@ from .recommend import BasketRecommender
 from .rules import association_rules, baskets_from_orders, frequent_itemsets
 from .segments import segment_summary, segments
 
-__all__ = ["association_rules", "frequent_itemsets", "baskets_from_orders", "BasketRecommender", "segments",
-           "segment_summary"]
+__all__ = [
+           "BasketRecommender",
+           "association_rules",
+           "baskets_from_orders",
+           "frequent_itemsets",
+           "segment_summary",
+           "segments",
+]

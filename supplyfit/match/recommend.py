@@ -3,7 +3,7 @@ popularity for cold starts)."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ class BasketRecommender:
         self.l2, self.alpha, self.repeat_weight = l2, alpha, repeat_weight
         self.max_basket, self.max_dense_items = max_basket, max_dense_items
 
-    def fit(self, baskets, customer_id: Iterable | None = None) -> "BasketRecommender":
+    def fit(self, baskets, customer_id: Iterable | None = None) -> BasketRecommender:
         """``baskets`` as for :func:`association_rules` (baskets in time order); ``customer_id`` aligned with them
         (optional; missing ids are skipped)."""
         X, self.items_ = incidence(baskets)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+POP8 = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
 
 
 def popcount_rows(bits: np.ndarray) -> np.ndarray:

@@ -3,5 +3,13 @@
 from .errors import MissingForecasts
 from .policies import POLICIES, Outlook, Replay, SimulationResult, launch_rates, plan, simulate
 
-__all__ = ["plan", "simulate", "Replay", "Outlook", "SimulationResult", "POLICIES", "launch_rates",
-           "MissingForecasts"]
+__all__ = [
+           "POLICIES",
+           "MissingForecasts",
+           "Outlook",
+           "Replay",
+           "SimulationResult",
+           "launch_rates",
+           "plan",
+           "simulate",
+]

@@ -79,14 +79,14 @@ class Outlook:
     var: np.ndarray
 
     @classmethod
-    def fit(cls, panel: pd.DataFrame, steps: int, model: str = "auto") -> "Outlook":
+    def fit(cls, panel: pd.DataFrame, steps: int, model: str = "auto") -> Outlook:
         """Fit ``model`` on ``panel``: the negative binomial's mean and variance of each week ahead."""
         fc = Forecaster(h=max(steps, 1), model=model).fit(panel)
         a = (fc.dispersion_ * fc.scale_)[:, None]
         return cls(pd.Index(fc.wide_.ids), fc.mean_, fc.mean_ + a * fc.mean_**2)
 
     @classmethod
-    def stored(cls, forecasts: pd.DataFrame, start: pd.Timestamp) -> "Outlook":
+    def stored(cls, forecasts: pd.DataFrame, start: pd.Timestamp) -> Outlook:
         """From a stored forecasts table (unique_id, ds, yhat, yhat_q10, yhat_q90 [, level]) whose SKU rows must
         start at week ``start``; a week's variance is read off its 80% interval as a normal's,
         ((q90 - q10) / (2 z_0.9))^2."""

@@ -12,7 +12,6 @@ from ..store import Store
 from .errors import MissingForecasts
 from .policies import POLICIES, Replay, plan
 
-
 COMPARISON = ["policy", "service_level", "fill_rate", "lost_units", "leftover_units", "leftover_rate",
               "avg_inventory", "production_runs", "units_made"]
 

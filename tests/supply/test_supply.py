@@ -12,7 +12,7 @@ from supplyfit.supply import MissingForecasts, Replay, plan, simulate
 from supplyfit.supply.policies import apply_moq_capacity
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from stages import build_store  # noqa: E402
+from stages import build_store
 
 
 def _panel(n_items=6, weeks=30, seed=0):
@@ -133,11 +133,12 @@ def test_supply_stage_on_a_large_catalogue_reads_the_stored_forecasts(large_stor
 
 
 def test_plan_for_a_tenant_without_forecasts_says_what_to_run(large_store):
-    with Store(large_store, tenant="newcomer") as st:  # the default tenant has forecasts, this one has none
-        with pytest.raises(MissingForecasts, match=r"tenant 'newcomer': run `supplyfit forecast` first"):
-            from supplyfit.supply import stage as supply
+    from supplyfit.supply import stage as supply
 
-            supply.run(st)
+    expected = r"no demand_panel for tenant 'newcomer': run `supplyfit forecast` first"
+    # the default tenant has run forecast, this one has not: the tables exist, its rows do not
+    with Store(large_store, tenant="newcomer") as st, pytest.raises(MissingForecasts, match=expected):
+        supply.run(st)
 
 
 def test_replay_shares_forecasts_between_policies_and_equals_simulate():
