@@ -3,10 +3,10 @@
 import shutil
 
 import pytest
+from servers import serving
 
 from supplyfit.api import create_app, create_key
 from supplyfit.store import Store
-from servers import serving
 
 MAX_UPLOAD_MB = 4
 

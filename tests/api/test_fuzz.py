@@ -49,7 +49,7 @@ def _key(rng: random.Random, keys: dict[str, str]) -> dict[str, str]:
     if roll < 0.7:
         return {}
     return {"X-API-Key": rng.choice(["sf_", "sf__", "sf_x_", "nope", "sf_" + "a" * rng.randint(100, 20_000),
-                                     keys["reader"][:-1] + "!", "sf_%s_%s" % (_token(rng, 8), _token(rng, 32))])}
+                                     keys["reader"][:-1] + "!", f"sf_{_token(rng, 8)}_{_token(rng, 32)}"])}
 
 
 def _upload(rng: random.Random) -> dict:
@@ -120,3 +120,6 @@ def test_hostile_requests_never_fail_the_server(server):
         for c in clients.values():
             c.close()
     assert sum(seen.values()) == N and {200, 401, 404, 422} <= set(seen), seen
+    service = server["app"].state.service
+    for lru in (service.results.lru, service.keys.lru, service.recommenders.lru):
+        assert 0 < lru.bytes <= lru.max_bytes or lru is service.recommenders.lru

@@ -7,11 +7,17 @@ import threading
 import time
 
 import httpx
+import pandas as pd
 import pytest
+from servers import serving
+
+from supplyfit.api import create_app, create_key
+from supplyfit.store import Store, ingest
 
 from .conftest import h, tenant_keys
 from .hostile import client_from
 from .test_api import orders_csv
+
 
 def test_a_revoked_key_stops_working_at_once(client, keys, server):
     admin = h(keys["a_admin"])
@@ -70,6 +76,29 @@ def test_jobs_are_listed_per_tenant_with_iso_times(client, keys, server):
     for field in ("created", "started", "finished"):
         assert dt.datetime.fromisoformat(listed[0][field]).tzinfo is not None
     assert job["job_id"] not in {j["job_id"] for j in client.get("/api/v1/jobs", headers=h(keys["a_reader"])).json()}
+
+
+def test_a_failed_job_keeps_a_message_and_logs_its_traceback(tmp_path, caplog):
+    """Another tenant's demand tables have other columns, so this tenant's demand stage cannot write its own."""
+    caplog.set_level(logging.INFO, logger="supplyfit.api")
+    db, orders = tmp_path / "fail.duckdb", tmp_path / "orders.csv"
+    orders.write_bytes(orders_csv(200, "FJ"))
+    with Store(db) as st:
+        ingest(st, orders, "orders")
+        other = st.scoped("other")
+        for table in ("demand_panel", "forecasts"):
+            other.write_result(table, pd.DataFrame({"unexpected": [1]}))
+        key = create_key(st, "default", "writer")
+    with serving(create_app(db)) as url, httpx.Client(base_url=url, headers=h(key), timeout=60) as c:
+        job = c.post("/api/v1/jobs", json={"stage": "demand"}).json()
+        deadline = time.time() + 60
+        while job["status"] in ("queued", "running") and time.time() < deadline:
+            time.sleep(0.2)
+            job = c.get(f"/api/v1/jobs/{job['job_id']}").json()
+    failed = [r for r in caplog.records if f"job_id={job['job_id']}" in r.getMessage()]
+    assert job["status"] == "failed" and job["message"].startswith("running demand: ValueError: "), job
+    assert "other columns" in job["message"] and str(tmp_path) not in job["message"]
+    assert len(failed) == 1 and failed[0].exc_info is not None and failed[0].levelname == "ERROR"
 
 
 def test_the_recommender_is_built_once_under_concurrent_requests(server):
