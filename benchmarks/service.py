@@ -71,12 +71,17 @@ async def client(port: int, key: str, next_path: Callable[[], str], until: float
 
 def upload_in_background(base: str, key: str, file: Path, out: dict) -> threading.Thread:
     """Upload ``file`` 2 s from now, on a thread; its answer, time and HTTP status go to ``out``."""
+
     def run() -> None:
         time.sleep(2)
         with httpx.Client(base_url=base, timeout=600) as c, open(file, "rb") as f:
             t = time.perf_counter()
-            r = c.post("/api/v1/uploads/orders", files={"file": (file.name, f, "application/octet-stream")},
-                       data={"preset": "uci-online-retail"}, headers={"X-API-Key": key})
+            r = c.post(
+                "/api/v1/uploads/orders",
+                files={"file": (file.name, f, "application/octet-stream")},
+                data={"preset": "uci-online-retail"},
+                headers={"X-API-Key": key},
+            )
             out.update(r.json(), seconds=time.perf_counter() - t, code=r.status_code)
 
     th = threading.Thread(target=run)
@@ -97,8 +102,10 @@ def measure(port: int, key: str, next_path: Callable[[], str], clients: int, sec
     elapsed = time.perf_counter() - start
     lat = np.array([r[1] for r in results]) * 1000
     errors = sum(not r[2] for r in results)
-    print(f"\n{title}: {clients} clients, {elapsed:.1f} s: {len(results):,} requests, "
-          f"{len(results) / elapsed:,.0f} req/s, {errors} errors")
+    print(
+        f"\n{title}: {clients} clients, {elapsed:.1f} s: {len(results):,} requests, "
+        f"{len(results) / elapsed:,.0f} req/s, {errors} errors"
+    )
     print(f"{'endpoint':<22}{'n':>8}{'p50 ms':>9}{'p99 ms':>9}")
     for ep in sorted({r[0] for r in results}):
         x = np.array([r[1] for r in results if r[0] == ep]) * 1000
@@ -118,18 +125,24 @@ def main() -> None:
         if not st.has_table("forecasts"):
             ingest_orders(st, UCI, preset="uci-online-retail")
             run_all(st)
-        st.con.execute("DELETE FROM orders WHERE tenant = 'uploader'; DELETE FROM quarantine WHERE tenant = "
-                       "'uploader'; DELETE FROM loads WHERE tenant = 'uploader'")
+        st.con.execute(
+            "DELETE FROM orders WHERE tenant = 'uploader'; DELETE FROM quarantine WHERE tenant = "
+            "'uploader'; DELETE FROM loads WHERE tenant = 'uploader'"
+        )
         reader, writer = create_key(st, "default", "reader"), create_key(st, "uploader", "writer")
-        skus = st.query("SELECT DISTINCT unique_id FROM forecasts WHERE level = 'sku' AND tenant = $tenant"
-                        ).unique_id.tolist()
+        skus = st.query(
+            "SELECT DISTINCT unique_id FROM forecasts WHERE level = 'sku' AND tenant = $tenant"
+        ).unique_id.tolist()
     print(f"store ready in {time.perf_counter() - t0:.0f} s ({len(skus):,} SKUs with forecasts)")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = db.with_suffix(".server.log")
     with open(log, "w") as server_log:
-        server = subprocess.Popen([sys.executable, "-m", "supplyfit.cli", "serve", "--db", str(db), "--port",
-                                   str(port)], env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}, stderr=server_log)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "supplyfit.cli", "serve", "--db", str(db), "--port", str(port)],
+            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"},
+            stderr=server_log,
+        )
     try:
         for _ in range(300):
             try:
@@ -138,8 +151,11 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         random.seed(0)
-        paths = ["/api/v1/indicators?freq=W", "/api/v1/indicators?freq=M&table=by_dimension&dimension=category",
-                 "/api/v1/hotspots"] + [f"/api/v1/forecasts?unique_id={quote(s)}" for s in random.sample(skus, 200)]
+        paths = [
+            "/api/v1/indicators?freq=W",
+            "/api/v1/indicators?freq=M&table=by_dimension&dimension=category",
+            "/api/v1/hotspots",
+        ] + [f"/api/v1/forecasts?unique_id={quote(s)}" for s in random.sample(skus, 200)]
         upload: dict = {}
         th = upload_in_background(base, writer, UCI, upload)
         measure(port, reader, lambda: random.choice(paths), args.clients, args.seconds, "1. cached reads")
@@ -160,18 +176,23 @@ def main() -> None:
         server.terminate()
         server.wait()
     for name, up in (("1", upload), ("2", second)):
-        print(f"\nupload during run {name}: HTTP {up.get('code')}, {up.get('seconds', 0):.1f} s, rows read "
-              f"{up.get('rows_read'):,} = stored {up.get('stored'):,} + quarantined {up.get('quarantined'):,} "
-              f"+ duplicates {up.get('duplicates'):,}")
+        print(
+            f"\nupload during run {name}: HTTP {up.get('code')}, {up.get('seconds', 0):.1f} s, rows read "
+            f"{up.get('rows_read'):,} = stored {up.get('stored'):,} + quarantined {up.get('quarantined'):,} "
+            f"+ duplicates {up.get('duplicates'):,}"
+        )
     with Store(db, tenant="uploader", read_only=True) as st:
         params = {"load": int(upload["load_id"])}
         stored = st.query("SELECT count(*) AS n FROM orders WHERE tenant = $tenant AND load_id = $load", params).n[0]
-        quarantined = st.query("SELECT count(*) AS n FROM quarantine WHERE tenant = $tenant AND load_id = $load",
-                               params).n[0]
+        quarantined = st.query(
+            "SELECT count(*) AS n FROM quarantine WHERE tenant = $tenant AND load_id = $load", params
+        ).n[0]
     with Store(db, read_only=True) as st:
         ref = st.query("SELECT count(*) AS n FROM orders WHERE tenant = $tenant").n[0]
-    print(f"in the store from upload 1: {stored:,} stored + {quarantined:,} quarantined; the same file loaded by the "
-          f"CLI stored {ref:,} -> lost or duplicated rows: {abs(int(stored) - int(ref))}")
+    print(
+        f"in the store from upload 1: {stored:,} stored + {quarantined:,} quarantined; the same file loaded by the "
+        f"CLI stored {ref:,} -> lost or duplicated rows: {abs(int(stored) - int(ref))}"
+    )
     print(f"server log: {log}")
 
 

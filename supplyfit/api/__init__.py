@@ -3,4 +3,4 @@
 from .app import create_app
 from .keys import ROLES, Caller, create_key, list_keys, revoke_key, verify
 
-__all__ = ["create_app", "create_key", "list_keys", "revoke_key", "verify", "Caller", "ROLES"]
+__all__ = ["ROLES", "Caller", "create_app", "create_key", "list_keys", "revoke_key", "verify"]

@@ -27,12 +27,21 @@ def json_body(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
-async def answer(ctx: Session, table: str, where: str = "", params: dict | None = None, order: str = "",
-                 limit: int | None = None, one: bool = False, missing: str | None = None,
-                 exclude: tuple[str, ...] = (), shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-                 ) -> Response:
+async def answer(
+    ctx: Session,
+    table: str,
+    where: str = "",
+    params: dict | None = None,
+    order: str = "",
+    limit: int | None = None,
+    one: bool = False,
+    missing: str | None = None,
+    exclude: tuple[str, ...] = (),
+    shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+) -> Response:
     """A table's rows for the caller's tenant as JSON, cached (404 with ``missing`` when there are none).
     ``exclude`` drops columns the caller may not see; ``shape`` rewrites the rows before encoding."""
+
     def fetch() -> tuple[bool, bytes]:
         df = ctx.query(table, where, params, order, limit, exclude)
         return df.empty, encode(shape(df) if shape else df, one)

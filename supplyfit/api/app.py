@@ -54,10 +54,15 @@ def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64,
         finally:
             service.close()
 
-    app = FastAPI(title="supplyfit", version="0.1.0", lifespan=lifespan, redirect_slashes=False,
-                  description="Consumer-goods data middle platform: upload orders and reviews, read indicators, "
-                              "hotspots, forecasts, production plans, complaints, recommendations and segments. "
-                              "Every call needs an `X-API-Key` header; data are scoped to the key's tenant.")
+    app = FastAPI(
+        title="supplyfit",
+        version="0.1.0",
+        lifespan=lifespan,
+        redirect_slashes=False,
+        description="Consumer-goods data middle platform: upload orders and reviews, read indicators, "
+        "hotspots, forecasts, production plans, complaints, recommendations and segments. "
+        "Every call needs an `X-API-Key` header; data are scoped to the key's tenant.",
+    )
     app.add_middleware(Gate, max_upload_bytes=max_bytes)
     app.add_middleware(RequestLog)  # outermost: it also times and logs what the gate refuses
     errors.install(app)
@@ -73,8 +78,9 @@ def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64,
         if name == "plotly.min.js":
             from plotly.offline import get_plotlyjs
 
-            return PlainTextResponse(get_plotlyjs(), media_type="application/javascript",
-                                     headers={"Cache-Control": "max-age=86400"})
+            return PlainTextResponse(
+                get_plotlyjs(), media_type="application/javascript", headers={"Cache-Control": "max-age=86400"}
+            )
         path = (STATIC / name).resolve()
         if path.parent != STATIC.resolve() or not path.is_file():
             raise HTTPException(404, "not found")

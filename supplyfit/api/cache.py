@@ -7,6 +7,7 @@ process without limit (a bound by count does not bound memory). Writes only ever
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections import OrderedDict
@@ -17,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 V = TypeVar("V")
+log = logging.getLogger("supplyfit.api")
 ENTRY_OVERHEAD = 200  # bytes of key, tuple and dict slot per entry, roughly
 
 
@@ -44,11 +46,12 @@ def approx_bytes(obj: Any, depth: int = 2) -> int:
 
 
 class ByteLRU(Generic[V]):
-    """Least-recently-used entries within ``max_bytes`` in all; an entry larger than a quarter of the bound
-    is not kept (it would evict most of the others). Thread-safe."""
+    """Least-recently-used entries within ``max_bytes`` in all; an entry larger than ``max_entry`` (by default
+    a quarter of the bound: it would evict most of the others) is not kept. Thread-safe."""
 
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, max_entry: int | None = None):
         self.max_bytes, self.bytes = max_bytes, 0
+        self.max_entry = max_bytes // 4 if max_entry is None else max_entry
         self._data: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -68,7 +71,7 @@ class ByteLRU(Generic[V]):
         size += ENTRY_OVERHEAD
         with self._lock:
             self._pop(key)
-            if size > self.max_bytes // 4:
+            if size > self.max_entry:
                 return False
             self._data[key] = (value, size)
             self.bytes += size
@@ -76,7 +79,7 @@ class ByteLRU(Generic[V]):
                 self._pop(next(iter(self._data)))
             return True
 
-    def drop(self, match: Callable[[Hashable, V], bool]) -> int:
+    def drop(self, match: Callable[[Any, V], bool]) -> int:
         """Remove the entries for which ``match(key, value)`` holds; their count."""
         with self._lock:
             gone = [k for k, (v, _) in self._data.items() if match(k, v)]
@@ -119,16 +122,17 @@ class ResultCache:
 
 
 class SingleFlight(Generic[V]):
-    """Values built at most once per key at a time, kept in a :class:`ByteLRU`: callers that ask for a key
-    being built wait for that build instead of starting their own (a thundering herd costs one build)."""
+    """Values built at most once per key at a time, kept in a :class:`ByteLRU` (any value that fits the whole
+    bound): callers that ask for a key being built wait for that build instead of starting their own (a
+    thundering herd costs one build)."""
 
     def __init__(self, max_bytes: int):
-        self.lru: ByteLRU[V] = ByteLRU(max_bytes)
+        self.lru: ByteLRU[V] = ByteLRU(max_bytes, max_entry=max_bytes)
         self.builds: dict[Hashable, int] = {}  # builds per key, for tests and the log
         self._pending: dict[Hashable, Future] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, build: Callable[[], V], replaces: Callable[[Hashable], bool] | None = None) -> V:
+    def get(self, key: Hashable, build: Callable[[], V], replaces: Callable[[Any], bool] | None = None) -> V:
         """The value for ``key``, built by ``build`` if no one holds or is building it; a new value drops the
         entries for which ``replaces(key)`` holds (older versions of the same thing)."""
         hit = self.lru.get(key)
@@ -152,7 +156,8 @@ class SingleFlight(Generic[V]):
                 if replaces is not None:
                     self.lru.drop(lambda k, _v: k != key and replaces(k))
                     self.builds = {k: n for k, n in self.builds.items() if k == key or not replaces(k)}
-                self.lru.put(key, value, approx_bytes(value))
+                if not self.lru.put(key, value, approx_bytes(value)):
+                    log.warning("%s is larger than the cache of %d MB: not kept", key, self.lru.max_bytes >> 20)
             pending.set_result(value)
             return value
         except BaseException as e:

@@ -150,7 +150,14 @@ class RequestLog:
         finally:
             caller = scope.get(CALLER)
             route = getattr(scope.get("route"), "path", None) or scope["path"][:200]
-            log.info("request_id=%s tenant=%s route=%s %s status=%d ms=%.1f read=%d", rid,
-                     caller.tenant if caller else "-", scope["method"], route, status,
-                     (time.perf_counter() - t0) * 1000, scope.get(READ, 0))
+            log.info(
+                "request_id=%s tenant=%s route=%s %s status=%d ms=%.1f read=%d",
+                rid,
+                caller.tenant if caller else "-",
+                scope["method"],
+                route,
+                status,
+                (time.perf_counter() - t0) * 1000,
+                scope.get(READ, 0),
+            )
             request_id.reset(token)

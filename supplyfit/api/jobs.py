@@ -37,7 +37,7 @@ class Job(BaseModel):
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class JobBoard:
@@ -53,7 +53,7 @@ class JobBoard:
         with self._lock:
             self._jobs[job.job_id] = (tenant, job)
             over = len(self._jobs) - self.max_jobs
-            for old in [j for j, (_, x) in self._jobs.items() if x.status in ("done", "failed")][:max(over, 0)]:
+            for old in [j for j, (_, x) in self._jobs.items() if x.status in ("done", "failed")][: max(over, 0)]:
                 del self._jobs[old]
         return job
 
@@ -95,5 +95,6 @@ def run_job(service, job: Job, tenant: str) -> None:
         board.update(job, status="done", finished=_now())
     except Exception as e:  # reported through the job and the log; the server keeps serving
         log.exception("job_id=%s tenant=%s stage=%s failed", job.job_id, tenant, job.stage)
-        board.update(job, status="failed", finished=_now(),
-                     message=scrub_paths(f"{job.message}: {type(e).__name__}: {e}")[:1000])
+        board.update(
+            job, status="failed", finished=_now(), message=scrub_paths(f"{job.message}: {type(e).__name__}: {e}")[:1000]
+        )

@@ -50,8 +50,9 @@ def verify(store: Store, key: str | None) -> Caller | None:
     if not key or not key.startswith("sf_") or key.count("_") < 2 or len(key) > 200:
         return None
     key_id = key.split("_", 2)[1]
-    row = store.con.execute("SELECT tenant, role, key_hash FROM api_keys WHERE key_id = ? AND revoked IS NULL",
-                            [key_id]).fetchone()
+    row = store.con.execute(
+        "SELECT tenant, role, key_hash FROM api_keys WHERE key_id = ? AND revoked IS NULL", [key_id]
+    ).fetchone()
     if row is None or not hmac.compare_digest(row[2], _hash(key)):
         return None
     return Caller(key_id, row[0], row[1])
@@ -60,14 +61,16 @@ def verify(store: Store, key: str | None) -> Caller | None:
 def list_keys(store: Store, tenant: str | None = None) -> pd.DataFrame:
     """Key ids, tenants, roles and dates (never the keys)."""
     sql = "SELECT key_id, tenant, role, created, revoked FROM api_keys"
-    return store.con.execute(sql + (" WHERE tenant = ?" if tenant else "") + " ORDER BY created",
-                             [tenant] if tenant else []).df()
+    return store.con.execute(
+        sql + (" WHERE tenant = ?" if tenant else "") + " ORDER BY created", [tenant] if tenant else []
+    ).df()
 
 
 def revoke_key(store: Store, key_id: str) -> bool:
     """Revoke a key by its id; True if a live key was revoked."""
-    n = store.con.execute("UPDATE api_keys SET revoked = now() WHERE key_id = ? AND revoked IS NULL RETURNING 1",
-                          [key_id]).fetchall()
+    n = store.con.execute(
+        "UPDATE api_keys SET revoked = now() WHERE key_id = ? AND revoked IS NULL RETURNING 1", [key_id]
+    ).fetchall()
     return bool(n)
 
 
@@ -105,8 +108,9 @@ class KeyCache:
             with self._lock:
                 self._generation += 1
                 self.lru.drop(lambda _k, c: c.key_id == key_id)
-                mine = store.con.execute("SELECT 1 FROM api_keys WHERE key_id = ? AND tenant = ?",
-                                         [key_id, tenant]).fetchone()
+                mine = store.con.execute(
+                    "SELECT 1 FROM api_keys WHERE key_id = ? AND tenant = ?", [key_id, tenant]
+                ).fetchone()
                 return bool(mine) and revoke_key(store, key_id)
         finally:
             store.close()

@@ -38,8 +38,9 @@ class Service:
     """Everything the routes share: the store, the write lock, caches (each bounded by bytes), jobs and the
     limiter of failed key attempts."""
 
-    def __init__(self, db: str | Path, max_upload_bytes: int, cache_bytes: int = 64 << 20,
-                 model_bytes: int = 512 << 20):
+    def __init__(
+        self, db: str | Path, max_upload_bytes: int, cache_bytes: int = 64 << 20, model_bytes: int = 512 << 20
+    ):
         self.store = Store(db)
         self.max_upload_bytes = max_upload_bytes
         self.write_lock = threading.Lock()
@@ -100,8 +101,15 @@ class Session:
     def store(self) -> Store:
         return self.service.store.scoped(self.who.tenant, self.service.cursor())
 
-    def query(self, table: str, where: str = "", params: dict | None = None, order: str = "",
-              limit: int | None = None, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
+    def query(
+        self,
+        table: str,
+        where: str = "",
+        params: dict | None = None,
+        order: str = "",
+        limit: int | None = None,
+        exclude: tuple[str, ...] = (),
+    ) -> pd.DataFrame:
         """Rows of ``table`` for the caller's tenant; 404 when the table does not exist yet."""
         sql = f'SELECT * EXCLUDE ({", ".join(("tenant", *exclude))}) FROM "{table}" WHERE tenant = $tenant'
         sql += (f" AND {where}" if where else "") + (f" ORDER BY {order}" if order else "")
@@ -129,7 +137,7 @@ def in_background(fn: Callable[..., T], *args, **kwargs) -> T:
         lower_priority()
         try:
             out["value"] = fn(*args, **kwargs)
-        except BaseException as e:  # handed to the caller's thread
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread, which raises it
             out["error"] = e
 
     t = threading.Thread(target=work, name="supplyfit-background")

@@ -28,7 +28,9 @@ def client_name(filename: str | None) -> str:
     name = re.sub(r"[^\w.\-]", "_", Path((filename or "upload").replace("\\", "/")).name)[:120].lstrip(".")
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES or not Path(name).stem:
-        raise HTTPException(400, f"unsupported file type {suffix or '(none)'}; send {', '.join(sorted(UPLOAD_SUFFIXES))}")
+        raise HTTPException(
+            400, f"unsupported file type {suffix or '(none)'}; send {', '.join(sorted(UPLOAD_SUFFIXES))}"
+        )
     return name
 
 
@@ -53,8 +55,9 @@ def _column(letters: bytes) -> int:
 
 
 def _bomb(name: str, max_unzipped: int) -> HTTPException:
-    return HTTPException(413, f"{name} expands to more than {max_unzipped >> 20} MB; refused as a possible "
-                              "decompression bomb")
+    return HTTPException(
+        413, f"{name} expands to more than {max_unzipped >> 20} MB; refused as a possible decompression bomb"
+    )
 
 
 def _sheet_extent(chunk: bytes, rows: int, cols: int) -> tuple[int, int, int]:
@@ -88,9 +91,20 @@ def check_xlsx(path: Path, max_cells: int = MAX_XLSX_CELLS, max_unzipped: int = 
                             rows, cols, n = _sheet_extent(tail + chunk, rows, cols)
                             cells, tail = cells + n - _sheet_extent(tail, 0, 0)[2], chunk[-64:]
                             if max(extent + rows * cols, cells) > max_cells:
-                                raise HTTPException(413, f"{path.name} spans more than {max_cells:,} cells "
-                                                         "(rows x columns); split it or send CSV/Parquet")
+                                raise HTTPException(
+                                    413,
+                                    f"{path.name} spans more than {max_cells:,} cells "
+                                    "(rows x columns); split it or send CSV/Parquet",
+                                )
                 extent += rows * cols
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError, OSError,
-            ValueError) as e:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        ValueError,
+    ) as e:
         raise HTTPException(422, f"{path.name} is not a readable xlsx workbook: {type(e).__name__}") from None

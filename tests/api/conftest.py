@@ -22,9 +22,13 @@ def server(demo_store, tmp_path_factory):
     shutil.copy(demo_store, db)
     shutil.copy(f"{demo_store}.secret", f"{db}.secret")  # the pseudonym secret lives beside the store
     with Store(db) as st:
-        keys = {"a_reader": create_key(st, "default", "reader"), "a_writer": create_key(st, "default", "writer"),
-                "a_admin": create_key(st, "default", "admin"), "b_writer": create_key(st, "brand-b", "writer"),
-                "b_reader": create_key(st, "brand-b", "reader")}
+        keys = {
+            "a_reader": create_key(st, "default", "reader"),
+            "a_writer": create_key(st, "default", "writer"),
+            "a_admin": create_key(st, "default", "admin"),
+            "b_writer": create_key(st, "brand-b", "writer"),
+            "b_reader": create_key(st, "brand-b", "reader"),
+        }
     app = create_app(db, max_upload_mb=MAX_UPLOAD_MB)
     with serving(app) as url:
         yield {"url": url, "keys": keys, "db": db, "app": app}

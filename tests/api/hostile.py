@@ -26,8 +26,10 @@ def chunked_upload(url: str, key: str | None, max_send: int, chunk: int = 64 << 
     bytes sent by then."""
     parts = urlsplit(url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
-    head = (f"POST /api/v1/uploads/orders HTTP/1.1\r\nHost: {parts.netloc}\r\nTransfer-Encoding: chunked\r\n"
-            "Content-Type: multipart/form-data; boundary=XyZ\r\n" + (f"X-API-Key: {key}\r\n" if key else "") + "\r\n")
+    head = (
+        f"POST /api/v1/uploads/orders HTTP/1.1\r\nHost: {parts.netloc}\r\nTransfer-Encoding: chunked\r\n"
+        "Content-Type: multipart/form-data; boundary=XyZ\r\n" + (f"X-API-Key: {key}\r\n" if key else "") + "\r\n"
+    )
     preamble = b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
     data = b"x" * chunk
     sent = 0
@@ -67,9 +69,11 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
 
 def dimension_bomb() -> bytes:
     """A tiny workbook whose one sheet claims, and holds a cell at, the last row and column of a sheet."""
-    sheet = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-             b'<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
-             b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>')
+    sheet = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+        b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>'
+    )
     return zip_bytes({"xl/worksheets/sheet1.xml": sheet, "[Content_Types].xml": b"<Types/>"})
 
 
@@ -83,8 +87,9 @@ def blank_bomb(expanded_mb: int, declared: int) -> bytes:
     name = b"xl/media/blank.bin"
     crc = 0
     local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(stream), declared, len(name), 0)
-    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(stream), declared,
-                          len(name), 0, 0, 0, 0, 0, 0)
+    central = struct.pack(
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(stream), declared, len(name), 0, 0, 0, 0, 0, 0
+    )
     offset = len(local) + len(name) + len(stream)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central) + len(name), offset, 0)
     return local + name + stream + central + name + end

@@ -15,15 +15,18 @@ def h(key: str) -> dict:
 
 
 def orders_csv(n: int = 30, sku_prefix: str = "B", bad: int = 0) -> bytes:
-    rows = [f"INV{i},{sku_prefix}{i % 5},item {i % 5},{(i % 3) + 1},{1.5 + i % 4},2024-03-{1 + i % 28:02d} 10:00,"
-            f"cust{i % 7},North" for i in range(n)]
+    rows = [
+        f"INV{i},{sku_prefix}{i % 5},item {i % 5},{(i % 3) + 1},{1.5 + i % 4},2024-03-{1 + i % 28:02d} 10:00,"
+        f"cust{i % 7},North"
+        for i in range(n)
+    ]
     rows += [f"BAD{i},X1,bad row,-0,abc,not a date,c,North" for i in range(bad)]
-    return ("Invoice,StockCode,Description,Quantity,Price,InvoiceDate,Customer ID,Country\n" + "\n".join(rows)
-            ).encode()
+    return ("Invoice,StockCode,Description,Quantity,Price,InvoiceDate,Customer ID,Country\n" + "\n".join(rows)).encode()
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "nope"}, {"X-API-Key": "sf_dead_beef"},
-                                     {"X-API-Key": "sf_" + "x" * 500}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"X-API-Key": "nope"}, {"X-API-Key": "sf_dead_beef"}, {"X-API-Key": "sf_" + "x" * 500}]
+)
 def test_missing_or_wrong_key_is_401(client, headers):
     for path in ("/api/v1/whoami", "/api/v1/hotspots", "/api/v1/loads", "/api/v1/export/forecasts"):
         r = client.get(path, headers=headers)
@@ -34,9 +37,19 @@ def test_whoami_and_docs(client, keys):
     assert client.get("/api/v1/whoami", headers=h(keys["b_reader"])).json()["tenant"] == "brand-b"
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
-    for path in ("/api/v1/uploads/{kind}", "/api/v1/indicators", "/api/v1/hotspots", "/api/v1/forecasts",
-                 "/api/v1/plan", "/api/v1/complaints", "/api/v1/brief", "/api/v1/recommendations",
-                 "/api/v1/segments", "/api/v1/jobs", "/api/v1/quarantine"):
+    for path in (
+        "/api/v1/uploads/{kind}",
+        "/api/v1/indicators",
+        "/api/v1/hotspots",
+        "/api/v1/forecasts",
+        "/api/v1/plan",
+        "/api/v1/complaints",
+        "/api/v1/brief",
+        "/api/v1/recommendations",
+        "/api/v1/segments",
+        "/api/v1/jobs",
+        "/api/v1/quarantine",
+    ):
         assert path in spec["paths"], path
 
 
@@ -59,8 +72,7 @@ def test_results_match_the_store(client, keys, server):
     assert [c["rank"] for c in complaints] == [1, 2, 3, 4, 5] and all(c["reason"] for c in complaints)
     assert client.get("/api/v1/brief", headers=k).json()
     assert client.get("/api/v1/segments", headers=k).json()
-    assert client.get("/api/v1/indicators", params={"table": "by_dimension", "dimension": "region"},
-                      headers=k).json()
+    assert client.get("/api/v1/indicators", params={"table": "by_dimension", "dimension": "region"}, headers=k).json()
 
 
 def _reader(server):
@@ -73,10 +85,14 @@ def _reader(server):
 def test_recommendations(client, keys, server):
     k = h(keys["a_reader"])
     with _reader(server) as st:
-        top = st.query("SELECT sku, count(*) n FROM orders WHERE tenant = $tenant AND is_product "
-                       "GROUP BY 1 ORDER BY 2 DESC LIMIT 2").sku.tolist()
-        cust = st.query("SELECT customer_id FROM customers WHERE tenant = $tenant AND customer_id IS NOT NULL "
-                        "ORDER BY orders DESC LIMIT 1").customer_id[0]
+        top = st.query(
+            "SELECT sku, count(*) n FROM orders WHERE tenant = $tenant AND is_product "
+            "GROUP BY 1 ORDER BY 2 DESC LIMIT 2"
+        ).sku.tolist()
+        cust = st.query(
+            "SELECT customer_id FROM customers WHERE tenant = $tenant AND customer_id IS NOT NULL "
+            "ORDER BY orders DESC LIMIT 1"
+        ).customer_id[0]
     recs = client.get("/api/v1/recommendations", params={"items": top + ["NOT-A-SKU"], "k": 5}, headers=k).json()
     assert len(recs["recommendations"]) == 5 and not set(recs["recommendations"]) & set(top)
     assert len(client.get("/api/v1/recommendations", headers=k).json()["recommendations"]) == 10  # cold start
@@ -110,8 +126,13 @@ def test_concurrent_uploads_of_one_file_store_it_once(client, keys, server):
         import httpx
 
         with httpx.Client(base_url=server["url"], timeout=60) as c:
-            results.append(c.post("/api/v1/uploads/orders", files={"file": ("same.csv", body, "text/csv")},
-                                  headers=h(keys["b_writer"])).json())
+            results.append(
+                c.post(
+                    "/api/v1/uploads/orders",
+                    files={"file": ("same.csv", body, "text/csv")},
+                    headers=h(keys["b_writer"]),
+                ).json()
+            )
 
     threads = [threading.Thread(target=send) for _ in range(2)]
     [t.start() for t in threads]
@@ -124,8 +145,11 @@ def test_cached_answers_follow_each_tenants_writes(client, keys):
     """Answers are cached; a load clears its own tenant's answers (fresh at once) and no other tenant's."""
     a, b = h(keys["a_reader"]), h(keys["b_reader"])
     before_a, before_b = (client.get("/api/v1/loads", headers=x).json() for x in (a, b))
-    new = client.post("/api/v1/uploads/orders", files={"file": ("fresh.csv", orders_csv(12, "FR"), "text/csv")},
-                      headers=h(keys["b_writer"])).json()
+    new = client.post(
+        "/api/v1/uploads/orders",
+        files={"file": ("fresh.csv", orders_csv(12, "FR"), "text/csv")},
+        headers=h(keys["b_writer"]),
+    ).json()
     after_b = client.get("/api/v1/loads", headers=b).json()
     assert after_b[0]["load_id"] == new["load_id"] and len(after_b) == len(before_b) + 1
     assert client.get("/api/v1/loads", headers=a).json() == before_a
@@ -135,8 +159,11 @@ def test_many_concurrent_requests_for_one_cold_answer(client, keys, server):
     """Requests that miss the cache together share one query; all get the same full answer."""
     import httpx
 
-    client.post("/api/v1/uploads/orders", files={"file": ("herd.csv", orders_csv(8, "HD"), "text/csv")},
-                headers=h(keys["a_writer"]))  # clears tenant A's answers
+    client.post(
+        "/api/v1/uploads/orders",
+        files={"file": ("herd.csv", orders_csv(8, "HD"), "text/csv")},
+        headers=h(keys["a_writer"]),
+    )  # clears tenant A's answers
     bodies = []
 
     def get():
@@ -151,8 +178,11 @@ def test_many_concurrent_requests_for_one_cold_answer(client, keys, server):
 
 
 def test_tenant_isolation(client, keys):
-    b = client.post("/api/v1/uploads/orders", files={"file": ("iso.csv", orders_csv(10, "ISO"), "text/csv")},
-                    headers=h(keys["b_writer"])).json()
+    b = client.post(
+        "/api/v1/uploads/orders",
+        files={"file": ("iso.csv", orders_csv(10, "ISO"), "text/csv")},
+        headers=h(keys["b_writer"]),
+    ).json()
     a = h(keys["a_reader"])
     assert client.get(f"/api/v1/loads/{b['load_id']}", headers=a).status_code == 404
     assert client.get(f"/api/v1/loads/{b['load_id']}", headers=h(keys["b_reader"])).status_code == 200
@@ -163,8 +193,10 @@ def test_tenant_isolation(client, keys):
         r = client.get(path, headers=h(keys["b_reader"]))
         data_rows = r.text.strip().splitlines()[1:] if path.endswith("forecasts") else r.json()
         assert r.status_code == 404 or (r.status_code == 200 and not data_rows), (path, r.text[:100])
-    assert client.get("/api/v1/recommendations", params={"items": "ISO1"}, headers=a).json()[
-        "recommendations"] and "ISO1" not in client.get("/api/v1/recommendations", headers=a).text
+    assert (
+        client.get("/api/v1/recommendations", params={"items": "ISO1"}, headers=a).json()["recommendations"]
+        and "ISO1" not in client.get("/api/v1/recommendations", headers=a).text
+    )
     assert client.get("/api/v1/recommendations/customer/cust1", headers=a).status_code == 404
 
 
@@ -184,23 +216,36 @@ def test_jobs_run_a_stage_in_the_background(client, keys):
     assert client.post("/api/v1/jobs", json={"stage": "monitor"}, headers=h(keys["b_reader"])).status_code == 403
 
 
-@pytest.mark.parametrize("path,params", [
-    ("/api/v1/forecasts", {"unique_id": "' OR '1'='1"}),
-    ("/api/v1/forecasts", {"unique_id": "x'; DROP TABLE forecasts; --"}),
-    ("/api/v1/complaints", {"category": "x' OR tenant <> 'default' --"}),
-    ("/api/v1/brief", {"category": "\" OR 1=1 --"}),
-    ("/api/v1/series/x' OR '1'='1", {}),
-])
+@pytest.mark.parametrize(
+    "path,params",
+    [
+        ("/api/v1/forecasts", {"unique_id": "' OR '1'='1"}),
+        ("/api/v1/forecasts", {"unique_id": "x'; DROP TABLE forecasts; --"}),
+        ("/api/v1/complaints", {"category": "x' OR tenant <> 'default' --"}),
+        ("/api/v1/brief", {"category": '" OR 1=1 --'}),
+        ("/api/v1/series/x' OR '1'='1", {}),
+    ],
+)
 def test_injection_shaped_filters_match_nothing(client, keys, path, params):
     r = client.get(path, params=params, headers=h(keys["a_reader"]))
     assert r.status_code in (200, 404) and (r.status_code == 404 or r.json() == [])
     assert client.get("/api/v1/forecasts", params={"level": "total"}, headers=h(keys["a_reader"])).json()
 
 
-@pytest.mark.parametrize("path", ["/api/v1/indicators?freq=X", "/api/v1/hotspots?k=-1", "/api/v1/hotspots?k=abc",
-                                  "/api/v1/forecasts?level=planet", "/api/v1/export/orders",
-                                  "/api/v1/export/..%2F..%2Fetc", "/api/v1/export/api_keys",
-                                  "/api/v1/loads/notanumber", "/static/..%2F..%2Fapp.py"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/indicators?freq=X",
+        "/api/v1/hotspots?k=-1",
+        "/api/v1/hotspots?k=abc",
+        "/api/v1/forecasts?level=planet",
+        "/api/v1/export/orders",
+        "/api/v1/export/..%2F..%2Fetc",
+        "/api/v1/export/api_keys",
+        "/api/v1/loads/notanumber",
+        "/static/..%2F..%2Fapp.py",
+    ],
+)
 def test_bad_requests_are_4xx_with_a_message(client, keys, path):
     r = client.get(path, headers=h(keys["a_admin"]))
     assert 400 <= r.status_code < 500, (path, r.status_code)
@@ -210,14 +255,17 @@ def test_bad_requests_are_4xx_with_a_message(client, keys, path):
 
 def test_hostile_uploads(client, keys, server):
     w = h(keys["b_writer"])
-    r = client.post("/api/v1/uploads/orders", files={"file": ("../../etc/passwd", b"root:x:0:0", "text/plain")},
-                    headers=w)
+    r = client.post(
+        "/api/v1/uploads/orders", files={"file": ("../../etc/passwd", b"root:x:0:0", "text/plain")}, headers=w
+    )
     assert r.status_code == 400 and "unsupported file type" in r.json()["detail"]
-    r = client.post("/api/v1/uploads/orders", files={"file": ("../../../tmp/evil.csv", orders_csv(5, "EV"),
-                                                              "text/csv")}, headers=w)
+    r = client.post(
+        "/api/v1/uploads/orders", files={"file": ("../../../tmp/evil.csv", orders_csv(5, "EV"), "text/csv")}, headers=w
+    )
     assert r.status_code == 200 and r.json()["file"].endswith("evil.csv") and "/tmp/evil" not in r.json()["file"]
-    r = client.post("/api/v1/uploads/orders", files={"file": ("x.parquet", b"PAR1 not really", "application/x")},
-                    headers=w)
+    r = client.post(
+        "/api/v1/uploads/orders", files={"file": ("x.parquet", b"PAR1 not really", "application/x")}, headers=w
+    )
     assert r.status_code == 422 and r.json()["detail"]
     r = client.post("/api/v1/uploads/orders", files={"file": ("empty.csv", b"", "text/csv")}, headers=w)
     assert r.status_code == 422 and "empty" in r.json()["detail"].lower()
@@ -239,8 +287,13 @@ def test_reads_are_served_while_a_load_runs(client, keys, server, sample_orders)
         import httpx
 
         with httpx.Client(base_url=server["url"], timeout=120) as c:
-            done.append(c.post("/api/v1/uploads/orders", files={"file": ("sample.parquet", body, "application/x")},
-                               headers=h(keys["b_writer"])).status_code)
+            done.append(
+                c.post(
+                    "/api/v1/uploads/orders",
+                    files={"file": ("sample.parquet", body, "application/x")},
+                    headers=h(keys["b_writer"]),
+                ).status_code
+            )
 
     th = threading.Thread(target=upload)
     th.start()

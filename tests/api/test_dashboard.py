@@ -20,7 +20,7 @@ def _open(page, view: str) -> None:
 @needs_browser
 def test_dashboard_views_match_the_api(page, server, client):
     key = server["keys"]["a_reader"]
-    api = lambda path: client.get(path, headers={"X-API-Key": key}).json()  # noqa: E731
+    api = lambda path: client.get(path, headers={"X-API-Key": key}).json()
     page.goto(server["url"] + "/")
     page.fill("#key", "sf_wrong_key")
     page.click("#login button[type=submit]")
@@ -50,8 +50,9 @@ def test_dashboard_views_match_the_api(page, server, client):
             page.select_option("#series", index=3)
             page.wait_for_function("document.body.dataset.ready === '1'")
             uid = page.eval_on_selector("#series", "s => s.value")
-            assert page.locator("#table-forecast tbody tr").count() == len(api(f"/api/v1/series/{uid}")
-                                                                            ["forecast"]["ds"])
+            assert page.locator("#table-forecast tbody tr").count() == len(
+                api(f"/api/v1/series/{uid}")["forecast"]["ds"]
+            )
             page.screenshot(path=str(ARTIFACTS / "dashboard-forecast-sku.png"), full_page=True)
         if view == "plan":
             total = sum(r["qty"] for r in api("/api/v1/plan"))

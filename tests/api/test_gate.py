@@ -13,9 +13,13 @@ MB = 1 << 20
 
 
 def _lines(caplog, status: int) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name == "supplyfit.api" and "route=POST /api/v1/uploads/" in r.getMessage()
-            and f"status={status} " in r.getMessage()]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "supplyfit.api"
+        and "route=POST /api/v1/uploads/" in r.getMessage()
+        and f"status={status} " in r.getMessage()
+    ]
 
 
 @pytest.mark.parametrize("key", [None, "sf_dead_beef"])
@@ -35,14 +39,19 @@ def test_chunked_upload_with_a_key_is_cut_at_the_limit(server, keys, caplog):
 
 
 def test_declared_length_over_the_limit_is_refused_unread(server, keys):
-    head = (f"POST /api/v1/uploads/orders HTTP/1.1\r\nHost: x\r\nX-API-Key: {keys['b_writer']}\r\n"
-            f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {(MAX_UPLOAD_MB + 1) * MB}")
+    head = (
+        f"POST /api/v1/uploads/orders HTTP/1.1\r\nHost: x\r\nX-API-Key: {keys['b_writer']}\r\n"
+        f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {(MAX_UPLOAD_MB + 1) * MB}"
+    )
     assert raw_status(server["url"], head) == 413  # answered with no byte of the body sent
 
 
 def test_json_bodies_are_limited_to_1_mb(client, keys):
-    r = client.post("/api/v1/customers/pseudonym", content=b'{"customer_id": "' + b"x" * (2 * MB) + b'"}',
-                    headers={**h(keys["a_reader"]), "Content-Type": "application/json"})
+    r = client.post(
+        "/api/v1/customers/pseudonym",
+        content=b'{"customer_id": "' + b"x" * (2 * MB) + b'"}',
+        headers={**h(keys["a_reader"]), "Content-Type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["detail"]
 
 
@@ -64,8 +73,9 @@ def test_failed_keys_are_rate_limited_per_address(server, keys):
 
 
 def _upload(client, key, name: str, body: bytes, **data):
-    return client.post("/api/v1/uploads/orders", files={"file": (name, body, "application/octet-stream")},
-                       data=data, headers=h(key))
+    return client.post(
+        "/api/v1/uploads/orders", files={"file": (name, body, "application/octet-stream")}, data=data, headers=h(key)
+    )
 
 
 def test_workbooks_are_checked_before_they_are_parsed(client, keys):
@@ -82,8 +92,9 @@ def test_workbooks_are_checked_before_they_are_parsed(client, keys):
     assert r.status_code == 422 and "/tmp" not in r.text and r.json()["detail"]
 
 
-@pytest.mark.parametrize("encoding,status", [("rot13", 400), ("no-such-codec", 400), ("base64", 400),
-                                             ("x" * 300, 400), ("utf-16", 422)])
+@pytest.mark.parametrize(
+    "encoding,status", [("rot13", 400), ("no-such-codec", 400), ("base64", 400), ("x" * 300, 400), ("utf-16", 422)]
+)
 def test_unknown_or_wrong_encodings_are_4xx_with_a_message(client, keys, encoding, status):
     r = _upload(client, keys["b_writer"], "enc.csv", b"Invoice,StockCode\n1,A\n", encoding=encoding)
     assert r.status_code == status and r.json()["detail"] and "/tmp" not in r.text
@@ -91,8 +102,9 @@ def test_unknown_or_wrong_encodings_are_4xx_with_a_message(client, keys, encodin
 
 def test_loads_show_the_clients_file_name_only(client, keys):
     body = io.BytesIO(b"Invoice,StockCode,Quantity,Price,InvoiceDate\nN1,NM1,1,2.5,2024-01-02 10:00\n")
-    r = client.post("/api/v1/uploads/orders", files={"file": ("../dir/named.csv", body, "text/csv")},
-                    headers=h(keys["b_writer"]))
+    r = client.post(
+        "/api/v1/uploads/orders", files={"file": ("../dir/named.csv", body, "text/csv")}, headers=h(keys["b_writer"])
+    )
     assert r.status_code == 200 and r.json()["file"] == "named.csv"
     loaded = client.get(f"/api/v1/loads/{r.json()['load_id']}", headers=h(keys["b_reader"])).json()
     assert loaded["file"] == "named.csv"

@@ -41,8 +41,11 @@ def test_another_tenants_admin_cannot_revoke(client, keys, server):
 
 
 def test_raw_quarantine_rows_are_for_admins_only(client, keys):
-    load = client.post("/api/v1/uploads/orders", files={"file": ("raw.csv", orders_csv(6, "RAW", bad=2), "text/csv")},
-                       headers=h(keys["a_writer"])).json()
+    load = client.post(
+        "/api/v1/uploads/orders",
+        files={"file": ("raw.csv", orders_csv(6, "RAW", bad=2), "text/csv")},
+        headers=h(keys["a_writer"]),
+    ).json()
     params = {"load_id": load["load_id"]}
     as_reader = client.get("/api/v1/quarantine", params=params, headers=h(keys["a_reader"])).json()
     as_admin = client.get("/api/v1/quarantine", params=params, headers=h(keys["a_admin"])).json()
@@ -51,8 +54,10 @@ def test_raw_quarantine_rows_are_for_admins_only(client, keys):
     assert all("BAD" in row["raw"] for row in as_admin)
 
 
-@pytest.mark.parametrize("table", ["duckdb_tables", "orders", "api_keys", "meta", "quarantine", "information_schema",
-                                   "no_such_table", "x" * 64])
+@pytest.mark.parametrize(
+    "table",
+    ["duckdb_tables", "orders", "api_keys", "meta", "quarantine", "information_schema", "no_such_table", "x" * 64],
+)
 def test_only_result_tables_are_exported(client, keys, table):
     r = client.get(f"/api/v1/export/{table}", headers=h(keys["a_admin"]))
     assert r.status_code == 404 and "no result table" in r.json()["detail"]
@@ -105,8 +110,9 @@ def test_the_recommender_is_built_once_under_concurrent_requests(server):
     key = tenant_keys(server, "brand-rec", "writer")["writer"]
     service = server["app"].state.service
     with httpx.Client(base_url=server["url"], timeout=60) as c:
-        load = c.post("/api/v1/uploads/orders", files={"file": ("rec.csv", orders_csv(300, "RC"), "text/csv")},
-                      headers=h(key)).json()
+        load = c.post(
+            "/api/v1/uploads/orders", files={"file": ("rec.csv", orders_csv(300, "RC"), "text/csv")}, headers=h(key)
+        ).json()
     answers: list[tuple[int, str]] = []
     gate = threading.Barrier(20)
 
@@ -140,8 +146,11 @@ def test_the_spec_lists_error_answers_with_one_model(client):
     for path, method, op in routes:
         codes = set(op["responses"])
         expected = {"401", "422", "429"} | ({"404"} if "{" in path and "uploads" not in path else set())
-        expected |= {"403", "413"} if (method, path) in {("post", "/api/v1/uploads/{kind}"),
-                                                       ("post", "/api/v1/jobs")} else set()
+        expected |= (
+            {"403", "413"}
+            if (method, path) in {("post", "/api/v1/uploads/{kind}"), ("post", "/api/v1/jobs")}
+            else set()
+        )
         assert expected <= codes, (method, path, codes)
         for code in expected:
             schema = op["responses"][code]["content"]["application/json"]["schema"]

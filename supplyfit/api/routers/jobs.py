@@ -19,8 +19,9 @@ router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=errors(401, 4
 def start_job(req: JobRequest, ctx: WriterCtx) -> Job:
     """Run a stage (or all) in the background; poll `GET /api/v1/jobs/{job_id}` for progress."""
     job = ctx.service.jobs.add(ctx.who.tenant, req.stage)
-    threading.Thread(target=run_job, args=(ctx.service, job, ctx.who.tenant), daemon=True,
-                     name=f"supplyfit-job-{job.job_id}").start()
+    threading.Thread(
+        target=run_job, args=(ctx.service, job, ctx.who.tenant), daemon=True, name=f"supplyfit-job-{job.job_id}"
+    ).start()
     return job
 
 

@@ -60,9 +60,9 @@ def new_key(req: KeyRequest, ctx: AdminCtx) -> NewKey:
 @router.get("/keys", response_model=list[KeyInfo], responses=errors(403))
 def keys(ctx: AdminCtx) -> list[KeyInfo]:
     """Key ids and roles of the caller's tenant (admin only); never the keys."""
-    rows = list_keys(ctx.store, ctx.who.tenant).astype(object)
-    return [KeyInfo(**{k: (None if v is None or v != v else v) for k, v in r.items()})
-            for r in rows.to_dict("records")]
+    rows = list_keys(ctx.store, ctx.who.tenant)
+    rows = rows.astype(object).where(rows.notna(), None)  # NaT (not revoked) as null
+    return [KeyInfo(**r) for r in rows.to_dict("records")]
 
 
 @router.delete("/keys/{key_id}", response_model=Revoked, responses=errors(403, 404))

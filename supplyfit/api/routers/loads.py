@@ -28,15 +28,32 @@ from ..uploads import check_encoding, check_xlsx, client_name
 
 MAX_ID = 2**62  # ids are BIGINT: a larger one is a 422, not an overflow in the query
 router = APIRouter(prefix="/api/v1", tags=["loads"], responses=errors(401, 422, 429))
-UNLOADABLE = (IngestError, ValueError, KeyError, LookupError, UnicodeError, EOFError, TypeError, SyntaxError,
-              zipfile.BadZipFile, pa.ArrowException)  # a file the readers cannot take: 422
-FORM = {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"],
-    "properties": {
-        "file": {"type": "string", "format": "binary", "description": "CSV, TSV, Parquet or XLSX"},
-        "preset": {"type": "string", "description": "uci-online-retail | reviews-10cats"},
-        "mapping": {"type": "array", "items": {"type": "string"}, "description": "SOURCE=FIELD, repeatable"},
-        "encoding": {"type": "string", "description": "text encoding of a CSV (detected when absent)"}}}}}
+UNLOADABLE = (
+    IngestError,
+    ValueError,
+    KeyError,
+    LookupError,
+    UnicodeError,
+    EOFError,
+    TypeError,
+    SyntaxError,
+    zipfile.BadZipFile,
+    pa.ArrowException,
+)  # a file the readers cannot take: 422
+FORM = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary", "description": "CSV, TSV, Parquet or XLSX"},
+                "preset": {"type": "string", "description": "uci-online-retail | reviews-10cats"},
+                "mapping": {"type": "array", "items": {"type": "string"}, "description": "SOURCE=FIELD, repeatable"},
+                "encoding": {"type": "string", "description": "text encoding of a CSV (detected when absent)"},
+            },
+        }
+    }
+}
 
 
 class Load(BaseModel):
@@ -69,8 +86,16 @@ def _one_text(form: Any, name: str) -> str | None:
     return value
 
 
-def _save_and_load(service: Service, tenant: str, kind: str, file: UploadFile, name: str, preset: str | None,
-                   mapping: dict[str, str], encoding: str | None) -> LoadReport:
+def _save_and_load(
+    service: Service,
+    tenant: str,
+    kind: str,
+    file: UploadFile,
+    name: str,
+    preset: str | None,
+    mapping: dict[str, str],
+    encoding: str | None,
+) -> LoadReport:
     """Copy the spooled part into a private directory under the client's base name, check it, and load it."""
     with tempfile.TemporaryDirectory(prefix="supplyfit-upload-") as tmp:
         path = Path(tmp) / name
@@ -87,8 +112,12 @@ def _save_and_load(service: Service, tenant: str, kind: str, file: UploadFile, n
     return report
 
 
-@router.post("/uploads/{kind}", response_model=LoadReport, openapi_extra={"requestBody": {
-    "required": True, "content": FORM}}, responses=errors(400, 403, 413))
+@router.post(
+    "/uploads/{kind}",
+    response_model=LoadReport,
+    openapi_extra={"requestBody": {"required": True, "content": FORM}},
+    responses=errors(400, 403, 413),
+)
 async def upload(kind: Literal["orders", "reviews"], request: Request, ctx: WriterCtx) -> LoadReport:
     """Load a file with the same validation, quarantine and idempotency as `supplyfit ingest`. The body is
     read only after the key and role are checked, spooled to disk as it arrives, and cut off at the upload
@@ -104,14 +133,17 @@ async def upload(kind: Literal["orders", "reviews"], request: Request, ctx: Writ
             mapping = parse_overrides([m if isinstance(m, str) else "" for m in form.getlist("mapping")])
         except ValueError as e:
             raise HTTPException(422, str(e)) from None
-        return await run_in_threadpool(_save_and_load, ctx.service, ctx.who.tenant, kind, file, name, preset,
-                                       mapping, encoding)
+        return await run_in_threadpool(
+            _save_and_load, ctx.service, ctx.who.tenant, kind, file, name, preset, mapping, encoding
+        )
 
 
 def _client_paths(df: pd.DataFrame) -> pd.DataFrame:
     """Loads as the client may see them: the file's base name only, no server path in a note."""
-    return df.assign(file=df["file"].map(lambda f: PureWindowsPath(f).name),
-                     note=df["note"].map(lambda n: n if n is None else scrub_paths(n)))
+    return df.assign(
+        file=df["file"].map(lambda f: PureWindowsPath(f).name),
+        note=df["note"].map(lambda n: n if n is None else scrub_paths(n)),
+    )
 
 
 @router.get("/loads", response_model=list[Load])
@@ -122,13 +154,17 @@ async def loads(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> R
 
 @router.get("/loads/{load_id}", response_model=Load, responses=errors(404))
 async def load(load_id: Annotated[int, PathParam(ge=0, le=MAX_ID)], ctx: Ctx) -> Response:
-    return await answer(ctx, "loads", "load_id = $id", {"id": load_id}, one=True, missing=f"no load {load_id}",
-                        shape=_client_paths)
+    return await answer(
+        ctx, "loads", "load_id = $id", {"id": load_id}, one=True, missing=f"no load {load_id}", shape=_client_paths
+    )
 
 
 @router.get("/quarantine", response_model=list[QuarantineRow])
-async def quarantine(ctx: Ctx, load_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-                     limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+async def quarantine(
+    ctx: Ctx,
+    load_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> Response:
     """Rejected rows with their reason; the raw row as read only for admin keys (it may hold what a
     reader should not see)."""
     where, params = ("load_id = $id", {"id": load_id}) if load_id is not None else ("", None)

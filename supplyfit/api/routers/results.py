@@ -16,16 +16,40 @@ from ..errors import errors
 from ..service import Ctx, Session, fetch_once, in_background
 
 router = APIRouter(prefix="/api/v1", responses=errors(401, 422, 429))
-INDICATORS = ("totals", "by_dimension", "contribution", "concentration", "price_bands", "customers", "sentiment",
-              "forecast")
-EXPORTABLE = frozenset({
-    "review_scores", "aspects", "design_brief", "complaints",  # voice
-    "demand_panel", "forecasts", "backtest",  # demand
-    "production_plan", "policy_comparison",  # supply
-    "rules", "recommendations", "segments", "segment_summary", "segment_structure", "group_demand",  # match
-    "verification", "credit",  # trust
-    "hotspots", "ind_notes", *(f"ind_{name}" for name in INDICATORS),  # monitor
-})
+INDICATORS = (
+    "totals",
+    "by_dimension",
+    "contribution",
+    "concentration",
+    "price_bands",
+    "customers",
+    "sentiment",
+    "forecast",
+)
+EXPORTABLE = frozenset(
+    {
+        "review_scores",
+        "aspects",
+        "design_brief",
+        "complaints",  # voice
+        "demand_panel",
+        "forecasts",
+        "backtest",  # demand
+        "production_plan",
+        "policy_comparison",  # supply
+        "rules",
+        "recommendations",
+        "segments",
+        "segment_summary",
+        "segment_structure",
+        "group_demand",  # match
+        "verification",
+        "credit",  # trust
+        "hotspots",
+        "ind_notes",
+        *(f"ind_{name}" for name in INDICATORS),  # monitor
+    }
+)
 
 
 class Recommendations(BaseModel):
@@ -54,11 +78,14 @@ class Series(BaseModel):
 
 
 @router.get("/indicators", response_model=Rows, tags=["monitor"], responses=errors(404))
-async def indicators(ctx: Ctx, freq: Literal["W", "M"] = "M",
-                     table: Literal[INDICATORS] = "totals",  # type: ignore[valid-type]
-                     dimension: Literal["category", "region", "channel"] | None = None) -> Response:
+async def indicators(
+    ctx: Ctx,
+    freq: Literal["W", "M"] = "M",
+    table: Literal[INDICATORS] = "totals",  # type: ignore[valid-type]
+    dimension: Literal["category", "region", "channel"] | None = None,
+) -> Response:
     """Consumption indicators per period (see `supplyfit.monitor.indicators`)."""
-    where, params = "freq = $freq", {"freq": freq}
+    where, params = "freq = $freq", dict[str, str](freq=freq)
     if dimension and table == "by_dimension":
         where, params = where + " AND dimension = $dim", {**params, "dim": dimension}
     return await answer(ctx, f"ind_{table}", where, params)
@@ -70,9 +97,12 @@ async def hotspots(ctx: Ctx, k: Annotated[int, Query(ge=1, le=500)] = 20) -> Res
 
 
 @router.get("/forecasts", response_model=Rows, tags=["demand"], responses=errors(404))
-async def forecasts(ctx: Ctx, unique_id: Annotated[str | None, Query(max_length=200)] = None,
-                    level: Literal["sku", "category", "total"] | None = None,
-                    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000) -> Response:
+async def forecasts(
+    ctx: Ctx,
+    unique_id: Annotated[str | None, Query(max_length=200)] = None,
+    level: Literal["sku", "category", "total"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> Response:
     """Forecasts with 80% bands; filter by series id and/or level."""
     conds, params = [], {}
     if unique_id is not None:
@@ -81,8 +111,15 @@ async def forecasts(ctx: Ctx, unique_id: Annotated[str | None, Query(max_length=
     if level is not None:
         conds.append("level = $level")
         params["level"] = level
-    return await answer(ctx, "forecasts", " AND ".join(conds), params, order="level, unique_id, ds", limit=limit,
-                        missing=f"no forecast for {unique_id!r}" if unique_id is not None else None)
+    return await answer(
+        ctx,
+        "forecasts",
+        " AND ".join(conds),
+        params,
+        order="level, unique_id, ds",
+        limit=limit,
+        missing=f"no forecast for {unique_id!r}" if unique_id is not None else None,
+    )
 
 
 def _series(ctx: Session, unique_id: str) -> tuple[bool, bytes]:
@@ -92,13 +129,22 @@ def _series(ctx: Session, unique_id: str) -> tuple[bool, bytes]:
     level = fc.level.iloc[0]
     key = {"sku": "unique_id = $uid", "category": "category = $uid", "total": "TRUE"}[level]
     name = unique_id.split("/", 1)[-1] if level == "category" else unique_id
-    hist = ctx.store.query(f"SELECT ds, sum(y) AS y FROM demand_panel WHERE tenant = $tenant AND {key} "
-                           "GROUP BY ds ORDER BY ds", {"uid": name} if level != "total" else None)
-    return False, json.dumps({
-        "unique_id": unique_id, "level": level,
-        "history": {"ds": hist.ds.dt.strftime("%Y-%m-%d").tolist(), "y": hist.y.tolist()},
-        "forecast": {c: (fc[c].dt.strftime("%Y-%m-%d") if c == "ds" else fc[c]).tolist()
-                     for c in ("ds", "yhat", "yhat_q10", "yhat_q50", "yhat_q90")}}, ensure_ascii=False).encode()
+    hist = ctx.store.query(
+        f"SELECT ds, sum(y) AS y FROM demand_panel WHERE tenant = $tenant AND {key} GROUP BY ds ORDER BY ds",
+        {"uid": name} if level != "total" else None,
+    )
+    return False, json.dumps(
+        {
+            "unique_id": unique_id,
+            "level": level,
+            "history": {"ds": hist.ds.dt.strftime("%Y-%m-%d").tolist(), "y": hist.y.tolist()},
+            "forecast": {
+                c: (fc[c].dt.strftime("%Y-%m-%d") if c == "ds" else fc[c]).tolist()
+                for c in ("ds", "yhat", "yhat_q10", "yhat_q50", "yhat_q90")
+            },
+        },
+        ensure_ascii=False,
+    ).encode()
 
 
 @router.get("/series/{unique_id:path}", response_model=Series, tags=["demand"], responses=errors(404))
@@ -123,8 +169,11 @@ async def policies(ctx: Ctx) -> Response:
 
 
 @router.get("/complaints", response_model=Rows, tags=["voice"], responses=errors(404))
-async def complaints(ctx: Ctx, category: Annotated[str | None, Query(max_length=100)] = None,
-                     limit: Annotated[int, Query(ge=1, le=10_000)] = 50) -> Response:
+async def complaints(
+    ctx: Ctx,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
+) -> Response:
     """Negative reviews, most urgent first, each with its reason."""
     where, params = ("category = $cat", {"cat": category}) if category else ("", None)
     return await answer(ctx, "complaints", where, params, order="rank", limit=limit)
@@ -138,9 +187,12 @@ async def brief(ctx: Ctx, category: Annotated[str | None, Query(max_length=100)]
 
 
 @router.get("/verification", response_model=Rows, tags=["trust"], responses=errors(404))
-async def verification(ctx: Ctx, kind: Annotated[str | None, Query(max_length=40)] = None,
-                       severity: Literal["high", "medium", "low", "info"] | None = None,
-                       limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
+async def verification(
+    ctx: Ctx,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    severity: Literal["high", "medium", "low", "info"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> Response:
     """Product-information findings, most severe first, each with its reason and the rows behind it."""
     conds = {"kind = $kind": kind, "severity = $severity": severity}
     where = " AND ".join(c for c, v in conds.items() if v)
@@ -168,8 +220,12 @@ def _recommender(ctx: Session) -> object:
     from ...match.stage import recommender
 
     store = ctx.store
-    version = int(store.query("SELECT coalesce(max(load_id), 0) AS n FROM loads WHERE tenant = $tenant "
-                              "AND kind = 'orders' AND status = 'ok'").n[0])
+    version = int(
+        store.query(
+            "SELECT coalesce(max(load_id), 0) AS n FROM loads WHERE tenant = $tenant "
+            "AND kind = 'orders' AND status = 'ok'"
+        ).n[0]
+    )
 
     def build() -> object:
         sales = store.sales()
@@ -182,18 +238,27 @@ def _recommender(ctx: Session) -> object:
 
 
 @router.get("/recommendations", response_model=Recommendations, tags=["match"], responses=errors(404))
-def recommend(ctx: Ctx, items: Annotated[list[str], Query(max_length=200)] = [],  # noqa: B006
-              k: Annotated[int, Query(ge=1, le=100)] = 10) -> Recommendations:
+def recommend(
+    ctx: Ctx,
+    items: Annotated[list[str], Query(max_length=200)] = [],  # noqa: B006
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Recommendations:
     """What goes with a basket (``items`` repeated); unknown items are ignored."""
     return Recommendations(items=items, recommendations=_recommender(ctx).recommend(items, k))  # type: ignore
 
 
-@router.get("/recommendations/customer/{customer_id}", response_model=CustomerRecommendations, tags=["match"],
-            responses=errors(404))
-def recommend_customer(customer_id: Annotated[str, PathParam(max_length=200)], ctx: Ctx,
-                       k: Annotated[int, Query(ge=1, le=100)] = 10) -> CustomerRecommendations:
-    known = ctx.store.query("SELECT 1 FROM customers WHERE tenant = $tenant AND customer_id = $c LIMIT 1",
-                            {"c": customer_id})
+@router.get(
+    "/recommendations/customer/{customer_id}",
+    response_model=CustomerRecommendations,
+    tags=["match"],
+    responses=errors(404),
+)
+def recommend_customer(
+    customer_id: Annotated[str, PathParam(max_length=200)], ctx: Ctx, k: Annotated[int, Query(ge=1, le=100)] = 10
+) -> CustomerRecommendations:
+    known = ctx.store.query(
+        "SELECT 1 FROM customers WHERE tenant = $tenant AND customer_id = $c LIMIT 1", {"c": customer_id}
+    )
     if known.empty:
         raise HTTPException(404, f"no customer {customer_id!r}")
     recs = _recommender(ctx).recommend_customer(customer_id, k)  # type: ignore[attr-defined]
@@ -207,15 +272,25 @@ def customer_pseudonym(req: CustomerLookup, ctx: Ctx) -> Pseudonym:
     return Pseudonym(pseudonym=ctx.store.pseudonym(req.customer_id))
 
 
-@router.get("/export/{table}", tags=["results"], responses={
-    **errors(404), 200: {"content": {"text/csv": {}, "application/json": {}}, "description": "The table's rows."}})
-def export(table: Annotated[str, PathParam(max_length=64)], ctx: Ctx,
-           format: Literal["csv", "json"] = "csv") -> Response:
+@router.get(
+    "/export/{table}",
+    tags=["results"],
+    responses={
+        **errors(404),
+        200: {"content": {"text/csv": {}, "application/json": {}}, "description": "The table's rows."},
+    },
+)
+def export(
+    table: Annotated[str, PathParam(max_length=64)], ctx: Ctx, format: Literal["csv", "json"] = "csv"
+) -> Response:
     """A whole result table of this tenant; other names (source tables, keys, the database's own) are 404."""
     if table not in EXPORTABLE:
         raise HTTPException(404, f"no result table {table[:64]!r}; exportable: {', '.join(sorted(EXPORTABLE))}")
     df = ctx.query(table)
     if format == "json":
         return json_body(encode(df))
-    return Response(df.to_csv(index=False), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{table}.csv"'})
+    return Response(
+        df.to_csv(index=False),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{table}.csv"'},
+    )
