@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -28,15 +27,19 @@ class OneLineErrors(TyperGroup):
     """The root command group: an error escaping a command becomes one line on stderr and exit status 2 (missing
     input) or 1, unless ``--debug`` asks for the traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort):
             raise
         except Exception as e:
             if ctx.meta.get("supplyfit.debug"):
                 raise
             where = ctx.invoked_subcommand or "supplyfit"
+            if isinstance(e, typer.TyperException) and hasattr(e, "format_message"):  # a usage error
+                path = getattr(getattr(e, "ctx", None), "command_path", None) or "supplyfit"
+                _say_error(f"{where}: {e.format_message()} (see `{path} --help`)")
+                raise typer.Exit(getattr(e, "exit_code", 2)) from None
             if isinstance(e, INPUT_ERRORS):
                 _say_error(f"{where}: {e}")
                 raise typer.Exit(2) from None

@@ -9,6 +9,7 @@ raises :class:`MissingInput`, whose message names the command to run first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from importlib import import_module, resources
 from pathlib import Path
 from typing import Any, Callable
@@ -111,7 +112,7 @@ def run_optional(store: Store, name: str) -> str:
 
 def stages() -> list[tuple[str, Callable[[Store], str]]]:
     """The analysis stages in chain order, each as (name, run(store) -> summary); missing inputs are skipped."""
-    return [(s.name, lambda store, name=s.name: run_optional(store, name)) for s in STAGES]
+    return [(s.name, partial(run_optional, name=s.name)) for s in STAGES]
 
 
 def run_all(store: Store, progress: Progress | None = None) -> dict[str, str]:

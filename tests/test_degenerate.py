@@ -22,7 +22,7 @@ STAGE_COMMANDS = ["voice", "forecast", "backtest", "plan", "match", "verify", "m
 
 
 def cli(*args: object) -> "Result":
-    return Result(CliRunner().invoke(app, [str(a) for a in args]))
+    return Result(CliRunner().invoke(app, [str(a) for a in args], prog_name="supplyfit"))
 
 
 class Result:
@@ -230,6 +230,8 @@ def test_bad_dates_and_models_are_usage_errors(store):
     cli("backtest", "--cutoff", "2001-01-01", "--h", "1", "--db", store).missing("leaves no history before it")
     cli("backtest", "--cutoff", "2030-01-01", "--h", "1", "--db", store).missing("fewer than h=1 weeks")
     cli("forecast", "--model", "magic", "--db", store).missing("unknown model 'magic'")
+    cli("forecast", "--h", "abc", "--db", store).missing("Invalid value for '--h'", "supplyfit forecast --help")
+    cli("ingest", "orders").missing("Missing argument", "supplyfit ingest orders --help")
 
 
 @pytest.mark.parametrize("store", ["orders"], indirect=True)

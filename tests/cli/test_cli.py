@@ -31,7 +31,7 @@ def test_help_lists_commands():
     p = run("--help")
     assert p.returncode == 0
     for cmd in ("ingest", "status", "demo", "voice", "forecast", "backtest", "plan", "match", "monitor", "report",
-                "serve", "keys", "export", "verify"):
+                "serve", "keys", "export", "verify", "run"):
         assert cmd in p.stdout
 
 
