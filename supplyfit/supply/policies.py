@@ -20,6 +20,7 @@ from scipy import stats
 
 from ..demand import Forecaster
 from ..demand.core import nb_quantiles
+from ..demand.models import LOCAL_MODELS
 from .errors import MissingForecasts
 
 POLICIES = ("season-buy", "naive-reorder", "test-and-reorder")
@@ -39,12 +40,16 @@ def launch_rates(history: pd.DataFrame, new: pd.DataFrame, weeks: int = 4) -> pd
     weeks of sales, of the same category and with a price within x0.5-x2 when known (each filter applies when it
     leaves at least 3 items); their median mean weekly demand in those weeks.
     """
-    h = history.sort_values("ds", kind="stable")
-    first = h.groupby("unique_id")["ds"].transform("min")
-    stats_ = h[h["ds"] < first + pd.Timedelta(weeks=weeks)].groupby("unique_id").agg(rate=("y", "mean"))
+    h = history.assign(unique_id=history["unique_id"].astype("category"))
+    by_id = h.groupby("unique_id", observed=True)
+    first = by_id["ds"].transform("min")
+    stats_ = h[h["ds"] < first + pd.Timedelta(weeks=weeks)].groupby("unique_id", observed=True).agg(rate=("y", "mean"))
     for col in ("category", "price"):
-        if col in h.columns:
-            stats_[col] = h.groupby("unique_id")[col].last()  # the last known value
+        if col in h.columns:  # the value of the latest week that has one
+            known = h.dropna(subset=[col])
+            latest = known.loc[known.groupby("unique_id", observed=True)["ds"].idxmax()]
+            stats_[col] = latest.set_index("unique_id")[col].reindex(stats_.index)
+    stats_.index = stats_.index.astype(str)
     overall = float(stats_["rate"].median()) if len(stats_) else 0.0
     by_price = stats_.sort_values("price", kind="stable") if "price" in stats_.columns else stats_
     pools = {None: by_price}
@@ -157,8 +162,11 @@ class Replay:
         self.rates = rates.reindex(self.ids).fillna(0.0).to_numpy()
         price = attrs["price"] if "price" in attrs.columns else pd.Series(1.0, index=self.ids)
         self.price = price.reindex(self.ids).fillna(1.0).to_numpy()
-        columns = ["unique_id", "ds", "y"] + [c for c in ("price", "revenue", "category") if c in history.columns]
-        self.panel = pd.concat([history, actuals], ignore_index=True)[columns]
+        # a local model (SES, ...) reads units only; the ids as categories make each refit's panel cheap to pivot
+        wanted = ("category",) if model in LOCAL_MODELS else ("price", "revenue", "category")
+        columns = ["unique_id", "ds", "y"] + [c for c in wanted if c in history.columns]
+        self.panel = pd.concat([history[columns], actuals[columns]], ignore_index=True)
+        self.panel["unique_id"] = self.panel["unique_id"].astype("category")
         self.replayed = np.r_[np.zeros(len(history), bool), np.ones(len(actuals), bool)]
         self.outlooks: dict[tuple[int, int], Outlook] = {}
 
