@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextvars
 import logging
 import math
+import os
 import time
-import uuid
 from collections import OrderedDict, deque
 from typing import Any
 
@@ -134,7 +134,7 @@ class RequestLog:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        rid = uuid.uuid4().hex[:12]
+        rid = os.urandom(6).hex()
         token = request_id.set(rid)
         status, t0 = 500, time.perf_counter()
 

@@ -29,7 +29,7 @@ from .keys import Caller, KeyCache
 
 T = TypeVar("T")
 BACKGROUND_NICE = 10  # Linux thread niceness of loads, stage jobs and model builds
-READ_CONCURRENCY = 4  # queries at once: more threads only contend for the GIL and stretch the tail
+READ_CONCURRENCY = 2  # queries at once, one per core: more threads contend for the GIL and stretch the tail
 
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Key from `supplyfit keys create`.")
 
