@@ -8,7 +8,7 @@ Commands that only read a store never create one.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -64,9 +64,11 @@ DbOpt = typer.Option(DEFAULT_DB, "--db", help="DuckDB store file (`ingest` creat
 TenantOpt = typer.Option("default", "--tenant", help="Tenant whose data is read and written.")
 
 
+DebugOpt = typer.Option(False, "--debug", help="Show the traceback of an error, not one line.")
+
+
 @app.callback()
-def main(ctx: typer.Context,
-         debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error, not one line.")) -> None:
+def main(ctx: typer.Context, debug: bool = DebugOpt) -> None:
     ctx.meta["supplyfit.debug"] = debug
 
 
@@ -100,8 +102,8 @@ def _spinner() -> Progress:
                     transient=True)
 
 
-def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: Optional[str], mapping: list[str],
-            encoding: Optional[str], personal: list[str]) -> None:
+def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: str | None, mapping: list[str],
+            encoding: str | None, personal: list[str]) -> None:
     if file.is_dir():
         _fail(f"{file} is a folder; give one file (CSV, TSV, Parquet or XLSX)")
     if not file.is_file():
@@ -137,16 +139,16 @@ PersonalOpt = typer.Option([], "--personal", help="Another source column holding
 
 
 @ingest_app.command("orders")
-def ingest_orders_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, preset: Optional[str] = PresetOpt,
-                      map: list[str] = MapOpt, encoding: Optional[str] = EncodingOpt,
+def ingest_orders_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, preset: str | None = PresetOpt,
+                      map: list[str] = MapOpt, encoding: str | None = EncodingOpt,
                       personal: list[str] = PersonalOpt) -> None:
     """Load order lines: order_id, sku, quantity, unit_price, ts (+ description, customer_id, region, merchant...)."""
     _ingest("orders", file, db, tenant, preset, map, encoding, personal)
 
 
 @ingest_app.command("reviews")
-def ingest_reviews_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, preset: Optional[str] = PresetOpt,
-                       map: list[str] = MapOpt, encoding: Optional[str] = EncodingOpt,
+def ingest_reviews_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, preset: str | None = PresetOpt,
+                       map: list[str] = MapOpt, encoding: str | None = EncodingOpt,
                        personal: list[str] = PersonalOpt) -> None:
     """Load reviews: text (+ category, sku, label or rating, ts, lang, merchant)."""
     _ingest("reviews", file, db, tenant, preset, map, encoding, personal)
@@ -175,9 +177,12 @@ def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     console.print(_df_table(classes, "column classes (personal columns hold keyed pseudonyms only)", limit=50))
 
 
+DemoDbOpt = typer.Option(Path("out/demo.duckdb"), "--db", help="Store for the demo (recreated).")
+DemoOutOpt = typer.Option(Path("out"), "--out", help="Folder for report.html and dashboard data.")
+
+
 @app.command()
-def demo(db: Path = typer.Option(Path("out/demo.duckdb"), "--db", help="Store for the demo (recreated)."),
-         out: Path = typer.Option(Path("out"), "--out", help="Folder for report.html and dashboard data.")) -> None:
+def demo(db: Path = DemoDbOpt, out: Path = DemoOutOpt) -> None:
     """Run the whole chain on the bundled sample and write OUT/report.html."""
     from .pipeline import run_demo
 
@@ -197,11 +202,12 @@ def _stage(name: str, db: Path, tenant: str, **kw: Any) -> None:
     console.print(f"[green]✓[/] {name}: {summary}")
 
 
+StagesArg = typer.Argument(None, metavar="[STAGE]...", show_default=False, help="Stages (or their commands) to run; "
+                           "default: all. They run in chain order: " + ", ".join(s.name for s in STAGES) + ".")
+
+
 @app.command("run")
-def run_stages(names: list[str] = typer.Argument(None, metavar="[STAGE]...", help="Stages (or their commands) to "
-                                                 "run; default: all. They run in chain order: "
-                                                 + ", ".join(s.name for s in STAGES) + "."),
-               db: Path = DbOpt, tenant: str = TenantOpt) -> None:
+def run_stages(names: list[str] = StagesArg, db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     """Run stages with their default options, in chain order. Named stages must have their inputs (exit 2 and
     what to run first if not); with none named, stages whose inputs are missing are skipped with a note."""
     try:
@@ -265,15 +271,19 @@ def _dates(values: list[str], option: str) -> list[str]:
     return out
 
 
+CutoffOpt = typer.Option([], "--cutoff", help="Cut-off date YYYY-MM-DD (repeat); default: up to 3 origins.")
+
+
 @app.command()
 def backtest(db: Path = DbOpt, tenant: str = TenantOpt,
-             cutoff: list[str] = typer.Option([], "--cutoff", help="Cut-off date (repeat); default: 3 origins."),
+             cutoff: list[str] = CutoffOpt,
              h: int = typer.Option(8, "--h", min=1, max=104), model: str = typer.Option("auto", "--model"),
              active_weeks: int = typer.Option(26, help="Score series with a sale in this many weeks before.")) -> None:
     """Rolling-origin backtest: WRMSSE, MASE, bias, pinball loss and coverage by level."""
     import pandas as pd
 
-    from .demand.backtest import backtest as run_backtest, default_cutoffs
+    from .demand.backtest import backtest as run_backtest
+    from .demand.backtest import default_cutoffs
     from .demand.stage import history
 
     cutoffs = _dates(cutoff, "--cutoff")
@@ -347,9 +357,12 @@ def monitor(db: Path = DbOpt, tenant: str = TenantOpt, k: int = typer.Option(20,
     _stage("monitor", db, tenant, k=k)
 
 
+ReportOutOpt = typer.Option(Path("out/report.html"), "--out", help="HTML file to write.")
+
+
 @app.command()
 def report(db: Path = DbOpt, tenant: str = TenantOpt,
-           out: Path = typer.Option(Path("out/report.html"), "--out", help="HTML file to write.")) -> None:
+           out: Path = ReportOutOpt) -> None:
     """Write the self-contained HTML report from the store's tables."""
     from .monitor.report import write_report
 
@@ -371,9 +384,12 @@ def serve(db: Path = DbOpt, host: str = typer.Option("127.0.0.1", help="Interfac
     uvicorn.run(create_app(db, max_upload_mb=max_upload_mb), host=host, port=port, log_level="warning")
 
 
+ExportOutOpt = typer.Option(..., "--out", help="File to write: .csv, .parquet or .json.")
+
+
 @app.command()
 def export(table: str = typer.Argument(..., help="Result table, e.g. forecasts, production_plan, segments."),
-           out: Path = typer.Option(..., "--out", help="File to write: .csv, .parquet or .json."),
+           out: Path = ExportOutOpt,
            db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     """Write one result table of a tenant to a file (source tables and keys are not exportable)."""
     from .store.db import is_result_table
@@ -399,7 +415,7 @@ InputArg = typer.Argument(..., help="Parquet file or folder (local path or any H
 OutputOpt = typer.Option(..., "--output", help="Parquet output (a folder with --engine spark).")
 
 
-def _scale(step: str, engine: str, master: Optional[str], **kw) -> None:
+def _scale(step: str, engine: str, master: str | None, **kw) -> None:
     from . import scale
 
     if engine not in ("local", "spark"):
@@ -437,7 +453,7 @@ def scale_load(input: str = InputArg, table: str = typer.Option(..., "--table", 
 
 @scale_app.command("panel")
 def scale_panel(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
-                master: Optional[str] = MasterOpt) -> None:
+                master: str | None = MasterOpt) -> None:
     """Weekly SKU panel from order lines (order_id, sku, quantity, unit_price, ts [, is_return, is_product,
     category])."""
     _scale("build_panel", engine, master, orders=input, output=output)
@@ -445,7 +461,7 @@ def scale_panel(input: str = InputArg, output: str = OutputOpt, engine: str = En
 
 @scale_app.command("forecast")
 def scale_forecast(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
-                   master: Optional[str] = MasterOpt, h: int = typer.Option(8, min=1, max=104),
+                   master: str | None = MasterOpt, h: int = typer.Option(8, min=1, max=104),
                    model: str = typer.Option("ses", help="Per-series models give the same result on either engine."),
                    shards: int = typer.Option(64, min=1, help="Spark: series groups, one task each.")) -> None:
     """Forecasts with quantiles for every series of a panel (unique_id, ds, y)."""
@@ -454,14 +470,14 @@ def scale_forecast(input: str = InputArg, output: str = OutputOpt, engine: str =
 
 @scale_app.command("score")
 def scale_score(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
-                master: Optional[str] = MasterOpt) -> None:
+                master: str | None = MasterOpt) -> None:
     """Sentiment scores (p_positive, predicted) for reviews with a ``text`` column."""
     _scale("score_reviews", engine, master, reviews=input, output=output)
 
 
 @scale_app.command("rules")
 def scale_rules(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
-                master: Optional[str] = MasterOpt, min_support: float = typer.Option(0.01, min=0.0, max=1.0),
+                master: str | None = MasterOpt, min_support: float = typer.Option(0.01, min=0.0, max=1.0),
                 min_confidence: float = typer.Option(0.1, min=0.0, max=1.0)) -> None:
     """Association rules over the invoices of order lines (order_id, sku)."""
     _scale("mine_rules", engine, master, orders=input, output=output, min_support=min_support,
@@ -483,7 +499,7 @@ def keys_create(tenant: str = typer.Option(..., "--tenant"), role: str = typer.O
 
 
 @keys_app.command("list")
-def keys_list(db: Path = DbOpt, tenant: Optional[str] = typer.Option(None, "--tenant")) -> None:
+def keys_list(db: Path = DbOpt, tenant: str | None = typer.Option(None, "--tenant")) -> None:
     """Key ids, tenants and roles (never the keys)."""
     from .api import list_keys
 

@@ -8,11 +8,12 @@ raises :class:`MissingInput`, whose message names the command to run first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from importlib import import_module, resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .store import Store, ingest
 
@@ -48,8 +49,12 @@ STAGES = (
     Stage("voice", "voice", ("reviews",), ("review_scores", "aspects", "design_brief", "complaints")),
     Stage("demand", "forecast", ("orders",), ("demand_panel", "forecasts", "backtest")),
     Stage("supply", "plan", ("demand_panel", "forecasts"), ("production_plan", "policy_comparison")),
-    Stage("match", "match", ("orders",), ("rules", "recommendations", "segments", "segment_summary",
-                                          "segment_structure", "group_demand")),
+    Stage(
+        "match",
+        "match",
+        ("orders",),
+        ("rules", "recommendations", "segments", "segment_summary", "segment_structure", "group_demand"),
+    ),
     Stage("trust", "verify", ("orders",), ("verification", "credit")),
     Stage("monitor", "monitor", ("orders",), ("ind_totals", "ind_notes", "hotspots")),
 )
@@ -61,8 +66,10 @@ def stage(name: str) -> Stage:
     for s in STAGES:
         if name in (s.name, s.command):
             return s
-    raise ValueError(f"no stage {name!r}; stages in order: "
-                     + ", ".join(s.name if s.name == s.command else f"{s.name} ({s.command})" for s in STAGES))
+    raise ValueError(
+        f"no stage {name!r}; stages in order: "
+        + ", ".join(s.name if s.name == s.command else f"{s.name} ({s.command})" for s in STAGES)
+    )
 
 
 def producer(table: str) -> str:
@@ -98,8 +105,10 @@ def sample_path(name: str) -> Path:
 def load_sample(store: Store) -> str:
     orders = ingest(store, sample_path("sample_orders.parquet"), "orders", preset="uci-online-retail")
     reviews = ingest(store, sample_path("sample_reviews.csv"), "reviews", preset="reviews-10cats")
-    return (f"{orders.stored:,} order lines stored ({orders.quarantined:,} quarantined, {orders.duplicates:,} "
-            f"duplicates); {reviews.stored:,} reviews")
+    return (
+        f"{orders.stored:,} order lines stored ({orders.quarantined:,} quarantined, {orders.duplicates:,} "
+        f"duplicates); {reviews.stored:,} reviews"
+    )
 
 
 def run_optional(store: Store, name: str) -> str:
@@ -144,8 +153,16 @@ def run_demo(db: str | Path, out: str | Path, progress: Progress | None = None) 
     return summary
 
 
-DASHBOARD_TABLES = ("ind_totals", "ind_by_dimension", "ind_forecast", "hotspots", "complaints", "forecasts",
-                    "production_plan", "segment_summary")
+DASHBOARD_TABLES = (
+    "ind_totals",
+    "ind_by_dimension",
+    "ind_forecast",
+    "hotspots",
+    "complaints",
+    "forecasts",
+    "production_plan",
+    "segment_summary",
+)
 
 
 def write_dashboard_data(store: Store, folder: Path) -> str:
@@ -154,8 +171,9 @@ def write_dashboard_data(store: Store, folder: Path) -> str:
     written = []
     for name in DASHBOARD_TABLES:
         if store.has_table(name):
-            store.table(name).to_json(folder / f"{name}.json", orient="records", date_format="iso",
-                                      force_ascii=False)
+            store.table(name).to_json(folder / f"{name}.json", orient="records", date_format="iso", force_ascii=False)
             written.append(name)
-    return (f"{len(written)} tables in {folder}/; live: supplyfit keys create --tenant default --db "
-            f"{store.path} && supplyfit serve --db {store.path}")
+    return (
+        f"{len(written)} tables in {folder}/; live: supplyfit keys create --tenant default --db "
+        f"{store.path} && supplyfit serve --db {store.path}"
+    )

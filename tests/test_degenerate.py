@@ -21,7 +21,7 @@ UCI = ["--preset", "uci-online-retail"]
 STAGE_COMMANDS = ["voice", "forecast", "backtest", "plan", "match", "verify", "monitor"]
 
 
-def cli(*args: object) -> "Result":
+def cli(*args: object) -> Result:
     return Result(CliRunner().invoke(app, [str(a) for a in args], prog_name="supplyfit"))
 
 
@@ -31,11 +31,11 @@ class Result:
     def __init__(self, res):
         self.code, self.out, self.err, self.exception = res.exit_code, res.stdout, res.stderr, res.exception
 
-    def ok(self) -> "Result":
+    def ok(self) -> Result:
         assert self.code == 0, f"exit {self.code}\n{self.out}\n{self.err}\n{self.exception!r}"
         return self
 
-    def missing(self, *needles: str) -> "Result":
+    def missing(self, *needles: str) -> Result:
         """Exit 2 with one line on stderr naming each of ``needles`` (what to run), no traceback."""
         assert self.code == 2, f"exit {self.code}\n{self.out}\n{self.err}\n{self.exception!r}"
         lines = self.err.strip().splitlines()
@@ -54,8 +54,13 @@ def orders_until(end: str) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("files")
-    out = {"three": d / "three.csv", "week": d / "week.csv", "weeks": d / "weeks.parquet",
-           "nocust": d / "nocust.csv", "reviews": d / "reviews.csv"}
+    out = {
+        "three": d / "three.csv",
+        "week": d / "week.csv",
+        "weeks": d / "weeks.parquet",
+        "nocust": d / "nocust.csv",
+        "reviews": d / "reviews.csv",
+    }
     orders_until("2009-12-02").head(3).to_csv(out["three"], index=False)
     orders_until("2009-12-07").to_csv(out["week"], index=False)  # Tuesday to Sunday afternoon: no complete week
     weeks = orders_until("2010-01-11")  # five complete weeks and a few days
@@ -69,8 +74,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
 def stores(tmp_path_factory, files) -> dict[str, Path]:
     """One store per scenario, built through the CLI (read by copying, never written)."""
     d = tmp_path_factory.mktemp("stores")
-    built = {name: d / f"{name}.duckdb" for name in ("empty", "three", "week", "nocust", "reviews", "orders",
-                                                      "tenants")}
+    built = {
+        name: d / f"{name}.duckdb" for name in ("empty", "three", "week", "nocust", "reviews", "orders", "tenants")
+    }
     cli("keys", "create", "--tenant", "t", "--db", built["empty"]).ok()  # a store with no data at all
     cli("ingest", "orders", files["three"], *UCI, "--db", built["three"]).ok()
     cli("ingest", "orders", files["week"], *UCI, "--db", built["week"]).ok()
@@ -144,8 +150,9 @@ orders  | monitor  | ok
 """)
 
 
-@pytest.mark.parametrize("store,command,needles", EXPECTED, indirect=["store"],
-                         ids=[f"{s}-{c}" for s, c, _ in EXPECTED])
+@pytest.mark.parametrize(
+    "store,command,needles", EXPECTED, indirect=["store"], ids=[f"{s}-{c}" for s, c, _ in EXPECTED]
+)
 def test_stage_works_or_says_what_is_missing(store, command, needles):
     res = cli(command, "--db", store)
     if needles:
@@ -180,7 +187,13 @@ def test_run_on_an_empty_store_says_to_load_data(store):
 def test_run_skips_what_cannot_run_and_runs_the_rest(store):
     out = cli("run", "--db", store).ok().out
     assert [line.split(":")[0][2:] for line in out.splitlines() if line[:1] in "✓–"] == [
-        "voice", "demand", "supply", "match", "trust", "monitor"]
+        "voice",
+        "demand",
+        "supply",
+        "match",
+        "trust",
+        "monitor",
+    ]
     assert "– voice: skipped" in out and "– demand: skipped: not enough history" in out
     assert "✓ match" in out and "✓ trust" in out and "✓ monitor" in out
 
@@ -197,8 +210,9 @@ def test_run_named_stages_in_chain_order_and_by_command_name(store):
 def test_two_tenants_where_one_ran_the_stages(store, tmp_path):
     b = ["--db", store, "--tenant", "b"]
     cli("plan", *b).missing("no demand_panel for tenant 'b'", "run `supplyfit forecast` first")
-    cli("export", "forecasts", "--out", tmp_path / "f.csv", *b).missing("no forecasts rows for tenant 'b'",
-                                                                          "supplyfit forecast")
+    cli("export", "forecasts", "--out", tmp_path / "f.csv", *b).missing(
+        "no forecasts rows for tenant 'b'", "supplyfit forecast"
+    )
     cli("verify", *b).ok()
     cli("monitor", *b).ok()
     cli("report", *b, "--out", tmp_path / "b.html").ok()
@@ -210,8 +224,9 @@ def test_two_tenants_where_one_ran_the_stages(store, tmp_path):
     assert len(pd.read_csv(tmp_path / "a.csv")) > 0
 
 
-@pytest.mark.parametrize("command", ["voice", "forecast", "plan", "match", "verify", "monitor", "report", "status",
-                                     "backtest", "run"])
+@pytest.mark.parametrize(
+    "command", ["voice", "forecast", "plan", "match", "verify", "monitor", "report", "status", "backtest", "run"]
+)
 def test_commands_that_read_a_store_never_create_one(tmp_path, command):
     db = tmp_path / "none.duckdb"
     cli(command, "--db", db).missing("no store at", "supplyfit ingest orders FILE")
@@ -260,8 +275,11 @@ def test_one_review_without_a_category(tmp_path):
     assert "No aspect is named often enough" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
-EMPTY_FIRST = pytest.mark.xfail(strict=False, reason="Store.write_result (supplyfit/store/db.py, not ours) creates a "
-                                "table from an empty first write with tenant INTEGER; later rows then fail to cast")
+EMPTY_FIRST = pytest.mark.xfail(
+    strict=False,
+    reason="Store.write_result (supplyfit/store/db.py, not ours) creates a "
+    "table from an empty first write with tenant INTEGER; later rows then fail to cast",
+)
 
 
 @EMPTY_FIRST

@@ -28,7 +28,7 @@ def window_mean(Y: np.ndarray, w: int) -> np.ndarray:
 class Model:
     name = "model"
 
-    def fit(self, wide: Wide) -> "Model":
+    def fit(self, wide: Wide) -> Model:
         self.Y = wide.Y
         return self
 
@@ -134,16 +134,16 @@ class GlobalGBM(Model):
 
     def __init__(self, n_estimators: int = 100, learning_rate: float = 0.1, num_leaves: int = 15,
                  origins: int = 16, max_ratio: float = 8.0, seed: int = 0):
-        self.params = dict(objective="l2", n_estimators=n_estimators, learning_rate=learning_rate,
-                           num_leaves=num_leaves, min_child_samples=100, subsample=0.8, subsample_freq=1,
-                           colsample_bytree=0.8, reg_lambda=5.0, random_state=seed, verbose=-1, n_jobs=LGBM_THREADS)
+        self.params = {"objective": "l2", "n_estimators": n_estimators, "learning_rate": learning_rate,
+                           "num_leaves": num_leaves, "min_child_samples": 100, "subsample": 0.8, "subsample_freq": 1,
+                           "colsample_bytree": 0.8, "reg_lambda": 5.0, "random_state": seed, "verbose": -1, "n_jobs": LGBM_THREADS}
         self.origins, self.max_ratio = origins, max_ratio
 
-    columns = ["h", "lag1", "lag2", "lag3", "lag4", "ma4", "ma13", "ma26", "ma52", "nz8", "nz26", "cv26",
+    columns = ("h", "lag1", "lag2", "lag3", "lag4", "ma4", "ma13", "ma26", "ma52", "nz8", "nz26", "cv26",
                "age", "since_sale", "yoy", "yoy_ma3", "yoy_trend", "price_ratio", "market4", "market13",
-               "category"]
+               "category")
 
-    def fit(self, wide: Wide, categories: np.ndarray | None = None, h: int = 8) -> "GlobalGBM":
+    def fit(self, wide: Wide, categories: np.ndarray | None = None, h: int = 8) -> GlobalGBM:
         import lightgbm as lgb
 
         self.wide, self.h = wide, h
@@ -176,7 +176,7 @@ class GlobalGBM(Model):
         with np.errstate(all="ignore"):
             ma = {w: np.nanmean(Y[:, -w:], axis=1) for w in (4, 8, 13, 26, 52)}
             level = np.maximum(np.nan_to_num(0.5 * ma[8] + 0.5 * ma[26]), 0.1)
-            lag = lambda j: (Y[:, -j] if origin >= j else np.full(n, np.nan)) / level  # noqa: E731
+            lag = lambda j: (Y[:, -j] if origin >= j else np.full(n, np.nan)) / level
             nz = {w: np.nanmean(np.where(np.isnan(Y[:, -w:]), np.nan, Y[:, -w:] > 0), axis=1) for w in (8, 26)}
             cv = np.nanstd(Y[:, -26:], axis=1) / level
             first = np.argmax(observed, axis=1)

@@ -39,7 +39,7 @@ def product_lines(lines: pd.DataFrame, returns: bool = False) -> pd.DataFrame:
     return lines[keep]
 
 
-def weekly_panel(orders: "pd.DataFrame | Store", level: str = "sku", complete_weeks: bool = True) -> pd.DataFrame:
+def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_weeks: bool = True) -> pd.DataFrame:
     """Units sold per series and week (Monday), zero-filled from each series' first sale to the panel's end.
 
     ``orders`` is a DataFrame of order lines (sku, quantity, unit_price, ts, and optionally is_return,
@@ -104,7 +104,7 @@ class Wide:
     price: np.ndarray | None = None
 
     @classmethod
-    def from_long(cls, panel: pd.DataFrame) -> "Wide":
+    def from_long(cls, panel: pd.DataFrame) -> Wide:
         p = panel.copy()
         p["ds"] = pd.to_datetime(p["ds"])
         dates = pd.date_range(p["ds"].min(), p["ds"].max(), freq=FREQ)
@@ -128,9 +128,9 @@ class Wide:
 
         return cls(ids, dates, Y, matrix("revenue"), matrix("price"))
 
-    def cut(self, cutoff: pd.Timestamp) -> "Wide":
+    def cut(self, cutoff: pd.Timestamp) -> Wide:
         """The part strictly before ``cutoff``, with series that have no history dropped."""
         t = int(self.dates.searchsorted(pd.Timestamp(cutoff)))
         keep = ~np.all(np.isnan(self.Y[:, :t]), axis=1)
-        sub = lambda M: None if M is None else M[keep, :t]  # noqa: E731
+        sub = lambda M: None if M is None else M[keep, :t]
         return Wide(self.ids[keep], self.dates[:t], self.Y[keep, :t], sub(self.revenue), sub(self.price))

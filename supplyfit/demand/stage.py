@@ -18,11 +18,15 @@ def history(store: Store) -> pd.DataFrame:
     panel = weekly_panel(sales)
     if panel.empty:
         if sales.empty:
-            raise MissingInput(f"no product sales (only returns) for tenant {store.tenant!r}: load orders with sales "
-                               "(`supplyfit ingest orders FILE`)")
-        raise MissingInput(f"not enough history: the sales of tenant {store.tenant!r} cover "
-                           f"{sales.ts.min():%Y-%m-%d} – {sales.ts.max():%Y-%m-%d}, no complete week (Monday to "
-                           "Sunday); forecasts need at least one, load orders up to a Sunday night or later")
+            raise MissingInput(
+                f"no product sales (only returns) for tenant {store.tenant!r}: load orders with sales "
+                "(`supplyfit ingest orders FILE`)"
+            )
+        raise MissingInput(
+            f"not enough history: the sales of tenant {store.tenant!r} cover "
+            f"{sales.ts.min():%Y-%m-%d} – {sales.ts.max():%Y-%m-%d}, no complete week (Monday to "
+            "Sunday); forecasts need at least one, load orders up to a Sunday night or later"
+        )
     return panel
 
 
@@ -38,6 +42,9 @@ def run(store: Store, h: int = 8, model: str = "auto") -> str:
         store.write_result("backtest", backtest(panel, cutoffs, h=h, model=model, active_weeks=26))
     weeks = panel["ds"].nunique()
     start = pd.Timestamp(fc.wide_.dates[-1]) + pd.Timedelta(weeks=1)
-    tested = (f"backtest at {len(cutoffs)} cut-off(s)" if cutoffs
-              else f"no backtest ({weeks} complete week(s); a cut-off needs more than {3 * h})")
+    tested = (
+        f"backtest at {len(cutoffs)} cut-off(s)"
+        if cutoffs
+        else f"no backtest ({weeks} complete week(s); a cut-off needs more than {3 * h})"
+    )
     return f"{panel['unique_id'].nunique():,} SKUs forecast {h} weeks from {start:%Y-%m-%d}; {tested}"

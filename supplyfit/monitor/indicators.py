@@ -6,6 +6,7 @@ numbers in the report, the API and a user's notebook are the same numbers.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -87,7 +88,7 @@ def _growth(frame: pd.DataFrame, keys: list[str], season: int, freq: str) -> pd.
     return frame.reset_index(drop=True)
 
 
-def _lines(source: "Store | pd.DataFrame", freq: str) -> pd.DataFrame:
+def _lines(source: Store | pd.DataFrame, freq: str) -> pd.DataFrame:
     df = product_lines(source.sales() if hasattr(source, "sales") else source, returns=True).copy()
     df["is_return"] = returns_mask(df)
     for col in ("customer_id", *DIMENSIONS):
@@ -98,7 +99,7 @@ def _lines(source: "Store | pd.DataFrame", freq: str) -> pd.DataFrame:
     return df
 
 
-def indicators(source: "Store | pd.DataFrame", freq: str = "W", horizon: int | None = None,
+def indicators(source: Store | pd.DataFrame, freq: str = "W", horizon: int | None = None,
                reviews: pd.DataFrame | None = None, forecast: bool = True) -> Indicators:
     """Indicators of consumption from order lines, per period (``freq`` 'W' or 'M').
 
@@ -158,7 +159,7 @@ def _concentration(lines: pd.DataFrame) -> pd.DataFrame:
 
 def _price_bands(lines: pd.DataFrame) -> pd.DataFrame:
     sold = lines[~lines.is_return]
-    labels = [f"{lo:g}–{hi:g}" if np.isfinite(hi) else f"{lo:g}+" for lo, hi in zip(PRICE_BANDS, PRICE_BANDS[1:])]
+    labels = [f"{lo:g}–{hi:g}" if np.isfinite(hi) else f"{lo:g}+" for lo, hi in itertools.pairwise(PRICE_BANDS)]
     band = pd.cut(sold.unit_price, PRICE_BANDS, labels=labels, right=False)
     out = sold.groupby(["period", band], observed=False).agg(revenue=("revenue", "sum"), units=("quantity", "sum"))
     out = out.reset_index().rename(columns={"unit_price": "band"})
@@ -194,7 +195,7 @@ def sentiment_index(scores: pd.DataFrame, freq: str) -> pd.DataFrame:
     return out
 
 
-def scored_reviews(store: "Store") -> pd.DataFrame | None:
+def scored_reviews(store: Store) -> pd.DataFrame | None:
     """The voice stage's review scores with each review's date (category, p_positive, ts); None before it ran."""
     if not store.has_table("review_scores"):
         return None

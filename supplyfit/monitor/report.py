@@ -15,7 +15,6 @@ from plotly.offline import get_plotlyjs
 from ..store import Store
 from .sections import BUILDERS, SectionBuilder
 
-
 CSS = """
 body{font-family:'Noto Sans CJK SC','Microsoft YaHei',Arial,sans-serif;margin:0;background:#f6f7f9;color:#222}
 header{background:#1f3a5f;color:#fff;padding:18px 32px} header h1{margin:0;font-size:22px}
@@ -36,14 +35,16 @@ def write_report(store: Store, path: str | Path, builders: list[SectionBuilder] 
     nav = "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in sections)
     parts = []
     for s in sections:
-        body = (f"<div class='missing'>{html.escape(s.missing)}</div>" if s.missing else "".join(s.blocks))
+        body = f"<div class='missing'>{html.escape(s.missing)}</div>" if s.missing else "".join(s.blocks)
         window = f"<div class='window'>Data window · 数据区间: {html.escape(s.window)}</div>" if s.window else ""
-        parts.append(f"<section id='{s.key}' data-section='{s.key}' data-missing='{int(bool(s.missing))}'>"
-                     f"<h2>{html.escape(s.title)}</h2>{window}{body}</section>")
+        parts.append(
+            f"<section id='{s.key}' data-section='{s.key}' data-missing='{int(bool(s.missing))}'>"
+            f"<h2>{html.escape(s.title)}</h2>{window}{body}</section>"
+        )
     doc = f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>supplyfit report</title><style>{CSS}</style><script type="text/javascript">{get_plotlyjs()}</script></head>
 <body><header><h1>supplyfit · 需求驱动供给报告 · demand-to-supply report</h1>
 <div>store {html.escape(store.path)} · tenant {html.escape(store.tenant)} · generated {dt.datetime.now():%Y-%m-%d %H:%M}
-</div></header><nav>{nav}</nav>{''.join(parts)}</body></html>"""
+</div></header><nav>{nav}</nav>{"".join(parts)}</body></html>"""
     path.write_text(doc, encoding="utf-8")
     return path

@@ -7,9 +7,9 @@ tables hold too little for a chart (a week of data, no categories, no customers)
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -27,20 +27,20 @@ class Section:
     blocks: list[str] = field(default_factory=list)
     missing: str | None = None  # why the section has no content (stage not run)
 
-    def text(self, s: str) -> "Section":
+    def text(self, s: str) -> Section:
         self.blocks.append(f"<p>{html.escape(s)}</p>")
         return self
 
-    def table(self, df: pd.DataFrame, caption: str = "", limit: int = 20) -> "Section":
+    def table(self, df: pd.DataFrame, caption: str = "", limit: int = 20) -> Section:
         body = df.head(limit).to_html(index=False, float_format=lambda v: f"{v:,.3f}", border=0, classes="tbl",
                                       escape=True)
         cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
         self.blocks.append(f"{cap}{body}")
         return self
 
-    def chart(self, fig: go.Figure, caption: str = "") -> "Section":
-        fig.update_layout(template="plotly_white", height=360, margin=dict(l=50, r=20, t=50, b=40),
-                          font=dict(family="Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"))
+    def chart(self, fig: go.Figure, caption: str = "") -> Section:
+        fig.update_layout(template="plotly_white", height=360, margin={"l": 50, "r": 20, "t": 50, "b": 40},
+                          font={"family": "Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"})
         cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
         div = fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
         self.blocks.append(f"<div class='chart'>{div}</div>{cap}")
@@ -150,7 +150,7 @@ def demand_section(store: Store, sec: Section) -> None:
         fig = go.Figure([
             go.Scatter(x=hist.index, y=hist.values, name="history · 历史", mode="lines"),
             go.Scatter(x=list(f.ds) + list(f.ds[::-1]), y=list(f.yhat_q90) + list(f.yhat_q10[::-1]),
-                       fill="toself", name="80% band · 区间", line=dict(width=0), opacity=0.3),
+                       fill="toself", name="80% band · 区间", line={"width": 0}, opacity=0.3),
             go.Scatter(x=f.ds, y=f.yhat, name="forecast · 预测", mode="lines+markers"),
         ])
         fig.update_layout(title=f"Weekly units · 周销量: {label}")
@@ -249,7 +249,7 @@ def consumption_section(store: Store, sec: Section) -> None:
     if len(rev):
         fig.add_trace(go.Scatter(x=list(rev.period) + list(rev.period[::-1]),
                                  y=list(rev.yhat_q90) + list(rev.yhat_q10[::-1]), fill="toself", opacity=0.3,
-                                 line=dict(width=0), name="80% band · 区间"))
+                                 line={"width": 0}, name="80% band · 区间"))
         fig.add_trace(go.Scatter(x=rev.period, y=rev.yhat, name="forecast · 预测", mode="lines+markers"))
     fig.update_layout(title="Weekly net revenue and forecast · 周销售额与预测")
     sec.chart(fig, "Numbers (last 8 weeks): " + ", ".join(

@@ -32,4 +32,6 @@ def run(store: Store, k: int = 20) -> str:
     store.write_result("ind_notes", pd.DataFrame({"note": sorted(notes)}, dtype=str))
     store.write_result("hotspots", hs.assign(rank=range(1, len(hs) + 1)))
     top = f"top: {hs.unique_id.iloc[0]}" if len(hs) else "no complete week of sales yet"
-    return f"{len(per_freq[0].totals)} weeks of indicators, {len(per_freq[1].totals)} months; {len(hs)} hotspots ({top})"
+    return (
+        f"{len(per_freq[0].totals)} weeks of indicators, {len(per_freq[1].totals)} months; {len(hs)} hotspots ({top})"
+    )

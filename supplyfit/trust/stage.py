@@ -16,5 +16,7 @@ def run(store: Store) -> str:
     store.write_result("credit", credit)
     counts = findings.kind.value_counts()
     basis = credit.basis.iloc[0].split(" (")[0] if len(credit) else "merchant"
-    return (f"{len(findings):,} findings ({', '.join(f'{n} {k}' for k, n in counts.items())}); "
-            f"{len(credit)} {basis} credit scores")
+    return (
+        f"{len(findings):,} findings ({', '.join(f'{n} {k}' for k, n in counts.items())}); "
+        f"{len(credit)} {basis} credit scores"
+    )

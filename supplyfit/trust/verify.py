@@ -26,7 +26,7 @@ RISKY_CLAIM = re.compile(
     r"无副作用|国家级|顶级|绝对|永久|\b(cure[sd]?|heals?|treats?|miracle|guaranteed|clinically|"
     r"world'?s (best|first|no\.? ?1)|the best|no\.? ?1|#1|number one|100 ?% (natural|pure|safe|effective))\b",
     re.IGNORECASE)
-MEDICAL = re.compile(r"治疗|治愈|疗效|根治|包治|药用|无副作用|\b(cure[sd]?|heals?|treats?|clinically)\b", re.I)
+MEDICAL = re.compile(r"治疗|治愈|疗效|根治|包治|药用|无副作用|\b(cure[sd]?|heals?|treats?|clinically)\b", re.IGNORECASE)
 
 MIN_LINES_PRICE = 8      # a SKU needs this many sale lines before its own price history is a reference
 OUTLIER_RATIO = 3.0      # a line is out of line when its price is 3x above or below the reference ...

@@ -12,5 +12,7 @@ def run(store: Store) -> str:
     insights = mine(store.table("reviews"))
     for name, table in insights.tables().items():
         store.write_result(name, table)
-    return (f"{len(insights.scores):,} reviews scored, {len(insights.aspects)} aspects in "
-            f"{insights.scores['category'].nunique()} categories, {len(insights.complaints):,} complaints queued")
+    return (
+        f"{len(insights.scores):,} reviews scored, {len(insights.aspects)} aspects in "
+        f"{insights.scores['category'].nunique()} categories, {len(insights.complaints):,} complaints queued"
+    )

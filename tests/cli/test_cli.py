@@ -7,7 +7,7 @@ from supplyfit.store import Store
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "supplyfit.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "supplyfit.cli", *map(str, args)], capture_output=True, check=False,
                           text=True, cwd=cwd)
 
 
