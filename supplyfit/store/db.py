@@ -124,7 +124,7 @@ class Store:
     # ---- personal data -------------------------------------------------------------------------------
     def _protect_personal_data(self) -> None:
         """Tie the store to its secret; a store from before pseudonymisation gets its ids replaced, once."""
-        fp = privacy.fingerprint(self.secret)
+        fp = privacy.fingerprint(self.key)
         row = self.con.execute("SELECT value FROM meta WHERE key = 'pii_fingerprint'").fetchone()
         if row and row[0] != fp:
             raise RuntimeError(
@@ -142,25 +142,30 @@ class Store:
         if rows:
             keys = {k for _, _, raw in rows for k in _json_keys(raw) if privacy.is_personal_header(k)}
             self.con.executemany("UPDATE quarantine SET raw = ? WHERE rowid = ?", [
-                [privacy.protect_raw_json(raw, keys, self.secret, tenant), rid] for rid, tenant, raw in rows])
+                [privacy.protect_raw_json(raw, keys, self.key, tenant), rid] for rid, tenant, raw in rows])
         self.con.execute("INSERT INTO meta VALUES ('pii_fingerprint', ?)", [fp])
         self.con.execute("COMMIT")
         self.drop_pseudonym_key()
 
     def install_pseudonym_key(self) -> None:
         """Put the HMAC pads in a temporary (never persisted) table for :func:`privacy.pseudonym_sql`."""
-        ipad, opad = privacy.hmac_pads(self.secret)
+        ipad, opad = privacy.hmac_pads(self.key)
         self.con.execute("CREATE OR REPLACE TEMP TABLE _pii_key AS SELECT ?::BLOB AS ipad, ?::BLOB AS opad",
                          [ipad, opad])
 
     def drop_pseudonym_key(self) -> None:
         self.con.execute("DROP TABLE IF EXISTS _pii_key")
 
-    def pseudonym(self, raw_id: str) -> str:
-        """The pseudonym under which this tenant's customer ``raw_id`` is stored."""
+    @property
+    def key(self) -> bytes:
+        """The pseudonymisation secret (a read-only handle may have none)."""
         if self.secret is None:
             raise RuntimeError(f"no secret for {self.path}: set ${privacy.SECRET_ENV} or restore {self.path}.secret")
-        return privacy.pseudonym(self.secret, self.tenant, str(raw_id).strip())
+        return self.secret
+
+    def pseudonym(self, raw_id: str) -> str:
+        """The pseudonym under which this tenant's customer ``raw_id`` is stored."""
+        return privacy.pseudonym(self.key, self.tenant, str(raw_id).strip())
 
     def __enter__(self) -> "Store":
         return self

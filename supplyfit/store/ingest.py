@@ -15,9 +15,9 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ContextManager
 
 import duckdb
 import pandas as pd
@@ -327,7 +327,7 @@ def ingest(
     date_format: str | None = None,
     tz: str | None = None,
     name: str | None = None,
-    write_lock: ContextManager | None = None,
+    write_lock: AbstractContextManager | None = None,
 ) -> LoadReport:
     """Load one file of ``kind`` ('orders' or 'reviews') into the store; see the module docstring.
 
@@ -353,10 +353,10 @@ def ingest(
     if previous:
         load_id = _new_load(store, kind, file, digest, status="skipped")
         rows = previous[1]
-        note = f"same content as load {previous[0]}; nothing to do"
+        same = f"same content as load {previous[0]}; nothing to do"
         store.con.execute("UPDATE loads SET rows_read = ?, stored = 0, quarantined = 0, duplicates = ?, "
-                          "finished = ?, note = ? WHERE load_id = ?", [rows, rows, _now(), note, load_id])
-        return LoadReport(load_id, file, kind, rows, 0, 0, rows, "skipped", note=note)
+                          "finished = ?, note = ? WHERE load_id = ?", [rows, rows, _now(), same, load_id])
+        return LoadReport(load_id, file, kind, rows, 0, 0, rows, "skipped", note=same)
 
     say("reading")
     src = read_source(path, encoding)
@@ -414,7 +414,7 @@ def ingest(
                 positions = [names.index(c) for c in protected]
                 con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, NULL)", [
                     [store.tenant, load_id, r, json.dumps({"line": protect_line(
-                        text, src.delimiter, positions, store.secret, store.tenant, expected_fields=len(names))},
+                        text, src.delimiter, positions, store.key, store.tenant, expected_fields=len(names))},
                         ensure_ascii=False), why]
                     for r, text, why in src.malformed])
             say("storing")

@@ -114,9 +114,9 @@ def resolve(
         if field in columns:
             continue
         for syn in synonyms:
-            src = by_norm.get(_norm(syn))
-            if src is not None and src not in taken:
-                columns[field] = src
-                taken.add(src)
+            found = by_norm.get(_norm(syn))
+            if found is not None and found not in taken:
+                columns[field] = found
+                taken.add(found)
                 break
     return Mapping(kind, columns)

@@ -83,7 +83,7 @@ def number_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, 
 def date_sql(text_sql: str, order: str | None, tz: str) -> str:
     """SQL parsing a date-time text: ISO and year-first forms, then the column's day/month order; a value with an
     offset (``+08:00``, ``Z``) converted to ``tz``, one without taken as already in ``tz``."""
-    formats = YEAR_FIRST + (DATE_FORMATS[order] if order in DATE_FORMATS else [])
+    formats = YEAR_FIRST + DATE_FORMATS.get(order or "", [])
     fmt_list = "[" + ", ".join(_lit(f) for f in formats) + "]"
     if order and order not in DATE_FORMATS:  # an explicit strftime format
         fmt_list = "[" + _lit(order) + ", " + fmt_list[1:]
