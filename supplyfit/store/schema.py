@@ -35,7 +35,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE IF NOT EXISTS orders (
         tenant VARCHAR NOT NULL,
         order_id VARCHAR NOT NULL,
-        line_no INTEGER NOT NULL,
+        line_no INTEGER NOT NULL,           -- the line's place in its source file (orders the lines)
         sku VARCHAR NOT NULL,
         description VARCHAR,
         quantity DOUBLE NOT NULL,
