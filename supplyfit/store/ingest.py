@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -305,11 +305,6 @@ def _stage(store: Store, src: Source, slot: dict[str, str], say: Progress) -> pa
     return schema
 
 
-@contextlib.contextmanager
-def _no_lock() -> Iterator[None]:
-    yield
-
-
 def ingest(
     store: Store,
     path: str | Path,
@@ -347,12 +342,14 @@ def ingest(
     say("hashing")
     digest = content_hash(path) if Path(path).is_file() else ""
     previous = _previous_load(store, kind, digest) if digest else None
+    lock = write_lock or contextlib.nullcontext()
     if previous:
-        load_id = _new_load(store, kind, file, digest, status="skipped")
         rows = previous[1]
         same = f"same content as load {previous[0]}; nothing to do"
-        store.con.execute("UPDATE loads SET rows_read = ?, stored = 0, quarantined = 0, duplicates = ?, "
-                          "finished = ?, note = ? WHERE load_id = ?", [rows, rows, _now(), same, load_id])
+        with lock:
+            load_id = _new_load(store, kind, file, digest, status="skipped")
+            store.con.execute("UPDATE loads SET rows_read = ?, stored = 0, quarantined = 0, duplicates = ?, "
+                              "finished = ?, note = ? WHERE load_id = ?", [rows, rows, _now(), same, load_id])
         return LoadReport(load_id, file, kind, rows, 0, 0, rows, "skipped", note=same)
 
     say("reading")
@@ -375,7 +372,8 @@ def ingest(
     select, key, insert_sql = _KINDS[kind]
     date_format = date_format or options.get("date_format")
 
-    load_id = _new_load(store, kind, file, digest)
+    with lock:
+        load_id = _new_load(store, kind, file, digest)
     con = store.con
     memory = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     con.execute(f"SET memory_limit = {_lit(LOAD_MEMORY)}")
@@ -391,7 +389,7 @@ def ingest(
             stg.decide(decimal, date_format)
         except IngestError as e:
             raise IngestError(file, str(e).split(": ", 1)[-1], column=_source_column(e.column, resolved)) from None
-        with write_lock or _no_lock():
+        with lock:
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
             say("validating")
@@ -444,8 +442,9 @@ def ingest(
     except BaseException as e:
         if in_transaction:
             con.execute("ROLLBACK")
-        con.execute("UPDATE loads SET status = 'failed', finished = ?, note = ? WHERE load_id = ?",
-                    [_now(), f"{type(e).__name__}: {e}"[:500], load_id])
+        with lock:
+            con.execute("UPDATE loads SET status = 'failed', finished = ?, note = ? WHERE load_id = ?",
+                        [_now(), f"{type(e).__name__}: {e}"[:500], load_id])
         raise
     finally:
         con.execute(f"SET memory_limit = {_lit(memory)}")

@@ -86,3 +86,38 @@ def test_tenants_are_isolated(db, sample_reviews):
     with Store(db, tenant="a") as st:
         assert len(st.table("reviews")) == 3000
         assert len(st.table("scores")) == 0
+
+
+def test_a_long_load_holds_the_write_lock_only_for_its_short_transaction(tmp_path):
+    """Tenant A's load is paused while it reads its file; tenant B's small load, sharing the one write lock,
+    completes meanwhile (it would wait forever if A held the lock while reading)."""
+    import threading
+
+    from supplyfit.store import readers
+
+    big = tmp_path / "a.csv"
+    big.write_text("order_id,sku,quantity,price,ts\n" + "".join(
+        f"A{i},S{i % 97},1,2.5,2024-01-01\n" for i in range(30_000)))
+    small = tmp_path / "b.csv"
+    small.write_text("order_id,sku,quantity,price,ts\nB1,S1,1,2.5,2024-01-01\n")
+    lock, b_done = threading.Lock(), threading.Event()
+    old, readers.BATCH_ROWS = readers.BATCH_ROWS, 5_000
+    try:
+        with Store(tmp_path / "s.duckdb", tenant="a") as st:
+            b = st.scoped("b")
+
+            def load_b():
+                try:
+                    ingest_orders(b, small, write_lock=lock)
+                finally:
+                    b_done.set()
+
+            def progress(msg):
+                if msg.startswith("reading batch 1 "):
+                    threading.Thread(target=load_b).start()
+                    assert b_done.wait(60), "tenant b's load waited for tenant a's"
+
+            ra = ingest_orders(st, big, write_lock=lock, progress=progress)
+            assert (ra.stored, st.scoped("b").table("orders").order_id.tolist()) == (30_000, ["B1"])
+    finally:
+        readers.BATCH_ROWS = old
