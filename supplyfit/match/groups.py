@@ -13,10 +13,11 @@ def group_demand(sales: pd.DataFrame, products: pd.DataFrame, freq: str = "M") -
 
     ``sales``: sku, ts, quantity, unit_price, is_return; ``products``: sku, attributes (JSON with ``groups``)."""
     groups = products.set_index("sku")["attributes"].map(lambda a: json.loads(a or "{}").get("groups") or ["general"])
-    sold = sales[~sales.is_return].assign(revenue=lambda d: d.quantity * d.unit_price,
-                                          period=lambda d: d.ts.dt.to_period(freq).dt.start_time)
-    sold = sold.assign(group=sold.sku.map(groups)).explode("group").fillna({"group": "general"})
-    out = sold.groupby(["group", "period"], as_index=False).agg(units=("quantity", "sum"), revenue=("revenue", "sum"))
+    sold = sales.loc[~sales.is_return, ["sku", "ts", "quantity", "unit_price"]]
+    sold = sold.assign(revenue=sold.quantity * sold.unit_price, period=sold.ts.dt.to_period(freq).dt.start_time)
+    per_sku = sold.groupby(["sku", "period"], as_index=False)[["quantity", "revenue"]].sum()  # then one row per group
+    per_sku = per_sku.assign(group=per_sku.sku.map(groups)).explode("group").fillna({"group": "general"})
+    out = per_sku.groupby(["group", "period"], as_index=False).agg(units=("quantity", "sum"), revenue=("revenue", "sum"))
     out["revenue_share"] = out.revenue / out.groupby("period").revenue.transform("sum")
     return out
 

@@ -182,19 +182,19 @@ def rules_from_itemsets(fi: pd.DataFrame, min_confidence: float = 0.1) -> pd.Dat
                          "leverage": s - sa * sc, "conviction": conviction})
 
 
-def product_lines(orders: pd.DataFrame) -> pd.DataFrame:
-    """The product (non-return) lines of ``orders``."""
+def product_lines(orders: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """The product (non-return) lines of ``orders``, only ``columns`` of them if given (a smaller copy)."""
     keep = pd.Series(True, index=orders.index)
     for flag, wanted in (("is_return", False), ("is_product", True)):
         if flag in orders.columns:
             keep &= orders[flag] == wanted
-    return orders[keep]
+    return orders.loc[keep, columns if columns is not None else orders.columns]
 
 
 def order_items(orders: pd.DataFrame) -> pd.DataFrame:
     """Long baskets (basket_id, item): one row per order and distinct SKU of its product lines, orders in order of
     first appearance; what :func:`association_rules` and the recommender take without building Python sets."""
-    lines = product_lines(orders)
+    lines = product_lines(orders, ["order_id", "sku"])
     return pd.DataFrame({"basket_id": lines["order_id"].to_numpy(), "item": lines["sku"].to_numpy()}) \
         .drop_duplicates(ignore_index=True)
 

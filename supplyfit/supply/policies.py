@@ -41,8 +41,7 @@ def launch_rates(history: pd.DataFrame, new: pd.DataFrame, weeks: int = 4) -> pd
     leaves at least 3 items); their median mean weekly demand in those weeks.
     """
     h = history.assign(unique_id=history["unique_id"].astype("category"))
-    by_id = h.groupby("unique_id", observed=True)
-    first = by_id["ds"].transform("min")
+    first = h.groupby("unique_id", observed=True)["ds"].transform("min")
     stats_ = h[h["ds"] < first + pd.Timedelta(weeks=weeks)].groupby("unique_id", observed=True).agg(rate=("y", "mean"))
     for col in ("category", "price"):
         if col in h.columns:  # the value of the latest week that has one
