@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -20,7 +21,12 @@ from typer.core import TyperGroup
 from .pipeline import STAGES, MissingInput, producer, rows, stage
 from .store import DEFAULT_DB, IngestError, Store, ingest, parse_overrides
 
-INPUT_ERRORS = (MissingInput, IngestError, FileNotFoundError, NotADirectoryError, IsADirectoryError)  # exit 2
+
+class StoreUnusable(Exception):
+    """The store cannot be opened as asked: another process holds it, another DuckDB version or secret wrote it."""
+
+
+INPUT_ERRORS = (MissingInput, IngestError, StoreUnusable, FileNotFoundError, NotADirectoryError, IsADirectoryError)
 
 
 class OneLineErrors(TyperGroup):
@@ -62,8 +68,6 @@ err = Console(stderr=True)
 
 DbOpt = typer.Option(DEFAULT_DB, "--db", help="DuckDB store file (`ingest` creates it; other commands need it).")
 TenantOpt = typer.Option("default", "--tenant", help="Tenant whose data is read and written.")
-
-
 DebugOpt = typer.Option(False, "--debug", help="Show the traceback of an error, not one line.")
 
 
@@ -81,11 +85,16 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _open(db: Path, tenant: str = "default", write: bool = False) -> Store:
-    """The store at ``db``, which must exist: a command that reads a store never creates one (nor its secret)."""
-    if not Path(db).is_file():
+def _open(db: Path, tenant: str = "default", write: bool = False, create: bool = False) -> Store:
+    """The store at ``db``, which must exist unless ``create``: a command that reads a store never creates one
+    (nor its secret). A store that cannot be opened (held by a server, written by another DuckDB version or with
+    another secret) raises :class:`StoreUnusable` with the store's own explanation."""
+    if not create and not Path(db).is_file():
         raise FileNotFoundError(f"no store at {db}; load data first: supplyfit ingest orders FILE --db {db}")
-    return Store(db, tenant=tenant, read_only=not write)
+    try:
+        return Store(db, tenant=tenant, read_only=not (write or create))
+    except (RuntimeError, duckdb.Error) as e:
+        raise StoreUnusable(f"{db}: {e}") from e
 
 
 def _df_table(df, title: str | None = None, limit: int = 20) -> Table:
@@ -110,7 +119,7 @@ def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: str | None, ma
         _fail(f"no file {file}")
     try:
         overrides = parse_overrides(mapping)
-        with Store(db, tenant=tenant) as store, _spinner() as progress:
+        with _open(db, tenant, create=True) as store, _spinner() as progress:
             task = progress.add_task(f"loading {file.name}")
             report = ingest(store, file, kind, preset=preset, mapping=overrides, encoding=encoding, personal=personal,
                             progress=lambda msg: progress.update(task, description=f"{file.name}: {msg}"))
@@ -157,11 +166,8 @@ def ingest_reviews_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, pr
 @app.command()
 def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     """Tables and row counts, recent loads, and why rows were quarantined."""
-    try:
-        with _open(db, tenant) as store:
-            info = store.status()
-    except RuntimeError as e:
-        _fail(str(e))
+    with _open(db, tenant) as store:
+        info = store.status()
     console.print(f"store {info['path']} (schema v{info['schema_version']}), tenant {info['tenant']}")
     counts = Table(title="tables")
     counts.add_column("table")
@@ -444,7 +450,7 @@ def scale_load(input: str = InputArg, table: str = typer.Option(..., "--table", 
     import pandas as pd
 
     try:
-        with Store(db, tenant=tenant) as store:
+        with _open(db, tenant, create=True) as store:
             n = store.write_result(table, pd.read_parquet(input))
     except ValueError as e:
         _fail(str(e))
@@ -491,7 +497,7 @@ def keys_create(tenant: str = typer.Option(..., "--tenant"), role: str = typer.O
     from .api import create_key
 
     try:
-        with Store(db) as store:
+        with _open(db, create=True) as store:
             key = create_key(store, tenant, role)
     except ValueError as e:
         _fail(str(e))

@@ -268,11 +268,20 @@ def test_bad_dates_and_models_are_usage_errors(store):
 
 @pytest.mark.parametrize("store", ["orders"], indirect=True)
 def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(store, tmp_path):
-    store.write_bytes(b"not a duckdb file")
-    res = cli("status", "--db", store)
-    assert res.code == 1 and len(res.err.strip().splitlines()) == 1 and "--debug" in res.err
-    res = cli("--debug", "status", "--db", store)
-    assert res.code == 1 and res.exception is not None  # the exception itself, for a traceback
+    cli("forecast", "--h", "2", "--model", "ses", "--db", store).ok()
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "f.csv"  # its folder is a file
+    res = cli("export", "forecasts", "--out", out, "--db", store)
+    assert res.code == 1 and len(res.err.strip().splitlines()) == 1, res.err
+    assert res.err.startswith("error: export: FileExistsError: ") and "--debug" in res.err
+    res = cli("--debug", "export", "forecasts", "--out", out, "--db", store)
+    assert res.code == 1 and isinstance(res.exception, FileExistsError)  # raised, for its traceback
+
+
+def test_a_file_that_is_not_a_store(tmp_path):
+    db = tmp_path / "s.duckdb"
+    db.write_bytes(b"not a duckdb file")
+    cli("status", "--db", db).missing(f"error: status: {db}: ")
 
 
 @pytest.mark.parametrize("store", ["nocust"], indirect=True)
