@@ -13,16 +13,15 @@ from .panel import Wide
 
 
 def _aggregate(wide: Wide, groups: dict[str, np.ndarray]) -> Wide:
-    def agg(M: np.ndarray | None) -> np.ndarray | None:
-        if M is None:
-            return None
+    def agg(M: np.ndarray) -> np.ndarray:
         rows = []
         for mask in groups.values():
             sub = M[mask]
             rows.append(np.where(np.all(np.isnan(sub), axis=0), np.nan, np.nansum(sub, axis=0)))
         return np.vstack(rows)
 
-    return Wide(np.array(list(groups)), wide.dates, agg(wide.Y), agg(wide.revenue), None)
+    revenue = None if wide.revenue is None else agg(wide.revenue)
+    return Wide(np.array(list(groups)), wide.dates, agg(wide.Y), revenue, None)
 
 
 def score(history: Wide, actual: np.ndarray, fc: pd.DataFrame) -> dict[str, float]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -22,14 +24,14 @@ class Ensemble(m.Model):
     def __init__(self, members: list[tuple[m.Model, float]], name: str = "ensemble"):
         self.members, self.name = members, name
 
-    def fit(self, wide: Wide, categories: np.ndarray | None = None, h: int = 8) -> "Ensemble":
+    def fit(self, wide: Wide, categories: np.ndarray | None = None, h: int = 8) -> Self:
         for model, _ in self.members:
             _fit(model, wide, categories, h)
         return self
 
     def forecast(self, h: int) -> np.ndarray:
         total = sum(w for _, w in self.members)
-        return sum(w * model.forecast(h) for model, w in self.members) / total
+        return np.asarray(sum(w * model.forecast(h) for model, w in self.members) / total)
 
 
 class StatsForecastModel(m.Model):
@@ -38,7 +40,7 @@ class StatsForecastModel(m.Model):
     def __init__(self, name: str):
         self.name = name
 
-    def fit(self, wide: Wide) -> "StatsForecastModel":
+    def fit(self, wide: Wide) -> StatsForecastModel:
         self.wide = wide
         return self
 
@@ -46,12 +48,13 @@ class StatsForecastModel(m.Model):
         from statsforecast import StatsForecast
         from statsforecast import models as sm
 
-        factory = {"ets": lambda: sm.AutoETS(season_length=1), "croston": sm.CrostonOptimized,
-                   "imapa": sm.IMAPA, "adida": sm.ADIDA, "arima": lambda: sm.AutoARIMA(season_length=1)}[self.name]
+        factories: dict[str, Callable[[], Any]] = {
+            "ets": lambda: sm.AutoETS(season_length=1), "croston": sm.CrostonOptimized, "imapa": sm.IMAPA,
+            "adida": sm.ADIDA, "arima": lambda: sm.AutoARIMA(season_length=1)}
         long = to_long(self.wide.ids, self.wide.dates, self.wide.Y).dropna(subset=["y"])
-        sf = StatsForecast(models=[factory()], freq=FREQ, n_jobs=1, fallback_model=sm.Naive())  # tiny series
-        fc = sf.forecast(df=long, h=h)
-        col = [c for c in fc.columns if c not in ("unique_id", "ds")][0]
+        sf = StatsForecast(models=[factories[self.name]()], freq=FREQ, n_jobs=1, fallback_model=sm.Naive())  # tiny series
+        fc = pd.DataFrame(sf.forecast(df=long, h=h))  # pandas in, pandas out
+        col = next(c for c in fc.columns if c not in ("unique_id", "ds"))
         wide_fc = fc.pivot(index="unique_id", columns="ds", values=col).reindex(self.wide.ids)
         return np.clip(np.nan_to_num(wide_fc.to_numpy(float)), 0, None)
 
@@ -67,7 +70,7 @@ class Auto(Ensemble):
         super().__init__([], "auto")
         self.seed = seed
 
-    def fit(self, wide: Wide, categories: np.ndarray | None = None, h: int = 8) -> "Auto":
+    def fit(self, wide: Wide, categories: np.ndarray | None = None, h: int = 8) -> Self:
         gbm = m.GlobalGBM(seed=self.seed)
         self.members = [(gbm, 1.0)] if wide.Y.shape[1] >= self.season_weeks else [(gbm, 0.5), (m.SES(), 0.5)]
         return super().fit(wide, categories, h)
@@ -181,7 +184,7 @@ class Forecaster:
         self.h, self.freq, self.model_name, self.quantiles = h, freq, model, tuple(quantiles)
         self.calibrate, self.seed, self.dispersion_prior = calibrate, seed, dispersion_prior
 
-    def fit(self, panel: pd.DataFrame) -> "Forecaster":
+    def fit(self, panel: pd.DataFrame) -> Forecaster:
         missing = {"unique_id", "ds", "y"} - set(panel.columns)
         if missing:
             raise ValueError(f"panel lacks column(s) {sorted(missing)}; expected long format unique_id, ds, y")

@@ -7,6 +7,8 @@ fitted on all series at once (direct, horizon as a feature).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -134,9 +136,10 @@ class GlobalGBM(Model):
 
     def __init__(self, n_estimators: int = 100, learning_rate: float = 0.1, num_leaves: int = 15,
                  origins: int = 16, max_ratio: float = 8.0, seed: int = 0):
-        self.params = {"objective": "l2", "n_estimators": n_estimators, "learning_rate": learning_rate,
-                           "num_leaves": num_leaves, "min_child_samples": 100, "subsample": 0.8, "subsample_freq": 1,
-                           "colsample_bytree": 0.8, "reg_lambda": 5.0, "random_state": seed, "verbose": -1, "n_jobs": LGBM_THREADS}
+        self.params: dict[str, Any] = {
+            "objective": "l2", "n_estimators": n_estimators, "learning_rate": learning_rate, "num_leaves": num_leaves,
+            "min_child_samples": 100, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
+            "reg_lambda": 5.0, "random_state": seed, "verbose": -1, "n_jobs": LGBM_THREADS}
         self.origins, self.max_ratio = origins, max_ratio
 
     columns = ("h", "lag1", "lag2", "lag3", "lag4", "ma4", "ma13", "ma26", "ma52", "nz8", "nz26", "cv26",

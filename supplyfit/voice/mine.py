@@ -94,7 +94,7 @@ def discover_aspects(texts: list[str], top: int = 12, min_share: float = 0.01, s
 def urgency(text: str, p_negative: float) -> tuple[float, str, str]:
     """Urgency score, the main reason, and the words that triggered it."""
     low = normalize(text)
-    hits = [(name, w, rx.search(low).group(0)) for name, w, rx in _URGENCY_RX if rx.search(low)]
+    hits = [(name, w, m.group(0)) for name, w, rx in _URGENCY_RX if (m := rx.search(low))]
     base, reason = (max((w, n) for n, w, _ in hits) if hits else (1.0, "other"))
     score = base * (0.5 + p_negative) + (1.0 if _ESCALATION.search(low) else 0.0) + 0.1 * len(hits)
     return round(score, 3), reason, ", ".join(m for _, _, m in hits)
