@@ -408,7 +408,9 @@ def export(table: str = typer.Argument(..., help="Result table, e.g. forecasts, 
         _fail(f"--out must end in {', '.join(writers)}")
     with _open(db, tenant) as store:
         if not rows(store, table):
-            _fail(f"no {table} rows for tenant {tenant!r}: run `{producer(table)}` first")
+            command = producer(table)
+            _fail(f"no {table} rows for tenant {tenant!r}: run `{command}` first" if command
+                  else f"no result table {table!r}; `supplyfit status` lists the tables")
         df = store.table(table)
     out.parent.mkdir(parents=True, exist_ok=True)
     writers[out.suffix.lower()](df)

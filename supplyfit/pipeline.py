@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from functools import partial
 from importlib import import_module, resources
 from pathlib import Path
@@ -27,7 +28,8 @@ class MissingInput(LookupError):
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage: ``supplyfit.<name>.stage.run(store, **options)``, run by ``supplyfit <command>``."""
+    """One stage: ``supplyfit.<name>.stage.run(store, **options)``, run by ``supplyfit <command>``; it needs rows
+    of this tenant in each table of ``needs`` and writes the tables ``writes`` matches (glob patterns)."""
 
     name: str
     command: str
@@ -56,7 +58,7 @@ STAGES = (
         ("rules", "recommendations", "segments", "segment_summary", "segment_structure", "group_demand"),
     ),
     Stage("trust", "verify", ("orders",), ("verification", "credit")),
-    Stage("monitor", "monitor", ("orders",), ("ind_totals", "ind_notes", "hotspots")),
+    Stage("monitor", "monitor", ("orders",), ("ind_*", "hotspots")),
 )
 SOURCES = {"orders": "supplyfit ingest orders FILE", "reviews": "supplyfit ingest reviews FILE"}
 
@@ -72,14 +74,15 @@ def stage(name: str) -> Stage:
     )
 
 
-def producer(table: str) -> str:
-    """The command that writes ``table`` (``supplyfit forecast`` for forecasts), for 'run X first' messages."""
+def producer(table: str) -> str | None:
+    """The command that writes ``table`` (``supplyfit forecast`` for forecasts), for 'run X first' messages;
+    None for a table no stage writes."""
     if table in SOURCES:
         return SOURCES[table]
     for s in STAGES:
-        if table in s.writes or (table.startswith("ind_") and s.name == "monitor"):
+        if any(fnmatch(table, pattern) for pattern in s.writes):
             return f"supplyfit {s.command}"
-    return "supplyfit run"
+    return None
 
 
 def rows(store: Store, table: str, where: str = "") -> int:
@@ -94,7 +97,7 @@ def check_input(store: Store, table: str) -> None:
     if rows(store, table, "is_product" if table == "orders" else ""):
         return
     what = {"orders": "no product order lines", "reviews": "no reviews"}.get(table, f"no {table}")
-    raise MissingInput(f"{what} for tenant {store.tenant!r}: run `{producer(table)}` first")
+    raise MissingInput(f"{what} for tenant {store.tenant!r}: run `{producer(table) or 'supplyfit run'}` first")
 
 
 def sample_path(name: str) -> Path:

@@ -228,6 +228,7 @@ def test_two_tenants_where_one_ran_the_stages(store, tmp_path):
     cli("export", "forecasts", "--out", tmp_path / "f.csv", *b).missing(
         "no forecasts rows for tenant 'b'", "supplyfit forecast"
     )
+    cli("export", "forecast", "--out", tmp_path / "f.csv", *b).missing("no result table 'forecast'", "supplyfit status")
     cli("voice", *b).missing("no reviews for tenant 'b'")
     cli("backtest", *b).missing("history too short")
     for command in ("match", "verify", "monitor"):
