@@ -208,7 +208,7 @@ def _stage(name: str, db: Path, tenant: str, **kw: Any) -> None:
     console.print(f"[green]✓[/] {name}: {summary}")
 
 
-StagesArg = typer.Argument(None, metavar="[STAGE]...", show_default=False, help="Stages (or their commands) to run; "
+StagesArg = typer.Argument(None, metavar="STAGE", show_default=False, help="Stages (or their commands) to run; "
                            "default: all. They run in chain order: " + ", ".join(s.name for s in STAGES) + ".")
 
 
