@@ -82,22 +82,24 @@ class Gate:
         service = scope["app"].state.service
         client = (scope.get("client") or ("unknown", 0))[0]
         headers = dict(scope["headers"])
+        # a refused request's unread body is not drained: its connection is closed after the answer
+        close = CLOSE if b"transfer-encoding" in headers or headers.get(b"content-length", b"0") != b"0" else {}
         wait = service.limiter.retry_after(client)
         if wait:
             detail = f"too many failed key attempts from {client}; retry in {wait} s"
-            return await error_response(429, detail, {**CLOSE, "Retry-After": str(wait)})(scope, receive, send)
+            return await error_response(429, detail, {**close, "Retry-After": str(wait)})(scope, receive, send)
         key = headers.get(b"x-api-key", b"").decode("latin-1")
         caller = await self._verify(service, key) if key else None
         if caller is None:
             if key:
                 service.limiter.fail(client)
             detail = "missing or invalid API key (header X-API-Key)"
-            return await error_response(401, detail, CLOSE)(scope, receive, send)
+            return await error_response(401, detail, close)(scope, receive, send)
         scope[CALLER] = caller
         limit = self.max_upload_bytes if scope["path"].startswith("/api/v1/uploads/") else JSON_BODY_LIMIT
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            return await error_response(413, BodyTooLarge(limit).detail, CLOSE)(scope, receive, send)
+            return await error_response(413, BodyTooLarge(limit).detail, close)(scope, receive, send)
         await self.app(scope, _counting(scope, receive, limit), send)
 
     @staticmethod
