@@ -302,14 +302,6 @@ def test_one_review_without_a_category(tmp_path):
     assert "No aspect is named often enough" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
-EMPTY_FIRST = pytest.mark.xfail(
-    strict=False,
-    reason="Store.write_result (supplyfit/store/db.py, not ours) creates a "
-    "table from an empty first write with tenant INTEGER; later rows then fail to cast",
-)
-
-
-@EMPTY_FIRST
 def test_a_week_then_more_weeks(tmp_path, files):
     db = tmp_path / "s.duckdb"
     cli("ingest", "orders", files["week"], *UCI, "--db", db).ok()
@@ -318,7 +310,6 @@ def test_a_week_then_more_weeks(tmp_path, files):
     assert "20 hotspots" in cli("monitor", "--db", db).ok().out
 
 
-@EMPTY_FIRST
 def test_tenant_with_empty_results_first(tmp_path, files):
     db = tmp_path / "s.duckdb"
     cli("ingest", "orders", files["week"], *UCI, "--db", db, "--tenant", "a").ok()

@@ -16,7 +16,10 @@ from .schema import SCHEMA_VERSION, migrate
 DEFAULT_DB = "supplyfit.duckdb"
 SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine")
 LOADED_TABLES = ("orders", "reviews", "quarantine")  # rows carry the load_id of the load that stored them
-INTERNAL_TABLES = ("meta", "api_keys")  # the store's own bookkeeping: never a result, never shown or exported
+INTERNAL_TABLES = ("meta", "api_keys")
+# numeric types by the values they hold, for migrating a shared result table's column without changing values
+_WIDTH = {"BOOLEAN": 0, "TINYINT": 1, "SMALLINT": 2, "INTEGER": 3, "BIGINT": 4, "HUGEINT": 5, "FLOAT": 6,
+          "DOUBLE": 7}  # the store's own bookkeeping: never a result, never shown or exported
 
 
 def is_result_table(name: str) -> bool:
@@ -209,26 +212,39 @@ class Store:
 
     # ---- result tables -------------------------------------------------------------------------------
     def write_result(self, name: str, df: pd.DataFrame) -> int:
-        """Replace this tenant's rows of result table ``name`` with ``df``; other tenants are untouched."""
+        """Replace this tenant's rows of result table ``name`` with ``df``; other tenants are untouched.
+
+        The table takes the columns and types of the frame. When they change and no other tenant has rows, it is
+        rebuilt; an empty frame's text columns are typed VARCHAR (DuckDB would infer INTEGER from no values and
+        refuse every later write of text)."""
         if not is_result_table(name):
             raise ValueError(f"{name!r} is a source table; results go to their own tables")
         frame = df.copy()
         frame.insert(0, "tenant", self.tenant)
         self.con.register("_result_df", frame)
+        select = ", ".join(
+            f'CAST("{c}" AS VARCHAR) AS "{c}"' if c == "tenant" or (frame.empty and frame[c].dtype == object)
+            else f'"{c}"' for c in frame.columns)
         try:
             self.con.execute("BEGIN TRANSACTION")
             if self.has_table(name):
-                existing = [r[0] for r in self.con.execute(f'DESCRIBE "{name}"').fetchall()]
-                if existing != list(frame.columns):
+                existing = self.con.execute(f'DESCRIBE "{name}"').fetchall()
+                wanted = self.con.execute(f"DESCRIBE SELECT {select} FROM _result_df").fetchall()
+                same_names = [r[0] for r in existing] == [r[0] for r in wanted]
+                if not same_names or [r[1] for r in existing] != [r[1] for r in wanted]:
                     others = self.con.execute(
                         f'SELECT count(*) FROM "{name}" WHERE tenant <> ?', [self.tenant]).fetchone()[0]
-                    if others:
+                    if not others:
+                        self.con.execute(f'DROP TABLE "{name}"')
+                    elif not same_names:
                         raise ValueError(f"table {name!r} has other columns and other tenants' rows")
-                    self.con.execute(f'DROP TABLE "{name}"')
+                    elif not frame.empty:
+                        self._widen(name, existing, wanted)
             if not self.has_table(name):
-                self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _result_df LIMIT 0')
+                self.con.execute(f'CREATE TABLE "{name}" AS SELECT {select} FROM _result_df LIMIT 0')
             self.con.execute(f'DELETE FROM "{name}" WHERE tenant = ?', [self.tenant])
-            self.con.execute(f'INSERT INTO "{name}" SELECT * FROM _result_df')
+            if not frame.empty:
+                self.con.execute(f'INSERT INTO "{name}" SELECT {select} FROM _result_df')
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
@@ -236,6 +252,17 @@ class Store:
         finally:
             self.con.unregister("_result_df")
         return len(frame)
+
+    def _widen(self, name: str, existing: list, wanted: list) -> None:
+        """Migrate columns of a shared result table, for all tenants at once, to a type holding both the stored
+        and the new values (INTEGER -> DOUBLE, anything -> VARCHAR); never narrow, which would change values."""
+        for (col, old, *_), (_, new, *_) in zip(existing, wanted):
+            if old == new or _WIDTH.get(old, -1) > _WIDTH.get(new, 99) or old == "VARCHAR":
+                continue  # the stored type already holds the new values
+            if _WIDTH.get(new, -1) > _WIDTH.get(old, 99) or new == "VARCHAR":
+                self.con.execute(f'ALTER TABLE "{name}" ALTER "{col}" SET DATA TYPE {new}')
+                continue
+            raise ValueError(f"table {name!r}: column {col!r} is {old} for other tenants and {new} here")
 
     # ---- overview ------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -27,3 +27,24 @@ def test_write_result_replaces_only_this_tenant(db):
         with pytest.raises(ValueError, match="source table"):
             a.write_result("orders", pd.DataFrame({"x": [1]}))
         b.close()
+
+
+def test_an_empty_first_write_does_not_fix_the_types(db):
+    """A stage that wrote nothing first (a thin store) must not block later writes of text."""
+    with Store(db, tenant="a") as a:
+        a.write_result("hot", pd.DataFrame({"unique_id": pd.Series([], dtype=object), "score": []}))
+        a.write_result("hot", pd.DataFrame({"unique_id": ["85123A"], "score": [0.5]}))
+        a.scoped("b").write_result("hot", pd.DataFrame({"unique_id": pd.Series([], dtype=object), "score": []}))
+        assert a.table("hot").unique_id.tolist() == ["85123A"]
+
+
+def test_a_shared_result_column_is_widened_for_all_tenants_never_narrowed(db):
+    with Store(db, tenant="a") as a:
+        a.write_result("r", pd.DataFrame({"x": [1, 2]}))
+        b = a.scoped("b")
+        b.write_result("r", pd.DataFrame({"x": [1.5]}))  # widens INTEGER -> DOUBLE for a's rows too
+        a.write_result("r", pd.DataFrame({"x": [3]}))  # stays DOUBLE: b's 1.5 is not rounded
+        assert b.table("r").x.tolist() == [1.5] and a.table("r").x.tolist() == [3.0]
+        with pytest.raises(ValueError, match="column 'x' is DOUBLE for other tenants and TIMESTAMP_NS here"):
+            a.write_result("r", pd.DataFrame({"x": [pd.Timestamp("2024-01-01")]}))
+        assert a.table("r").x.tolist() == [3.0]
