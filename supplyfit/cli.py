@@ -112,7 +112,7 @@ def _spinner() -> Progress:
 
 
 def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: str | None, mapping: list[str],
-            encoding: str | None, personal: list[str]) -> None:
+            encoding: str | None, personal: list[str], **conventions: str | None) -> None:
     if file.is_dir():
         _fail(f"{file} is a folder; give one file (CSV, TSV, Parquet or XLSX)")
     if not file.is_file():
@@ -122,7 +122,8 @@ def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: str | None, ma
         with _open(db, tenant, create=True) as store, _spinner() as progress:
             task = progress.add_task(f"loading {file.name}")
             report = ingest(store, file, kind, preset=preset, mapping=overrides, encoding=encoding, personal=personal,
-                            progress=lambda msg: progress.update(task, description=f"{file.name}: {msg}"))
+                            progress=lambda msg: progress.update(task, description=f"{file.name}: {msg}"),
+                            **conventions)
     except IngestError as e:
         _fail(str(e))
     except ValueError as e:
@@ -145,22 +146,32 @@ MapOpt = typer.Option([], "--map", help="SOURCE=FIELD column mapping; repeat for
 EncodingOpt = typer.Option(None, "--encoding", help="Text encoding of a CSV (detected when omitted).")
 PersonalOpt = typer.Option([], "--personal", help="Another source column holding personal data (stored only as a "
                            "keyed pseudonym); customer ids, e-mail, phone, address and name headers always are.")
+DecimalOpt = typer.Option(None, "--decimal", help="Decimal separator of text numbers, '.' or ',' (decided from the "
+                          "values when omitted; asked for when they don't tell).")
+DateFormatOpt = typer.Option(None, "--date-format", help="day-first, month-first, or a format such as %d/%m/%Y "
+                             "(decided from the values when omitted; asked for when every day is <= 12).")
+TimezoneOpt = typer.Option(None, "--timezone", help="Time zone the stored times are in, e.g. Asia/Shanghai "
+                           "(default UTC); times with an offset (+08:00, Z) are converted to it.")
 
 
 @ingest_app.command("orders")
 def ingest_orders_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, preset: str | None = PresetOpt,
                       map: list[str] = MapOpt, encoding: str | None = EncodingOpt,
-                      personal: list[str] = PersonalOpt) -> None:
+                      personal: list[str] = PersonalOpt, decimal: str | None = DecimalOpt,
+                      date_format: str | None = DateFormatOpt, timezone: str | None = TimezoneOpt) -> None:
     """Load order lines: order_id, sku, quantity, unit_price, ts (+ description, customer_id, region, merchant...)."""
-    _ingest("orders", file, db, tenant, preset, map, encoding, personal)
+    _ingest("orders", file, db, tenant, preset, map, encoding, personal, decimal=decimal, date_format=date_format,
+            tz=timezone)
 
 
 @ingest_app.command("reviews")
 def ingest_reviews_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, preset: str | None = PresetOpt,
-                       map: list[str] = MapOpt, encoding: str | None = EncodingOpt,
-                       personal: list[str] = PersonalOpt) -> None:
+                      map: list[str] = MapOpt, encoding: str | None = EncodingOpt,
+                      personal: list[str] = PersonalOpt, decimal: str | None = DecimalOpt,
+                      date_format: str | None = DateFormatOpt, timezone: str | None = TimezoneOpt) -> None:
     """Load reviews: text (+ category, sku, label or rating, ts, lang, merchant)."""
-    _ingest("reviews", file, db, tenant, preset, map, encoding, personal)
+    _ingest("reviews", file, db, tenant, preset, map, encoding, personal, decimal=decimal, date_format=date_format,
+            tz=timezone)
 
 
 @app.command()
@@ -179,6 +190,8 @@ def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
         console.print(_df_table(info["loads"], "recent loads"))
     if len(info["quarantine_reasons"]):
         console.print(_df_table(info["quarantine_reasons"], "quarantine reasons"))
+    if len(info["integrity"]):
+        console.print(_df_table(info["integrity"], "[red]loads marked ok whose tables hold other rows than counted[/]"))
     classes = info["column_classes"].groupby(["table", "class"])["column"].agg(", ".join).reset_index()
     console.print(_df_table(classes, "column classes (personal columns hold keyed pseudonyms only)", limit=50))
 

@@ -75,3 +75,21 @@ def test_demo_runs_from_any_directory(tmp_path):
     assert run("keys", "revoke", key.split("_")[1], "--db", db).returncode == 0
     p = run("keys", "create", "--tenant", "acme", "--role", "root", "--db", db)
     assert p.returncode == 2 and "role" in p.stderr
+
+
+def test_ambiguous_values_ask_for_the_option_that_settles_them(tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_text('order_id,sku,quantity,price,ts\nA1,S1,1,"1,234",2024-01-12T09:00:00+09:00\nA2,S1,1,2,11/01/2024\n')
+    db = tmp_path / "s.duckdb"
+    p = run("ingest", "orders", f, "--db", db)
+    assert p.returncode == 2 and p.stderr.strip().endswith("Say it with --decimal . or --decimal ,")
+    p = run("ingest", "orders", f, "--db", db, "--decimal", ",")
+    assert p.returncode == 2 and "column 'ts': ambiguous" in p.stderr and "--date-format" in p.stderr
+    p = run("ingest", "orders", f, "--db", db, "--decimal", ",", "--date-format", "day-first",
+            "--timezone", "Asia/Shanghai")
+    assert p.returncode == 0, p.stderr
+    with Store(db, read_only=True) as st:
+        rows = st.query("SELECT unit_price, strftime(ts, '%Y-%m-%d %H:%M') AS ts FROM orders ORDER BY order_id")
+        loads = st.query("SELECT status FROM loads ORDER BY load_id").status.tolist()
+    assert rows.values.tolist() == [[1.234, "2024-01-12 08:00"], [2.0, "2024-01-11 00:00"]]
+    assert loads == ["failed", "failed", "ok"]
