@@ -112,7 +112,8 @@ def _spinner() -> Progress:
 
 
 def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: str | None, mapping: list[str],
-            encoding: str | None, personal: list[str], **conventions: str | None) -> None:
+            encoding: str | None, personal: list[str], decimal: str | None = None, date_format: str | None = None,
+            tz: str | None = None) -> None:
     if file.is_dir():
         _fail(f"{file} is a folder; give one file (CSV, TSV, Parquet or XLSX)")
     if not file.is_file():
@@ -123,7 +124,7 @@ def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: str | None, ma
             task = progress.add_task(f"loading {file.name}")
             report = ingest(store, file, kind, preset=preset, mapping=overrides, encoding=encoding, personal=personal,
                             progress=lambda msg: progress.update(task, description=f"{file.name}: {msg}"),
-                            **conventions)
+                            decimal=decimal, date_format=date_format, tz=tz)
     except IngestError as e:
         _fail(str(e))
     except ValueError as e:
