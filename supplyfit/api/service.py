@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -101,7 +101,7 @@ class Session:
     def store(self) -> Store:
         return self.service.store.scoped(self.who.tenant, self.service.cursor())
 
-    def query(
+    def execute(
         self,
         table: str,
         where: str = "",
@@ -109,15 +109,20 @@ class Session:
         order: str = "",
         limit: int | None = None,
         exclude: tuple[str, ...] = (),
-    ) -> pd.DataFrame:
-        """Rows of ``table`` for the caller's tenant; 404 when the table does not exist yet."""
+    ) -> duckdb.DuckDBPyConnection:
+        """The query for rows of ``table`` of the caller's tenant, run (fetch from the result); 404 when the
+        table does not exist yet."""
         sql = f'SELECT * EXCLUDE ({", ".join(("tenant", *exclude))}) FROM "{table}" WHERE tenant = $tenant'
         sql += (f" AND {where}" if where else "") + (f" ORDER BY {order}" if order else "")
         sql += f" LIMIT {int(limit)}" if limit else ""
         try:
-            return self.store.query(sql, params)
+            return self.service.cursor().execute(sql, {**(params or {}), "tenant": self.who.tenant})
         except (duckdb.CatalogException, duckdb.BinderException):
             raise HTTPException(404, f"no {table} yet: run its stage (POST /api/v1/jobs)") from None
+
+    def query(self, table: str, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        """Rows of ``table`` as a DataFrame; arguments as for :meth:`execute`."""
+        return self.execute(table, *args, **kwargs).df()
 
 
 def lower_priority() -> None:
