@@ -12,6 +12,7 @@ before — and the share of past spells above "last spell + lift" estimates that
 distribution. It is also the ranking when the history is too short to train the ranker. Relevance grades put
 the top 20 of each origin first, so the model spends its capacity on the head of the list, what a buyer acts
 on. Design choices were made on validation dates only (see benchmarks/monitor.py and docs/benchmarks.md).
+An origin with more series than ``MAX_QUERY`` trains on all its graded rows and a seeded sample of the others.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 FEATURES = ["s8", "s4", "s4_prev", "s2", "s1", "s13", "s26", "slope8", "nz8", "age", "since_sale",
             "cat_growth", "cat_s8", "market_growth", "ya_rise", "ya_level", "reach", "spell_gap"]
 COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4", "s4_prev", "ya_rise", "reach"]
-MAX_QUERY = 10_000  # LightGBM's lambdarank refuses a query (one origin) of more rows; larger ones are sampled
+# Rows of one origin's query the ranker trains on; larger queries keep every graded row and a sample of the rest.
+# LightGBM's lambdarank refuses queries over 10,000 rows; at 5,000, hotspots at 20k series take 58% of the time,
+# precision within noise (4 dates: 0.19 vs 0.20 at 10,000; docs/benchmarks.md).
+MAX_QUERY = 5_000
 LIFT_SHARE = 0.25  # the lift that counts for reach, as a share of a typical k-th largest rise (validation-chosen)
 
 
