@@ -21,7 +21,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 
-from ..store import Store
+from ..store import LoadReport, Store, ingest
 from .cache import ResultCache, SingleFlight
 from .gate import CALLER, FailureLimiter
 from .jobs import JobBoard
@@ -88,6 +88,18 @@ class Service:
                 finally:
                     self.results.clear(tenant)
         finally:
+            store.close()
+
+
+    def load(self, tenant: str, *args: Any, **kwargs: Any) -> LoadReport:
+        """:func:`ingest` for ``tenant`` at a lower CPU priority. Reading, decoding and staging the file run
+        outside the write lock; ingest holds it only to register the load and for its short transaction, so a
+        long load does not block other tenants' uploads. Clears the tenant's cached answers after."""
+        store = self.store.scoped(tenant)
+        try:
+            return in_background(ingest, store, *args, write_lock=self.write_lock, **kwargs)
+        finally:
+            self.results.clear(tenant)
             store.close()
 
 

@@ -267,6 +267,14 @@ def _previous_load(store: Store, kind: str, digest: str) -> tuple[int, int] | No
         "ORDER BY load_id LIMIT 1", [store.tenant, kind, digest]).fetchone()
 
 
+def _skipped(store: Store, load_id: int, kind: str, file: str, previous: tuple[int, int]) -> LoadReport:
+    """Mark ``load_id`` as skipped: its content was stored by load ``previous``."""
+    rows, note = previous[1], f"same content as load {previous[0]}; nothing to do"
+    store.con.execute("UPDATE loads SET status = 'skipped', rows_read = ?, stored = 0, quarantined = 0, "
+                      "duplicates = ?, finished = ?, note = ? WHERE load_id = ?", [rows, rows, _now(), note, load_id])
+    return LoadReport(load_id, file, kind, rows, 0, 0, rows, "skipped", note=note)
+
+
 def _new_load(store: Store, kind: str, file: str, digest: str, status: str = "running") -> int:
     # The id comes from the table, not a sequence: DuckDB does not always persist a sequence's advance
     # before a crash, and a killed load's row (kept, marked aborted) must never see its id reused.
@@ -344,13 +352,8 @@ def ingest(
     previous = _previous_load(store, kind, digest) if digest else None
     lock = write_lock or contextlib.nullcontext()
     if previous:
-        rows = previous[1]
-        same = f"same content as load {previous[0]}; nothing to do"
         with lock:
-            load_id = _new_load(store, kind, file, digest, status="skipped")
-            store.con.execute("UPDATE loads SET rows_read = ?, stored = 0, quarantined = 0, duplicates = ?, "
-                              "finished = ?, note = ? WHERE load_id = ?", [rows, rows, _now(), same, load_id])
-        return LoadReport(load_id, file, kind, rows, 0, 0, rows, "skipped", note=same)
+            return _skipped(store, _new_load(store, kind, file, digest, status="skipped"), kind, file, previous)
 
     say("reading")
     src = read_source(path, encoding)
@@ -390,6 +393,9 @@ def ingest(
         except IngestError as e:
             raise IngestError(file, str(e).split(": ", 1)[-1], column=_source_column(e.column, resolved)) from None
         with lock:
+            again = _previous_load(store, kind, digest) if digest else None
+            if again:  # the same file, loaded by another request while this one was reading it
+                return _skipped(store, load_id, kind, file, again)
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
             say("validating")

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from ...store import IngestError, LoadReport, ingest, parse_overrides
+from ...store import IngestError, LoadReport, parse_overrides
 from ..answers import answer
 from ..errors import errors, scrub_paths
 from ..service import Ctx, Service, WriterCtx
@@ -105,10 +105,9 @@ def _save_and_load(
         if path.suffix.lower() == ".xlsx":
             check_xlsx(path)
         try:
-            report = service.write(tenant, ingest, path, kind, preset=preset, mapping=mapping, encoding=encoding)
+            report = service.load(tenant, path, kind, preset=preset, mapping=mapping, encoding=encoding, name=name)
         except UNLOADABLE as e:
             raise HTTPException(422, scrub_paths(str(e)) or f"cannot load {name}: {type(e).__name__}") from None
-    report.file = name  # the client's file name, not the server's spool path
     return report
 
 
