@@ -392,19 +392,21 @@ def ingest(
             stg.decide(decimal, date_format)
         except IngestError as e:
             raise IngestError(file, str(e).split(": ", 1)[-1], column=_source_column(e.column, resolved)) from None
+        # Validation writes only temporary tables: it runs before the transaction and the write lock (inside
+        # a transaction DuckDB keeps them as uncommitted local storage, and storing from it took twice as long).
+        say("validating")
+        cols, reason, derived = select(stg, options)
+        hidden = ", ".join([*slot.values(), *stg.lookup_columns()])
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _stg AS
+            SELECT * EXCLUDE ({hidden}), {derived} FROM (
+                SELECT *, NULLIF({reason}, '') AS reason FROM (SELECT *, {cols} FROM _src {stg.joins()}))""")
         with lock:
             again = _previous_load(store, kind, digest) if digest else None
             if again:  # the same file, loaded by another request while this one was reading it
                 return _skipped(store, load_id, kind, file, again)
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
-            say("validating")
-            cols, reason, derived = select(stg, options)
-            hidden = ", ".join([*slot.values(), *stg.lookup_columns()])
-            con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE _stg AS
-                SELECT * EXCLUDE ({hidden}), {derived} FROM (
-                    SELECT *, NULLIF({reason}, '') AS reason FROM (SELECT *, {cols} FROM _src {stg.joins()}))""")
             say("quarantining")
             raw_cols = ", ".join(f"{_lit(c)}: {_quarantined_cell(stg, slot[c], c in protected)}" for c in names)
             con.execute(f"""
