@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry migrates from version i to i + 1. Append, never edit: stores in the field run them in order.
 MIGRATIONS: list[str] = [
@@ -87,6 +87,31 @@ MIGRATIONS: list[str] = [
     ALTER TABLE orders ADD COLUMN merchant VARCHAR;     -- seller, brand or supplier of the line, if given
     ALTER TABLE reviews ADD COLUMN merchant VARCHAR;
     ALTER TABLE quarantine ADD COLUMN merchant VARCHAR;
+    """,
+    """
+    -- real time (supplyfit.live): events seen by id, signals in order, webhooks and their durable outbox
+    CREATE TABLE IF NOT EXISTS live_events (
+        tenant VARCHAR NOT NULL, event_id VARCHAR NOT NULL, load_id BIGINT NOT NULL, src_row BIGINT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS live_signals (
+        signal_id BIGINT PRIMARY KEY,
+        tenant VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,              -- demand_above_forecast | demand_below_forecast | reorder
+        sku VARCHAR NOT NULL,
+        week TIMESTAMP NOT NULL,            -- the business week (Monday) it is about
+        severity INTEGER NOT NULL,          -- a signal repeats within its week only at a higher severity
+        ts TIMESTAMP NOT NULL,              -- business time when it was raised
+        detail VARCHAR NOT NULL             -- JSON object
+    );
+    CREATE TABLE IF NOT EXISTS live_webhooks (
+        webhook_id VARCHAR PRIMARY KEY, tenant VARCHAR NOT NULL, url VARCHAR NOT NULL, kinds VARCHAR NOT NULL,
+        secret VARCHAR NOT NULL, created TIMESTAMP NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS live_outbox (
+        signal_id BIGINT NOT NULL, webhook_id VARCHAR NOT NULL, tenant VARCHAR NOT NULL,
+        attempts INTEGER NOT NULL, next_at TIMESTAMP NOT NULL, delivered TIMESTAMP, gave_up TIMESTAMP,
+        last_error VARCHAR
+    );
     """,
 ]
 
