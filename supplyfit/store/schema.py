@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Each entry migrates from version i to i + 1. Append, never edit: stores in the field run them in order.
 MIGRATIONS: list[str] = [
@@ -111,6 +111,12 @@ MIGRATIONS: list[str] = [
         signal_id BIGINT NOT NULL, webhook_id VARCHAR NOT NULL, tenant VARCHAR NOT NULL,
         attempts INTEGER NOT NULL, next_at TIMESTAMP NOT NULL, delivered TIMESTAMP, gave_up TIMESTAMP,
         last_error VARCHAR
+    );
+    """,
+    """
+    -- when each tenant's result table was last written (Store.write_result), to tell stale results
+    CREATE TABLE IF NOT EXISTS result_meta (
+        tenant VARCHAR NOT NULL, name VARCHAR NOT NULL, written TIMESTAMP NOT NULL, PRIMARY KEY (tenant, name)
     );
     """,
 ]
