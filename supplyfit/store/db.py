@@ -16,7 +16,7 @@ from .schema import SCHEMA_VERSION, migrate
 DEFAULT_DB = "supplyfit.duckdb"
 SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine")
 LOADED_TABLES = ("orders", "reviews", "quarantine")  # rows carry the load_id of the load that stored them
-INTERNAL_TABLES = ("meta", "api_keys")
+INTERNAL_TABLES = ("meta", "api_keys", "result_meta")
 # numeric types by the values they hold, for migrating a shared result table's column without changing values
 _WIDTH = {"BOOLEAN": 0, "TINYINT": 1, "SMALLINT": 2, "INTEGER": 3, "BIGINT": 4, "HUGEINT": 5, "FLOAT": 6,
           "DOUBLE": 7}  # the store's own bookkeeping: never a result, never shown or exported
