@@ -391,17 +391,60 @@ def report(db: Path = DbOpt, tenant: str = TenantOpt,
     console.print(f"report: {path}")
 
 
+WatchOpt = typer.Option(None, "--watch", help="Watch folder: load each new file put there (see `watch`).")
+
+
 @app.command()
 def serve(db: Path = DbOpt, host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
           port: int = typer.Option(8000, min=1, max=65535),
-          max_upload_mb: float = typer.Option(512, help="Largest accepted upload.")) -> None:
+          max_upload_mb: float = typer.Option(512, help="Largest accepted upload."),
+          webhook_allow: str = typer.Option("", "--webhook-allow", metavar="HOST[,HOST...]",
+                                            help="Hosts webhooks may be sent to (none by default)."),
+          watch: Path | None = WatchOpt,
+          watch_kind: str = typer.Option("orders", "--watch-kind", help="orders | reviews"),
+          watch_tenant: str = typer.Option("default", "--watch-tenant", help="Tenant the watched files load into.")
+          ) -> None:
     """REST API (docs at /docs) and the dashboard (/) on the store; needs keys from `supplyfit keys create`."""
     import uvicorn
 
     from .api import create_app
+    from .live.engine import LiveOptions
 
+    if watch_kind not in ("orders", "reviews"):
+        _fail("--watch-kind must be orders or reviews")
+    app = create_app(db, max_upload_mb=max_upload_mb)
+    app.state.live_options = LiveOptions(
+        webhook_allow=frozenset(h.strip().lower() for h in webhook_allow.split(",") if h.strip()),
+        watch=watch, watch_kind=watch_kind, watch_tenant=watch_tenant)
     console.print(f"supplyfit on http://{host}:{port}/  (API docs: /docs)")
-    uvicorn.run(create_app(db, max_upload_mb=max_upload_mb), host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def watch(folder: Path, kind: str = typer.Option("orders", "--kind", help="orders | reviews"),
+          db: Path = DbOpt, tenant: str = TenantOpt,
+          interval: float = typer.Option(1.0, min=0.05, help="Seconds between scans."),
+          once: bool = typer.Option(False, "--once", help="Take the files there now and stop.")) -> None:
+    """Load each new file put in FOLDER once, then move it to FOLDER/done/ (with its load report) or
+    FOLDER/failed/ (with a reason file). A file is taken once its size held still between two scans."""
+    import threading
+
+    from .live.watch import Watcher
+
+    if kind not in ("orders", "reviews"):
+        _fail("--kind must be orders or reviews")
+    with _open(db, tenant, create=True) as store:
+        watcher = Watcher(folder, lambda p: ingest(store, p, kind, name=p.name))
+        if once:
+            watcher.scan()  # sizes noted; the next scan takes the files that held still
+            for name, outcome in watcher.scan():
+                console.print(f"{outcome}: {name}")
+            return
+        console.print(f"watching {folder} for {kind} (Ctrl-C stops)")
+        try:
+            watcher.run(threading.Event(), interval)
+        except KeyboardInterrupt:
+            pass
 
 
 ExportOutOpt = typer.Option(..., "--out", help="File to write: .csv, .parquet or .json.")

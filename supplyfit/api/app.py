@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from . import errors
 from .gate import Gate, RequestLog
-from .routers import jobs, keys, loads, results
+from .routers import jobs, keys, live, loads, results
 from .service import Service
 
 STATIC = Path(str(resources.files("supplyfit") / "api" / "static"))
@@ -66,7 +66,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64,
     app.add_middleware(Gate, max_upload_bytes=max_bytes)
     app.add_middleware(RequestLog)  # outermost: it also times and logs what the gate refuses
     errors.install(app)
-    for area in (keys, loads, results, jobs):
+    for area in (keys, loads, results, jobs, live):
         app.include_router(area.router)
 
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,173 @@
+"""The real-time side of a running server: event writes with group commit, signals on write, the webhook
+outbox's delivery, and the optional watch folder, each on a thread of its own.
+
+Group commit: requests hand their parsed lines to one writer thread and wait. The writer takes everything
+queued (up to ``MAX_LINES``), stores each tenant's batches as one load (one transaction, one refresh of
+products and customers), answers each request with its own counts, clears the tenant's cached answers and
+raises its signals. Under load, many requests share a commit; alone, a request commits at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import defaultdict
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..api.service import Service, lower_priority
+from . import webhooks
+from .events import Counts, store_events
+from .signals import Rules, raise_signals
+from .watch import Watcher
+
+log = logging.getLogger("supplyfit.live")
+MAX_LINES = 20_000  # lines in one group commit
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """Operator settings: hosts webhooks may target, signal rules, retry schedule, and the watch folder."""
+
+    webhook_allow: frozenset[str] = frozenset()
+    rules: Rules = field(default_factory=Rules)
+    backoff: webhooks.Backoff = field(default_factory=webhooks.Backoff)
+    watch: Path | None = None
+    watch_kind: str = "orders"
+    watch_tenant: str = "default"
+    watch_interval: float = 1.0
+
+
+class LiveEngine:
+    """Threads of the real-time side; :meth:`start` after the service opens, :meth:`stop` before it closes."""
+
+    def __init__(self, service: Service, options: LiveOptions):
+        self.service, self.options = service, options
+        self._queue: queue.Queue[tuple[str, list[Any], Future] | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._forget_aborted()
+        targets = [("writer", self._write_loop), ("webhooks", self._deliver_loop)]
+        if self.options.watch is not None:
+            targets.append(("watch", self._watch_loop))
+        for name, target in targets:
+            t = threading.Thread(target=target, name=f"supplyfit-live-{name}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._queue.put(None)
+        for t in self._threads:
+            t.join(timeout=30)
+
+    def submit(self, tenant: str, lines: list[Any]) -> Future:
+        """Queue a batch of parsed lines; the future's result is its :class:`Counts` once they are durable."""
+        fut: Future = Future()
+        if self._stop.is_set():
+            fut.set_exception(RuntimeError("the server is shutting down"))
+        else:
+            self._queue.put((tenant, lines, fut))
+        return fut
+
+    def _forget_aborted(self) -> None:
+        """Event ids of loads that never committed (the store undid their rows on opening) are not seen."""
+        with self.service.write_lock:
+            self.service.store.con.execute(
+                "DELETE FROM live_events WHERE load_id NOT IN (SELECT load_id FROM loads WHERE status = 'ok')"
+            )
+
+    # ---- writer ------------------------------------------------------------------------------------------
+    def _write_loop(self) -> None:
+        lower_priority()
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            taken, lines = [item], len(item[1])
+            while lines < MAX_LINES:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                taken.append(nxt)
+                lines += len(nxt[1])
+            by_tenant: dict[str, list[tuple[str, list[Any], Future]]] = defaultdict(list)
+            for t in taken:
+                by_tenant[t[0]].append(t)
+            for tenant, items in by_tenant.items():
+                self._commit(tenant, items)
+
+    def _commit(self, tenant: str, items: list[tuple[str, list[Any], Future]]) -> None:
+        svc = self.service
+        store = svc.store.scoped(tenant)
+        try:
+            counts: list[Counts] = store_events(store, [lines for _, lines, _ in items], svc.write_lock)
+            svc.results.clear(tenant)
+            for (_, _, fut), c in zip(items, counts):
+                fut.set_result(c)
+            self.raise_signals(store)
+        except Exception as e:  # each request still waiting gets the error
+            log.exception("tenant=%s: storing events or raising signals failed", tenant)
+            for _, _, fut in items:
+                if not fut.done():
+                    fut.set_exception(e)
+        finally:
+            store.close()
+
+    def raise_signals(self, store: Any) -> None:
+        with self.service.write_lock:
+            n = raise_signals(store, self.options.rules)
+        if n:
+            self.service.results.clear(store.tenant)
+            self._wake.set()
+
+    def wake(self) -> None:
+        """Look at the outbox now (a webhook or signal was added)."""
+        self._wake.set()
+
+    # ---- webhook delivery --------------------------------------------------------------------------------
+    def _deliver_loop(self) -> None:
+        store = self.service.store.scoped("")
+        try:
+            while not self._stop.is_set():
+                sent = self._deliver_due(store)
+                if not sent:
+                    self._wake.wait(0.5)
+                    self._wake.clear()
+        finally:
+            store.close()
+
+    def _deliver_due(self, store: Any) -> int:
+        try:
+            due = webhooks.due(store)
+        except Exception:
+            log.exception("reading the webhook outbox failed")
+            return 0
+        for d in due:
+            if self._stop.is_set():
+                break
+            error = webhooks.send(d, self.options.webhook_allow)
+            if error:
+                log.warning("webhook %s signal %s attempt %d: %s", d.webhook_id, d.signal_id, d.attempts + 1, error)
+            with self.service.write_lock:
+                webhooks.record(store, d, error, self.options.backoff)
+        return len(due)
+
+    # ---- watch folder ------------------------------------------------------------------------------------
+    def _watch_loop(self) -> None:
+        opts = self.options
+        assert opts.watch is not None
+        Watcher(opts.watch, lambda p: self.service.load(opts.watch_tenant, p, opts.watch_kind, name=p.name)).run(
+            self._stop, opts.watch_interval
+        )

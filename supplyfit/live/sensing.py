@@ -1,0 +1,85 @@
+"""Demand sensing: the current business week so far against the stored forecast, per SKU and per category.
+
+"Now" is business time: the latest order time the tenant has sent, not the wall clock, so a replayed or
+delayed stream reads the same. The week is the forecasts' week (starting Monday). The forecast's expectation
+so far is its weekly mean prorated by the elapsed fraction ``f`` of the week; the spread so far is the weekly
+spread implied by the 80% band (q10..q90, as a normal's +-1.2816 sd) scaled by sqrt(f), floored by a Poisson
+sd (sqrt of the expectation) so that a narrow band on a small series does not make every sale a surprise.
+``score`` is the z-score of the units so far; ``p_tail`` its one-sided tail probability.
+Computed on read from the stored orders and forecasts: nothing is refitted.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+Z80 = 1.2815515655446004  # the 90% quantile of a standard normal: q10..q90 spans 2 * Z80 sd
+
+_SQL = """
+WITH clock AS (
+    SELECT max(ts) AS now, date_trunc('week', max(ts)) AS week FROM orders WHERE tenant = $tenant),
+frac AS (
+    SELECT now, week, greatest(least(epoch(now - week) / 604800.0, 1.0), 1e-4) AS f FROM clock),
+lines AS (
+    SELECT o.sku, coalesce(o.category, p.category) AS category, o.quantity, o.quantity * o.unit_price AS revenue
+    FROM orders o JOIN frac ON o.ts >= frac.week AND o.ts <= frac.now
+    LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku
+    WHERE o.tenant = $tenant AND o.is_product AND NOT o.is_return AND o.quantity > 0),
+sold AS (
+    SELECT {key} AS unique_id, sum(quantity) AS units, sum(revenue) AS revenue FROM lines GROUP BY 1),
+fc AS (
+    SELECT unique_id, yhat, yhat_q10, yhat_q90 FROM forecasts, frac
+    WHERE tenant = $tenant AND level = $level AND ds = frac.week)
+SELECT * FROM (
+SELECT coalesce(sold.unique_id, fc.unique_id) AS unique_id, {category} AS category, coalesce(units, 0) AS units,
+       coalesce(revenue, 0) AS revenue, yhat * f AS expected, yhat AS forecast_week, yhat_q10, yhat_q90,
+       f AS elapsed, week, now
+FROM sold FULL JOIN fc USING (unique_id), frac)
+{where}
+ORDER BY unique_id
+"""
+
+
+def live(
+    con: duckdb.DuckDBPyConnection, tenant: str, level: str = "sku", sku: str | None = None, category: str | None = None
+) -> pd.DataFrame:
+    """The week so far per SKU (``level='sku'``) or category: unique_id (a category as 'category/NAME', as in
+    the forecasts), category, units, revenue, expected, forecast_week, elapsed, score, p_tail, week, now.
+    ``sku`` and ``category`` keep one SKU or category. Without a ``forecasts`` table, expected and score are
+    null."""
+    if level == "sku":
+        key = "sku"
+        cat = "(SELECT p.category FROM products p WHERE p.tenant = $tenant AND p.sku = coalesce(sold.unique_id, fc.unique_id))"
+    else:
+        key, cat = "'category/' || coalesce(category, 'unknown')", "substr(coalesce(sold.unique_id, fc.unique_id), 10)"
+    conds = {"unique_id = $sku": sku, "category = $category": category}
+    params: dict[str, Any] = {"tenant": tenant, "level": level}
+    params.update({k: v for k, v in (("sku", sku), ("category", category)) if v is not None})
+    where = " AND ".join(c for c, v in conds.items() if v is not None)
+    sql = _SQL.format(key=key, category=cat, where=f"WHERE {where}" if where else "")
+    try:
+        df = con.execute(sql, params).df()
+    except duckdb.CatalogException:  # no forecasts yet: actuals only
+        sql = sql.replace(
+            "FROM forecasts, frac",
+            "FROM (SELECT NULL::VARCHAR AS unique_id, NULL::DOUBLE AS yhat, "
+            "NULL::DOUBLE AS yhat_q10, NULL::DOUBLE AS yhat_q90, NULL AS tenant, NULL AS level, "
+            "NULL::TIMESTAMP AS ds), frac",
+        )
+        df = con.execute(sql, params).df()
+    df["score"] = [_score(*r) for r in zip(df["units"], df["expected"], df["yhat_q10"], df["yhat_q90"], df["elapsed"])]
+    df["p_tail"] = [None if s is None else 0.5 * math.erfc(abs(s) / math.sqrt(2)) for s in df["score"]]
+    return df.drop(columns=["yhat_q10", "yhat_q90"])
+
+
+def _score(units: float, expected: float, q10: float, q90: float, f: float) -> float | None:
+    """z-score of ``units`` so far under the prorated forecast distribution (see the module docstring)."""
+    if expected is None or pd.isna(expected):
+        return None
+    spread = max(q90 - q10, 0.0) / (2 * Z80) if not (pd.isna(q10) or pd.isna(q90)) else 0.0
+    sd = max(spread * math.sqrt(f), math.sqrt(max(expected, 1.0)))
+    return round((units - expected) / sd, 4)

@@ -1,0 +1,196 @@
+"""Signals: what production systems are told, raised on write from the sensing of the week so far.
+
+- ``demand_above_forecast`` / ``demand_below_forecast``: a SKU's score past ``Rules.threshold`` (above: at
+  least ``min_units`` sold; below: at least ``min_units`` expected). Each SKU at most once per week and kind,
+  unless it escalates: severity 1, 2, 3 at 1x, 1.67x and 2.67x the threshold, and a higher severity is told again.
+- ``reorder``: with a demand_above_forecast, for a SKU in the stored ``production_plan``: the units the week is
+  heading for beyond its forecast (sold so far plus the forecast of the rest of the week), at least ``Rules.moq`` and at most
+  ``Rules.capacity``, needed by the current week plus the plan's lead time (its first arrival week after the
+  forecasts' first week). Once per SKU and week, again when it escalates.
+
+Each signal is stored with a store-wide increasing id (the cursor of ``GET /signals``) and, in the same
+transaction, one outbox row per matching webhook of its tenant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from ..store import Store
+from .sensing import live
+
+KINDS = ("demand_above_forecast", "demand_below_forecast", "reorder")
+ESCALATION = (1.0, 5 / 3, 8 / 3)  # severity 1, 2, 3 at these multiples of the threshold
+
+
+@dataclass(frozen=True)
+class Rules:
+    """When a signal is raised (see the module docstring)."""
+
+    threshold: float = 3.0
+    min_units: float = 10.0
+    moq: float = 0.0
+    capacity: float | None = None
+
+
+def _severity(score: float, threshold: float) -> int:
+    return sum(abs(score) >= threshold * m for m in ESCALATION)
+
+
+def candidates(con: duckdb.DuckDBPyConnection, tenant: str, rules: Rules) -> list[dict]:
+    """Signals the week so far calls for (before removing those already told)."""
+    week = live(con, tenant, "sku")
+    week = week[week["score"].notna()]
+    out = []
+    plan = _plan(con, tenant)
+    for r in week.itertuples(index=False):
+        above = r.score >= rules.threshold and r.units >= rules.min_units
+        below = r.score <= -rules.threshold and r.expected >= rules.min_units
+        if not (above or below):
+            continue
+        severity = _severity(r.score, rules.threshold)
+        base = {"sku": r.unique_id, "week": r.week, "ts": r.now, "severity": severity}
+        detail = {
+            "category": r.category,
+            "units": r.units,
+            "revenue": round(r.revenue, 2),
+            "expected": round(r.expected, 3),
+            "forecast_week": round(r.forecast_week, 3),
+            "elapsed": round(r.elapsed, 4),
+            "score": r.score,
+            "p_tail": r.p_tail,
+            "severity": severity,
+            "week": f"{r.week:%Y-%m-%d}",
+        }
+        out.append({**base, "kind": "demand_above_forecast" if above else "demand_below_forecast", "detail": detail})
+        if above and r.unique_id in plan.index:
+            out.append({**base, "kind": "reorder", "detail": _reorder(r, plan.loc[r.unique_id], rules)})
+    return out
+
+
+def _plan(con: duckdb.DuckDBPyConnection, tenant: str) -> pd.DataFrame:
+    """Per planned SKU: planned quantity and lead time in weeks (empty without a plan)."""
+    try:
+        return (
+            con.execute(
+                """
+            SELECT p.unique_id, sum(p.qty) AS planned,
+                   greatest(date_diff('week', (SELECT min(ds) FROM forecasts WHERE tenant = $tenant), min(p.ds)), 0)
+                       AS lead_time
+            FROM production_plan p WHERE p.tenant = $tenant GROUP BY 1""",
+                {"tenant": tenant},
+            )
+            .df()
+            .set_index("unique_id")
+        )
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=["planned", "lead_time"])
+
+
+def _reorder(r, plan: pd.Series, rules: Rules) -> dict:
+    """The week heads for what sold so far plus the forecast of the rest of it: make the difference."""
+    heading = r.units + r.forecast_week * (1 - r.elapsed)
+    qty = max(math.ceil(heading - r.forecast_week), math.ceil(rules.moq), 1)
+    if rules.capacity is not None:
+        qty = min(qty, math.floor(rules.capacity))
+    lead = int(plan["lead_time"])
+    needed_by = r.week + pd.Timedelta(weeks=lead)
+    return {
+        "quantity": qty,
+        "needed_by": f"{needed_by:%Y-%m-%d}",
+        "lead_time_weeks": lead,
+        "planned": float(plan["planned"]),
+        "units": r.units,
+        "forecast_week": round(r.forecast_week, 3),
+        "week": f"{r.week:%Y-%m-%d}",
+        "severity": _severity(r.score, rules.threshold),
+        "reason": f"{r.units:,.0f} units sold by {r.elapsed:.0%} of the week against {r.expected:,.0f} expected "
+        f"(score {r.score:+.1f}): the week heads for {heading:,.0f} against a plan for "
+        f"{r.forecast_week:,.0f}; make {qty:,} more (MOQ {rules.moq:g}"
+        + (f", capacity {rules.capacity:g}" if rules.capacity is not None else "")
+        + ")",
+    }
+
+
+def raise_signals(store: Store, rules: Rules) -> int:
+    """Store the signals the tenant's week calls for that were not told yet (or escalate), with their outbox
+    rows; the number stored. Run under the store's write lock."""
+    con = store.con
+    new = []
+    told = {
+        (k, s): v
+        for k, s, v in con.execute(
+            "SELECT kind, sku, max(severity) FROM live_signals WHERE tenant = ? AND week = "
+            "(SELECT date_trunc('week', max(ts)) FROM orders WHERE tenant = ?) GROUP BY 1, 2",
+            [store.tenant, store.tenant],
+        ).fetchall()
+    }
+    for c in candidates(con, store.tenant, rules):
+        if c["severity"] > told.get((c["kind"], c["sku"]), 0):
+            new.append(c)
+    if not new:
+        return 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        first = con.execute("SELECT coalesce(max(signal_id), 0) + 1 FROM live_signals").fetchone()[0]
+        rows = [
+            [
+                first + i,
+                store.tenant,
+                c["kind"],
+                c["sku"],
+                c["week"],
+                c["severity"],
+                c["ts"],
+                json.dumps(c["detail"], default=str),
+            ]
+            for i, c in enumerate(new)
+        ]
+        con.executemany("INSERT INTO live_signals VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.execute(
+            """
+            INSERT INTO live_outbox
+            SELECT s.signal_id, w.webhook_id, s.tenant, 0, ?, NULL, NULL, NULL
+            FROM live_signals s JOIN live_webhooks w ON w.tenant = s.tenant
+                AND list_contains(string_split(w.kinds, ','), s.kind)
+            WHERE s.tenant = ? AND s.signal_id >= ?""",
+            [utcnow(), store.tenant, first],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(new)
+
+
+def utcnow() -> dt.datetime:
+    """Wall-clock time (UTC, naive) of the outbox's schedule; business time is the orders' own."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def read(con: duckdb.DuckDBPyConnection, tenant: str, since: int, kinds: list[str] | None, limit: int) -> list[dict]:
+    """The tenant's signals after cursor ``since``, in order: {id, kind, sku, ts, detail}."""
+    sql = "SELECT signal_id, kind, sku, ts, detail FROM live_signals WHERE tenant = ? AND signal_id > ?"
+    params: list = [tenant, since]
+    if kinds:
+        sql += f" AND kind IN ({', '.join('?' * len(kinds))})"
+        params += kinds
+    rows = con.execute(sql + " ORDER BY signal_id LIMIT ?", [*params, limit]).fetchall()
+    return [message(*r) for r in rows]
+
+
+def message(signal_id: int, kind: str, sku: str, ts, detail: str) -> dict:
+    """A signal as the API and webhooks send it."""
+    return {
+        "id": str(signal_id),
+        "kind": kind,
+        "sku": sku,
+        "ts": pd.Timestamp(ts).isoformat(),
+        "detail": json.loads(detail),
+    }
