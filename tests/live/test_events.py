@@ -1,0 +1,90 @@
+"""POST /api/v1/events/orders: durable, idempotent by event id (else natural key), with a file load's
+validation, quarantine and pseudonymisation."""
+
+import json
+
+from .conftest import client, line, live_server
+
+
+def test_retried_batch_is_a_no_op_and_event_ids_make_events_distinct(server):
+    with client(server) as c:
+        batch = [line("O1", event_id="e1"), line("O1", event_id="e2"), line("O2", sku="A2", event_id="e3")]
+        assert c.post("/api/v1/events/orders", json=batch).json() == {"accepted": 3, "duplicates": 0, "quarantined": 0}
+        again = c.post("/api/v1/events/orders", json=batch)
+        assert again.status_code == 202
+        assert again.json() == {"accepted": 0, "duplicates": 3, "quarantined": 0}
+        # without event ids, the natural key (order, SKU, quantity, price) decides, as for a file load
+        plain = [line("O3"), line("O3"), line("O1")]
+        assert c.post("/api/v1/events/orders", json=plain).json() == {"accepted": 1, "duplicates": 2, "quarantined": 0}
+        live = c.get("/api/v1/live", params={"sku": "A1"}).json()
+        assert live["skus"][0]["units"] == 30  # e1, e2 and O3
+        loads = [x for x in c.get("/api/v1/loads").json() if x["file"].startswith("events")]
+        assert len(loads) == 3
+        assert all(
+            x["status"] == "ok" and x["rows_read"] == x["stored"] + x["quarantined"] + x["duplicates"] for x in loads
+        )
+
+
+def test_bad_lines_are_quarantined_with_their_reason_and_good_ones_accepted(server):
+    lines = [
+        line("B1", customer_id="alice@example.com", description="call 13812345678"),
+        line("B2", quantity=0),
+        line("B3", ts="31/02/2024"),
+        line("B4", sku=None),
+        "not an object",
+        line("B5", quantity="lots"),
+    ]
+    with client(server) as c:
+        assert c.post("/api/v1/events/orders", json=lines).json() == {"accepted": 1, "duplicates": 0, "quarantined": 5}
+        nd = json.dumps(line("B6")) + "\n{not json\n\n" + json.dumps(line("B7", sku="A2")) + "\n"
+        r = c.post("/api/v1/events/orders", content=nd, headers={"content-type": "application/x-ndjson"})
+        assert r.json() == {"accepted": 2, "duplicates": 0, "quarantined": 1}
+        assert c.post("/api/v1/events/orders", json={"order_id": "x"}).status_code == 422
+        assert (
+            c.post("/api/v1/events/orders", content=b"[", headers={"content-type": "application/json"}).status_code
+            == 422
+        )
+    with client(server, role="admin") as c:
+        reasons = sorted(q["reason"] for q in c.get("/api/v1/quarantine", params={"limit": 100}).json())
+        raw = json.dumps(c.get("/api/v1/quarantine").json()) + c.get("/api/v1/export/forecasts").text
+    assert reasons == [
+        "line is not JSON",
+        "line is not a JSON object",
+        "missing sku",
+        "quantity is not a number: lots",
+        "unparsable ts: 31/02/2024",
+        "zero quantity",
+    ]
+    assert "alice@example.com" not in raw and "13812345678" not in raw
+    with client(server, role="reader") as c:
+        assert c.post("/api/v1/events/orders", json=[line("R1")]).status_code == 403
+
+
+def test_customer_ids_are_stored_only_as_pseudonyms(store_db):
+    import httpx
+
+    from supplyfit.store import Store
+
+    db, keys = store_db
+    with live_server(db) as url, httpx.Client(base_url=url, headers={"X-API-Key": keys["default:writer"]}) as c:
+        sent = [line("P1", customer_id="alice@example.com", description="mail alice@example.com", event_id="p1")]
+        assert c.post("/api/v1/events/orders", json=sent).json()["accepted"] == 1
+    with Store(db) as st:
+        stored = st.con.execute("SELECT customer_id, description FROM orders WHERE order_id = 'P1'").fetchall()
+        assert stored == [(st.pseudonym("alice@example.com"), "mail [email]")]
+        assert st.con.execute(
+            "SELECT count(*) FROM customers WHERE customer_id = ?", [st.pseudonym("alice@example.com")]
+        ).fetchone() == (1,)
+        for table in ("orders", "customers", "quarantine", "live_events"):
+            text = st.con.execute(f"SELECT string_agg(CAST(t AS VARCHAR), ' ') FROM {table} t").fetchone()[0]
+            assert "alice@example.com" not in (text or "")
+
+
+def test_tenants_see_only_their_own_events(server):
+    with client(server, "brand-b") as b, client(server) as a:
+        before = a.get("/api/v1/live", params={"sku": "A1"}).json()
+        assert b.post("/api/v1/events/orders", json=[line("T1", quantity=500)]).json()["accepted"] == 1
+        assert b.get("/api/v1/live", params={"sku": "A1"}).json()["skus"][0]["units"] == 500
+        assert a.get("/api/v1/live", params={"sku": "A1"}).json() == before
+        # the same event id in another tenant is another event
+        assert a.post("/api/v1/events/orders", json=[line("T1", quantity=500)]).json()["accepted"] == 1

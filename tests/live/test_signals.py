@@ -1,0 +1,67 @@
+"""GET /live and /signals: the week so far against the stored forecast, signals raised on write, in order,
+at most once per SKU, week and kind unless they escalate; tenants apart."""
+
+import math
+
+import pytest
+
+from .conftest import client, eventually, line
+
+HALF = "2024-04-04T12:00:00"  # Thursday noon: half of the week 2024-04-01 has gone
+SD = max(40 / (2 * 1.2815515655446004) * math.sqrt(0.5), math.sqrt(35))  # sd of A1 (or A2) so far
+
+
+def signals(c, **params) -> dict:
+    return c.get("/api/v1/signals", params=params).json()
+
+
+def test_live_prorates_the_forecast_and_scores_the_week_so_far(server):
+    with client(server) as c:
+        c.post("/api/v1/events/orders", json=[line("L1", quantity=40, ts=HALF), line("L2", quantity=5, ts=HALF)])
+        live = c.get("/api/v1/live").json()
+        assert (live["now"], live["week"], live["elapsed"]) == ("2024-04-04T12:00:00", "2024-04-01", 0.5)
+        a1, a2 = live["skus"]
+        assert (a1["sku"], a1["category"], a1["units"], a1["revenue"], a1["expected"]) == ("A1", "bags", 45, 90, 35)
+        assert a1["score"] == pytest.approx(10 / SD, abs=1e-4)
+        assert a1["p_tail"] == pytest.approx(0.5 * math.erfc(10 / SD / math.sqrt(2)), rel=1e-3)
+        assert (a2["sku"], a2["units"], a2["expected"]) == ("A2", 0, 35)
+        [bags] = live["categories"]
+        assert (bags["category"], bags["units"], bags["expected"]) == ("bags", 45, 70)
+        assert c.get("/api/v1/live", params={"sku": "A2"}).json()["skus"] == [a2]
+        assert c.get("/api/v1/live", params={"category": "toys"}).json()["skus"] == []
+
+
+def test_signals_once_per_week_and_kind_again_when_they_escalate(server):
+    with client(server) as c:
+        c.post("/api/v1/events/orders", json=[line("S1", quantity=100, ts=HALF)])  # A1: z = 65 / sd, A2: -35 / sd
+        first = eventually(lambda: signals(c)["signals"])
+        assert [(s["id"], s["kind"], s["sku"], s["detail"]["severity"]) for s in first] == [
+            ("1", "demand_above_forecast", "A1", 2),
+            ("2", "reorder", "A1", 2),
+            ("3", "demand_below_forecast", "A2", 1),
+        ]
+        reorder = first[1]["detail"]
+        assert (reorder["quantity"], reorder["needed_by"], reorder["lead_time_weeks"]) == (65, "2024-04-08", 1)
+        assert first[0]["ts"] == "2024-04-04T12:00:00" and first[0]["detail"]["units"] == 100
+        assert signals(c, since="3") == {"signals": [], "next": "3"}
+        # more of the same severity: nothing new; past the next level: told again
+        c.post("/api/v1/events/orders", json=[line("S2", quantity=1, ts=HALF)])
+        assert c.get("/api/v1/live", params={"sku": "A1"}).json()["skus"][0]["units"] == 101
+        c.post("/api/v1/events/orders", json=[line("S3", quantity=100, ts=HALF)])
+        more = eventually(lambda: signals(c, since="3")["signals"])
+        assert [(s["id"], s["kind"], s["detail"]["severity"]) for s in more] == [
+            ("4", "demand_above_forecast", 3),
+            ("5", "reorder", 3),
+        ]
+        assert signals(c, kinds="reorder")["signals"] == [first[1], more[1]]
+        assert signals(c, since="1", kinds="demand_below_forecast,reorder")["next"] == "5"
+        assert c.get("/api/v1/signals", params={"kinds": "nonsense"}).status_code == 422
+        assert c.get("/api/v1/signals", params={"since": "x"}).status_code == 422
+
+
+def test_signals_are_per_tenant(server):
+    with client(server, "brand-b") as b, client(server) as a:
+        b.post("/api/v1/events/orders", json=[line("X1", quantity=100, ts=HALF)])
+        assert len(eventually(lambda: signals(b)["signals"])) == 3
+        assert signals(a) == {"signals": [], "next": "0"}
+        assert a.get("/api/v1/live").json()["now"] == "2024-03-27T10:00:00"  # a's own latest order
