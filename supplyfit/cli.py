@@ -193,6 +193,8 @@ def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
         console.print(_df_table(info["quarantine_reasons"], "quarantine reasons"))
     if len(info["integrity"]):
         console.print(_df_table(info["integrity"], "[red]loads marked ok whose tables hold other rows than counted[/]"))
+    if len(info["stale"]):
+        console.print(_df_table(info["stale"], "[yellow]stale results: their inputs changed after they were written[/]"))
     classes = info["column_classes"].groupby(["table", "class"])["column"].agg(", ".join).reset_index()
     console.print(_df_table(classes, "column classes (personal columns hold keyed pseudonyms only)", limit=50))
 

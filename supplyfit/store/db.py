@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ..assets import Result, declared, stale_stages
 from . import privacy
 from .dimensions import refresh_dimensions
 from .schema import SCHEMA_VERSION, migrate
@@ -16,10 +18,29 @@ from .schema import SCHEMA_VERSION, migrate
 DEFAULT_DB = "supplyfit.duckdb"
 SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine")
 LOADED_TABLES = ("orders", "reviews", "quarantine")  # rows carry the load_id of the load that stored them
-INTERNAL_TABLES = ("meta", "api_keys", "result_meta")
+INTERNAL_TABLES = ("meta", "api_keys", "result_meta")  # the store's own bookkeeping: never a result, never shown
 # numeric types by the values they hold, for migrating a shared result table's column without changing values
 _WIDTH = {"BOOLEAN": 0, "TINYINT": 1, "SMALLINT": 2, "INTEGER": 3, "BIGINT": 4, "HUGEINT": 5, "FLOAT": 6,
-          "DOUBLE": 7}  # the store's own bookkeeping: never a result, never shown or exported
+          "DOUBLE": 7}
+_TIMES = {"DATE": 0, "TIMESTAMP_S": 1, "TIMESTAMP_MS": 2, "TIMESTAMP": 3, "TIMESTAMP_NS": 4}  # likewise, for times
+
+
+def _kind(duck_type: str) -> str:
+    """What a DuckDB type holds, for checking a write against a declaration: 'number', 'time', or the type."""
+    if duck_type in _TIMES:
+        return "time"
+    unsigned = duck_type.removeprefix("U")
+    if duck_type.startswith("DECIMAL") or (unsigned in _WIDTH and unsigned != "BOOLEAN"):
+        return "number"
+    return duck_type
+
+
+def _holds(declared_type: str, duck_type: str) -> bool:
+    """Whether a column of ``declared_type`` holds every value of ``duck_type`` unchanged (a lossless cast)."""
+    for order in (_WIDTH, _TIMES):
+        if declared_type in order and duck_type in order:
+            return order[declared_type] >= order[duck_type]
+    return declared_type == duck_type
 
 
 def is_result_table(name: str) -> bool:
@@ -211,20 +232,34 @@ class Store:
         )
 
     # ---- result tables -------------------------------------------------------------------------------
+    def has_result(self, name: str) -> bool:
+        """Whether this tenant has rows in result table ``name`` (other tenants' rows do not count)."""
+        return self.has_table(name) and bool(
+            self.con.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{name}" WHERE tenant = ? LIMIT 1)',
+                             [self.tenant]).fetchone()[0])
+
     def write_result(self, name: str, df: pd.DataFrame) -> int:
         """Replace this tenant's rows of result table ``name`` with ``df``; other tenants are untouched.
 
-        The table takes the columns and types of the frame. When they change and no other tenant has rows, it is
-        rebuilt; an empty frame's text columns are typed VARCHAR (DuckDB would infer INTEGER from no values and
-        refuse every later write of text)."""
+        A table declared in :mod:`supplyfit.assets` must get its declared columns with types of the same kind
+        (ValueError naming the table and the column otherwise); a declared column with no values, or one a wider
+        declared type holds exactly, takes the declared type. An undeclared table takes the columns and types of
+        the frame, an empty frame's text columns typed VARCHAR (DuckDB would infer INTEGER from no values and
+        refuse every later write of text). When the types change and no other tenant has rows, the table is
+        rebuilt; when they have, a column is widened for all of them. The write time goes to ``result_meta``."""
         if not is_result_table(name):
             raise ValueError(f"{name!r} is a source table; results go to their own tables")
         frame = df.copy()
         frame.insert(0, "tenant", self.tenant)
         self.con.register("_result_df", frame)
-        select = ", ".join(
-            f'CAST("{c}" AS VARCHAR) AS "{c}"' if c == "tenant" or (frame.empty and frame[c].dtype == object)
-            else f'"{c}"' for c in frame.columns)
+        try:
+            self._replace(name, frame, self._conform(name, frame, declared(name)))
+        finally:
+            self.con.unregister("_result_df")
+        return len(frame)
+
+    def _replace(self, name: str, frame: pd.DataFrame, select: str) -> None:
+        """In one transaction: rebuild or widen the table if need be, replace the tenant's rows, note the time."""
         try:
             self.con.execute("BEGIN TRANSACTION")
             if self.has_table(name):
@@ -245,13 +280,35 @@ class Store:
             self.con.execute(f'DELETE FROM "{name}" WHERE tenant = ?', [self.tenant])
             if not frame.empty:
                 self.con.execute(f'INSERT INTO "{name}" SELECT {select} FROM _result_df')
+            self.con.execute("INSERT OR REPLACE INTO result_meta VALUES (?, ?, ?)",
+                             [self.tenant, name, dt.datetime.now()])  # the clock loads.finished is read on
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
             raise
-        finally:
-            self.con.unregister("_result_df")
-        return len(frame)
+
+    def _conform(self, name: str, frame: pd.DataFrame, decl: Result | None) -> str:
+        """The SELECT list that writes ``frame`` (registered as _result_df) to table ``name``: declared columns in
+        their declared types where that changes no value; ValueError for a frame that breaks the declaration."""
+        spec = decl.columns if decl else {}
+        if decl:
+            _check_names(name, decl, list(frame.columns[1:]))
+        found = {c: t for c, t, *_ in self.con.execute("DESCRIBE SELECT * FROM _result_df").fetchall()}
+        exprs = ['CAST("tenant" AS VARCHAR) AS "tenant"']
+        for c in frame.columns[1:]:
+            want, got = spec.get(c), found[c]
+            if want and frame[c].isna().all():
+                exprs.append(f'CAST(NULL AS {want}) AS "{c}"')  # no values: nothing to check, take the declared type
+            elif want and _kind(want) != _kind(got):
+                raise ValueError(f"result table {name!r}: column {c!r} is {got}, declared {want} "
+                                 "(in supplyfit/assets.py)")
+            elif want and want != got and _holds(want, got):
+                exprs.append(f'CAST("{c}" AS {want}) AS "{c}"')
+            elif frame.empty and frame[c].dtype == object:
+                exprs.append(f'CAST("{c}" AS VARCHAR) AS "{c}"')
+            else:
+                exprs.append(f'"{c}"')
+        return ", ".join(exprs)
 
     def _widen(self, name: str, existing: list, wanted: list) -> None:
         """Migrate columns of a shared result table, for all tenants at once, to a type holding both the stored
@@ -266,7 +323,7 @@ class Store:
 
     # ---- overview ------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """Counts per table, recent loads and quarantine reasons for this tenant."""
+        """Counts per table, recent loads, quarantine reasons and stale results (by stage) for this tenant."""
         tables = [r[0] for r in self.con.execute(
             "SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall() if r[0] not in INTERNAL_TABLES]
         counts = {}
@@ -283,7 +340,18 @@ class Store:
                                columns=["table", "column", "class"])
         return {"path": self.path, "tenant": self.tenant, "schema_version": SCHEMA_VERSION,
                 "tables": counts, "loads": loads, "quarantine_reasons": reasons, "column_classes": classes,
-                "integrity": self.integrity()}
+                "integrity": self.integrity(), "stale": stale_stages(self)}
+
+
+def _check_names(name: str, decl: Result, columns: list[str]) -> None:
+    """ValueError unless ``columns`` has every declared column and, unless the declaration allows more, no other."""
+    missing = [c for c in decl.columns if c not in columns]
+    unknown = [] if decl.extra else [c for c in columns if c not in decl.columns]
+    if missing or unknown:
+        what = f"column {missing[0]!r} ({decl.columns[missing[0]]}) is missing" if missing else \
+            f"column {unknown[0]!r} is not declared"
+        raise ValueError(f"result table {name!r}: {what}; declared columns: {', '.join(decl.columns)}"
+                         f"{' and more' if decl.extra else ''} (in supplyfit/assets.py)")
 
 
 def _json_keys(raw: str | None) -> list[str]:

@@ -1,5 +1,6 @@
 """Result tables of the stages: indicators, hotspots, forecasts, plan, voice, trust, segments, recommendations
-and the export of a whole result table (only those on :data:`EXPORTABLE`)."""
+and the export of a whole result table (only those on :data:`EXPORTABLE`, the result tables the stages declare in
+:mod:`supplyfit.assets`)."""
 
 from __future__ import annotations
 
@@ -11,45 +12,16 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from ...assets import RESULTS
 from ..answers import Rows, answer, encode, json_body
 from ..errors import errors
 from ..service import Ctx, Session, fetch_once, in_background
 
 router = APIRouter(prefix="/api/v1", responses=errors(401, 422, 429))
-INDICATORS = (
-    "totals",
-    "by_dimension",
-    "contribution",
-    "concentration",
-    "price_bands",
-    "customers",
-    "sentiment",
-    "forecast",
+INDICATORS = tuple(  # the indicator tables, by the part after ind_: those per period, told apart by freq
+    name.removeprefix("ind_") for name, r in RESULTS.items() if name.startswith("ind_") and "freq" in r.columns
 )
-EXPORTABLE = frozenset(
-    {
-        "review_scores",
-        "aspects",
-        "design_brief",
-        "complaints",  # voice
-        "demand_panel",
-        "forecasts",
-        "backtest",  # demand
-        "production_plan",
-        "policy_comparison",  # supply
-        "rules",
-        "recommendations",
-        "segments",
-        "segment_summary",
-        "segment_structure",
-        "group_demand",  # match
-        "verification",
-        "credit",  # trust
-        "hotspots",
-        "ind_notes",
-        *(f"ind_{name}" for name in INDICATORS),  # monitor
-    }
-)
+EXPORTABLE = frozenset(RESULTS)  # every result table a stage declares (supplyfit.assets), nothing else
 
 
 class Recommendations(BaseModel):
