@@ -14,21 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-POP16 = np.array([i.bit_count() for i in range(1 << 16)], dtype=np.uint8)  # set bits of every 16-bit value
-
-
 def popcount_rows(bits: np.ndarray) -> np.ndarray:
-    """Set bits per row of a 2-d uint64 array; ``np.bitwise_count`` on NumPy 2, a lookup table on NumPy 1.26."""
-    if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
-    return popcount_table(bits)
-
-
-def popcount_table(bits: np.ndarray) -> np.ndarray:
-    """:func:`popcount_rows` without ``np.bitwise_count``: the count of each 16-bit quarter of a word from a table
-    (a 256-entry table needs twice the lookups; a shift-and-mask popcount is slower on large arrays)."""
-    quarters = np.ascontiguousarray(bits).view(np.uint16).reshape(len(bits), -1)
-    return POP16[quarters].sum(axis=1, dtype=np.int64)
+    """Set bits per row of a 2-d uint64 array."""
+    return np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
 
 
 def incidence(baskets) -> tuple[sparse.csc_matrix, np.ndarray]:
