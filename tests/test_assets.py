@@ -14,6 +14,7 @@ from supplyfit.api.routers.results import EXPORTABLE, INDICATORS
 from supplyfit.assets import DECLARED, RESULTS, SOURCES, STAGES, Result, Stage, _ordered, stage, stale
 from supplyfit.cli import app
 from supplyfit.monitor.report import write_report
+from supplyfit.monitor.sections import BUILDERS
 from supplyfit.pipeline import DASHBOARD_TABLES, sample_path
 from supplyfit.store import Store, ingest
 from supplyfit.store.db import INTERNAL_TABLES, SOURCE_TABLES
@@ -73,6 +74,12 @@ def test_export_allowlist_dashboard_and_indicators_come_from_the_registry():
     assert INDICATORS == (
         "totals", "by_dimension", "contribution", "concentration", "price_bands", "customers", "sentiment", "forecast"
     )  # fmt: skip
+
+
+def test_each_report_section_of_a_stage_is_claimed_by_one_stage(db):
+    with Store(db) as st:
+        keys = [build(st).key for build in BUILDERS]  # an empty store: every section says what to run
+    assert sorted(k for s in STAGES for k in s.sections) == sorted(k for k in keys if k != "data")
 
 
 def test_a_write_that_breaks_the_declaration_fails_naming_table_and_column(db):

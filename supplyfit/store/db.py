@@ -235,8 +235,7 @@ class Store:
     def has_result(self, name: str) -> bool:
         """Whether this tenant has rows in result table ``name`` (other tenants' rows do not count)."""
         return self.has_table(name) and bool(
-            self.con.execute(f'SELECT count(*) FROM (SELECT 1 FROM "{name}" WHERE tenant = ? LIMIT 1)',
-                             [self.tenant]).fetchone()[0])
+            self.con.execute(f'SELECT 1 FROM "{name}" WHERE tenant = ? LIMIT 1', [self.tenant]).fetchall())
 
     def write_result(self, name: str, df: pd.DataFrame) -> int:
         """Replace this tenant's rows of result table ``name`` with ``df``; other tenants are untouched.
