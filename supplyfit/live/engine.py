@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from ..api.service import Service, lower_priority
-from . import webhooks
+from . import sensing, webhooks
 from .events import Counts, store_events
 from .signals import Rules, raise_signals
 from .watch import Watcher
 
 log = logging.getLogger("supplyfit.live")
 MAX_LINES = 20_000  # lines in one group commit
+LIVE_KEY = ("live",)  # cache key of GET /live answers, then (sku, category)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class LiveEngine:
             svc.results.clear(tenant)
             for (_, _, fut), c in zip(items, counts):
                 fut.set_result(c)
-            self.raise_signals(store)
+            self.refresh(store)
         except Exception as e:  # each request still waiting gets the error
             log.exception("tenant=%s: storing events or raising signals failed", tenant)
             for _, _, fut in items:
@@ -125,11 +126,16 @@ class LiveEngine:
         finally:
             store.close()
 
-    def raise_signals(self, store: Any) -> None:
-        with self.service.write_lock:
-            n = raise_signals(store, self.options.rules)
+    def refresh(self, store: Any) -> None:
+        """After a write: the tenant's week so far, once, for both its cached ``/live`` answer (so reads do not
+        compute it) and its signals."""
+        svc, tenant = self.service, store.tenant
+        generation = svc.results.generation(tenant)  # an answer begun before a later write is not kept
+        skus = sensing.live(store.con, tenant, "sku")
+        svc.results.put((tenant, *LIVE_KEY, None, None), sensing.answer(store.con, tenant, skus=skus), generation)
+        with svc.write_lock:
+            n = raise_signals(store, self.options.rules, skus)
         if n:
-            self.service.results.clear(store.tenant)
             self._wake.set()
 
     def wake(self) -> None:

@@ -11,6 +11,7 @@ Computed on read from the stored orders and forecasts: nothing is refitted.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -83,3 +84,33 @@ def _score(units: float, expected: float, q10: float, q90: float, f: float) -> f
     spread = max(q90 - q10, 0.0) / (2 * Z80) if not (pd.isna(q10) or pd.isna(q90)) else 0.0
     sd = max(spread * math.sqrt(f), math.sqrt(max(expected, 1.0)))
     return round((units - expected) / sd, 4)
+
+
+def answer(
+    con: duckdb.DuckDBPyConnection,
+    tenant: str,
+    sku: str | None = None,
+    category: str | None = None,
+    skus: pd.DataFrame | None = None,
+) -> bytes:
+    """The body of ``GET /live``: {now, week, elapsed, skus: [...], categories: [...]} (categories only without
+    ``sku``). ``skus``: the unfiltered SKU view when already computed."""
+    if skus is None or sku is not None or category is not None:
+        skus = live(con, tenant, "sku", sku=sku, category=category)
+    cats = live(con, tenant, "category", category=category) if sku is None else skus.iloc[:0]
+    head = skus if len(skus) else cats
+    clock: dict[str, Any] = {"now": None, "week": None, "elapsed": None}
+    if len(head):
+        clock = {
+            "now": head["now"].iloc[0].isoformat(),
+            "week": f"{head['week'].iloc[0]:%Y-%m-%d}",
+            "elapsed": round(float(head["elapsed"].iloc[0]), 6),
+        }
+    drop = ["now", "week", "elapsed"]
+    rows = skus.drop(columns=drop).rename(columns={"unique_id": "sku"})
+    cats = cats.drop(columns=[*drop, "unique_id"])
+    return json.dumps(clock)[:-1].encode() + b', "skus": ' + _json(rows) + b', "categories": ' + _json(cats) + b"}"
+
+
+def _json(df: pd.DataFrame) -> bytes:
+    return df.to_json(orient="records", date_format="iso", force_ascii=False).encode()

@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from ..store import Store
+from .events import scalar
 from .sensing import live
 
 KINDS = ("demand_above_forecast", "demand_below_forecast", "reorder")
@@ -43,9 +44,9 @@ def _severity(score: float, threshold: float) -> int:
     return sum(abs(score) >= threshold * m for m in ESCALATION)
 
 
-def candidates(con: duckdb.DuckDBPyConnection, tenant: str, rules: Rules) -> list[dict]:
-    """Signals the week so far calls for (before removing those already told)."""
-    week = live(con, tenant, "sku")
+def candidates(con: duckdb.DuckDBPyConnection, tenant: str, rules: Rules, week: pd.DataFrame) -> list[dict]:
+    """Signals the week so far (``week``: :func:`.sensing.live` per SKU) calls for, before removing those
+    already told."""
     week = week[week["score"].notna()]
     out = []
     plan = _plan(con, tenant)
@@ -118,9 +119,9 @@ def _reorder(r, plan: pd.Series, rules: Rules) -> dict:
     }
 
 
-def raise_signals(store: Store, rules: Rules) -> int:
-    """Store the signals the tenant's week calls for that were not told yet (or escalate), with their outbox
-    rows; the number stored. Run under the store's write lock."""
+def raise_signals(store: Store, rules: Rules, week: pd.DataFrame | None = None) -> int:
+    """Store the signals the tenant's week (``week``, else read now) calls for that were not told yet (or
+    escalate), with their outbox rows; the number stored. Run under the store's write lock."""
     con = store.con
     new = []
     told = {
@@ -131,14 +132,15 @@ def raise_signals(store: Store, rules: Rules) -> int:
             [store.tenant, store.tenant],
         ).fetchall()
     }
-    for c in candidates(con, store.tenant, rules):
+    week = live(con, store.tenant, "sku") if week is None else week
+    for c in candidates(con, store.tenant, rules, week):
         if c["severity"] > told.get((c["kind"], c["sku"]), 0):
             new.append(c)
     if not new:
         return 0
     con.execute("BEGIN TRANSACTION")
     try:
-        first = con.execute("SELECT coalesce(max(signal_id), 0) + 1 FROM live_signals").fetchone()[0]
+        first = scalar(con, "SELECT coalesce(max(signal_id), 0) + 1 FROM live_signals")
         rows = [
             [
                 first + i,

@@ -2,7 +2,8 @@
 
 Every delivery is signed per the Standard Webhooks spec (``webhook-id`` = the signal id, ``webhook-timestamp``,
 ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` keyed by the secret after ``whsec_``),
-with the ``standardwebhooks`` package. A signal's outbox rows are written in the transaction that stores it;
+with the ``standardwebhooks`` package. A webhook's secret is derived from the store's secret (kept outside the
+DuckDB file); the file holds only its fingerprint. A signal's outbox rows are written in the transaction that stores it;
 a delivery is marked done only after a 2xx answer, so a restart or a receiver that is down loses nothing:
 failed attempts are retried with exponential backoff (``Backoff``: 1 s doubling to at most 10 min, for 24 h),
 and a redelivery keeps its webhook-id. Receivers may only be on hosts the operator allows
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
 import secrets
 import urllib.error
@@ -65,12 +68,20 @@ def create(store: Store, url: str, kinds: list[str], allow: frozenset[str]) -> d
         raise Refused(f"kinds must be a non-empty list of {', '.join(KINDS)}; unknown: {', '.join(unknown)}")
     check_url(url, allow)
     hook_id = "wh_" + secrets.token_hex(8)
-    secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    secret = signing_secret(store, store.tenant, hook_id)
+    fingerprint = "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:16]
     store.con.execute(
         "INSERT INTO live_webhooks VALUES (?, ?, ?, ?, ?, ?)",
-        [hook_id, store.tenant, url, ",".join(sorted(set(kinds))), secret, utcnow()],
+        [hook_id, store.tenant, url, ",".join(sorted(set(kinds))), fingerprint, utcnow()],
     )
     return {"id": hook_id, "url": url, "kinds": sorted(set(kinds)), "secret": secret}
+
+
+def signing_secret(store: Store, tenant: str, hook_id: str) -> str:
+    """A webhook's secret, derived from the store's secret (which lives outside the DuckDB file, see
+    :mod:`supplyfit.store.privacy`): the file holds only a fingerprint, so a copy of it signs nothing."""
+    mac = hmac.new(store.key, f"webhook\x1f{tenant}\x1f{hook_id}".encode(), hashlib.sha256).digest()
+    return "whsec_" + base64.b64encode(mac[:24]).decode()
 
 
 def listing(store: Store) -> list[dict]:
@@ -128,16 +139,16 @@ def due(store: Store, limit: int = 100) -> list[Delivery]:
     """Outbox rows (all tenants) due now, oldest signal first."""
     rows = store.con.execute(
         """
-        SELECT o.signal_id, o.webhook_id, o.attempts, w.url, w.secret, s.kind, s.sku, s.ts, s.detail
+        SELECT o.signal_id, o.webhook_id, o.attempts, w.url, w.tenant, s.kind, s.sku, s.ts, s.detail
         FROM live_outbox o JOIN live_webhooks w USING (webhook_id) JOIN live_signals s USING (signal_id)
         WHERE o.delivered IS NULL AND o.gave_up IS NULL AND o.next_at <= ?
         ORDER BY o.signal_id, o.webhook_id LIMIT ?""",
         [utcnow(), limit],
     ).fetchall()
     out = []
-    for sid, hook, attempts, url, secret, kind, sku, ts, detail in rows:
+    for sid, hook, attempts, url, tenant, kind, sku, ts, detail in rows:
         body = json.dumps(message(sid, kind, sku, ts, detail), ensure_ascii=False, separators=(",", ":")).encode()
-        out.append(Delivery(sid, hook, attempts, url, secret, body))
+        out.append(Delivery(sid, hook, attempts, url, signing_secret(store, tenant, hook), body))
     return out
 
 

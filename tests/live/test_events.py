@@ -88,3 +88,23 @@ def test_tenants_see_only_their_own_events(server):
         assert a.get("/api/v1/live", params={"sku": "A1"}).json() == before
         # the same event id in another tenant is another event
         assert a.post("/api/v1/events/orders", json=[line("T1", quantity=500)]).json()["accepted"] == 1
+
+
+def test_batches_sharing_a_load_get_their_own_counts(store_db):
+    import threading
+
+    from supplyfit.live.events import Counts, store_events
+    from supplyfit.store import Store
+
+    db, _ = store_db
+    with Store(db) as st:
+        first = [line("G1", event_id="g1"), line("G2", quantity=0), line("G3", event_id="g3")]
+        second = [line("G1", event_id="g1"), line("G4"), "junk"]  # g1 was sent by the batch before it
+        third = [line("G4"), line("G5", event_id="g5")]
+        counts = store_events(st, [first, second, third], threading.Lock())
+        assert counts == [Counts(2, 0, 1), Counts(1, 1, 1), Counts(1, 1, 0)]
+        assert st.integrity().empty
+        load = st.con.execute(
+            "SELECT rows_read, stored, quarantined, duplicates FROM loads ORDER BY load_id DESC LIMIT 1"
+        ).fetchone()
+        assert load == (8, 4, 2, 2)

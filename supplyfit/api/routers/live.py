@@ -8,7 +8,6 @@ with the options the server was started with (``app.state.live_options``: ``supp
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -20,10 +19,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ...live import events, sensing, signals, webhooks
-from ...live.engine import LiveEngine, LiveOptions
-from ..answers import encode, json_body
+from ...live.engine import LIVE_KEY, LiveEngine, LiveOptions
+from ..answers import json_body
 from ..errors import errors
-from ..service import AdminCtx, Ctx, Session, WriterCtx, fetch_once
+from ..service import AdminCtx, Ctx, WriterCtx, fetch_once
 
 MAX_LINES = 50_000  # lines in one request
 
@@ -100,25 +99,6 @@ async def order_events(request: Request, ctx: WriterCtx) -> Accepted:
     return Accepted(**counts.__dict__)
 
 
-def _live(ctx: Session, sku: str | None, category: str | None) -> bytes:
-    con = ctx.service.cursor()
-    skus = sensing.live(con, ctx.who.tenant, "sku", sku=sku, category=category)
-    cats = sensing.live(con, ctx.who.tenant, "category", category=category) if sku is None else skus.iloc[:0]
-    head = skus if len(skus) else cats
-    clock = {"now": None, "week": None, "elapsed": None}
-    if len(head):
-        clock = {
-            "now": head["now"].iloc[0].isoformat(),
-            "week": f"{head['week'].iloc[0]:%Y-%m-%d}",
-            "elapsed": round(float(head["elapsed"].iloc[0]), 6),
-        }
-    drop = ["now", "week", "elapsed"]
-    body = json.dumps(clock)[:-1].encode()
-    skus = skus.drop(columns=drop).rename(columns={"unique_id": "sku"})
-    cats = cats.drop(columns=[*drop, "unique_id"])
-    return body + b', "skus": ' + encode(skus) + b', "categories": ' + encode(cats) + b"}"
-
-
 @router.get("/live", responses={200: {"description": "{now, week, elapsed, skus: [...], categories: [...]}"}})
 async def live(
     ctx: Ctx,
@@ -128,7 +108,8 @@ async def live(
     """The current business week so far ("now" is the tenant's latest order time), per SKU and per category:
     units, revenue, the forecast's expectation so far (its week prorated by the elapsed fraction), and how
     unusual that is (`score`, a z-score under the forecast's 80% band; `p_tail`, its tail probability)."""
-    body = await fetch_once(ctx, ("live", sku, category), lambda: _live(ctx, sku, category))
+    fetch = lambda: sensing.answer(ctx.service.cursor(), ctx.who.tenant, sku, category)
+    body = await fetch_once(ctx, LIVE_KEY + (sku, category), fetch)
     return json_body(body)
 
 

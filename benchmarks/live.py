@@ -1,0 +1,210 @@
+"""Real time, end to end: replay a real week of orders into a running server and measure how fast events are
+taken, how soon they show in /live, and how fast /live reads.
+
+The bundled sample's orders up to ``--week`` are loaded, forecasts and the production plan made (`forecast`,
+`plan` stages); then ``supplyfit serve`` runs in its own process and the week's lines are POSTed to
+/api/v1/events/orders in batches, by ``--clients`` concurrent clients, in time order. ``--repeat`` replays the
+week that many times (order and event ids suffixed, so each copy is new events) to stream long enough to
+measure. Reported: events/s (lines sent / wall time of the stream), POST -> visible in /live (p50, p99: from
+sending a batch until /live?sku= shows at least every acknowledged unit of one of its SKUs), and /live read
+latency (p50, p99) of a reader polling the whole view during the stream.
+
+    python benchmarks/live.py --batch 500 --clients 4 --repeat 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def prepare(db: Path, week: pd.Timestamp) -> tuple[str, pd.DataFrame, set[str]]:
+    """The store with history before ``week``, forecasts and plan; a writer key; the week's lines; the SKUs
+    forecast for that week."""
+    from supplyfit.api import create_key
+    from supplyfit.pipeline import sample_path, stage
+    from supplyfit.store import Store, load_frame
+
+    orders = pd.read_parquet(sample_path("sample_orders.parquet"))
+    with Store(db) as st:
+        load_frame(st, orders[orders["InvoiceDate"] < week], "orders", "history", db.parent, preset="uci-online-retail")
+        for name in ("demand", "supply"):
+            print(f"  {name}: {stage(name).run(st)}", flush=True)
+        key = create_key(st, "default", "writer")
+        forecast = {
+            r[0]
+            for r in st.con.execute("SELECT unique_id FROM forecasts WHERE level = 'sku' AND ds = ?", [week]).fetchall()
+        }
+    nxt = orders[(orders["InvoiceDate"] >= week) & (orders["InvoiceDate"] < week + pd.Timedelta(weeks=1))]
+    return key, nxt.sort_values("InvoiceDate", kind="stable").reset_index(drop=True), forecast
+
+
+def events(lines: pd.DataFrame, copy: int) -> list[dict]:
+    """The week's lines as order events; copy ``copy`` gets its own order and event ids."""
+    out = []
+    for i, r in enumerate(lines.itertuples(index=False)):
+        cid = r._6
+        out.append(
+            {
+                "order_id": f"{r.Invoice}~{copy}",
+                "sku": r.StockCode,
+                "description": r.Description,
+                "quantity": int(r.Quantity),
+                "unit_price": float(r.Price),
+                "ts": r.InvoiceDate.isoformat(),
+                "region": r.Country,
+                "customer_id": None if pd.isna(cid) else str(int(cid)),
+                "event_id": f"{copy}-{i}",
+            }
+        )
+    return out
+
+
+def serve(db: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supplyfit.cli", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+class Stream:
+    """Clients sending batches in order (each takes the next batch), and the visibility probe after each."""
+
+    def __init__(self, url: str, key: str, batches: list[list[dict]], probe_skus: set[str]):
+        self.url, self.key, self.batches, self.probe_skus = url, key, batches, probe_skus
+        self.next = 0
+        self.acked: dict[str, float] = defaultdict(float)  # units of each SKU acknowledged (plain sales only)
+        self.visible: list[float] = []
+        self.missed = 0
+        self.counts = defaultdict(int)
+        self.lock = threading.Lock()
+
+    def take(self) -> list[dict] | None:
+        with self.lock:
+            if self.next >= len(self.batches):
+                return None
+            self.next += 1
+            return self.batches[self.next - 1]
+
+    def client(self) -> None:
+        with httpx.Client(base_url=self.url, headers={"X-API-Key": self.key}, timeout=120) as c:
+            while (batch := self.take()) is not None:
+                units = defaultdict(float)
+                for e in batch:
+                    if e["sku"] in self.probe_skus and e["quantity"] > 0 and not e["order_id"].startswith("C"):
+                        units[e["sku"]] += e["quantity"]
+                t0 = time.perf_counter()
+                r = c.post("/api/v1/events/orders", json=batch)
+                r.raise_for_status()
+                with self.lock:
+                    for k, v in r.json().items():
+                        self.counts[k] += v
+                    for sku, u in units.items():
+                        self.acked[sku] += u
+                    probe = max(units, key=units.get) if units else None
+                    need = self.acked[probe] if probe else 0
+                if probe is None:
+                    continue
+                self.visible.append(self._until_visible(c, probe, need, t0))
+
+    def _until_visible(self, c: httpx.Client, sku: str, need: float, t0: float) -> float:
+        deadline = time.perf_counter() + 30
+        while time.perf_counter() < deadline:
+            rows = c.get("/api/v1/live", params={"sku": sku}).json()["skus"]
+            if rows and rows[0]["units"] >= need - 1e-6:
+                return time.perf_counter() - t0
+            time.sleep(0.01)
+        self.missed += 1
+        return float("nan")
+
+
+def reader(url: str, key: str, stop: threading.Event, out: list[float]) -> None:
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=60) as c:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            c.get("/api/v1/live").raise_for_status()
+            out.append(time.perf_counter() - t0)
+            time.sleep(0.02)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--week", default="2010-11-15", help="Monday of the week replayed (history ends before it)")
+    ap.add_argument("--batch", type=int, default=500, help="lines per POST (100-1,000)")
+    ap.add_argument("--clients", type=int, default=4, help="concurrent senders")
+    ap.add_argument("--repeat", type=int, default=10, help="copies of the week streamed")
+    ap.add_argument("--port", type=int, default=8765)
+    args = ap.parse_args()
+    week = pd.Timestamp(args.week)
+    with tempfile.TemporaryDirectory(prefix="supplyfit-live-bench-") as tmp:
+        db = Path(tmp) / "live.duckdb"
+        t = time.perf_counter()
+        key, lines, skus = prepare(db, week)
+        print(f"prepared in {time.perf_counter() - t:.1f} s: {len(lines):,} lines in the week of {week:%Y-%m-%d}")
+        sent = [e for copy in range(args.repeat) for e in events(lines, copy)]
+        batches = [sent[i : i + args.batch] for i in range(0, len(sent), args.batch)]
+        proc = serve(db, args.port)
+        url = f"http://127.0.0.1:{args.port}"
+        try:
+            stream, stop, reads = Stream(url, key, batches, skus), threading.Event(), []
+            rd = threading.Thread(target=reader, args=(url, key, stop, reads))
+            rd.start()
+            t0 = time.perf_counter()
+            clients = [threading.Thread(target=stream.client) for _ in range(args.clients)]
+            for th in clients:
+                th.start()
+            for th in clients:
+                th.join()
+            wall = time.perf_counter() - t0
+            stop.set()
+            rd.join()
+            with httpx.Client(base_url=url, headers={"X-API-Key": key}) as c:
+                quiet = []
+                for _ in range(200):
+                    t1 = time.perf_counter()
+                    c.get("/api/v1/live").raise_for_status()
+                    quiet.append(time.perf_counter() - t1)
+                signals = len(c.get("/api/v1/signals", params={"limit": 10_000}).json()["signals"])
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    vis = np.array([v for v in stream.visible if not math.isnan(v)])
+    ms = lambda a, q: f"{np.percentile(np.array(a) * 1000, q):.0f} ms"
+    print(
+        f"events: {len(sent):,} in {len(batches)} batches of {args.batch} by {args.clients} clients "
+        f"({dict(stream.counts)}); {signals} signals"
+    )
+    print(f"throughput: {len(sent) / wall:,.0f} events/s ({wall:.1f} s)")
+    print(f"POST -> visible in /live: p50 {ms(vis, 50)}, p99 {ms(vis, 99)} ({len(vis)} probes, {stream.missed} missed)")
+    print(
+        f"/live read during the stream: p50 {ms(reads, 50)}, p99 {ms(reads, 99)} ({len(reads)} reads); "
+        f"quiet: p50 {ms(quiet, 50)}, p99 {ms(quiet, 99)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
