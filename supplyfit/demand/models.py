@@ -135,12 +135,12 @@ class GlobalGBM(Model):
     name = "lgbm"
 
     def __init__(self, n_estimators: int = 100, learning_rate: float = 0.1, num_leaves: int = 15,
-                 origins: int = 16, max_ratio: float = 8.0, seed: int = 0):
+                 origins: int = 16, max_ratio: float = 8.0, max_rows: int = 1_000_000, seed: int = 0):
         self.params: dict[str, Any] = {
             "objective": "l2", "n_estimators": n_estimators, "learning_rate": learning_rate, "num_leaves": num_leaves,
             "min_child_samples": 100, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
             "reg_lambda": 5.0, "random_state": seed, "verbose": -1, "n_jobs": LGBM_THREADS}
-        self.origins, self.max_ratio = origins, max_ratio
+        self.origins, self.max_ratio, self.max_rows, self.seed = origins, max_ratio, max_rows, seed
 
     columns = ("h", "lag1", "lag2", "lag3", "lag4", "ma4", "ma13", "ma26", "ma52", "nz8", "nz26", "cv26",
                "age", "since_sale", "yoy", "yoy_ma3", "yoy_trend", "price_ratio", "market4", "market13",
@@ -151,10 +151,15 @@ class GlobalGBM(Model):
 
         self.wide, self.h = wide, h
         self.cat_codes = None if categories is None else pd.Categorical(categories).codes
-        T = wide.Y.shape[1]
+        n, T = wide.Y.shape
+        origins = range(max(8, T - self.origins - h), T - 1)
+        share = self.sample_share(n, sum(min(h, T - o) for o in origins))
+        rng = np.random.default_rng(self.seed)
         X, y, w = [], [], []
-        for origin in range(max(8, T - self.origins - h), T - 1):
+        for origin in origins:
             known = self._known_at(origin)
+            if share < 1:  # a fresh sample of series at each origin: every series is seen, none dominates
+                known = (*known[:3], known[3] & (rng.random(n) < share))
             for k in range(1, min(h, T - origin) + 1):
                 F, level, rows = self._features(known, origin, k)
                 target = wide.Y[rows, origin + k - 1]
@@ -168,6 +173,12 @@ class GlobalGBM(Model):
                            sample_weight=np.concatenate(w),
                            categorical_feature=["category"] if self.cat_codes is not None else "auto")
         return self
+
+    def sample_share(self, n_series: int, steps: int) -> float:
+        """Share of the series each training origin keeps: all of them (1.0) while ``n_series`` x ``steps``
+        (origin, horizon) pairs stay within ``max_rows``; beyond that, time and memory would grow with the
+        panel while the few ratios the model learns need no more rows, so a sample keeps them at ``max_rows``."""
+        return min(1.0, self.max_rows / max(n_series * steps, 1))
 
     def _known_at(self, origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The features of every series known at ``origin`` that do not depend on the horizon (the columns

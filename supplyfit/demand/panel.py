@@ -61,10 +61,17 @@ def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_week
     last = last_complete_week(ts.max(), weekly["ds"].max()) if complete_weeks else weekly["ds"].max()
     full = finish_panel(weekly[weekly["ds"] <= last], last)
     if "category" in df.columns and level != "category":
-        cat = df.assign(unique_id=key.values).groupby("unique_id")["category"].agg(
-            lambda s: s.mode().iat[0] if s.notna().any() else None)
-        full["category"] = full["unique_id"].map(cat)
+        full["category"] = full["unique_id"].map(most_common(key, df["category"]))
     return full.sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def most_common(key: pd.Series, value: pd.Series) -> pd.Series:
+    """Per key, its most frequent non-null value (the smallest among ties, as ``Series.mode`` has it); keys
+    with none are left out. One count of (key, value) pairs and a sort: no Python call per key."""
+    pairs = pd.DataFrame({"key": key.to_numpy(), "value": value.to_numpy()}).dropna(subset=["value"])
+    counts = pairs.groupby(["key", "value"], observed=True).size().rename("n").reset_index()
+    counts = counts.sort_values(["key", "n", "value"], ascending=[True, False, True], kind="stable")
+    return counts.drop_duplicates("key").set_index("key")["value"]
 
 
 def last_complete_week(ts_max: pd.Timestamp, last_week: pd.Timestamp) -> pd.Timestamp:

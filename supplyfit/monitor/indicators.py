@@ -10,15 +10,17 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import duckdb
 import numpy as np
 import pandas as pd
 
-from ..demand.panel import FREQ, product_lines, returns_mask, week_start
+from ..demand.panel import FREQ, week_start
 
 if TYPE_CHECKING:
     from ..store import Store
 
 SEASON = {"W": 52, "M": 12}  # periods in a year
+UNIT = {"W": "week", "M": "month"}  # DuckDB date_trunc unit of each frequency
 PERIOD = {"W": pd.DateOffset(weeks=1), "M": pd.DateOffset(months=1)}
 METRICS = ["revenue", "units", "orders", "customers"]
 DIMENSIONS = ("category", "region", "channel")
@@ -58,19 +60,30 @@ def complete(periods: pd.Series, freq: str, last: pd.Timestamp) -> pd.Series:
     return periods + PERIOD[freq] - pd.Timedelta(days=1) <= last.normalize()
 
 
-def _aggregate(lines: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    sold = lines[~lines.is_return]
-    g = sold.groupby(keys)
-    out = pd.DataFrame({
-        "revenue": lines.groupby(keys).revenue.sum(),  # net of returns
-        "units": g.quantity.sum(),
-        "orders": g.order_id.nunique(),
-        "customers": g.customer_id.nunique(),
-        "returned_units": lines[lines.is_return].groupby(keys).quantity.sum().abs(),
-    }).fillna(0.0)
-    out["avg_basket"] = g.revenue.sum() / out.orders.where(out.orders > 0)
-    out["return_rate"] = out.returned_units / out.units.where(out.units > 0)
-    return out.reset_index()
+AGGREGATE = """
+    coalesce(sum(revenue), 0) AS revenue,
+    coalesce(sum(quantity) FILTER (WHERE NOT is_return), 0) AS units,
+    count(DISTINCT order_id) FILTER (WHERE NOT is_return) AS orders,
+    count(DISTINCT customer_id) FILTER (WHERE NOT is_return) AS customers,
+    coalesce(abs(sum(quantity) FILTER (WHERE is_return)), 0) AS returned_units,
+    sum(revenue) FILTER (WHERE NOT is_return) / nullif(orders, 0) AS avg_basket,
+    returned_units / nullif(units, 0) AS return_rate"""  # revenue is net of returns; the rest counts sales
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, keys: dict[str, str], where: str = "true") -> pd.DataFrame:
+    """:data:`AGGREGATE`'s metrics of the lines per group of ``keys`` (output name: SQL expression), ordered by
+    the keys."""
+    select = ", ".join(f"{expr} AS {name}" for name, expr in keys.items())
+    order = ", ".join(str(i + 1) for i in range(len(keys)))
+    return _fetch(con, f"SELECT {select}, {AGGREGATE} FROM lines WHERE {where} GROUP BY ALL ORDER BY {order}")
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """A query's result with its ``period`` in nanoseconds, the unit the pandas side and the store declare."""
+    out = con.execute(sql).df()
+    if "period" in out.columns:
+        out["period"] = out["period"].astype("datetime64[ns]")
+    return out
 
 
 def _growth(frame: pd.DataFrame, keys: list[str], season: int, freq: str) -> pd.DataFrame:
@@ -88,15 +101,31 @@ def _growth(frame: pd.DataFrame, keys: list[str], season: int, freq: str) -> pd.
     return frame.reset_index(drop=True)
 
 
-def _lines(source: Store | pd.DataFrame, freq: str) -> pd.DataFrame:
-    df = product_lines(source.sales() if hasattr(source, "sales") else source, returns=True).copy()
-    df["is_return"] = returns_mask(df)
-    for col in ("customer_id", *DIMENSIONS):
-        if col not in df.columns:
-            df[col] = None
-    df["revenue"] = df["quantity"] * df["unit_price"]
-    df["period"] = period_start(df["ts"], freq)
-    return df
+def _connect(source: Store | pd.DataFrame, freq: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the product lines (:func:`product_lines`, returns kept) as table ``lines``:
+    order_id, sku, customer_id and the :data:`DIMENSIONS` as text (NULL when the orders lack them), quantity,
+    unit_price, revenue, ts, ``period`` (its start, per ``freq``) and ``is_return`` (:func:`returns_mask`).
+
+    Copied once from pandas into DuckDB's columnar form: every indicator is then one SQL aggregate over millions
+    of lines, on all cores, without pandas' per-group copies."""
+    df = source.sales() if hasattr(source, "sales") else source
+    if isinstance(df["ts"].dtype, pd.DatetimeTZDtype):
+        df = df.assign(ts=df["ts"].dt.tz_localize(None))  # local wall time, as period_start counts it
+    elif not pd.api.types.is_datetime64_any_dtype(df["ts"]):
+        df = df.assign(ts=pd.to_datetime(df["ts"]))
+    cols = set(df.columns)
+    text = lambda c: f"{c}::VARCHAR" if c in cols else "NULL::VARCHAR"
+    flagged = " OR coalesce(is_return::BOOLEAN, false)" if "is_return" in cols else ""
+    product = "coalesce(is_product::BOOLEAN, true)" if "is_product" in cols else "true"
+    con = duckdb.connect()
+    con.register("src", df)
+    con.execute(f"""CREATE TABLE lines AS SELECT {text("order_id")} AS order_id, {text("sku")} AS sku,
+        {", ".join(f"{text(c)} AS {c}" for c in ("customer_id", *DIMENSIONS))},
+        quantity::DOUBLE AS quantity, unit_price::DOUBLE AS unit_price, quantity * unit_price AS revenue,
+        ts::TIMESTAMP AS ts, date_trunc('{UNIT[freq]}', ts::TIMESTAMP) AS period, (quantity < 0{flagged}) AS is_return
+        FROM src WHERE {product}""")
+    con.unregister("src")
+    return con
 
 
 def indicators(source: Store | pd.DataFrame, freq: str = "W", horizon: int | None = None,
@@ -110,38 +139,48 @@ def indicators(source: Store | pd.DataFrame, freq: str = "W", horizon: int | Non
     """
     if freq not in SEASON:
         raise ValueError(f"freq must be 'W' or 'M', not {freq!r}")
+    con = _connect(source, freq)
+    try:
+        return _indicators(con, source, freq, horizon, reviews, forecast)
+    finally:
+        con.close()
+
+
+def _indicators(con: duckdb.DuckDBPyConnection, source: Store | pd.DataFrame, freq: str, horizon: int | None,
+                reviews: pd.DataFrame | None, forecast: bool) -> Indicators:
     season = SEASON[freq]
-    lines = _lines(source, freq)
     notes: list[str] = []
-    if lines.empty:
+    n, last = con.execute("SELECT count(*), max(ts) FROM lines").fetchone()
+    if not n:
         raise ValueError("no product order lines to compute indicators from")
-    last = lines.ts.max()
-    totals = _growth(_aggregate(lines, ["period"]), [], season, freq)
+    last = pd.Timestamp(last)
+    totals = _growth(_aggregate(con, {"period": "period"}), [], season, freq)
     totals["complete"] = complete(totals.period, freq, last)
     if not totals.complete.iloc[-1]:
         notes.append(f"the last period (from {totals.period.iloc[-1]:%Y-%m-%d}) is incomplete: data end "
                      f"{last:%Y-%m-%d}")
     dims = []
     for d in DIMENSIONS:  # a dimension without data still gives its (empty) columns: tables keep one shape
-        known = lines if lines[d].notna().any() else lines.iloc[:0]
-        if known.empty:
+        known = con.execute(f"SELECT count({d}) > 0 FROM lines").fetchone()[0]
+        if not known:
             notes.append(f"no {d} column in the orders: no breakdown by {d}")
-        part = _growth(_aggregate(known.assign(value=known[d].fillna("unknown")), ["value", "period"]),
+        part = _growth(_aggregate(con, {"value": f"coalesce({d}, 'unknown')", "period": "period"}, str(known)),
                        ["value"], season, freq)
         part["share"] = part.revenue / part.groupby("period").revenue.transform("sum")
         dims.append(part.assign(dimension=d))
     by_dim = pd.concat([p for p in dims if len(p)] or dims[:1], ignore_index=True)
-    ind = Indicators(freq, totals, by_dim, _contribution(lines), _concentration(lines), _price_bands(lines),
-                     _new_returning(lines), _sentiment(source, reviews, freq, notes), notes=notes)
+    ind = Indicators(freq, totals, by_dim, _contribution(con), _concentration(con), _price_bands(con),
+                     _new_returning(con), _sentiment(source, reviews, freq, notes), notes=notes)
     if forecast:
-        ind.forecast = _forecast(lines, freq, horizon or (8 if freq == "W" else 3))
+        ind.forecast = _forecast(con, last, freq, horizon or (8 if freq == "W" else 3))
     return ind
 
 
-def _contribution(lines: pd.DataFrame) -> pd.DataFrame:
+def _contribution(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Each category's revenue change and its share of the total's change (percentage points of growth)."""
-    cat = lines.assign(category=lines.category.fillna("unknown")).pivot_table(
-        index="period", columns="category", values="revenue", aggfunc="sum").fillna(0.0)
+    sums = _fetch(con, "SELECT period, coalesce(category, 'unknown') AS category, sum(revenue) AS revenue "
+                       "FROM lines GROUP BY ALL")
+    cat = sums.pivot_table(index="period", columns="category", values="revenue", aggfunc="sum").fillna(0.0)
     change = cat.diff()
     total_before = cat.sum(axis=1).shift()
     contrib = change.div(total_before.where(total_before > 0), axis=0)
@@ -149,38 +188,45 @@ def _contribution(lines: pd.DataFrame) -> pd.DataFrame:
     return out.dropna(subset=["contribution"])
 
 
-def _concentration(lines: pd.DataFrame) -> pd.DataFrame:
-    sku = lines.groupby(["period", "sku"]).revenue.sum().clip(lower=0).reset_index()
-    sku["share"] = sku.revenue / sku.groupby("period").revenue.transform("sum")
-    top = sku.sort_values("share", ascending=False).groupby("period").head(10).groupby("period").share.sum()
-    hhi = (sku.share**2).groupby(sku.period).sum() * 10_000
-    return pd.DataFrame({"top10_share": top, "hhi": hhi, "skus": sku.groupby("period").size()}).reset_index()
+def _concentration(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per period: the top 10 SKUs' share of revenue, the Herfindahl index of SKU shares (0-10,000), SKUs sold."""
+    return _fetch(con, """
+        WITH sku AS (SELECT period, greatest(sum(revenue), 0) AS revenue FROM lines WHERE sku IS NOT NULL
+                     GROUP BY period, sku),
+        share AS (SELECT period, revenue / sum(revenue) OVER (PARTITION BY period) AS share,
+                         row_number() OVER (PARTITION BY period ORDER BY revenue DESC) AS rank FROM sku)
+        SELECT period, coalesce(sum(share) FILTER (WHERE rank <= 10), 0) AS top10_share,
+               coalesce(sum(share * share), 0) * 10000 AS hhi, count(*) AS skus
+        FROM share GROUP BY period ORDER BY period""")
 
 
-def _price_bands(lines: pd.DataFrame) -> pd.DataFrame:
-    sold = lines[~lines.is_return]
+def _price_bands(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Revenue, units and revenue share of each unit-price band (:data:`PRICE_BANDS`, lower bound included) per
+    period; every band in every period, empty ones at zero."""
     labels = [f"{lo:g}–{hi:g}" if np.isfinite(hi) else f"{lo:g}+" for lo, hi in itertools.pairwise(PRICE_BANDS)]
-    band = pd.cut(sold.unit_price, PRICE_BANDS, labels=labels, right=False)
-    out = sold.groupby(["period", band], observed=False).agg(revenue=("revenue", "sum"), units=("quantity", "sum"))
-    out = out.reset_index().rename(columns={"unit_price": "band"})
+    band = " ".join(f"WHEN unit_price < {hi:g} THEN {i}" for i, hi in enumerate(PRICE_BANDS[1:-1]))
+    out = _fetch(con, f"""
+        WITH sold AS (SELECT period, unit_price, revenue, quantity FROM lines WHERE NOT is_return),
+        sums AS (SELECT period, CASE {band} ELSE {len(labels) - 1} END AS band, sum(revenue) AS revenue,
+                        sum(quantity) AS units FROM sold WHERE unit_price >= 0 GROUP BY ALL)
+        SELECT p.period, b.band, coalesce(s.revenue, 0) AS revenue, coalesce(s.units, 0) AS units
+        FROM (SELECT DISTINCT period FROM sold) p CROSS JOIN range({len(labels)}) b(band)
+        LEFT JOIN sums s ON s.period = p.period AND s.band = b.band ORDER BY p.period, b.band""")
     out["share"] = out.revenue / out.groupby("period").revenue.transform("sum")
-    out["band"] = out["band"].astype(str)
+    out["band"] = np.array(labels)[out["band"].to_numpy(int)]
     return out
 
 
-def _new_returning(lines: pd.DataFrame) -> pd.DataFrame:
-    sold = lines[~lines.is_return & lines.customer_id.notna()]
-    if sold.empty:
-        return pd.DataFrame(columns=["period", "new_customers", "returning_customers", "new_revenue",
-                                     "returning_revenue"])
-    first = sold.groupby("customer_id").period.min().rename("first")
-    s = sold.join(first, on="customer_id")
-    s["kind"] = np.where(s.period == s["first"], "new", "returning")
-    cust = s.groupby(["period", "kind"]).customer_id.nunique().unstack(fill_value=0)
-    rev = s.groupby(["period", "kind"]).revenue.sum().unstack(fill_value=0.0)
-    out = pd.DataFrame({"new_customers": cust.get("new", 0), "returning_customers": cust.get("returning", 0),
-                        "new_revenue": rev.get("new", 0.0), "returning_revenue": rev.get("returning", 0.0)})
-    return out.reset_index()
+def _new_returning(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per period, customers buying for the first time and those who bought before, and the revenue of each."""
+    return _fetch(con, """
+        WITH sold AS (SELECT period, customer_id, revenue FROM lines WHERE NOT is_return AND customer_id IS NOT NULL),
+        s AS (SELECT *, period = min(period) OVER (PARTITION BY customer_id) AS new FROM sold)
+        SELECT period, count(DISTINCT customer_id) FILTER (WHERE new) AS new_customers,
+               count(DISTINCT customer_id) FILTER (WHERE NOT new) AS returning_customers,
+               coalesce(sum(revenue) FILTER (WHERE new), 0) AS new_revenue,
+               coalesce(sum(revenue) FILTER (WHERE NOT new), 0) AS returning_revenue
+        FROM s GROUP BY period ORDER BY period""")
 
 
 def sentiment_index(scores: pd.DataFrame, freq: str) -> pd.DataFrame:
@@ -215,16 +261,16 @@ def _sentiment(source, reviews: pd.DataFrame | None, freq: str, notes: list[str]
     return sentiment_index(reviews, freq)
 
 
-def _forecast(lines: pd.DataFrame, freq: str, horizon: int) -> pd.DataFrame:
+def _forecast(con: duckdb.DuckDBPyConnection, last: pd.Timestamp, freq: str, horizon: int) -> pd.DataFrame:
     """Next periods of the total metrics, from weekly forecasts of :mod:`supplyfit.demand` (summed into months
     for 'M'; monthly bands are the sums of the weekly quantiles, so they are wide on purpose, and distinct
     customers are not forecast per month because weekly counts do not add up to monthly ones)."""
     from ..demand import Forecaster
 
-    weekly = _aggregate(lines.assign(period=period_start(lines.ts, "W")), ["period"])
+    weekly = _aggregate(con, {"period": "date_trunc('week', ts)"})
     full = pd.date_range(weekly.period.min(), weekly.period.max(), freq=FREQ)
     weekly = weekly.set_index("period").reindex(full, fill_value=0).rename_axis("period").reset_index()
-    weekly = weekly[complete(weekly.period, "W", lines.ts.max())]  # a partial last week would read as a collapse
+    weekly = weekly[complete(weekly.period, "W", last)]  # a partial last week would read as a collapse
     if len(weekly) < 8:
         return pd.DataFrame(columns=["metric", "period", "yhat", "yhat_q10", "yhat_q90"])
     long = weekly.melt(id_vars="period", value_vars=METRICS, var_name="unique_id", value_name="y")
