@@ -15,7 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 
 from . import errors
 from .gate import Gate, RequestLog
@@ -34,6 +35,31 @@ def _log_to_stderr() -> None:
         log.addHandler(handler)
     if log.level == logging.NOTSET:
         log.setLevel(logging.INFO)
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc from the copies in static/ (swagger-ui-dist 5, ReDoc 2, as bundled by
+    fastapi-offline), so the API reference renders on a machine with no internet access."""
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=str(app.openapi_url),
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url="/static/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=str(app.openapi_url),
+            title=f"{app.title} - ReDoc",
+            redoc_js_url="/static/redoc.standalone.js",
+            redoc_favicon_url="/static/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64, model_mb: float = 512) -> FastAPI:
@@ -59,6 +85,8 @@ def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64,
         version="0.1.0",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # served by _offline_docs from bundled assets: the CDN defaults are blank offline
+        redoc_url=None,
         description="Consumer-goods data middle platform: upload orders and reviews, read indicators, "
         "hotspots, forecasts, production plans, complaints, recommendations and segments. "
         "Every call needs an `X-API-Key` header; data are scoped to the key's tenant.",
@@ -68,6 +96,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64,
     errors.install(app)
     for area in (keys, loads, results, jobs, live):
         app.include_router(area.router)
+    _offline_docs(app)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:

@@ -1,9 +1,17 @@
-"""The dashboard in headless Chromium: log in with a key, open every view, numbers match the API, no errors."""
+"""The dashboard in headless Chromium on the demo store: every view in both languages opens without a JavaScript
+error or a "NaN"/"undefined"/"null" on screen, shows the API's numbers, and its tables sort, filter and download."""
+
+import csv
+import io
 
 import pytest
 from browser import ARTIFACTS, browser_page, needs_browser
 
-VIEWS = ["overview", "hotspots", "complaints", "forecast", "plan"]
+VIEWS = ["week", "overview", "hotspots", "complaints", "forecast", "plan", "data"]
+BAD_TEXT = ("NaN", "undefined", "null")
+ID_AXES = {"chart-hotspots": "yaxis", "chart-categories": "xaxis", "chart-revenue": "xaxis", "chart-forecast": "xaxis"}
+AXIS_TYPES = """(axes) => Object.entries(axes).map(([id, axis]) => document.getElementById(id))
+  .filter((d) => d.offsetParent && d._fullLayout).map((d) => d._fullLayout[axes[d.id]].type)"""
 
 
 @pytest.fixture
@@ -12,53 +20,124 @@ def page(server):
         yield pg
 
 
-def _open(page, view: str) -> None:
+def open_view(page, view: str) -> None:
     page.click(f"#tabs a[data-view='{view}']")
     page.wait_for_function(f"document.body.dataset.view === '{view}' && document.body.dataset.ready === '1'")
 
 
-@needs_browser
-def test_dashboard_views_match_the_api(page, server, client):
-    key = server["keys"]["a_reader"]
-    api = lambda path: client.get(path, headers={"X-API-Key": key}).json()
-    page.goto(server["url"] + "/")
-    page.fill("#key", "sf_wrong_key")
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#login-error:not(:empty)")
-    page.errors.clear()  # the 401 of the wrong key is logged by the browser; that is the expected path
+def sign_in(page, url: str, key: str) -> None:
+    page.goto(url + "/")
     page.fill("#key", key)
     page.click("#login button[type=submit]")
     page.wait_for_function("document.body.dataset.ready === '1'")
-    assert page.inner_text("#who").startswith("default")
+
+
+def check_screen(page, name: str) -> None:
+    """No error line, no raw missing value in the visible text; a full-page screenshot under test-artifacts/."""
+    assert page.inner_text("#error") == "", name
+    text = page.inner_text("body")
+    for bad in BAD_TEXT:
+        assert bad not in text, f"{name}: {bad!r} on screen"
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+@needs_browser
+def test_sign_in_refuses_a_wrong_key(page, server):
+    page.goto(server["url"] + "/")
+    assert page.is_visible("#login") and not page.is_visible("#tabs")
+    page.fill("#key", "sf_wrong_key")
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#login-error:not(:empty)")
+    assert page.inner_text("#login-error") == "密钥无效或已吊销"
+    assert page.evaluate("sessionStorage.getItem('sf-key')") is None
+    page.screenshot(path=str(ARTIFACTS / "dashboard-signin-zh.png"))
+
+
+@needs_browser
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_view_in_both_languages(page, server, lang):
+    key = server["keys"]["a_writer"]
+    page.goto(server["url"] + "/")
+    page.evaluate(f"localStorage.setItem('sf-lang', '{lang}')")
+    sign_in(page, server["url"], key)
+    assert page.evaluate("document.body.dataset.view") == "week"
     for view in VIEWS:
-        _open(page, view)
-        assert page.inner_text("#error") == "", view
-        page.screenshot(path=str(ARTIFACTS / f"dashboard-{view}.png"), full_page=True)
-        if view == "overview":
-            last = [m for m in api("/api/v1/indicators?freq=M&table=totals") if m["complete"]][-1]
-            shown = float(page.get_attribute(".kpi[data-metric='revenue']", "data-value"))
-            assert shown == pytest.approx(last["revenue"])
-            assert page.locator("#chart-revenue .scatterlayer .trace").count() == 3
-        if view == "hotspots":
-            assert page.get_attribute("#table-hotspots", "data-rows") == str(len(api("/api/v1/hotspots")))
-            first = page.inner_text("#table-hotspots tbody tr:first-child td:nth-child(2)")
-            assert first == str(api("/api/v1/hotspots")[0]["unique_id"])
-        if view == "complaints":
-            assert page.locator("#table-complaints tbody tr").count() == len(api("/api/v1/complaints?limit=50"))
-        if view == "forecast":
-            assert page.locator("#series option").count() > 10
-            page.select_option("#series", index=3)
-            page.wait_for_function("document.body.dataset.ready === '1'")
-            uid = page.eval_on_selector("#series", "s => s.value")
-            assert page.locator("#table-forecast tbody tr").count() == len(
-                api(f"/api/v1/series/{uid}")["forecast"]["ds"]
-            )
-            page.screenshot(path=str(ARTIFACTS / "dashboard-forecast-sku.png"), full_page=True)
-        if view == "plan":
-            total = sum(r["qty"] for r in api("/api/v1/plan"))
-            assert float(page.get_attribute("#plan-total", "data-total")) == pytest.approx(total)
-    page.click("#lang")  # English, then back: every label switches language
+        open_view(page, view)
+        check_screen(page, f"{view}-{lang}")
+        assert set(page.evaluate(AXIS_TYPES, ID_AXES)) <= {"category", "date"}, view  # ids and weeks, never numbers
+    assert page.errors == []
+    assert page.inner_text("nav a[data-view='plan']") == {"zh": "生产计划", "en": "Production plan"}[lang]
+
+
+@needs_browser
+def test_views_show_the_api_numbers(page, server, client):
+    key = server["keys"]["a_reader"]
+    api = lambda path: client.get(path, headers={"X-API-Key": key}).json()
+    page.goto(server["url"] + "/")
+    page.evaluate("localStorage.setItem('sf-lang', 'zh')")
+    sign_in(page, server["url"], key)
+
+    plan = api("/api/v1/plan?limit=100000")
+    first = min(r["ds"] for r in plan)
+    top = max((r for r in plan if r["ds"] == first), key=lambda r: r["qty"])
+    assert page.inner_text("#reorders tbody tr:first-child td:first-child") == top["unique_id"]
+    assert page.get_attribute("#reorders table", "data-rows") == str(min(10, sum(r["ds"] == first for r in plan)))
+    latest = api("/api/v1/loads")[0]["finished"]
+    assert page.get_attribute(".kpi[data-metric='fresh']", "data-value") == latest
+
+    open_view(page, "overview")
+    months = api("/api/v1/indicators?freq=M&table=totals")
+    last = [m for m in months if m["complete"]][-1]
+    assert float(page.get_attribute(".kpi[data-metric='revenue']", "data-value")) == pytest.approx(last["revenue"])
+    assert last["period"][:7] in page.inner_text(".kpi[data-metric='revenue'] .l")
+    assert not months[-1]["complete"] and months[-1]["period"][:7] in page.inner_text("#partial")
+
+    open_view(page, "hotspots")
+    hs = api("/api/v1/hotspots?k=20")
+    labels = page.evaluate("document.getElementById('chart-hotspots')._fullLayout.yaxis._categories")
+    assert sorted(labels) == sorted(r["unique_id"] for r in hs)  # every id a category, 85123A included
+    assert page.evaluate("document.getElementById('chart-hotspots')._fullLayout.yaxis.type") == "category"
+    assert page.inner_text("#table-hotspots tbody tr:first-child td:nth-child(2)") == hs[0]["unique_id"]
+    assert "近 8 周销量" in page.inner_text("#table-hotspots tbody tr:first-child td:last-child")
+
+    open_view(page, "complaints")
+    rows = api("/api/v1/complaints?limit=500")
+    assert page.get_attribute("#table-complaints table", "data-rows") == str(len(rows))
+    assert "safety" not in page.inner_text("#table-complaints tbody")
+
+    open_view(page, "forecast")
+    page.select_option("#series", index=3)
     page.wait_for_function("document.body.dataset.ready === '1'")
-    assert page.inner_text("nav a[data-view='plan']") == "Production plan"
-    page.screenshot(path=str(ARTIFACTS / "dashboard-plan-en.png"), full_page=True)
+    uid = page.eval_on_selector("#series", "s => s.value")
+    assert page.locator("#table-forecast tbody tr").count() == len(api(f"/api/v1/series/{uid}")["forecast"]["ds"])
+    aligned = page.eval_on_selector_all(
+        "#table-forecast th, #table-forecast tbody tr:first-child td", "els => els.map((e) => getComputedStyle(e).textAlign)"
+    )
+    assert aligned == ["left", "right", "right", "right"] * 2  # each header over its column
+    assert page.inner_text("#table-forecast thead").split("\t")[2:] == ["下限 (10%)", "上限 (90%)"]
+
+    open_view(page, "plan")
+    assert float(page.get_attribute("#plan-total", "data-total")) == pytest.approx(sum(r["qty"] for r in plan))
+    assert page.locator("#plan-weeks h3").count() == len({r["ds"] for r in plan})
+    assert page.errors == []
+
+
+@needs_browser
+def test_a_table_sorts_filters_and_downloads(page, server):
+    key = server["keys"]["a_reader"]
+    sign_in(page, server["url"], key)
+    open_view(page, "plan")
+    table = "#plan-week-0"
+    page.click(f"{table} th[data-key='qty']")  # ascending, then descending
+    page.click(f"{table} th[data-key='qty']")
+    qtys = [float(q.replace(",", "")) for q in page.eval_on_selector_all(
+        f"{table} tbody td.num", "els => els.map((e) => e.textContent)")]
+    assert qtys == sorted(qtys, reverse=True) and len(qtys) > 10
+    first = page.inner_text(f"{table} tbody tr:first-child td:first-child")
+    page.fill(f"{table} input[type=search]", first)
+    assert page.get_attribute(f"{table} table", "data-rows") == "1"
+    with page.expect_download() as dl:
+        page.click(f"{table} button.csv")
+    text = open(dl.value.path(), encoding="utf-8-sig").read()
+    assert list(csv.reader(io.StringIO(text))) == [["商品", "数量"], [first, str(int(qtys[0]))]]
     assert page.errors == []

@@ -1,112 +1,156 @@
-// supplyfit dashboard: one page, no build step. Talks to the REST API with the key kept in sessionStorage.
+// supplyfit dashboard: the operator's workplace. One page, no build step; talks to the REST API with the key kept
+// in sessionStorage. Labels and formats come from i18n.js and table.js.
 "use strict";
-const T = {
-  zh: {title: "supplyfit · 数据中台", key: "API 密钥", login: "登录", logout: "退出", overview: "总览", hotspots: "热点",
-       complaints: "投诉队列", forecast: "预测", plan: "生产计划", pick: "选择 SKU 或品类", revenue: "销售额", units: "销量",
-       orders: "订单数", customers: "活跃客户", avg_basket: "客单价", return_rate: "退货率", vs_prev: "环比",
-       rev_trend: "周销售额与预测", cat_share: "品类销售额占比（最近一月）", history: "历史", fc: "预测", band: "80% 区间",
-       hs_title: "热点评分", rank: "排名", item: "商品", category: "品类", score: "评分", reason: "原因", urgency: "紧急度",
-       text: "评论", week: "周", qty: "数量", total: "计划总量", last_units: "近8周销量", bad_key: "密钥无效或已吊销",
-       lang: "English"},
-  en: {title: "supplyfit · data middle platform", key: "API key", login: "Log in", logout: "Log out",
-       overview: "Overview", hotspots: "Hotspots", complaints: "Complaints", forecast: "Forecasts",
-       plan: "Production plan", pick: "Pick a SKU or category", revenue: "Revenue", units: "Units", orders: "Orders",
-       customers: "Active customers", avg_basket: "Avg basket", return_rate: "Return rate", vs_prev: "vs prev.",
-       rev_trend: "Weekly revenue and forecast", cat_share: "Revenue share by category (last month)",
-       history: "history", fc: "forecast", band: "80% band", hs_title: "Hotspot score", rank: "Rank", item: "Item",
-       category: "Category", score: "Score", reason: "Reason", urgency: "Urgency", text: "Review", week: "Week",
-       qty: "Qty", total: "Planned units", last_units: "Units, last 8 weeks", bad_key: "Invalid or revoked key",
-       lang: "中文"},
-};
-let lang = localStorage.getItem("sf-lang") || "zh";
-const t = (k) => T[lang][k] || k;
-const $ = (id) => document.getElementById(id);
-const fmt = (v, d = 0) => v == null ? "–" : Number(v).toLocaleString(lang === "zh" ? "zh-CN" : "en-US",
-  {maximumFractionDigits: d, minimumFractionDigits: d});
-const pct = (v) => v == null ? "–" : (v >= 0 ? "+" : "") + (100 * v).toFixed(1) + "%";
+let me = null; // the caller (whoami)
+let hasData = false; // whether the tenant has a successful load: without one every view shows the guide
+let names = new Map(); // SKU -> description, where the service offers /api/v1/products
+const TOP = 10; // rows per list on the first screen; "see all" opens the full view
 
-async function api(path) {
-  const r = await fetch(path, {headers: {"X-API-Key": sessionStorage.getItem("sf-key") || ""}});
+async function api(path, init = {}) {
+  const r = await fetch(path, {...init, headers: {"X-API-Key": sessionStorage.getItem("sf-key") || "", ...init.headers}});
   if (!r.ok) {
     const body = await r.json().catch(() => ({}));
-    const err = new Error(body.detail || r.statusText); err.status = r.status; throw err;
+    const err = new Error(typeof body.detail === "string" ? body.detail : r.statusText);
+    err.status = r.status;
+    throw err;
   }
   return r.json();
 }
 
-function table(id, rows, cols) {
-  const el = $(id);
-  el.innerHTML = "";
-  const head = el.createTHead().insertRow();
-  cols.forEach(([k, label]) => { const th = document.createElement("th"); th.textContent = t(label); head.appendChild(th); });
-  const body = el.createTBody();
-  rows.forEach((r) => {
-    const tr = body.insertRow();
-    cols.forEach(([k, , f]) => {
-      const td = tr.insertCell();
-      const v = r[k];
-      td.textContent = f ? f(v) : (v == null ? "" : String(v));
-      if (typeof v === "number") td.className = "num";
-    });
-  });
-  el.dataset.rows = String(rows.length);
+/** A result table's rows, or null when the stage that writes it has not run (404). */
+async function result(path) {
+  try { return await api(path); } catch (e) { if (e.status === 404) return null; throw e; }
 }
 
-const layout = (title) => ({title: {text: title}, margin: {l: 60, r: 20, t: 50, b: 40}, height: 340,
-  font: {family: "Noto Sans CJK SC, Microsoft YaHei, Arial"}, legend: {orientation: "h"}});
-const plot = (id, traces, title) => Plotly.react($(id), traces, layout(title), {displaylogo: false, responsive: true});
+const desc = (sku) => names.get(String(sku)) || "";
+const itemLabel = (sku) => (desc(sku) ? `${sku} · ${desc(sku)}` : String(sku));
+const idCols = () => [{key: "unique_id", label: "item", kind: "id"}]
+  .concat(names.size ? [{key: "unique_id", label: "desc", show: (v) => desc(v)}] : []);
+
+/** Show ``el`` holding a note that the results are missing, with a link to the data view. */
+function notRun(id) {
+  const el = $(id);
+  el.className = "notice";
+  el.innerHTML = `${t("not_run")} <a href="#data">${t("run_it")}</a>`;
+}
+
+const layout = (title, extra = {}) => ({title: {text: title}, margin: {l: 60, r: 20, t: 50, b: 40}, height: 340,
+  font: {family: "Noto Sans CJK SC, Microsoft YaHei, Arial"}, legend: {orientation: "h"}, ...extra});
+function plot(id, traces, title, extra) {
+  $(id).hidden = false;
+  return Plotly.react($(id), traces, layout(title, extra), {displaylogo: false, responsive: true});
+}
+
+function card(parent, metric, label, value, sub) {
+  const div = document.createElement("div");
+  div.className = "kpi";
+  div.dataset.metric = metric;
+  div.innerHTML = `<div class="l"></div><div class="v"></div>` + (sub ? `<div class="g"></div>` : "");
+  div.querySelector(".l").textContent = label;
+  div.querySelector(".v").textContent = value;
+  if (sub) { div.querySelector(".g").textContent = sub.text; div.querySelector(".g").className = "g " + sub.cls; }
+  parent.appendChild(div);
+  return div;
+}
 
 const views = {
-  async overview() {
-    const months = await api("/api/v1/indicators?freq=M&table=totals");
-    const done = months.filter((r) => r.complete);  // an incomplete last month would read as a collapse
-    const last = done[done.length - 1] || months[months.length - 1];
-    $("kpis").innerHTML = "";
-    [["revenue", 0], ["units", 0], ["orders", 0], ["customers", 0], ["avg_basket", 2], ["return_rate", 3]]
-      .forEach(([k, d]) => {
-        const div = document.createElement("div");
-        div.className = "kpi"; div.dataset.metric = k; div.dataset.value = last[k];
-        const g = k === "return_rate" ? null : last[k + "_pop"];
-        div.innerHTML = `<div class="l">${t(k)} · ${String(last.period).slice(0, 7)}</div>` +
-          `<div class="v">${k === "return_rate" ? (100 * last[k]).toFixed(1) + "%" : fmt(last[k], d)}</div>` +
-          (g == null ? "" : `<div class="g ${g >= 0 ? "up" : "down"}">${t("vs_prev")} ${pct(g)}</div>`);
-        $("kpis").appendChild(div);
+  async week() {
+    const loads = await api("/api/v1/loads?limit=50");
+    const ok = loads.filter((l) => l.status === "ok");
+    $("freshness").innerHTML = "";
+    const latest = ok[0];
+    card($("freshness"), "fresh", t("fresh_latest"), latest ? fmt(latest.finished, "time") : t("fresh_none"),
+      latest ? {text: `${t("kind_" + latest.kind)} · ${latest.file}`, cls: ""} : null).dataset.value = latest?.finished ?? "";
+    const [plan, fc, hs, cp] = await Promise.all([result("/api/v1/plan?limit=100000"),
+      result("/api/v1/forecasts?level=sku&limit=100000"), result("/api/v1/hotspots?k=100"),
+      result("/api/v1/complaints?limit=5")]);
+    if (plan && plan.length) {
+      const first = plan.reduce((m, r) => (r.ds < m ? r.ds : m), plan[0].ds);
+      const byId = new Map((fc || []).filter((r) => r.ds === first).map((r) => [r.unique_id, r]));
+      const rank = new Map((hs || []).map((r) => [r.unique_id, r.rank]));
+      const rows = plan.filter((r) => r.ds === first).sort((a, b) => b.qty - a.qty).map((r) => {
+        const f = byId.get(r.unique_id);
+        const why = [f ? t("why_fc", {w: fmt(first, "date"), fc: fmt(f.yhat, "int"), q90: fmt(f.yhat_q90, "int")}) : "",
+          rank.has(r.unique_id) ? t("why_rising", {r: rank.get(r.unique_id)}) : ""].filter(Boolean).join("; ");
+        return {...r, why};
       });
+      $("reorders-title").textContent = `${t("reorders")} · ${t("week_of", {d: fmt(first, "date")})} · ` +
+        t("top_n", {n: Math.min(TOP, rows.length), m: rows.length});
+      grid("reorders", rows.slice(0, TOP), [...idCols(), {key: "qty", label: "qty", kind: "int"}, {key: "why", label: "reason"}],
+        "reorders");
+    } else if (plan) {
+      $("reorders").textContent = t("reorders_none");
+    } else notRun("reorders");
+    if (hs) {
+      grid("rising", hs.slice(0, TOP), [{key: "rank", label: "rank", kind: "int"}, ...idCols(),
+        {key: "category", label: "category"}, {key: "reason", label: "reason", show: reason}], "rising");
+    } else notRun("rising");
+    if (cp) grid("urgent", cp, complaintCols(), "urgent-complaints");
+    else notRun("urgent");
+  },
+
+  async overview() {
+    const months = await result("/api/v1/indicators?freq=M&table=totals");
+    if (!months) { notRun("kpis"); return; }
+    const done = months.filter((r) => r.complete); // an incomplete last month would read as a collapse
+    const last = done[done.length - 1] || months[months.length - 1];
+    const period = fmt(last.period, "date").slice(0, 7);
+    $("kpis").className = "kpis";
+    $("kpis").innerHTML = "";
+    [["revenue", "money"], ["units", "int"], ["orders", "int"], ["customers", "int"], ["avg_basket", "money2"],
+      ["return_rate", "pct"]].forEach(([k, kind]) => {
+      const g = k === "return_rate" ? null : last[k + "_pop"];
+      const sub = g == null ? null : {text: `${t("vs_prev")} ${fmt(g, "delta")}`, cls: g >= 0 ? "up" : "down"};
+      card($("kpis"), k, `${t(k)} · ${period} (${t("complete_month")})`, fmt(last[k], kind), sub).dataset.value = last[k];
+    });
+    const partial = months.filter((r) => !r.complete).map((r) => fmt(r.period, "date").slice(0, 7));
+    $("partial").textContent = partial.map((p) => t("partial_note", {p})).join(" ");
     const weeks = await api("/api/v1/indicators?freq=W&table=totals");
-    const fc = (await api("/api/v1/indicators?freq=W&table=forecast")).filter((r) => r.metric === "revenue");
+    const fc = ((await result("/api/v1/indicators?freq=W&table=forecast")) || []).filter((r) => r.metric === "revenue");
+    const full = weeks.filter((r) => r.complete), part = weeks.filter((r) => !r.complete);
     plot("chart-revenue", [
-      {x: weeks.map((r) => r.period), y: weeks.map((r) => r.revenue), name: t("history"), mode: "lines"},
+      {x: full.map((r) => r.period), y: full.map((r) => r.revenue), name: t("history"), mode: "lines"},
+      {x: part.map((r) => r.period), y: part.map((r) => r.revenue), name: t("partial_week"), mode: "markers",
+       marker: {symbol: "circle-open", size: 10}},
       {x: fc.map((r) => r.period).concat(fc.map((r) => r.period).reverse()),
        y: fc.map((r) => r.yhat_q90).concat(fc.map((r) => r.yhat_q10).reverse()), fill: "toself", opacity: 0.3,
        line: {width: 0}, name: t("band")},
       {x: fc.map((r) => r.period), y: fc.map((r) => r.yhat), name: t("fc"), mode: "lines+markers"},
-    ], t("rev_trend"));
+    ], t("rev_trend"), {yaxis: {tickformat: ",.0f", ticksuffix: " " + currency()}});
     const dims = await api("/api/v1/indicators?freq=M&table=by_dimension&dimension=category");
-    const lastP = dims.reduce((m, r) => (r.period > m ? r.period : m), "");
-    const cats = dims.filter((r) => r.period === lastP).sort((a, b) => b.revenue - a.revenue);
-    plot("chart-categories", [{type: "bar", x: cats.map((r) => r.value), y: cats.map((r) => r.share),
-      text: cats.map((r) => (100 * r.share).toFixed(1) + "%"), textposition: "auto"}], t("cat_share"));
+    const cats = dims.filter((r) => r.period === last.period).sort((a, b) => b.revenue - a.revenue);
+    plot("chart-categories", [{type: "bar", x: cats.map((r) => String(r.value)), y: cats.map((r) => r.share),
+      text: cats.map((r) => fmt(r.share, "pct")), textposition: "auto"}], t("cat_share", {p: period}),
+    {xaxis: {type: "category"}, yaxis: {tickformat: ".0%"}});
   },
+
   async hotspots() {
-    const hs = await api("/api/v1/hotspots?k=20");
-    plot("chart-hotspots", [{type: "bar", orientation: "h", x: hs.map((r) => r.score).reverse(),
-      y: hs.map((r) => String(r.unique_id)).reverse()}], t("hs_title"));
-    table("table-hotspots", hs, [["rank", "rank"], ["unique_id", "item"], ["category", "category"],
-      ["score", "score", (v) => fmt(v, 3)], ["last_units", "last_units", (v) => fmt(v)], ["reason", "reason"]]);
+    const hs = await result("/api/v1/hotspots?k=20");
+    if (!hs) { notRun("table-hotspots"); return; }
+    const top = hs.slice().reverse();
+    plot("chart-hotspots", [{type: "bar", orientation: "h", x: top.map((r) => r.score), y: top.map((r) => itemLabel(r.unique_id)),
+      hovertext: top.map((r) => reason(r.reason)), hoverinfo: "x+y+text"}], t("hs_title"),
+    {height: 560, margin: {l: 20, r: 20, t: 50, b: 40}, yaxis: {type: "category", automargin: true}});
+    grid("table-hotspots", hs, [{key: "rank", label: "rank", kind: "int"}, ...idCols(),
+      {key: "category", label: "category"}, {key: "score", label: "score", kind: "num", digits: 3},
+      {key: "last_units", label: "last_units", kind: "int"}, {key: "reason", label: "reason", show: reason}], "hotspots");
   },
+
   async complaints() {
-    const rows = await api("/api/v1/complaints?limit=50");
-    table("table-complaints", rows, [["rank", "rank"], ["category", "category"], ["urgency", "urgency", (v) => fmt(v, 2)],
-      ["reason", "reason"], ["text", "text"]]);
+    const rows = await result("/api/v1/complaints?limit=500");
+    if (!rows) { notRun("table-complaints"); return; }
+    grid("table-complaints", rows, complaintCols(), "complaints");
   },
+
   async forecast() {
     const sel = $("series");
     if (!sel.options.length) {
-      const agg = await api("/api/v1/forecasts?level=category&limit=100000");
+      const agg = await result("/api/v1/forecasts?level=category&limit=100000");
+      if (!agg) { notRun("table-forecast"); return; }
       const skus = await api("/api/v1/forecasts?level=sku&limit=100000");
-      const ids = ["total", ...new Set(agg.map((r) => r.unique_id)), ...new Set(skus.map((r) => r.unique_id))];
-      [...new Set(ids)].forEach((id) => sel.add(new Option(id, id)));
-      sel.onchange = () => views.forecast();
+      const ids = ["total", ...agg.map((r) => r.unique_id), ...skus.map((r) => r.unique_id)];
+      [...new Set(ids)].forEach((id) => sel.add(new Option(itemLabel(id), id)));
+      sel.onchange = () => show("forecast");
     }
     const s = await api("/api/v1/series/" + encodeURIComponent(sel.value));
     const f = s.forecast;
@@ -115,46 +159,166 @@ const views = {
       {x: f.ds.concat([...f.ds].reverse()), y: f.yhat_q90.concat([...f.yhat_q10].reverse()), fill: "toself",
        opacity: 0.3, line: {width: 0}, name: t("band")},
       {x: f.ds, y: f.yhat, name: t("fc"), mode: "lines+markers"},
-    ], `${t("forecast")}: ${s.unique_id}`);
-    table("table-forecast", f.ds.map((d, i) => ({ds: d, yhat: f.yhat[i], q10: f.yhat_q10[i], q90: f.yhat_q90[i]})),
-      [["ds", "week"], ["yhat", "fc", (v) => fmt(v, 1)], ["q10", "q10", (v) => fmt(v)], ["q90", "q90", (v) => fmt(v)]]);
+    ], `${t("forecast")}: ${itemLabel(s.unique_id)}`);
+    grid("table-forecast", f.ds.map((d, i) => ({ds: d, yhat: f.yhat[i], q10: f.yhat_q10[i], q90: f.yhat_q90[i]})),
+      [{key: "ds", label: "ds", kind: "date"}, {key: "yhat", label: "fc", kind: "num"},
+        {key: "q10", label: "q10", kind: "int"}, {key: "q90", label: "q90", kind: "int"}], `forecast-${s.unique_id}`);
   },
+
   async plan() {
-    const rows = await api("/api/v1/plan?limit=1000");
+    const rows = await result("/api/v1/plan?limit=100000");
+    if (!rows) { notRun("plan-weeks"); return; }
     const total = rows.reduce((s, r) => s + r.qty, 0);
-    $("plan-total").textContent = `${t("total")}: ${fmt(total)} (${rows.length} SKU)`;
+    const weeks = [...new Set(rows.map((r) => r.ds))].sort();
+    $("plan-total").textContent = t("plan_total", {n: fmt(total, "int"), s: new Set(rows.map((r) => r.unique_id)).size,
+      w: weeks.length});
     $("plan-total").dataset.total = String(total);
-    table("table-plan", rows, [["unique_id", "item"], ["ds", "week", (v) => String(v).slice(0, 10)], ["qty", "qty", (v) => fmt(v)]]);
+    $("plan-weeks").className = "";
+    $("plan-weeks").innerHTML = "";
+    weeks.forEach((w, i) => {
+      const these = rows.filter((r) => r.ds === w);
+      const h = document.createElement("h3");
+      h.textContent = `${t("week_of", {d: fmt(w, "date")})} · ${t("total")} ${fmt(these.reduce((s, r) => s + r.qty, 0), "int")}`;
+      const box = Object.assign(document.createElement("div"), {id: `plan-week-${i}`});
+      $("plan-weeks").append(h, box);
+      grid(box.id, these, [...idCols(), {key: "qty", label: "qty", kind: "int"}], `plan-${fmt(w, "date")}`);
+    });
+  },
+
+  async data() {
+    const writer = me.role !== "reader";
+    $("data-forms").hidden = !writer;
+    $("reader-note").hidden = writer;
+    const [loads, jobs] = await Promise.all([api("/api/v1/loads?limit=100"), api("/api/v1/jobs")]);
+    grid("table-loads", loads, [{key: "load_id", label: "load_id", kind: "int"}, {key: "kind", label: "kind",
+      show: (v) => t("kind_" + v)}, {key: "file", label: "file_col"}, {key: "rows_read", label: "rows_read", kind: "int"},
+    {key: "stored", label: "stored", kind: "int"}, {key: "quarantined", label: "quarantined", kind: "int"},
+    {key: "duplicates", label: "duplicates", kind: "int"}, {key: "finished", label: "finished", kind: "time"},
+    {key: "status", label: "status", show: (v) => t("st_" + v)}, {key: "note", label: "note", show: (v) => reason(v)}],
+    "loads");
+    grid("table-jobs", jobs, [{key: "stage", label: "stage", show: (v) => t("stage_" + v)},
+      {key: "status", label: "status", show: (v) => t("st_" + v)}, {key: "progress", label: "progress", kind: "pct", digits: 0},
+      {key: "created", label: "created", kind: "time"}, {key: "finished", label: "finished", kind: "time"},
+      {key: "message", label: "message"}], "jobs");
   },
 };
+
+const complaintCols = () => [{key: "rank", label: "rank", kind: "int"}, {key: "category", label: "category"},
+  {key: "reason", label: "reason", show: reason}, {key: "urgency", label: "urgency", kind: "num", digits: 2},
+  {key: "p_negative", label: "p_negative", kind: "pct", digits: 0}, {key: "matched", label: "matched"},
+  {key: "text", label: "text"}];
+
+/** Upload the chosen file with XMLHttpRequest (for its upload progress), then show the load report. */
+function upload(ev) {
+  ev.preventDefault();
+  const file = $("up-file").files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("file", file);
+  if ($("up-preset").value) form.append("preset", $("up-preset").value);
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", "/api/v1/uploads/" + $("up-kind").value);
+  xhr.setRequestHeader("X-API-Key", sessionStorage.getItem("sf-key") || "");
+  $("up-progress").hidden = false;
+  $("up-progress").value = 0;
+  $("up-status").textContent = t("uploading", {p: "0%"});
+  $("up-send").disabled = true;
+  xhr.upload.onprogress = (e) => {
+    if (!e.lengthComputable) return;
+    $("up-progress").value = e.loaded / e.total;
+    $("up-status").textContent = e.loaded < e.total ? t("uploading", {p: fmt(e.loaded / e.total, "pct", 0)}) : t("loading_store");
+  };
+  xhr.upload.onload = () => { $("up-progress").value = 1; $("up-status").textContent = t("loading_store"); };
+  xhr.onloadend = async () => {
+    $("up-send").disabled = false;
+    let body = {};
+    try { body = JSON.parse(xhr.responseText || "{}"); } catch { body = {}; }
+    if (xhr.status !== 200) { $("up-status").textContent = String(body.detail || xhr.statusText); return; }
+    $("up-status").textContent = "";
+    hasData = hasData || body.stored > 0;
+    await loadReport(body);
+    await views.data();
+  };
+  xhr.send(form);
+}
+
+async function loadReport(rep) {
+  $("report").hidden = false;
+  $("report-title").textContent = `${t("load_report")} · ${rep.file}`;
+  $("report-counts").innerHTML = "";
+  ["rows_read", "stored", "quarantined", "duplicates"].forEach((k) => {
+    card($("report-counts"), k, t(k), fmt(rep[k], "int")).dataset.value = rep[k];
+  });
+  const reasons = Object.entries(rep.reasons || {}).map(([r, n]) => ({reason: r, count: n}));
+  grid("report-reasons", reasons, [{key: "reason", label: "reason", show: reason}, {key: "count", label: "count", kind: "int"}],
+    `reasons-${rep.load_id}`);
+  const rows = rep.quarantined ? await api(`/api/v1/quarantine?load_id=${rep.load_id}&limit=1000`) : [];
+  grid("report-rows", rows, [{key: "src_row", label: "src_row", kind: "int"}, {key: "reason", label: "reason", show: reason}],
+    `quarantine-${rep.load_id}`);
+}
+
+/** Start a stage job and follow its progress until it is done or failed. */
+async function runJob(ev) {
+  ev.preventDefault();
+  $("job-run").disabled = true;
+  let job = await api("/api/v1/jobs", {method: "POST", headers: {"content-type": "application/json"},
+    body: JSON.stringify({stage: $("job-stage").value})});
+  $("job-progress").hidden = false;
+  while (true) {
+    $("job-progress").value = job.progress;
+    $("job-status").textContent = `${t("stage_" + job.stage)}: ${t("st_" + job.status)} ${fmt(job.progress, "pct", 0)}` +
+      (job.message ? ` · ${job.message}` : "");
+    $("job-status").dataset.status = job.status;
+    if (job.status === "done" || job.status === "failed") break;
+    await new Promise((ok) => setTimeout(ok, 500));
+    job = await api("/api/v1/jobs/" + job.job_id);
+  }
+  $("job-run").disabled = false;
+  await loadNames();
+  await views.data();
+}
+
+/** SKU descriptions from /api/v1/products ([{sku, name}]) when the service has that route. */
+async function loadNames() {
+  const spec = await fetch("/openapi.json").then((r) => r.json());
+  if (!spec.paths["/api/v1/products"] || !hasData) return;
+  const rows = (await result("/api/v1/products?limit=100000")) || [];
+  names = new Map(rows.filter((r) => r.name).map((r) => [String(r.sku), r.name]));
+}
 
 function translate() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
-  $("lang").textContent = t("lang");
+  document.querySelectorAll("option[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
 }
 
 async function show(view) {
-  if (!views[view]) view = "overview";
-  document.querySelectorAll(".view").forEach((el) => { el.hidden = el.id !== "view-" + view; });
+  if (!views[view]) view = "week";
+  const guide = !hasData && view !== "data";
+  $("guide").hidden = !guide;
+  document.querySelectorAll(".view").forEach((el) => { el.hidden = guide || el.id !== "view-" + view; });
   document.querySelectorAll("#tabs a").forEach((a) => a.classList.toggle("active", a.dataset.view === view));
   $("error").textContent = "";
-  document.body.dataset.view = view; document.body.dataset.ready = "0";
-  try { await views[view](); } catch (e) { $("error").textContent = e.message; }
+  document.body.dataset.view = view;
+  document.body.dataset.ready = "0";
+  try { if (!guide) await views[view](); } catch (e) { $("error").textContent = e.message; }
   document.body.dataset.ready = "1";
 }
 
 async function login(key) {
   sessionStorage.setItem("sf-key", key);
   try {
-    const me = await api("/api/v1/whoami");
-    $("who").textContent = `${me.tenant} · ${me.role}`;
-    $("login").hidden = true; $("login-error").textContent = ""; $("tabs").hidden = false; $("logout").hidden = false;
-    await show(location.hash.slice(1) || "overview");
+    me = await api("/api/v1/whoami");
   } catch (e) {
     sessionStorage.removeItem("sf-key");
     $("login-error").textContent = t("bad_key");
+    return;
   }
+  $("who").textContent = `${me.tenant} · ${me.role}`;
+  $("login").hidden = true; $("login-error").textContent = ""; $("tabs").hidden = false; $("logout").hidden = false;
+  hasData = (await api("/api/v1/loads?limit=50")).some((l) => l.status === "ok" && l.stored > 0);
+  await loadNames();
+  await show(location.hash.slice(1) || "week");
 }
 
 $("login").addEventListener("submit", (ev) => { ev.preventDefault(); login($("key").value.trim()); });
@@ -163,6 +327,13 @@ $("lang").addEventListener("click", () => {
   lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("sf-lang", lang); translate();
   if (!$("tabs").hidden) show(document.body.dataset.view);
 });
+$("currency").value = currency();
+$("currency").addEventListener("change", () => {
+  localStorage.setItem("sf-currency", $("currency").value);
+  if (!$("tabs").hidden) show(document.body.dataset.view);
+});
+$("upload").addEventListener("submit", upload);
+$("jobs").addEventListener("submit", (ev) => runJob(ev).catch((e) => { $("job-status").textContent = e.message; $("job-run").disabled = false; }));
 window.addEventListener("hashchange", () => { if (!$("tabs").hidden) show(location.hash.slice(1)); });
 translate();
 if (sessionStorage.getItem("sf-key")) login(sessionStorage.getItem("sf-key"));

@@ -1,0 +1,102 @@
+// supplyfit dashboard: number formats by kind, and tables every operator can sort, search and download as CSV.
+"use strict";
+const $ = (id) => document.getElementById(id);
+const locale = () => (lang === "zh" ? "zh-CN" : "en-GB");
+const currency = () => localStorage.getItem("sf-currency") || "GBP";
+
+/** A value formatted by its kind: int (counts), num (decimals), money, pct (a share 0..1), delta (+/- share),
+ * date (ISO date), text. Missing values show as an en dash, never as "null" or "NaN". */
+function fmt(v, kind = "text", digits = 1) {
+  if (v == null || v === "" || (typeof v === "number" && !Number.isFinite(v))) return "–";
+  const n = Number(v);
+  switch (kind) {
+    case "int": return Math.round(n).toLocaleString(locale());
+    case "num": return n.toLocaleString(locale(), {minimumFractionDigits: digits, maximumFractionDigits: digits});
+    case "money": return n.toLocaleString(locale(), {style: "currency", currency: currency(), maximumFractionDigits: 0});
+    case "money2": return n.toLocaleString(locale(), {style: "currency", currency: currency()});
+    case "pct": return (100 * n).toFixed(digits) + "%";
+    case "delta": return (n >= 0 ? "+" : "") + (100 * n).toFixed(digits) + "%";
+    case "date": return String(v).slice(0, 10);
+    case "time": return String(v).slice(0, 16).replace("T", " ");
+    default: return String(v);
+  }
+}
+const NUMERIC = new Set(["int", "num", "money", "money2", "pct", "delta"]);
+
+/** Render ``rows`` into the element ``id`` as a toolbar (search, row count, CSV) over a sortable table.
+ * ``cols``: [{key, label, kind, show}] where ``show(value, row)`` gives the text (default: fmt by kind);
+ * the CSV holds the shown text of every matching row, with the headers in the current language. */
+function grid(id, rows, cols, name) {
+  const box = $(id);
+  box.innerHTML = "";
+  box.className = "grid";
+  const bar = document.createElement("div");
+  bar.className = "toolbar";
+  const search = Object.assign(document.createElement("input"), {type: "search", placeholder: t("search")});
+  const count = document.createElement("span");
+  const csv = Object.assign(document.createElement("button"), {type: "button", textContent: t("csv")});
+  csv.className = "csv";
+  bar.append(search, count, csv);
+  const tbl = document.createElement("table");
+  tbl.className = "tbl";
+  box.append(bar, tbl);
+  const shown = (c, r) => (c.show ? c.show(r[c.key], r) : fmt(r[c.key], c.kind || "text", c.digits));
+  const state = {key: null, dir: 1, query: ""};
+  const head = tbl.createTHead().insertRow();
+  cols.forEach((c) => {
+    const th = document.createElement("th");
+    th.textContent = t(c.label || c.key);
+    th.dataset.key = c.key;
+    if (NUMERIC.has(c.kind)) th.className = "num";
+    th.onclick = () => { state.dir = state.key === c.key ? -state.dir : 1; state.key = c.key; draw(); };
+    head.appendChild(th);
+  });
+  const body = tbl.createTBody();
+  const visible = () => {
+    const q = state.query.toLowerCase();
+    let out = q ? rows.filter((r) => cols.some((c) => shown(c, r).toLowerCase().includes(q))) : rows.slice();
+    if (state.key) {
+      const c = cols.find((x) => x.key === state.key);
+      const num = NUMERIC.has(c.kind);
+      out.sort((a, b) => {
+        const x = a[c.key], y = b[c.key];
+        if (x == null) return 1;
+        if (y == null) return -1;
+        return state.dir * (num ? x - y : String(shown(c, a)).localeCompare(String(shown(c, b)), locale()));
+      });
+    }
+    return out;
+  };
+  function draw() {
+    const out = visible();
+    body.innerHTML = "";
+    out.forEach((r) => {
+      const tr = body.insertRow();
+      cols.forEach((c) => {
+        const td = tr.insertCell();
+        td.textContent = shown(c, r);
+        if (NUMERIC.has(c.kind)) td.className = "num";
+        if (c.kind === "id") td.className = "id";
+      });
+    });
+    head.querySelectorAll("th").forEach((th) => {
+      th.dataset.sort = th.dataset.key === state.key ? (state.dir > 0 ? "asc" : "desc") : "";
+    });
+    count.textContent = t("rows", {n: out.length.toLocaleString(locale())});
+    tbl.dataset.rows = String(out.length);
+  }
+  search.oninput = () => { state.query = search.value.trim(); draw(); };
+  csv.onclick = () => {
+    const cell = (s) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    const lines = [cols.map((c) => cell(t(c.label || c.key)))]
+      .concat(visible().map((r) => cols.map((c) => cell(NUMERIC.has(c.kind) ? rawCsv(r[c.key]) : shown(c, r)))));
+    const blob = new Blob(["\ufeff" + lines.map((l) => l.join(",")).join("\n") + "\n"], {type: "text/csv"});
+    const a = Object.assign(document.createElement("a"), {href: URL.createObjectURL(blob), download: `${name}.csv`});
+    document.body.appendChild(a); a.click(); a.remove();
+  };
+  draw();
+  return tbl;
+}
+
+/** A number for a CSV cell: unformatted, so a spreadsheet reads it as a number. */
+const rawCsv = (v) => (v == null ? "" : String(v));
