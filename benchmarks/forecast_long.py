@@ -17,7 +17,7 @@ import warnings
 
 import pandas as pd
 
-from scale import synthetic_panel
+from supplyfit.scale.synthetic import synthetic_panel
 from supplyfit.demand import backtest
 
 warnings.filterwarnings("ignore")

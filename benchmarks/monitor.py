@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from _common import load_uci_panel
-from scale import synthetic_panel
+from supplyfit.scale.synthetic import synthetic_panel
 from supplyfit.demand import Forecaster
 from supplyfit.demand.panel import Wide
 from supplyfit.monitor import hotspots

@@ -19,53 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-WEEKS = 104
-START = pd.Timestamp("2009-01-05")
-CATEGORIES = np.array(["home", "kitchen", "toys", "gifts", "garden", "stationery", "bags", "christmas"])
-
-
-def generate(n_series: int, out: Path, seed: int = 0, chunk: int = 20_000) -> int:
-    """Write order lines for ``n_series`` SKUs under ``out/`` (part-*.parquet); returns the number of lines."""
-    out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    weeks = np.arange(WEEKS)
-    season = 1 + 0.4 * np.sin(2 * np.pi * (weeks - 13) / 52) + 1.5 * np.isin(weeks % 52, np.arange(44, 51))
-    total = 0
-    for part, lo in enumerate(range(0, n_series, chunk)):
-        m = min(chunk, n_series - lo)
-        base = rng.lognormal(0.5, 1.0, m)
-        active = rng.beta(2, 3, m)                                   # share of weeks with a sale
-        launch = np.where(rng.random(m) < 0.2, rng.integers(0, WEEKS - 8, m), 0)
-        trend = 1 + rng.normal(0, 0.004, m)[:, None] * weeks
-        mu = base[:, None] * season[None, :] ** rng.uniform(0, 1, m)[:, None] * np.clip(trend, 0.1, None)
-        sells = (rng.random((m, WEEKS)) < active[:, None]) & (weeks[None, :] >= launch[:, None])
-        units = np.where(sells, rng.negative_binomial(2, 2 / (2 + mu)) + 1, 0)
-        s, w = np.nonzero(units)
-        q = units[s, w]
-        lines = rng.integers(1, 4, len(q))
-        s, w, q = np.repeat(s, lines), np.repeat(w, lines), np.maximum(np.repeat(q, lines) // np.repeat(lines, lines), 1)
-        sku = lo + s
-        ts = START + pd.to_timedelta(w * 7 + rng.integers(0, 7, len(w)), unit="D") \
-            + pd.to_timedelta(rng.integers(8 * 3600, 18 * 3600, len(w)), unit="s")
-        price = np.round(np.exp(rng.normal(1, 0.8, n_series))[sku], 2)
-        frame = pd.DataFrame({"order_id": [f"O{part}-{i}" for i in range(len(q))],
-                              "sku": [f"S{x:07d}" for x in sku], "quantity": q.astype(float), "unit_price": price,
-                              "ts": ts, "category": CATEGORIES[sku % len(CATEGORIES)]})
-        frame.to_parquet(out / f"part-{part:05d}.parquet", index=False, coerce_timestamps="us")
-        total += len(frame)
-    return total
-
-
-def synthetic_panel(n_series: int, seed: int) -> pd.DataFrame:
-    """The weekly panel of ``generate``'s orders, built in a temporary folder."""
-    from supplyfit.scale import build_panel
-
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(n_series, Path(tmp) / "orders", seed=seed)
-        return build_panel(str(Path(tmp) / "orders"), engine="local")
+from supplyfit.scale.synthetic import generate
 
 
 def measure(step: str, engine: str, data: Path, work: Path, master: str) -> dict:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,49 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import generate
+from supplyfit.scale.synthetic import build_store
 
 STAGES = ("forecast", "plan", "match", "monitor")
-
-
-def build_store(db: Path, skus: int, weeks: int | None = None, customers: int | None = None, seed: int = 0,
-                cache: Path | None = None) -> int:
-    """A store of ``generate``'s orders for ``skus`` SKUs: the last ``weeks`` weeks only (all 104 if None), and
-    with ``customers`` the lines grouped into orders of about 2.5 lines of random customers. Returns the lines
-    stored. With ``cache`` (a folder) the store is built there once and copied (with its secret) to ``db``."""
-    if cache is not None:
-        pristine = cache / f"generated-{skus}-{weeks}-{customers}-{seed}.duckdb"
-        if not pristine.exists():
-            build_store(pristine, skus, weeks, customers, seed)
-        for suffix in ("", ".secret"):
-            shutil.copy(f"{pristine}{suffix}", f"{db}{suffix}")
-        from supplyfit.store import Store
-
-        with Store(db) as store:
-            return int(store.query("SELECT count(*) AS n FROM orders WHERE tenant = $tenant").n[0])
-    import numpy as np
-
-    from supplyfit.store import Store, ingest_orders
-
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(skus, Path(tmp) / "orders", seed=seed)
-        parts = sorted((Path(tmp) / "orders").glob("part-*.parquet"))
-        if weeks is not None or customers is not None:
-            frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-            if weeks is not None:
-                frame = frame[frame["ts"] >= frame["ts"].max().normalize() - pd.Timedelta(weeks=weeks)]
-            if customers is not None:
-                rng = np.random.default_rng(seed)
-                frame = frame.sort_values("ts", kind="stable", ignore_index=True)
-                order = np.cumsum(rng.random(len(frame)) < 0.4)
-                frame["order_id"] = [f"G{o}" for o in order]
-                frame["customer_id"] = pd.Series(rng.integers(0, customers, order[-1] + 1)).map("C{}".format)[order]\
-                    .to_numpy()
-            parts = [Path(tmp) / "subset.parquet"]
-            frame.to_parquet(parts[0], index=False)
-        with Store(db) as store:
-            return sum(ingest_orders(store, p).stored for p in parts)
 
 
 def measure(args: list[str], limit_gb: float) -> dict:

@@ -1,6 +1,5 @@
 """Rules equal mlxtend's; recommender edge cases; RFM segments."""
 
-import sys
 import warnings
 from pathlib import Path
 
@@ -11,8 +10,7 @@ import pytest
 from supplyfit.match import BasketRecommender, association_rules, baskets_from_orders, frequent_itemsets, segments
 from supplyfit.store import Store, ingest_orders
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from stages import build_store
+from supplyfit.scale.synthetic import build_store
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,12 @@
 """Hotspots: a clear riser is found, the interface holds, the future is never read."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from supplyfit.monitor import hotspots
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from stages import build_store
+from supplyfit.scale.synthetic import build_store
 
 
 def _panel(seed: int = 0, n: int = 60, weeks: int = 70) -> pd.DataFrame:

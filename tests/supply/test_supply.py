@@ -1,7 +1,5 @@
 """Plans respect MOQ and capacity exactly; simulations balance inventory every week and never go negative."""
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,8 +9,7 @@ from supplyfit.store import Store
 from supplyfit.supply import MissingForecasts, Replay, plan, simulate
 from supplyfit.supply.policies import apply_moq_capacity
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from stages import build_store
+from supplyfit.scale.synthetic import build_store
 
 
 def _panel(n_items=6, weeks=30, seed=0):
