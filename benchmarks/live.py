@@ -5,7 +5,8 @@ The bundled sample's orders up to ``--week`` are loaded, forecasts and the produ
 `plan` stages); then ``supplyfit serve`` runs in its own process and the week's lines are POSTed to
 /api/v1/events/orders in batches, by ``--clients`` concurrent clients, in time order. ``--repeat`` replays the
 week that many times (order and event ids suffixed, so each copy is new events) to stream long enough to
-measure. Reported: events/s (lines sent / wall time of the stream), POST -> visible in /live (p50, p99: from
+measure. Reported: events/s (lines sent / wall time of the stream; and per CPU-second of the server, which a
+busy shared machine does not skew), POST -> visible in /live (p50, p99: from
 sending a batch until /live?sku= shows at least every acknowledged unit of one of its SKUs), and /live read
 latency (p50, p99) of a reader polling the whole view during the stream.
 
@@ -142,6 +143,12 @@ class Stream:
         return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used: what the server spent, whatever else the machine ran."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reader(url: str, key: str, stop: threading.Event, out: list[float]) -> None:
     with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=60) as c:
         while not stop.is_set():
@@ -173,13 +180,13 @@ def main() -> None:
             stream, stop, reads = Stream(url, key, batches, skus), threading.Event(), []
             rd = threading.Thread(target=reader, args=(url, key, stop, reads))
             rd.start()
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), cpu_seconds(proc.pid)
             clients = [threading.Thread(target=stream.client) for _ in range(args.clients)]
             for th in clients:
                 th.start()
             for th in clients:
                 th.join()
-            wall = time.perf_counter() - t0
+            wall, cpu = time.perf_counter() - t0, cpu_seconds(proc.pid) - cpu0
             stop.set()
             rd.join()
             with httpx.Client(base_url=url, headers={"X-API-Key": key}) as c:
@@ -198,7 +205,10 @@ def main() -> None:
         f"events: {len(sent):,} in {len(batches)} batches of {args.batch} by {args.clients} clients "
         f"({dict(stream.counts)}); {signals} signals"
     )
-    print(f"throughput: {len(sent) / wall:,.0f} events/s ({wall:.1f} s)")
+    print(
+        f"throughput: {len(sent) / wall:,.0f} events/s ({wall:.1f} s); the server used {cpu:.1f} CPU-s: "
+        f"{len(sent) / cpu:,.0f} events per CPU-second; load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"POST -> visible in /live: p50 {ms(vis, 50)}, p99 {ms(vis, 99)} ({len(vis)} probes, {stream.missed} missed)")
     print(
         f"/live read during the stream: p50 {ms(reads, 50)}, p99 {ms(reads, 99)} ({len(reads)} reads); "

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..api.service import Service, lower_priority
+from ..store import IngestError
 from . import sensing, webhooks
-from .events import Counts, store_events
+from .events import store_events
 from .signals import Rules, raise_signals
 from .watch import Watcher
 
@@ -110,33 +111,46 @@ class LiveEngine:
                 self._commit(tenant, items)
 
     def _commit(self, tenant: str, items: list[tuple[str, list[Any], Future]]) -> None:
+        """Store the items as one load and answer each request. Then, under the write lock (no other write
+        between), compute the week so far once and swap it in as the cached ``/live`` answer while clearing the
+        tenant's other answers (reads keep hitting the cache), and raise the signals. A group the store refuses
+        (a batch of ambiguous text numbers) is retried batch by batch, so only that batch fails."""
         svc = self.service
         store = svc.store.scoped(tenant)
         try:
-            counts: list[Counts] = store_events(store, [lines for _, lines, _ in items], svc.write_lock)
-            svc.results.clear(tenant)
-            for (_, _, fut), c in zip(items, counts):
-                fut.set_result(c)
-            self.refresh(store)
-        except Exception as e:  # each request still waiting gets the error
-            log.exception("tenant=%s: storing events or raising signals failed", tenant)
-            for _, _, fut in items:
-                if not fut.done():
+            try:
+                counts = store_events(store, [lines for _, lines, _ in items], svc.write_lock)
+            except IngestError as e:
+                if len(items) == 1:
+                    items[0][2].set_exception(e)
+                for one in items if len(items) > 1 else []:
+                    self._commit(tenant, [one])
+                return
+            except Exception as e:
+                log.exception("tenant=%s: storing events failed", tenant)
+                for _, _, fut in items:
                     fut.set_exception(e)
+                return
+            swapped = False
+            try:
+                with svc.write_lock:
+                    skus = sensing.live(store.con, tenant, "sku")
+                    body = sensing.answer(store.con, tenant, skus=skus)
+                    svc.results.clear(tenant)
+                    svc.results.put((tenant, *LIVE_KEY, None, None), body, svc.results.generation(tenant))
+                    swapped = True
+            finally:
+                if not swapped:  # stale answers go: a read computes the new ones
+                    svc.results.clear(tenant)
+                for (_, _, fut), c in zip(items, counts):
+                    fut.set_result(c)
+            with svc.write_lock:
+                if raise_signals(store, self.options.rules, skus):
+                    self._wake.set()
+        except Exception:  # the events are stored and answered; the next write raises what this one missed
+            log.exception("tenant=%s: computing the week or raising signals failed", tenant)
         finally:
             store.close()
-
-    def refresh(self, store: Any) -> None:
-        """After a write: the tenant's week so far, once, for both its cached ``/live`` answer (so reads do not
-        compute it) and its signals."""
-        svc, tenant = self.service, store.tenant
-        generation = svc.results.generation(tenant)  # an answer begun before a later write is not kept
-        skus = sensing.live(store.con, tenant, "sku")
-        svc.results.put((tenant, *LIVE_KEY, None, None), sensing.answer(store.con, tenant, skus=skus), generation)
-        with svc.write_lock:
-            n = raise_signals(store, self.options.rules, skus)
-        if n:
-            self._wake.set()
 
     def wake(self) -> None:
         """Look at the outbox now (a webhook or signal was added)."""

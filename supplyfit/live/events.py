@@ -9,6 +9,7 @@ batches of a tenant may share one load (group commit); each gets its own counts 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from contextlib import AbstractContextManager
@@ -18,17 +19,22 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..store import Store
 from ..store.dimensions import refresh_dimensions
-from ..store.ingest import _KINDS, _new_load, _now, _orders_select, _quarantined_cell, _Staging
+from ..store.errors import IngestError
+from ..store.ingest import _KINDS, _new_load, _now, _orders_select, _Staging
 from ..store.mapping import Mapping
+from ..store.parsing import DAY_FIRST
+from ..store.privacy import pseudonym, scrub
 
 FIELDS = ("order_id", "sku", "quantity", "unit_price", "ts", "customer_id", "description", "channel", "region")
 COLUMNS = (*FIELDS, "event_id")
 SLOT = {name: f"_c{i}" for i, name in enumerate(COLUMNS)}
 NUMBERS = ("quantity", "unit_price")
 KEY = ("order_id", "sku", "quantity", "unit_price")  # a file load's natural key of an order line
+ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 MAX_CELL = 4000  # characters kept of one value
 
 
@@ -134,7 +140,7 @@ def store_events(store: Store, batches: list[list[Any]], lock: AbstractContextMa
     stg = _Staging(store, schema, Mapping("orders", {f: SLOT[f] for f in FIELDS}), store.timezone)
     in_transaction, load_id = False, None
     try:
-        stg.decide(None, None)
+        _decide(stg, table)
         cols, reason, derived = _orders_select(stg, {})
         hidden = ", ".join([*SLOT.values(), *stg.lookup_columns()])
         con.execute(f"""
@@ -142,18 +148,18 @@ def store_events(store: Store, batches: list[list[Any]], lock: AbstractContextMa
             SELECT * EXCLUDE ({hidden}), {derived}, nullif(trim({SLOT["event_id"]}), '') AS event_id FROM (
                 SELECT *, coalesce(_bad, NULLIF({reason}, '')) AS reason
                 FROM (SELECT *, {cols} FROM _src {stg.joins()}))""")
-        quarantined = scalar(con, "SELECT count(*) FROM _stg WHERE reason IS NOT NULL")
-        raw = ", ".join(f"'{c}': {_quarantined_cell(stg, SLOT[c], c == 'customer_id')}" for c in COLUMNS)
+        rejected = con.execute("SELECT _row, reason FROM _stg WHERE reason IS NOT NULL ORDER BY _row").fetchall()
+        quarantined = len(rejected)
+        if rejected:
+            con.register("_rejected", _rejected(store, lines, table, rejected))
         with lock:
             load_id = _new_load(store, "orders", f"events ({len(lines)} lines)", digest)
             _select_new(store)
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
-            if quarantined:
+            if rejected:
                 con.execute(
-                    f"""
-                    INSERT INTO quarantine SELECT ?, ?, s._row, to_json({{{raw}}})::VARCHAR, s.reason, NULL
-                    FROM (SELECT _row, reason FROM _stg WHERE reason IS NOT NULL) s JOIN _src USING (_row)""",
+                    "INSERT INTO quarantine SELECT ?, ?, _row, raw, reason, NULL FROM _rejected",
                     [store.tenant, load_id],
                 )
             params = {"tenant": store.tenant, "load_id": load_id}
@@ -185,7 +191,59 @@ def store_events(store: Store, batches: list[list[Any]], lock: AbstractContextMa
     finally:
         for name in ["_src", "_stg", "_new", *stg.lookups]:
             con.execute(f"DROP TABLE IF EXISTS {name}")
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_rejected")
         store.drop_pseudonym_key()
+
+
+def _decide(stg: _Staging, table: pa.Table) -> None:
+    """Decide the batch's number and date conventions as a file load does, except that a batch whose dates do
+    not say day-first or month-first is not refused whole (an event stream has no --date-format to settle it):
+    its lines with a non-ISO time are quarantined, asking for ISO 8601, and the rest stored."""
+    try:
+        stg.decide(None, DAY_FIRST if _all_iso(table.column(SLOT["ts"])) else None)
+    except IngestError as e:
+        if e.column != "ts":
+            raise
+        ts = SLOT["ts"]
+        stg.store.con.execute(
+            f"UPDATE _src SET _bad = coalesce(_bad, 'ambiguous ts: ' || trim({ts}) || ' (day-first or month-first?); "
+            f"send ISO 8601 times') WHERE NOT regexp_matches(trim({ts}), ?)",
+            [ISO],
+        )
+        stg.decide(None, DAY_FIRST)  # the remaining times are ISO: no order to decide
+
+
+def _all_iso(ts: pa.ChunkedArray) -> bool:
+    """Whether every time is ISO 8601 (year first): then no day/month order needs deciding from the values."""
+    if not pa.types.is_string(ts.type):
+        return False
+    text = pc.utf8_trim_whitespace(ts.drop_null())
+    return bool(pc.all(pc.match_substring_regex(text, ISO)).as_py())
+
+
+def _rejected(store: Store, lines: list[Any], table: pa.Table, rejected: list[tuple[int, str]]) -> pa.Table:
+    """Quarantine rows of the rejected lines: each as sent (JSON of its fields), the customer id as its
+    pseudonym and text scrubbed, as a file load keeps them. Built here for the few rejected lines: the same
+    in SQL compiles the scrubbing patterns for every load (most of a small load's time)."""
+    typed = {c for c in COLUMNS if pa.types.is_floating(table.schema.field(SLOT[c]).type)}
+    raws = []
+    for row, _ in rejected:
+        line = lines[row - 1]
+        record = line if isinstance(line, dict) else {"description": str(line)[:MAX_CELL]}
+        cells: dict[str, Any] = {}
+        for c in COLUMNS:
+            value = record.get(c)
+            text = None if value is None else _cell(value)
+            if c == "customer_id":
+                text = (text or "").strip()
+                cells[c] = pseudonym(store.key, store.tenant, text) if text else None
+            elif c in typed and value is not None:
+                cells[c] = float(value)
+            else:
+                cells[c] = None if text is None else scrub(text)
+        raws.append(json.dumps(cells, ensure_ascii=False, separators=(",", ":")))
+    return pa.table({"_row": [r for r, _ in rejected], "raw": raws, "reason": [why for _, why in rejected]})
 
 
 def _select_new(store: Store) -> None:

@@ -108,3 +108,22 @@ def test_batches_sharing_a_load_get_their_own_counts(store_db):
             "SELECT rows_read, stored, quarantined, duplicates FROM loads ORDER BY load_id DESC LIMIT 1"
         ).fetchone()
         assert load == (8, 4, 2, 2)
+
+
+def test_times_with_an_offset_are_converted_and_ambiguous_dates_are_not_guessed(server):
+    with client(server) as c:
+        sent = [line("Z1", ts="2024-04-04T20:00:00+08:00"), line("Z2", ts="2024-04-04 11:00")]
+        assert c.post("/api/v1/events/orders", json=sent).json()["accepted"] == 2
+        assert c.get("/api/v1/live").json()["now"] == "2024-04-04T12:00:00"
+        # day-first or month-first? The lines do not say: they are quarantined, not guessed; ISO ones are stored
+        sent = [line("Z3", ts="03/04/2024"), line("Z4", ts="04/03/2024"), line("Z5", ts="2024-04-04T12:30:00")]
+        assert c.post("/api/v1/events/orders", json=sent).json() == {"accepted": 1, "duplicates": 0, "quarantined": 2}
+        assert c.get("/api/v1/live").json()["now"] == "2024-04-04T12:30:00"
+        # a date that shows its order settles the batch, as in a file
+        sent = [line("Z6", ts="31/03/2024 10:00"), line("Z7", ts="03/04/2024 09:00")]
+        assert c.post("/api/v1/events/orders", json=sent).json()["accepted"] == 2
+    with client(server, role="admin") as c:
+        reasons = [q["reason"] for q in c.get("/api/v1/quarantine").json()]
+    assert reasons == [
+        f"ambiguous ts: {d} (day-first or month-first?); send ISO 8601 times" for d in ("03/04/2024", "04/03/2024")
+    ]

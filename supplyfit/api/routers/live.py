@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from ...live import events, sensing, signals, webhooks
 from ...live.engine import LIVE_KEY, LiveEngine, LiveOptions
+from ...store import IngestError
 from ..answers import json_body
 from ..errors import errors
 from ..service import AdminCtx, Ctx, WriterCtx, fetch_once
@@ -95,7 +96,10 @@ async def order_events(request: Request, ctx: WriterCtx) -> Accepted:
         raise HTTPException(422, str(e)) from None
     if len(lines) > MAX_LINES:
         raise HTTPException(413, f"{len(lines):,} lines in one request; send at most {MAX_LINES:,}")
-    counts = await asyncio.wrap_future(request.app.state.live.submit(ctx.who.tenant, lines))
+    try:
+        counts = await asyncio.wrap_future(request.app.state.live.submit(ctx.who.tenant, lines))
+    except IngestError as e:
+        raise HTTPException(422, f"{str(e).removeprefix(', ')} (in events: send numbers as JSON numbers)") from None
     return Accepted(**counts.__dict__)
 
 
