@@ -436,11 +436,10 @@ def watch(folder: Path, kind: str = typer.Option("orders", "--kind", help="order
     if kind not in ("orders", "reviews"):
         _fail("--kind must be orders or reviews")
     with _open(db, tenant, create=True) as store:
-        watcher = Watcher(folder, lambda p: ingest(store, p, kind, name=p.name))
+        watcher = Watcher(folder, lambda p: ingest(store, p, kind, name=p.name), say=console.print)
         if once:
             watcher.scan()  # sizes noted; the next scan takes the files that held still
-            for name, outcome in watcher.scan():
-                console.print(f"{outcome}: {name}")
+            watcher.scan()
             return
         console.print(f"watching {folder} for {kind} (Ctrl-C stops)")
         try:
@@ -511,8 +510,11 @@ def scale_load(input: str = InputArg, table: str = typer.Option(..., "--table", 
     import pandas as pd
 
     try:
+        frame = pd.read_parquet(input)
+        if table == "forecasts" and "level" not in frame:
+            frame["level"] = "sku"  # `scale forecast` forecasts SKUs; the stored table holds every level
         with _open(db, tenant, create=True) as store:
-            n = store.write_result(table, pd.read_parquet(input))
+            n = store.write_result(table, frame)
     except ValueError as e:
         _fail(str(e))
     console.print(f"[green]✓[/] {n:,} rows → table {table} of tenant {tenant} in {db}")

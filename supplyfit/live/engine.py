@@ -69,6 +69,10 @@ class LiveEngine:
         self._queue.put(None)
         for t in self._threads:
             t.join(timeout=30)
+        while not self._queue.empty():  # queued behind the stop: refused, not left waiting
+            item = self._queue.get_nowait()
+            if item is not None:
+                item[2].set_exception(RuntimeError("the server is shutting down"))
 
     def submit(self, tenant: str, lines: list[Any]) -> Future:
         """Queue a batch of parsed lines; the future's result is its :class:`Counts` once they are durable."""
@@ -151,10 +155,6 @@ class LiveEngine:
             log.exception("tenant=%s: computing the week or raising signals failed", tenant)
         finally:
             store.close()
-
-    def wake(self) -> None:
-        """Look at the outbox now (a webhook or signal was added)."""
-        self._wake.set()
 
     # ---- webhook delivery --------------------------------------------------------------------------------
     def _deliver_loop(self) -> None:

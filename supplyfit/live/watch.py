@@ -34,8 +34,8 @@ def _destination(folder: Path, name: str) -> Path:
 class Watcher:
     """Scans ``folder`` and loads each file that held still with ``load(path)``; see the module docstring."""
 
-    def __init__(self, folder: str | Path, load: Callable[[Path], LoadReport]):
-        self.folder, self.load = Path(folder), load
+    def __init__(self, folder: str | Path, load: Callable[[Path], LoadReport], say: Callable[[str], None] = log.info):
+        self.folder, self.load, self.say = Path(folder), load, say
         self._seen: dict[Path, tuple[int, float]] = {}
         self.folder.mkdir(parents=True, exist_ok=True)
 
@@ -71,10 +71,15 @@ class Watcher:
             target = _destination(self.folder / "failed", path.name)
             shutil.move(path, target)
             target.with_name(target.name + ".reason.txt").write_text(f"{type(e).__name__}: {e}\n")
+            self.say(f"failed: {path.name} ({type(e).__name__}: {e})")
             return "failed"
         target = _destination(self.folder / "done", path.name)
         shutil.move(path, target)
         target.with_name(target.name + ".load.json").write_text(json.dumps(report.as_dict(), default=str, indent=1))
+        self.say(
+            f"done: {path.name} (load {report.load_id} {report.status}: {report.stored:,} stored, "
+            f"{report.quarantined:,} quarantined, {report.duplicates:,} duplicates)"
+        )
         return "done"
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
