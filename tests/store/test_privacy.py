@@ -104,7 +104,7 @@ def test_store_from_before_pseudonymisation_is_protected_once(tmp_path, db):
         for table in ("orders", "customers"):
             st.con.execute(f"UPDATE {table} SET customer_id = 'CUST-RAW-0001'")
         st.con.execute("""UPDATE quarantine SET raw = '{"Customer ID": "CUST-RAW-0001", "Quantity": 0}'""")
-        st.write_result("segments", st.query("SELECT customer_id, 1 AS frequency FROM customers"))
+        st.con.execute("CREATE TABLE segments AS SELECT tenant, customer_id, 1 AS frequency FROM customers")
         st.con.execute("DELETE FROM meta WHERE key = 'pii_fingerprint'")
     with Store(db) as st:
         want = st.pseudonym("CUST-RAW-0001")
