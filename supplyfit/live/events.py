@@ -154,7 +154,7 @@ def store_events(store: Store, batches: list[list[Any]], lock: AbstractContextMa
             con.register("_rejected", _rejected(store, lines, table, rejected))
         with lock:
             load_id = _new_load(store, "orders", f"events ({len(lines)} lines)", digest)
-            _select_new(store)
+            _select_new(store, natural=bool(scalar(con, "SELECT count(*) FROM _stg WHERE event_id IS NULL")))
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
             if rejected:
@@ -246,22 +246,26 @@ def _rejected(store: Store, lines: list[Any], table: pa.Table, rejected: list[tu
     return pa.table({"_row": [r for r, _ in rejected], "raw": raws, "reason": [why for _, why in rejected]})
 
 
-def _select_new(store: Store) -> None:
-    """``_new``: the valid staged lines not stored before, the first of each event id (or natural key)."""
+def _select_new(store: Store, natural: bool) -> None:
+    """``_new``: the valid staged lines not stored before, the first of each event id (or natural key).
+
+    Only the stored ids the batch names are looked at; the stored natural keys only when a line has no id
+    (``natural``), so a stream of identified events does not scan all the tenant's orders each time."""
     keys = ", ".join(KEY)
-    store.con.execute(
-        f"""
+    sql = """
         CREATE OR REPLACE TEMP TABLE _new AS
         WITH valid AS (SELECT * FROM _stg WHERE reason IS NULL)
         SELECT * FROM valid
         SEMI JOIN (SELECT min(_row) AS _row FROM valid WHERE event_id IS NOT NULL GROUP BY event_id) f USING (_row)
-        ANTI JOIN (SELECT event_id FROM live_events WHERE tenant = $tenant) e USING (event_id)
+        ANTI JOIN (SELECT event_id FROM live_events WHERE tenant = $tenant
+                   AND event_id IN (SELECT event_id FROM valid)) e USING (event_id)"""
+    if natural:
+        sql += f"""
         UNION ALL BY NAME
         SELECT * FROM valid
         SEMI JOIN (SELECT min(_row) AS _row FROM valid WHERE event_id IS NULL GROUP BY {keys}) f USING (_row)
-        ANTI JOIN (SELECT {keys} FROM orders WHERE tenant = $tenant) o USING ({keys})""",
-        {"tenant": store.tenant},
-    )
+        ANTI JOIN (SELECT {keys} FROM orders WHERE tenant = $tenant) o USING ({keys})"""
+    store.con.execute(sql, {"tenant": store.tenant})
 
 
 def _per_batch(store: Store, sizes: list[int]) -> list[Counts]:
