@@ -116,7 +116,7 @@ const views = {
        y: fc.map((r) => r.yhat_q90).concat(fc.map((r) => r.yhat_q10).reverse()), fill: "toself", opacity: 0.3,
        line: {width: 0}, name: t("band")},
       {x: fc.map((r) => r.period), y: fc.map((r) => r.yhat), name: t("fc"), mode: "lines+markers"},
-    ], t("rev_trend"), {yaxis: {tickformat: ",.0f", ticksuffix: " " + currency()}});
+    ], t("rev_trend"), {yaxis: {tickformat: ",.0f", ticksuffix: " " + currency(), automargin: true}});
     const dims = await api("/api/v1/indicators?freq=M&table=by_dimension&dimension=category");
     const cats = dims.filter((r) => r.period === last.period).sort((a, b) => b.revenue - a.revenue);
     plot("chart-categories", [{type: "bar", x: cats.map((r) => String(r.value)), y: cats.map((r) => r.share),

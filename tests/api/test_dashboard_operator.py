@@ -1,0 +1,78 @@
+"""The operator's first steps on an empty store, in headless Chromium: the guide, an upload with its load report and
+translated quarantine reasons, a stage run as a job; and the API docs rendering with no network beyond loopback."""
+
+import pytest
+from browser import ARGS, ARTIFACTS, CHROMIUM, browser_page, needs_browser
+from servers import serving
+from .test_dashboard import check_screen, open_view, sign_in
+
+from supplyfit.api import create_app, create_key
+from supplyfit.store import Store
+
+ORDERS = """订单号,商品编码,商品名称,数量,单价,下单时间,客户
+A1,SKU-1,蓝色水杯,2,19.9,2024-03-04 10:00,c1
+A1,SKU-2,红色水杯,1,21.5,2024-03-04 10:00,c1
+A2,SKU-1,蓝色水杯,0,19.9,2024-03-05 11:00,c2
+A3,SKU-2,红色水杯,3,21.5,2024-03-11 09:30,c3
+A4,SKU-1,蓝色水杯,1,19.9,2024-03-12 15:00,c2
+"""
+
+
+@pytest.fixture
+def empty_server(tmp_path):
+    db = tmp_path / "empty.duckdb"
+    with Store(db) as st:
+        key = create_key(st, "shop", "writer")
+    with serving(create_app(db)) as url:
+        yield {"url": url, "key": key}
+
+
+@needs_browser
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_empty_store_guides_then_loads_and_runs(empty_server, tmp_path, lang):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    with browser_page(height=900) as page:
+        page.goto(empty_server["url"] + "/")
+        page.evaluate(f"localStorage.setItem('sf-lang', '{lang}')")
+        sign_in(page, empty_server["url"], empty_server["key"])
+        assert page.is_visible("#guide") and not page.is_visible("#view-week")
+        check_screen(page, f"empty-{lang}")
+        page.click("#guide a.button")
+        page.wait_for_function("document.body.dataset.view === 'data' && document.body.dataset.ready === '1'")
+        page.set_input_files("#up-file", str(orders))
+        page.click("#up-send")
+        page.wait_for_selector("#report:not([hidden]) #report-rows table")
+        assert page.get_attribute("#up-progress", "value") == "1"  # the upload's progress reached its end
+        counts = {m: page.get_attribute(f"#report-counts .kpi[data-metric='{m}']", "data-value")
+                  for m in ("rows_read", "stored", "quarantined", "duplicates")}
+        assert counts == {"rows_read": "5", "stored": "4", "quarantined": "1", "duplicates": "0"}
+        assert page.inner_text("#report-rows tbody td:last-child") == {"zh": "数量为零", "en": "zero quantity"}[lang]
+        page.select_option("#job-stage", "monitor")
+        page.click("#job-run")
+        page.wait_for_function("['done', 'failed'].includes(document.getElementById('job-status').dataset.status)")
+        assert page.get_attribute("#job-status", "data-status") == "done"
+        page.wait_for_function("document.body.dataset.ready === '1'")
+        check_screen(page, f"upload-{lang}")
+        open_view(page, "overview")
+        check_screen(page, f"first-overview-{lang}")
+        assert page.locator(".kpi[data-metric='revenue']").count() == 1
+        assert page.errors == []
+
+
+@needs_browser
+@pytest.mark.parametrize("path, ready", [("/docs", ".swagger-ui .opblock-tag"), ("/redoc", ".redoc-wrap .api-content")])
+def test_api_docs_render_without_network(server, path, ready):
+    from playwright.sync_api import sync_playwright
+
+    offline = ["--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>;127.0.0.1"]  # nothing else
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS + offline)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        urls: list[str] = []
+        page.on("request", lambda r: urls.append(r.url))
+        page.goto(server["url"] + path)
+        page.wait_for_selector(ready, timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / f"docs{path.replace('/', '-')}.png"))
+        browser.close()
+    assert [u for u in urls if not u.startswith(server["url"]) and not u.startswith(("data:", "blob:"))] == []
