@@ -156,17 +156,16 @@ class GlobalGBM(Model):
         share = self.sample_share(n, sum(min(h, T - o) for o in origins))
         rng = np.random.default_rng(self.seed)
         X, y, w = [], [], []
-        for origin in origins:
-            known = self._known_at(origin)
-            if share < 1:  # a fresh sample of series at each origin: every series is seen, none dominates
-                known = (*known[:3], known[3] & (rng.random(n) < share))
+        for origin in origins:  # with share < 1, a fresh sample of series at each origin: every series is seen
+            idx = slice(None) if share >= 1 else np.flatnonzero(rng.random(n) < share)
+            known = self._known_at(origin, idx)
             for k in range(1, min(h, T - origin) + 1):
                 F, level, rows = self._features(known, origin, k)
-                target = wide.Y[rows, origin + k - 1]
+                target = wide.Y[idx, origin + k - 1][rows]
                 X.append(F[rows])
                 y.append(np.minimum(target / level[rows], self.max_ratio))
                 w.append(level[rows])
-        self.model = None
+        self.model, self.rows_ = None, sum(len(t) for t in y)  # rows_: training rows, after any sampling
         if X:
             self.model = lgb.LGBMRegressor(**self.params)
             self.model.fit(pd.DataFrame(np.vstack(X), columns=self.columns), np.concatenate(y),
@@ -180,10 +179,11 @@ class GlobalGBM(Model):
         panel while the few ratios the model learns need no more rows, so a sample keeps them at ``max_rows``."""
         return min(1.0, self.max_rows / max(n_series * steps, 1))
 
-    def _known_at(self, origin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The features of every series known at ``origin`` that do not depend on the horizon (the columns
-        before and after the year-ago ones), its level and the usable rows."""
-        Y = self.wide.Y[:, :origin]
+    def _known_at(self, origin: int, idx: slice | np.ndarray = slice(None)) -> tuple:
+        """The features of the series ``idx`` (default: all) known at ``origin`` that do not depend on the
+        horizon (the columns before and after the year-ago ones), their level, the usable rows among them and
+        ``idx``. The market's momentum is that of all series, whichever are asked for."""
+        Y = self.wide.Y[idx, :origin]
         n = Y.shape[0]
         observed = ~np.isnan(Y)
         rows = observed.any(axis=1)
@@ -195,22 +195,22 @@ class GlobalGBM(Model):
             cv = np.nanstd(Y[:, -26:], axis=1) / level
             first = np.argmax(observed, axis=1)
             sold = np.where(Y > 0, np.arange(origin)[None, :], -1).max(axis=1)
-            price = self.wide.price[:, :origin] if self.wide.price is not None else np.full(Y.shape, np.nan)
+            price = self.wide.price[idx, :origin] if self.wide.price is not None else np.full(Y.shape, np.nan)
             p_last = pd.DataFrame(price[:, -8:]).ffill(axis=1).to_numpy()[:, -1] if origin else np.full(n, np.nan)
             price_ratio = p_last / np.nanmean(price[:, -26:], axis=1)
-            market = np.nansum(Y, axis=0)
+            market = np.nansum(self.wide.Y[:, :origin], axis=0)
             market4 = market[-4:].mean() / max(market[-26:].mean(), 1e-9)
             market13 = market[-13:].mean() / max(market[-26:].mean(), 1e-9)
         before = np.column_stack([lag(1), lag(2), lag(3), lag(4), ma[4] / level, ma[13] / level, ma[26] / level,
                                   ma[52] / level, nz[8], nz[26], cv, origin - first, origin - sold])
         after = np.column_stack([price_ratio, np.full(n, market4), np.full(n, market13),
-                                 self.cat_codes if self.cat_codes is not None else np.zeros(n)])
-        return before, after, level, rows
+                                 self.cat_codes[idx] if self.cat_codes is not None else np.zeros(n)])
+        return before, after, level, rows, idx
 
     def _features(self, known: tuple, origin: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Scale-free features of every series at ``origin`` for horizon ``k`` (``known``: from
         :meth:`_known_at`), its level, usable rows."""
-        before, after, level, rows = known
+        before, after, level, rows, idx = known
         n, target = len(level), origin + k - 1
 
         def year_ago(offset: int, width: int) -> np.ndarray:
@@ -218,7 +218,7 @@ class GlobalGBM(Model):
             if lo < 0 or hi > origin:
                 return np.full(n, np.nan)
             with np.errstate(all="ignore"):
-                return np.nanmean(self.wide.Y[:, lo:hi], axis=1) / level
+                return np.nanmean(self.wide.Y[idx, lo:hi], axis=1) / level
 
         F = np.column_stack([np.full(n, k), before, year_ago(0, 1), year_ago(-1, 3),
                              year_ago(0, 4) - year_ago(-8, 4), after])
