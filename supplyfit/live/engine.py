@@ -21,7 +21,7 @@ from typing import Any
 from ..api.service import Service, lower_priority
 from ..store import IngestError
 from . import sensing, webhooks
-from .events import store_events
+from .events import EVENTS_FILE, store_events
 from .signals import Rules, raise_signals
 from .watch import Watcher
 
@@ -93,6 +93,7 @@ class LiveEngine:
     # ---- writer ------------------------------------------------------------------------------------------
     def _write_loop(self) -> None:
         lower_priority()
+        self._catch_up()
         while True:
             item = self._queue.get()
             if item is None:
@@ -113,6 +114,29 @@ class LiveEngine:
                 by_tenant[t[0]].append(t)
             for tenant, items in by_tenant.items():
                 self._commit(tenant, items)
+
+    def _catch_up(self) -> None:
+        """Raise the signals a process that stopped between storing events and raising them did not."""
+        probe = self.service.store.scoped("")
+        try:
+            tenants = [
+                r[0]
+                for r in probe.con.execute(
+                    f"SELECT DISTINCT tenant FROM loads WHERE status = 'ok' AND starts_with(file, '{EVENTS_FILE}')"
+                ).fetchall()
+            ]
+        finally:
+            probe.close()
+        for tenant in tenants:
+            store = self.service.store.scoped(tenant)
+            try:
+                with self.service.write_lock:
+                    if raise_signals(store, self.options.rules):
+                        self._wake.set()
+            except Exception:
+                log.exception("tenant=%s: raising signals at start failed", tenant)
+            finally:
+                store.close()
 
     def _commit(self, tenant: str, items: list[tuple[str, list[Any], Future]]) -> None:
         """Store the items as one load and answer each request. Then, under the write lock (no other write

@@ -35,7 +35,8 @@ SLOT = {name: f"_c{i}" for i, name in enumerate(COLUMNS)}
 NUMBERS = ("quantity", "unit_price")
 KEY = ("order_id", "sku", "quantity", "unit_price")  # a file load's natural key of an order line
 ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
-MAX_CELL = 4000  # characters kept of one value
+MAX_CELL = 4000
+EVENTS_FILE = "events"  # what an events load records as its file  # characters kept of one value
 
 
 class BadBody(ValueError):
@@ -153,7 +154,7 @@ def store_events(store: Store, batches: list[list[Any]], lock: AbstractContextMa
         if rejected:
             con.register("_rejected", _rejected(store, lines, table, rejected))
         with lock:
-            load_id = _new_load(store, "orders", f"events ({len(lines)} lines)", digest)
+            load_id = _new_load(store, "orders", f"{EVENTS_FILE} ({len(lines)} lines)", digest)
             _select_new(store, natural=bool(scalar(con, "SELECT count(*) FROM _stg WHERE event_id IS NULL")))
             con.execute("BEGIN TRANSACTION")
             in_transaction = True

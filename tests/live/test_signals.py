@@ -65,3 +65,25 @@ def test_signals_are_per_tenant(server):
         assert len(eventually(lambda: signals(b)["signals"])) == 3
         assert signals(a) == {"signals": [], "next": "0"}
         assert a.get("/api/v1/live").json()["now"] == "2024-03-27T10:00:00"  # a's own latest order
+
+
+def test_signals_a_stopped_process_did_not_raise_are_raised_at_start(store_db):
+    import threading
+
+    import httpx
+
+    from supplyfit.live.events import store_events
+    from supplyfit.store import Store
+
+    from .conftest import live_server
+
+    db, keys = store_db
+    with Store(db) as st:  # events stored, then the process ends before raising their signals
+        store_events(st, [[line("C1", quantity=100, ts=HALF)]], threading.Lock())
+    with live_server(db) as url, httpx.Client(base_url=url, headers={"X-API-Key": keys["default:reader"]}) as c:
+        raised = eventually(lambda: signals(c)["signals"])
+        assert [(s["kind"], s["sku"]) for s in raised] == [
+            ("demand_above_forecast", "A1"),
+            ("reorder", "A1"),
+            ("demand_below_forecast", "A2"),
+        ]
