@@ -52,11 +52,11 @@ def live(
     the forecasts), category, units, revenue, expected, forecast_week, elapsed, score, p_tail, week, now.
     ``sku`` and ``category`` keep one SKU or category. Without a ``forecasts`` table, expected and score are
     null."""
+    uid = "coalesce(sold.unique_id, fc.unique_id)"
     if level == "sku":
-        key = "sku"
-        cat = "(SELECT p.category FROM products p WHERE p.tenant = $tenant AND p.sku = coalesce(sold.unique_id, fc.unique_id))"
+        key, cat = "sku", f"(SELECT p.category FROM products p WHERE p.tenant = $tenant AND p.sku = {uid})"
     else:
-        key, cat = "'category/' || coalesce(category, 'unknown')", "substr(coalesce(sold.unique_id, fc.unique_id), 10)"
+        key, cat = "'category/' || coalesce(category, 'unknown')", f"substr({uid}, 10)"
     conds = {"unique_id = $sku": sku, "category = $category": category}
     params: dict[str, Any] = {"tenant": tenant, "level": level}
     params.update({k: v for k, v in (("sku", sku), ("category", category)) if v is not None})

@@ -4,9 +4,10 @@
   least ``min_units`` sold; below: at least ``min_units`` expected). Each SKU at most once per week and kind,
   unless it escalates: severity 1, 2, 3 at 1x, 1.67x and 2.67x the threshold, and a higher severity is told again.
 - ``reorder``: with a demand_above_forecast, for a SKU in the stored ``production_plan``: the units the week is
-  heading for beyond its forecast (sold so far plus the forecast of the rest of the week), at least ``Rules.moq`` and at most
-  ``Rules.capacity``, needed by the current week plus the plan's lead time (its first arrival week after the
-  forecasts' first week). Once per SKU and week, again when it escalates.
+  heading for beyond its forecast (sold so far plus the forecast of the rest of the week), at least ``Rules.moq``
+  and at most ``Rules.capacity`` (the plan table does not keep the policy's own), needed by the current week plus
+  the plan's lead time (its first arrival week after the forecasts' first week). Once per SKU and week, again
+  when it escalates.
 
 Each signal is stored with a store-wide increasing id (the cursor of ``GET /signals``) and, in the same
 transaction, one outbox row per matching webhook of its tenant.
