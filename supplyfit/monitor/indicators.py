@@ -108,7 +108,7 @@ def _connect(source: Store | pd.DataFrame, freq: str) -> duckdb.DuckDBPyConnecti
 
     Copied once from pandas into DuckDB's columnar form: every indicator is then one SQL aggregate over millions
     of lines, on all cores, without pandas' per-group copies."""
-    df = source.sales() if hasattr(source, "sales") else source
+    df = source if isinstance(source, pd.DataFrame) else source.sales()
     if isinstance(df["ts"].dtype, pd.DatetimeTZDtype):
         df = df.assign(ts=df["ts"].dt.tz_localize(None))  # local wall time, as period_start counts it
     elif not pd.api.types.is_datetime64_any_dtype(df["ts"]):
@@ -150,7 +150,7 @@ def _indicators(con: duckdb.DuckDBPyConnection, source: Store | pd.DataFrame, fr
                 reviews: pd.DataFrame | None, forecast: bool) -> Indicators:
     season = SEASON[freq]
     notes: list[str] = []
-    n, last = con.execute("SELECT count(*), max(ts) FROM lines").fetchone()
+    ((n, last),) = con.execute("SELECT count(*), max(ts) FROM lines").fetchall()
     if not n:
         raise ValueError("no product order lines to compute indicators from")
     last = pd.Timestamp(last)
@@ -161,7 +161,7 @@ def _indicators(con: duckdb.DuckDBPyConnection, source: Store | pd.DataFrame, fr
                      f"{last:%Y-%m-%d}")
     dims = []
     for d in DIMENSIONS:  # a dimension without data still gives its (empty) columns: tables keep one shape
-        known = con.execute(f"SELECT count({d}) > 0 FROM lines").fetchone()[0]
+        known = con.execute(f"SELECT count({d}) > 0 FROM lines").fetchall()[0][0]
         if not known:
             notes.append(f"no {d} column in the orders: no breakdown by {d}")
         part = _growth(_aggregate(con, {"value": f"coalesce({d}, 'unknown')", "period": "period"}, str(known)),
