@@ -52,6 +52,7 @@ class LiveEngine:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._weeks: dict[str, tuple[int, sensing.Week]] = {}  # the week so far per tenant, as of a cache generation
 
     def start(self) -> None:
         self._forget_aborted()
@@ -73,6 +74,14 @@ class LiveEngine:
             item = self._queue.get_nowait()
             if item is not None:
                 item[2].set_exception(RuntimeError("the server is shutting down"))
+
+    def week(self, tenant: str) -> sensing.Week:
+        """The tenant's week so far: as computed after its last write of events while no other write came since
+        (a read then filters it, instead of querying), else read now."""
+        generation, known = self._weeks.get(tenant, (-1, None))
+        if known is not None and generation == self.service.results.generation(tenant):
+            return known
+        return sensing.week(self.service.cursor(), tenant)
 
     def submit(self, tenant: str, lines: list[Any]) -> Future:
         """Queue a batch of parsed lines; the future's result is its :class:`Counts` once they are durable."""
@@ -162,10 +171,12 @@ class LiveEngine:
             swapped = False
             try:
                 with svc.write_lock:
-                    skus = sensing.live(store.con, tenant, "sku")
-                    body = sensing.answer(store.con, tenant, skus=skus)
+                    now = sensing.week(store.con, tenant)
+                    body = sensing.answer(now)
                     svc.results.clear(tenant)
-                    svc.results.put((tenant, *LIVE_KEY, None, None), body, svc.results.generation(tenant))
+                    generation = svc.results.generation(tenant)
+                    svc.results.put((tenant, *LIVE_KEY, None, None), body, generation)
+                    self._weeks[tenant] = (generation, now)
                     swapped = True
             finally:
                 if not swapped:  # stale answers go: a read computes the new ones
@@ -173,7 +184,7 @@ class LiveEngine:
                 for (_, _, fut), c in zip(items, counts):
                     fut.set_result(c)
             with svc.write_lock:
-                if raise_signals(store, self.options.rules, skus):
+                if raise_signals(store, self.options.rules, now.skus):
                     self._wake.set()
         except Exception:  # the events are stored and answered; the next write raises what this one missed
             log.exception("tenant=%s: computing the week or raising signals failed", tenant)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -40,28 +41,21 @@ SELECT coalesce(sold.unique_id, fc.unique_id) AS unique_id, {category} AS catego
        coalesce(revenue, 0) AS revenue, yhat * f AS expected, yhat AS forecast_week, yhat_q10, yhat_q90,
        f AS elapsed, week, now
 FROM sold FULL JOIN fc USING (unique_id), frac)
-{where}
 ORDER BY unique_id
 """
 
 
-def live(
-    con: duckdb.DuckDBPyConnection, tenant: str, level: str = "sku", sku: str | None = None, category: str | None = None
-) -> pd.DataFrame:
+def live(con: duckdb.DuckDBPyConnection, tenant: str, level: str = "sku") -> pd.DataFrame:
     """The week so far per SKU (``level='sku'``) or category: unique_id (a category as 'category/NAME', as in
     the forecasts), category, units, revenue, expected, forecast_week, elapsed, score, p_tail, week, now.
-    ``sku`` and ``category`` keep one SKU or category. Without a ``forecasts`` table, expected and score are
-    null."""
+    Without a ``forecasts`` table, expected and score are null."""
     uid = "coalesce(sold.unique_id, fc.unique_id)"
     if level == "sku":
         key, cat = "sku", f"(SELECT p.category FROM products p WHERE p.tenant = $tenant AND p.sku = {uid})"
     else:
         key, cat = "'category/' || coalesce(category, 'unknown')", f"substr({uid}, 10)"
-    conds = {"unique_id = $sku": sku, "category = $category": category}
     params: dict[str, Any] = {"tenant": tenant, "level": level}
-    params.update({k: v for k, v in (("sku", sku), ("category", category)) if v is not None})
-    where = " AND ".join(c for c, v in conds.items() if v is not None)
-    sql = _SQL.format(key=key, category=cat, where=f"WHERE {where}" if where else "")
+    sql = _SQL.format(key=key, category=cat)
     try:
         df = con.execute(sql, params).df()
     except duckdb.CatalogException:  # no forecasts yet: actuals only
@@ -86,19 +80,27 @@ def _score(units: float, expected: float, q10: float, q90: float, f: float) -> f
     return round((units - expected) / sd, 4)
 
 
-def answer(
-    con: duckdb.DuckDBPyConnection,
-    tenant: str,
-    sku: str | None = None,
-    category: str | None = None,
-    skus: pd.DataFrame | None = None,
-) -> bytes:
-    """The body of ``GET /live``: {now, week, elapsed, skus: [...], categories: [...]} (categories only without
-    ``sku``). ``skus``: the unfiltered SKU view when already computed."""
-    if skus is None or sku is not None or category is not None:
-        skus = live(con, tenant, "sku", sku=sku, category=category)
-    cats = live(con, tenant, "category", category=category) if sku is None else skus.iloc[:0]
-    head = skus if len(skus) else cats
+@dataclass(frozen=True)
+class Week:
+    """The week so far at both levels (frames of :func:`live`)."""
+
+    skus: pd.DataFrame
+    categories: pd.DataFrame
+
+
+def week(con: duckdb.DuckDBPyConnection, tenant: str) -> Week:
+    return Week(live(con, tenant, "sku"), live(con, tenant, "category"))
+
+
+def answer(w: Week, sku: str | None = None, category: str | None = None) -> bytes:
+    """The body of ``GET /live``: {now, week, elapsed, skus: [...], categories: [...]}, the rows kept to one
+    SKU and/or category (no categories with ``sku``)."""
+    skus, cats = w.skus, w.categories
+    if sku is not None:
+        skus, cats = skus[skus["unique_id"] == sku], cats.iloc[:0]
+    if category is not None:
+        skus, cats = skus[skus["category"] == category], cats[cats["category"] == category]
+    head = w.skus if len(w.skus) else w.categories
     clock: dict[str, Any] = {"now": None, "week": None, "elapsed": None}
     if len(head):
         clock = {

@@ -75,9 +75,13 @@ def test_serve_watch_loads_into_the_running_server(store_db, tmp_path):
     inbox.mkdir()
     with (
         live_server(db, watch=inbox, watch_interval=0.1) as url,
-        httpx.Client(base_url=url, headers={"X-API-Key": keys["default:reader"]}) as c,
+        httpx.Client(base_url=url, headers={"X-API-Key": keys["default:writer"]}) as c,
     ):
+        event = {"order_id": "E1", "sku": "A1", "quantity": 5, "unit_price": 2.0, "ts": "2024-04-02T09:00:00"}
+        assert c.post("/api/v1/events/orders", json=[event]).json()["accepted"] == 1
+        assert c.get("/api/v1/live", params={"sku": "A1"}).json()["skus"][0]["units"] == 5
         (inbox / "week.csv").write_text("order_id,sku,quantity,unit_price,ts\nV1,A1,7,2.0,2024-04-02 10:00\n")
         assert eventually(lambda: (inbox / "done" / "week.csv").exists())
-        assert c.get("/api/v1/live", params={"sku": "A1"}).json()["skus"][0]["units"] == 7
+        # a file load is followed too: the week computed after the last event is not served stale
+        assert c.get("/api/v1/live", params={"sku": "A1"}).json()["skus"][0]["units"] == 12
         assert c.get("/api/v1/loads").json()[0]["file"] == "week.csv"

@@ -105,6 +105,7 @@ async def order_events(request: Request, ctx: WriterCtx) -> Accepted:
 
 @router.get("/live", responses={200: {"description": "{now, week, elapsed, skus: [...], categories: [...]}"}})
 async def live(
+    request: Request,
     ctx: Ctx,
     sku: Annotated[str | None, Query(max_length=200)] = None,
     category: Annotated[str | None, Query(max_length=200)] = None,
@@ -112,7 +113,8 @@ async def live(
     """The current business week so far ("now" is the tenant's latest order time), per SKU and per category:
     units, revenue, the forecast's expectation so far (its week prorated by the elapsed fraction), and how
     unusual that is (`score`, a z-score under the forecast's 80% band; `p_tail`, its tail probability)."""
-    fetch = lambda: sensing.answer(ctx.service.cursor(), ctx.who.tenant, sku, category)
+    engine: LiveEngine = request.app.state.live
+    fetch = lambda: sensing.answer(engine.week(ctx.who.tenant), sku, category)
     body = await fetch_once(ctx, LIVE_KEY + (sku, category), fetch)
     return json_body(body)
 
