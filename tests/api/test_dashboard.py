@@ -3,12 +3,14 @@ error or a "NaN"/"undefined"/"null" on screen, shows the API's numbers, and its 
 
 import csv
 import io
+import re
 
 import pytest
 from browser import ARTIFACTS, browser_page, needs_browser
 
 VIEWS = ["week", "overview", "hotspots", "complaints", "forecast", "plan", "data"]
-BAD_TEXT = ("NaN", "undefined", "null")
+GUIDE = {("week", "zh"): "week", ("overview", "en"): "overview", ("complaints", "en"): "complaints"}
+BAD_TEXT = re.compile(r"\b(nan|undefined|null)\b", re.IGNORECASE)  # a missing value shown raw
 ID_AXES = {"chart-hotspots": "yaxis", "chart-categories": "xaxis", "chart-revenue": "xaxis", "chart-forecast": "xaxis"}
 AXIS_TYPES = """(axes) => Object.entries(axes).map(([id, axis]) => document.getElementById(id))
   .filter((d) => d.offsetParent && d._fullLayout).map((d) => d._fullLayout[axes[d.id]].type)"""
@@ -32,12 +34,16 @@ def sign_in(page, url: str, key: str) -> None:
     page.wait_for_function("document.body.dataset.ready === '1'")
 
 
+def guide_shot(page, name: str) -> None:
+    """What the first screen of a view shows, for docs/operator-guide.md (docs/img/operator-NAME.png)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / f"operator-{name}.png"))
+
+
 def check_screen(page, name: str) -> None:
     """No error line, no raw missing value in the visible text; a full-page screenshot under test-artifacts/."""
     assert page.inner_text("#error") == "", name
-    text = page.inner_text("body")
-    for bad in BAD_TEXT:
-        assert bad not in text, f"{name}: {bad!r} on screen"
+    assert BAD_TEXT.findall(page.inner_text("body")) == [], name
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
 
 
@@ -64,6 +70,8 @@ def test_every_view_in_both_languages(page, server, lang):
     for view in VIEWS:
         open_view(page, view)
         check_screen(page, f"{view}-{lang}")
+        if (view, lang) in GUIDE:
+            guide_shot(page, GUIDE[view, lang])
         assert set(page.evaluate(AXIS_TYPES, ID_AXES)) <= {"category", "date"}, view  # ids and weeks, never numbers
     assert page.errors == []
     assert page.inner_text("nav a[data-view='plan']") == {"zh": "生产计划", "en": "Production plan"}[lang]
@@ -111,7 +119,8 @@ def test_views_show_the_api_numbers(page, server, client):
     uid = page.eval_on_selector("#series", "s => s.value")
     assert page.locator("#table-forecast tbody tr").count() == len(api(f"/api/v1/series/{uid}")["forecast"]["ds"])
     aligned = page.eval_on_selector_all(
-        "#table-forecast th, #table-forecast tbody tr:first-child td", "els => els.map((e) => getComputedStyle(e).textAlign)"
+        "#table-forecast th, #table-forecast tbody tr:first-child td",
+        "els => els.map((e) => getComputedStyle(e).textAlign)",
     )
     assert aligned == ["left", "right", "right", "right"] * 2  # each header over its column
     assert page.inner_text("#table-forecast thead").strip().split("\t")[2:] == ["下限 (10%)", "上限 (90%)"]
@@ -133,6 +142,7 @@ def test_a_table_sorts_filters_and_downloads(page, server):
     qtys = [float(q.replace(",", "")) for q in page.eval_on_selector_all(
         f"{table} tbody td.num", "els => els.map((e) => e.textContent)")]
     assert qtys == sorted(qtys, reverse=True) and len(qtys) > 10
+    guide_shot(page, "download")
     first = page.inner_text(f"{table} tbody tr:first-child td:first-child")
     page.fill(f"{table} input[type=search]", first)
     assert page.get_attribute(f"{table} table", "data-rows") == "1"

@@ -4,7 +4,7 @@ translated quarantine reasons, a stage run as a job; and the API docs rendering 
 import pytest
 from browser import ARGS, ARTIFACTS, CHROMIUM, browser_page, needs_browser
 from servers import serving
-from .test_dashboard import check_screen, open_view, sign_in
+from .test_dashboard import check_screen, guide_shot, open_view, sign_in
 
 from supplyfit.api import create_app, create_key
 from supplyfit.store import Store
@@ -28,37 +28,62 @@ def empty_server(tmp_path):
         yield {"url": url, "key": key}
 
 
+def load_and_monitor(page, tmp_path) -> None:
+    """From the guide to the data view: upload ORDERS and run the monitor stage, as an operator does."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    page.click("#guide a.button")
+    page.wait_for_function("document.body.dataset.view === 'data' && document.body.dataset.ready === '1'")
+    page.set_input_files("#up-file", str(orders))
+    page.click("#up-send")
+    page.wait_for_selector("#report:not([hidden]) #report-rows table")
+    page.select_option("#job-stage", "monitor")
+    page.click("#job-run")
+    page.wait_for_function("['done', 'failed'].includes(document.getElementById('job-status').dataset.status)")
+    page.wait_for_function("document.body.dataset.ready === '1'")
+
+
 @needs_browser
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_empty_store_guides_then_loads_and_runs(empty_server, tmp_path, lang):
-    orders = tmp_path / "orders.csv"
-    orders.write_text(ORDERS, encoding="utf-8")
     with browser_page(height=900) as page:
         page.goto(empty_server["url"] + "/")
         page.evaluate(f"localStorage.setItem('sf-lang', '{lang}')")
         sign_in(page, empty_server["url"], empty_server["key"])
         assert page.is_visible("#guide") and not page.is_visible("#view-week")
         check_screen(page, f"empty-{lang}")
-        page.click("#guide a.button")
-        page.wait_for_function("document.body.dataset.view === 'data' && document.body.dataset.ready === '1'")
-        page.set_input_files("#up-file", str(orders))
-        page.click("#up-send")
-        page.wait_for_selector("#report:not([hidden]) #report-rows table")
+        load_and_monitor(page, tmp_path)
         assert page.get_attribute("#up-progress", "value") == "1"  # the upload's progress reached its end
         counts = {m: page.get_attribute(f"#report-counts .kpi[data-metric='{m}']", "data-value")
                   for m in ("rows_read", "stored", "quarantined", "duplicates")}
         assert counts == {"rows_read": "5", "stored": "4", "quarantined": "1", "duplicates": "0"}
-        assert page.inner_text("#report-rows tbody td:last-child") == {"zh": "数量为零", "en": "zero quantity"}[lang]
-        page.select_option("#job-stage", "monitor")
-        page.click("#job-run")
-        page.wait_for_function("['done', 'failed'].includes(document.getElementById('job-status').dataset.status)")
+        reason = page.inner_text("#report-rows tbody td:last-child")
+        assert reason == {"zh": "数量为零", "en": "zero quantity"}[lang]
         assert page.get_attribute("#job-status", "data-status") == "done"
-        page.wait_for_function("document.body.dataset.ready === '1'")
         check_screen(page, f"upload-{lang}")
+        if lang == "zh":
+            guide_shot(page, "load")
         open_view(page, "overview")
         check_screen(page, f"first-overview-{lang}")
-        assert page.locator(".kpi[data-metric='revenue']").count() == 1
-        assert page.errors == []
+        label = page.inner_text(".kpi[data-metric='revenue'] .l")
+        assert label.endswith({"zh": "2024-03 (未完结月份)", "en": "2024-03 (partial month)"}[lang])
+        open_view(page, "week")  # only the monitor stage has run: the other parts say so and link to the jobs
+        assert page.locator("#view-week .notice a[href='#data']").count() == 2
+        assert page.get_attribute("#rising table", "data-rows") == "2"
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-first-week-{lang}.png"), full_page=True)
+        # the results not computed yet answer 404 (plan, complaints), which the browser logs; nothing else
+        assert [e for e in page.errors if "status of 404" not in e] == []
+
+
+@needs_browser
+@pytest.mark.xfail(strict=True, reason="hotspots.py writes 'nan units in the last 8 weeks' for an item sold "
+                   "for less than 8 weeks (last_units is NaN); reported to the monitor owner")
+def test_new_store_week_shows_no_missing_value(empty_server, tmp_path):
+    with browser_page(height=900) as page:
+        sign_in(page, empty_server["url"], empty_server["key"])
+        load_and_monitor(page, tmp_path)
+        open_view(page, "week")
+        check_screen(page, "first-week-zh")
 
 
 @needs_browser

@@ -99,24 +99,27 @@ const views = {
     $("kpis").innerHTML = "";
     [["revenue", "money"], ["units", "int"], ["orders", "int"], ["customers", "int"], ["avg_basket", "money2"],
       ["return_rate", "pct"]].forEach(([k, kind]) => {
-      const g = k === "return_rate" ? null : last[k + "_pop"];
+      const g = k === "return_rate" || !last.complete ? null : last[k + "_pop"];
       const sub = g == null ? null : {text: `${t("vs_prev")} ${fmt(g, "delta")}`, cls: g >= 0 ? "up" : "down"};
-      card($("kpis"), k, `${t(k)} · ${period} (${t("complete_month")})`, fmt(last[k], kind), sub).dataset.value = last[k];
+      const label = `${t(k)} · ${period} (${t(last.complete ? "complete_month" : "partial_month")})`;
+      card($("kpis"), k, label, fmt(last[k], kind), sub).dataset.value = last[k];
     });
-    const partial = months.filter((r) => !r.complete).map((r) => fmt(r.period, "date").slice(0, 7));
-    $("partial").textContent = partial.map((p) => t("partial_note", {p})).join(" ");
+    const partial = months.filter((r) => !r.complete && r !== last).map((r) => fmt(r.period, "date").slice(0, 7));
+    $("partial").textContent = (last.complete ? "" : t("partial_only", {p: period}) + " ") +
+      partial.map((p) => t("partial_note", {p})).join(" ");
     const weeks = await api("/api/v1/indicators?freq=W&table=totals");
     const fc = ((await result("/api/v1/indicators?freq=W&table=forecast")) || []).filter((r) => r.metric === "revenue");
     const full = weeks.filter((r) => r.complete), part = weeks.filter((r) => !r.complete);
     plot("chart-revenue", [
-      {x: full.map((r) => r.period), y: full.map((r) => r.revenue), name: t("history"), mode: "lines"},
+      {x: full.map((r) => r.period), y: full.map((r) => r.revenue), name: t("history"),
+       mode: full.length > 2 ? "lines" : "lines+markers"},
       {x: part.map((r) => r.period), y: part.map((r) => r.revenue), name: t("partial_week"), mode: "markers",
        marker: {symbol: "circle-open", size: 10}},
       {x: fc.map((r) => r.period).concat(fc.map((r) => r.period).reverse()),
        y: fc.map((r) => r.yhat_q90).concat(fc.map((r) => r.yhat_q10).reverse()), fill: "toself", opacity: 0.3,
        line: {width: 0}, name: t("band")},
       {x: fc.map((r) => r.period), y: fc.map((r) => r.yhat), name: t("fc"), mode: "lines+markers"},
-    ], t("rev_trend"), {yaxis: {tickformat: ",.0f", ticksuffix: " " + currency(), automargin: true}});
+    ], t("rev_trend"), {xaxis: {automargin: true}, yaxis: {tickformat: ",.0f", ticksuffix: " " + currency(), automargin: true}});
     const dims = await api("/api/v1/indicators?freq=M&table=by_dimension&dimension=category");
     const cats = dims.filter((r) => r.period === last.period).sort((a, b) => b.revenue - a.revenue);
     plot("chart-categories", [{type: "bar", x: cats.map((r) => String(r.value)), y: cats.map((r) => r.share),
