@@ -29,6 +29,7 @@ def test_live_prorates_the_forecast_and_scores_the_week_so_far(server):
         assert (bags["category"], bags["units"], bags["expected"]) == ("bags", 45, 70)
         assert c.get("/api/v1/live", params={"sku": "A2"}).json()["skus"] == [a2]
         assert c.get("/api/v1/live", params={"category": "toys"}).json()["skus"] == []
+        assert c.get("/api/v1/live", params={"sku": "", "category": ""}).json() == live
 
 
 def test_signals_once_per_week_and_kind_again_when_they_escalate(server):

@@ -114,6 +114,7 @@ async def live(
     units, revenue, the forecast's expectation so far (its week prorated by the elapsed fraction), and how
     unusual that is (`score`, a z-score under the forecast's 80% band; `p_tail`, its tail probability)."""
     engine: LiveEngine = request.app.state.live
+    sku, category = sku or None, category or None  # ?sku=&category= asks for everything
     fetch = lambda: sensing.answer(engine.week(ctx.who.tenant), sku, category)
     body = await fetch_once(ctx, LIVE_KEY + (sku, category), fetch)
     return json_body(body)
