@@ -24,6 +24,7 @@ UNIT = {"W": "week", "M": "month"}  # DuckDB date_trunc unit of each frequency
 PERIOD = {"W": pd.DateOffset(weeks=1), "M": pd.DateOffset(months=1)}
 METRICS = ["revenue", "units", "orders", "customers"]
 DIMENSIONS = ("category", "region", "channel")
+IDS = ("order_id", "sku", "customer_id")  # counted and grouped, never shown
 PRICE_BANDS = (0, 1, 2, 5, 10, 20, np.inf)
 
 
@@ -103,24 +104,30 @@ def _growth(frame: pd.DataFrame, keys: list[str], season: int, freq: str) -> pd.
 
 def _connect(source: Store | pd.DataFrame, freq: str) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the product lines (:func:`product_lines`, returns kept) as table ``lines``:
-    order_id, sku, customer_id and the :data:`DIMENSIONS` as text (NULL when the orders lack them), quantity,
-    unit_price, revenue, ts, ``period`` (its start, per ``freq``) and ``is_return`` (:func:`returns_mask`).
+    order_id, sku and customer_id as integer codes (:data:`IDS`), the :data:`DIMENSIONS` as text (NULL when the
+    orders lack them), quantity, unit_price, revenue, ts, ``period`` (its start, per ``freq``) and ``is_return``
+    (:func:`returns_mask`).
 
     Copied once from pandas into DuckDB's columnar form: every indicator is then one SQL aggregate over millions
-    of lines, on all cores, without pandas' per-group copies."""
+    of lines, on all cores, without pandas' per-group copies. Identifiers are only counted and grouped, so codes
+    serve: distinct counts over integers, not millions of strings copied and hashed per query."""
     df = source if isinstance(source, pd.DataFrame) else source.sales()
-    if isinstance(df["ts"].dtype, pd.DatetimeTZDtype):
-        df = df.assign(ts=df["ts"].dt.tz_localize(None))  # local wall time, as period_start counts it
-    elif not pd.api.types.is_datetime64_any_dtype(df["ts"]):
-        df = df.assign(ts=pd.to_datetime(df["ts"]))
+    ts = df["ts"]
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_localize(None)  # local wall time, as period_start counts it
+    elif not pd.api.types.is_datetime64_any_dtype(ts):
+        ts = pd.to_datetime(ts)
     cols = set(df.columns)
-    text = lambda c: f"{c}::VARCHAR" if c in cols else "NULL::VARCHAR"
+    keep = [c for c in (*DIMENSIONS, "quantity", "unit_price", "is_return", "is_product") if c in cols]
+    src = pd.DataFrame({**{c: pd.factorize(df[c])[0] for c in IDS if c in cols}, **{c: df[c] for c in keep},
+                        "ts": ts})
+    ids = [f"nullif({c}, -1) AS {c}" if c in cols else f"NULL::BIGINT AS {c}" for c in IDS]
+    dims = [f"{c}::VARCHAR AS {c}" if c in cols else f"NULL::VARCHAR AS {c}" for c in DIMENSIONS]
     flagged = " OR coalesce(is_return::BOOLEAN, false)" if "is_return" in cols else ""
     product = "coalesce(is_product::BOOLEAN, true)" if "is_product" in cols else "true"
     con = duckdb.connect()
-    con.register("src", df)
-    con.execute(f"""CREATE TABLE lines AS SELECT {text("order_id")} AS order_id, {text("sku")} AS sku,
-        {", ".join(f"{text(c)} AS {c}" for c in ("customer_id", *DIMENSIONS))},
+    con.register("src", src)
+    con.execute(f"""CREATE TABLE lines AS SELECT {", ".join(ids + dims)},
         quantity::DOUBLE AS quantity, unit_price::DOUBLE AS unit_price, quantity * unit_price AS revenue,
         ts::TIMESTAMP AS ts, date_trunc('{UNIT[freq]}', ts::TIMESTAMP) AS period, (quantity < 0{flagged}) AS is_return
         FROM src WHERE {product}""")
@@ -154,7 +161,8 @@ def _indicators(con: duckdb.DuckDBPyConnection, source: Store | pd.DataFrame, fr
     if not n:
         raise ValueError("no product order lines to compute indicators from")
     last = pd.Timestamp(last)
-    totals = _growth(_aggregate(con, {"period": "period"}), [], season, freq)
+    per_period = _aggregate(con, {"period": "period"})
+    totals = _growth(per_period, [], season, freq)
     totals["complete"] = complete(totals.period, freq, last)
     if not totals.complete.iloc[-1]:
         notes.append(f"the last period (from {totals.period.iloc[-1]:%Y-%m-%d}) is incomplete: data end "
@@ -172,7 +180,8 @@ def _indicators(con: duckdb.DuckDBPyConnection, source: Store | pd.DataFrame, fr
     ind = Indicators(freq, totals, by_dim, _contribution(con), _concentration(con), _price_bands(con),
                      _new_returning(con), _sentiment(source, reviews, freq, notes), notes=notes)
     if forecast:
-        ind.forecast = _forecast(con, last, freq, horizon or (8 if freq == "W" else 3))
+        weekly = per_period if freq == "W" else _aggregate(con, {"period": "date_trunc('week', ts)"})
+        ind.forecast = _forecast(weekly, last, freq, horizon or (8 if freq == "W" else 3))
     return ind
 
 
@@ -261,13 +270,13 @@ def _sentiment(source, reviews: pd.DataFrame | None, freq: str, notes: list[str]
     return sentiment_index(reviews, freq)
 
 
-def _forecast(con: duckdb.DuckDBPyConnection, last: pd.Timestamp, freq: str, horizon: int) -> pd.DataFrame:
+def _forecast(weekly: pd.DataFrame, last: pd.Timestamp, freq: str, horizon: int) -> pd.DataFrame:
     """Next periods of the total metrics, from weekly forecasts of :mod:`supplyfit.demand` (summed into months
     for 'M'; monthly bands are the sums of the weekly quantiles, so they are wide on purpose, and distinct
-    customers are not forecast per month because weekly counts do not add up to monthly ones)."""
+    customers are not forecast per month because weekly counts do not add up to monthly ones). ``weekly``: the
+    metrics per week, ``last``: the time of the last line."""
     from ..demand import Forecaster
 
-    weekly = _aggregate(con, {"period": "date_trunc('week', ts)"})
     full = pd.date_range(weekly.period.min(), weekly.period.max(), freq=FREQ)
     weekly = weekly.set_index("period").reindex(full, fill_value=0).rename_axis("period").reset_index()
     weekly = weekly[complete(weekly.period, "W", last)]  # a partial last week would read as a collapse
