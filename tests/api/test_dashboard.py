@@ -140,7 +140,7 @@ def test_a_table_sorts_filters_and_downloads(page, server):
     page.click(f"{table} th[data-key='qty']")  # ascending, then descending
     page.click(f"{table} th[data-key='qty']")
     qtys = [float(q.replace(",", "")) for q in page.eval_on_selector_all(
-        f"{table} tbody td.num", "els => els.map((e) => e.textContent)")]
+        f"{table} tbody td:nth-child(2)", "els => els.map((e) => e.textContent)")]
     assert qtys == sorted(qtys, reverse=True) and len(qtys) > 10
     guide_shot(page, "download")
     first = page.inner_text(f"{table} tbody tr:first-child td:first-child")
@@ -149,5 +149,7 @@ def test_a_table_sorts_filters_and_downloads(page, server):
     with page.expect_download() as dl:
         page.click(f"{table} button.csv")
     text = open(dl.value.path(), encoding="utf-8-sig").read()
-    assert list(csv.reader(io.StringIO(text))) == [["商品", "数量"], [first, str(int(qtys[0]))]]
+    header, row = csv.reader(io.StringIO(text))
+    assert header == ["商品", "数量", "每周预测", "原因"] and row[:2] == [first, str(int(qtys[0]))]
+    assert row[3].startswith("预测每周约 ") and "本单约够" in row[3]  # the shown text, in the page's language
     assert page.errors == []

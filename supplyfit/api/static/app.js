@@ -66,14 +66,7 @@ const views = {
       result("/api/v1/complaints?limit=5")]);
     if (plan && plan.length) {
       const first = plan.reduce((m, r) => (r.ds < m ? r.ds : m), plan[0].ds);
-      const byId = new Map((fc || []).filter((r) => r.ds === first).map((r) => [r.unique_id, r]));
-      const rank = new Map((hs || []).map((r) => [r.unique_id, r.rank]));
-      const rows = plan.filter((r) => r.ds === first).sort((a, b) => b.qty - a.qty).map((r) => {
-        const f = byId.get(r.unique_id);
-        const why = [f ? t("why_fc", {w: fmt(first, "date"), fc: fmt(f.yhat, "int"), q90: fmt(f.yhat_q90, "int")}) : "",
-          rank.has(r.unique_id) ? t("why_rising", {r: rank.get(r.unique_id)}) : ""].filter(Boolean).join("; ");
-        return {...r, why};
-      });
+      const rows = withWhy(plan.filter((r) => r.ds === first), fc, hs).sort((a, b) => b.qty - a.qty);
       $("reorders-title").textContent = `${t("reorders")} · ${t("week_of", {d: fmt(first, "date")})} · ` +
         t("top_n", {n: Math.min(TOP, rows.length), m: rows.length});
       grid("reorders", rows.slice(0, TOP), [...idCols(), {key: "qty", label: "qty", kind: "int"}, {key: "why", label: "reason"}],
@@ -169,8 +162,10 @@ const views = {
   },
 
   async plan() {
-    const rows = await result("/api/v1/plan?limit=100000");
-    if (!rows) { notRun("plan-weeks"); return; }
+    const [plan, fc, hs] = await Promise.all([result("/api/v1/plan?limit=100000"),
+      result("/api/v1/forecasts?level=sku&limit=100000"), result("/api/v1/hotspots?k=100")]);
+    if (!plan) { notRun("plan-weeks"); return; }
+    const rows = withWhy(plan, fc, hs);
     const total = rows.reduce((s, r) => s + r.qty, 0);
     const weeks = [...new Set(rows.map((r) => r.ds))].sort();
     $("plan-total").textContent = t("plan_total", {n: fmt(total, "int"), s: new Set(rows.map((r) => r.unique_id)).size,
@@ -184,7 +179,8 @@ const views = {
       h.textContent = `${t("week_of", {d: fmt(w, "date")})} · ${t("total")} ${fmt(these.reduce((s, r) => s + r.qty, 0), "int")}`;
       const box = Object.assign(document.createElement("div"), {id: `plan-week-${i}`});
       $("plan-weeks").append(h, box);
-      grid(box.id, these, [...idCols(), {key: "qty", label: "qty", kind: "int"}], `plan-${fmt(w, "date")}`);
+      grid(box.id, these, [...idCols(), {key: "qty", label: "qty", kind: "int"}, {key: "yhat", label: "fc_week", kind: "int"},
+        {key: "why", label: "reason"}], `plan-${fmt(w, "date")}`);
     });
   },
 
@@ -205,6 +201,21 @@ const views = {
       {key: "message", label: "message"}], "jobs");
   },
 };
+
+/** Plan rows with why each is made: the forecast weekly demand from the plan's week on, how many weeks the
+ * quantity covers at that rate, and the item's hotspot rank when it is rising. */
+function withWhy(rows, fc, hs) {
+  const weekly = new Map();
+  (fc || []).forEach((r) => weekly.set(r.unique_id, (weekly.get(r.unique_id) || []).concat([r])));
+  const rank = new Map((hs || []).map((r) => [r.unique_id, r.rank]));
+  return rows.map((r) => {
+    const ahead = (weekly.get(r.unique_id) || []).filter((x) => x.ds >= r.ds);
+    const yhat = ahead.length ? ahead.reduce((s, x) => s + x.yhat, 0) / ahead.length : null;
+    const why = [yhat ? t("why_fc", {fc: fmt(yhat, "int"), c: fmt(r.qty / yhat, "num")}) : "",
+      rank.has(r.unique_id) ? t("why_rising", {r: rank.get(r.unique_id)}) : ""].filter(Boolean).join(t("sep"));
+    return {...r, yhat, why};
+  });
+}
 
 const complaintCols = () => [{key: "rank", label: "rank", kind: "int"}, {key: "category", label: "category"},
   {key: "reason", label: "reason", show: reason}, {key: "urgency", label: "urgency", kind: "num", digits: 2},
