@@ -48,8 +48,12 @@ def _severity(score: float, threshold: float) -> int:
 def candidates(con: duckdb.DuckDBPyConnection, tenant: str, rules: Rules, week: pd.DataFrame) -> list[dict]:
     """Signals the week so far (``week``: :func:`.sensing.live` per SKU) calls for, before removing those
     already told."""
-    week = week[week["score"].notna()]
-    out = []
+    above = (week["score"] >= rules.threshold) & (week["units"] >= rules.min_units)
+    below = (week["score"] <= -rules.threshold) & (week["expected"] >= rules.min_units)
+    week = week[above | below]
+    out: list[dict] = []
+    if week.empty:
+        return out
     plan = _plan(con, tenant)
     for r in week.itertuples(index=False):
         above = r.score >= rules.threshold and r.units >= rules.min_units
@@ -124,38 +128,39 @@ def raise_signals(store: Store, rules: Rules, week: pd.DataFrame | None = None) 
     """Store the signals the tenant's week (``week``, else read now) calls for that were not told yet (or
     escalate), with their outbox rows; the number stored. Run under the store's write lock."""
     con = store.con
-    new = []
+    week = live(con, store.tenant, "sku") if week is None else week
+    if week.empty:
+        return 0
     told = {
         (k, s): v
         for k, s, v in con.execute(
-            "SELECT kind, sku, max(severity) FROM live_signals WHERE tenant = ? AND week = "
-            "(SELECT date_trunc('week', max(ts)) FROM orders WHERE tenant = ?) GROUP BY 1, 2",
-            [store.tenant, store.tenant],
+            "SELECT kind, sku, max(severity) FROM live_signals WHERE tenant = ? AND week = ? GROUP BY 1, 2",
+            [store.tenant, week["week"].iloc[0]],
         ).fetchall()
     }
-    week = live(con, store.tenant, "sku") if week is None else week
-    for c in candidates(con, store.tenant, rules, week):
-        if c["severity"] > told.get((c["kind"], c["sku"]), 0):
-            new.append(c)
+    new = [c for c in candidates(con, store.tenant, rules, week) if c["severity"] > told.get((c["kind"], c["sku"]), 0)]
     if not new:
         return 0
     con.execute("BEGIN TRANSACTION")
     try:
         first = scalar(con, "SELECT coalesce(max(signal_id), 0) + 1 FROM live_signals")
-        rows = [
-            [
-                first + i,
-                store.tenant,
-                c["kind"],
-                c["sku"],
-                c["week"],
-                c["severity"],
-                c["ts"],
-                json.dumps(c["detail"], default=str),
-            ]
-            for i, c in enumerate(new)
-        ]
-        con.executemany("INSERT INTO live_signals VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        rows = pd.DataFrame(
+            {
+                "signal_id": range(first, first + len(new)),
+                "tenant": store.tenant,
+                "kind": [c["kind"] for c in new],
+                "sku": [c["sku"] for c in new],
+                "week": [c["week"] for c in new],
+                "severity": [c["severity"] for c in new],
+                "ts": [c["ts"] for c in new],
+                "detail": [json.dumps(c["detail"], default=str) for c in new],
+            }
+        )
+        con.register("_signals", rows)
+        try:
+            con.execute("INSERT INTO live_signals SELECT * FROM _signals")
+        finally:
+            con.unregister("_signals")
         con.execute(
             """
             INSERT INTO live_outbox
