@@ -10,7 +10,7 @@ busy shared machine does not skew), POST -> visible in /live (p50, p99: from
 sending a batch until /live?sku= shows at least every acknowledged unit of one of its SKUs), and /live read
 latency (p50, p99) of a reader polling the whole view during the stream.
 
-    python benchmarks/live.py --batch 500 --clients 4 --repeat 10
+    python benchmarks/live.py --batch 1000 --clients 8 --repeat 30
 """
 
 from __future__ import annotations
@@ -161,9 +161,9 @@ def reader(url: str, key: str, stop: threading.Event, out: list[float]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--week", default="2010-11-15", help="Monday of the week replayed (history ends before it)")
-    ap.add_argument("--batch", type=int, default=500, help="lines per POST (100-1,000)")
-    ap.add_argument("--clients", type=int, default=4, help="concurrent senders")
-    ap.add_argument("--repeat", type=int, default=10, help="copies of the week streamed")
+    ap.add_argument("--batch", type=int, default=1000, help="lines per POST (100-1,000)")
+    ap.add_argument("--clients", type=int, default=8, help="concurrent senders")
+    ap.add_argument("--repeat", type=int, default=30, help="copies of the week streamed")
     ap.add_argument("--port", type=int, default=8765)
     args = ap.parse_args()
     week = pd.Timestamp(args.week)
