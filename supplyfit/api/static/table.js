@@ -22,6 +22,7 @@ function fmt(v, kind = "text", digits = 1) {
   }
 }
 const NUMERIC = new Set(["int", "num", "money", "money2", "pct", "delta"]);
+const PROSE = new Set(["text", "reason", "why", "note", "message"]); // columns that wrap; the others stay on one line
 
 /** Render ``rows`` into the element ``id`` as a toolbar (search, row count, CSV) over a sortable table.
  * ``cols``: [{key, label, kind, show}] where ``show(value, row)`` gives the text (default: fmt by kind);
@@ -77,6 +78,7 @@ function grid(id, rows, cols, name) {
         td.textContent = shown(c, r);
         if (NUMERIC.has(c.kind)) td.className = "num";
         if (c.kind === "id") td.className = "id";
+        if (PROSE.has(c.key)) td.className = "prose";
       });
     });
     head.querySelectorAll("th").forEach((th) => {
