@@ -132,6 +132,10 @@ def test_views_show_the_api_numbers(page, server, client):
     open_view(page, "plan")
     assert float(page.get_attribute("#plan-total", "data-total")) == pytest.approx(sum(r["qty"] for r in plan))
     assert page.locator("#plan-weeks h3").count() == len({r["ds"] for r in plan})
+
+    open_view(page, "data")  # a reader sees the loads and jobs, and is told why there is no upload form
+    assert page.is_visible("#reader-note") and not page.is_visible("#upload")
+    assert page.get_attribute("#table-loads table", "data-rows") == str(len(api("/api/v1/loads?limit=100")))
     assert page.errors == []
 
 
