@@ -91,7 +91,8 @@ async def order_events(request: Request, ctx: WriterCtx) -> Accepted:
     is known by its `event_id`, else by its natural key (order, SKU, quantity, price)."""
     ndjson = request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-ndjson"
     try:
-        lines = events.parse(await request.body(), ndjson)
+        body = await request.body()
+        lines = await run_in_threadpool(events.parse, body, ndjson)  # off the event loop: reads go on meanwhile
     except events.BadBody as e:
         raise HTTPException(422, str(e)) from None
     if len(lines) > MAX_LINES:
