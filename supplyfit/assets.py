@@ -374,6 +374,16 @@ def stale(store: Store) -> list[str]:
     return out
 
 
+def results_status(store: Store) -> pd.DataFrame:
+    """Every result table the tenant has, in run order: its stage, the command that refreshes it, when it was
+    written (None when before the store tracked it) and whether it is stale."""
+    written, old = _written(store), set(stale(store))
+    return pd.DataFrame(
+        [(r.name, s.name, f"supplyfit {s.command}", written.get(r.name), r.name in old)
+         for s in STAGES for r in s.writes if store.has_result(r.name)],
+        columns=["table", "stage", "command", "written", "stale"])
+
+
 def stale_stages(store: Store) -> pd.DataFrame:
     """:func:`stale` by stage: stage, cost, stale results, and the command that refreshes them."""
     old = stale(store)

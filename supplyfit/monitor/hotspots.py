@@ -160,14 +160,18 @@ def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, spells: Sp
     return model
 
 
+def _weeks(n: int) -> str:
+    return "1 week" if n == 1 else f"{n} weeks"
+
+
 def _reason(r: pd.Series) -> str:
-    parts = [f"{r.last_units:,.0f} units in the last {r.horizon} weeks"]
+    parts = [f"{r.last_units:,.0f} units in the last {_weeks(r.recent)}"]
     if r.reach >= 0.1:
         parts.append(f"{r.reach:.0%} of its past {r.horizon}-week spells sold clearly more: room to jump")
     if r.s26 * 8 / 26 > 1.5 * r.s8 and r.s26 > 0:
         parts.append(f"below its 26-week level ({r.s26 * 8 / 26:,.0f} per 8 weeks): demand returning")
     if r.age < 13:
-        parts.append(f"new item ramping up (first sale {r.age} weeks ago)")
+        parts.append(f"new item ramping up (first sale {_weeks(r.age)} ago)")
     if r.s4 > 1.2 * r.s4_prev and r.s4 - r.s4_prev >= 5:
         parts.append(f"accelerating: last 4 weeks {r.s4:,.0f} vs {r.s4_prev:,.0f} the 4 before")
     if np.isfinite(r.ya_rise) and r.ya_rise > 0:
@@ -202,8 +206,9 @@ def hotspots(panel: pd.DataFrame, asof: str | pd.Timestamp | None = None, k: int
         F = features(wide, t, horizon, cat, spells)
         model = _fit_ranker(wide, t, horizon, cat, spells, origins, seed)
         score = model.predict(F[FEATURES]) if model is not None else F.reach.to_numpy()
-    out = F.assign(unique_id=wide.ids, score=score, last_units=_window(wide.Y, t - horizon, t), category=cat,
-                   horizon=horizon)[known]
+    recent = min(horizon, t)  # a history shorter than the horizon: its whole length
+    out = F.assign(unique_id=wide.ids, score=score, last_units=_window(wide.Y, t - recent, t), category=cat,
+                   horizon=horizon, recent=recent)[known]
     out = out.sort_values(["score", "spell_gap"], ascending=False).head(k)
     out["reason"] = out.apply(_reason, axis=1)
     return out[COLUMNS].reset_index(drop=True)

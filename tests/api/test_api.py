@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import pytest
 
-from .conftest import MAX_UPLOAD_MB
+from .conftest import MAX_UPLOAD_MB, tenant_keys
 
 
 def h(key: str) -> dict:
@@ -315,3 +315,19 @@ def test_admin_manages_keys_of_its_own_tenant_only(client, keys):
     assert all(k["tenant"] == "default" for k in listed)
     assert client.post("/api/v1/keys", json={"role": "admin"}, headers=h(keys["b_writer"])).status_code == 403
     assert client.post("/api/v1/keys", json={"role": "root"}, headers=h(keys["a_admin"])).status_code == 422
+
+
+def test_products_and_results_status(client, keys, server):
+    """Descriptions for the codes the dashboard shows, and which results exist and are stale, per tenant."""
+    from supplyfit.assets import RESULTS
+
+    got = client.get("/api/v1/products", params={"limit": 5}, headers=h(keys["a_reader"]))
+    assert got.status_code == 200 and len(got.json()) == 5 and {"sku", "name", "category"} <= set(got.json()[0])
+    empty = tenant_keys(server, "brand-no-products", "reader")["reader"]
+    assert client.get("/api/v1/products", headers=h(empty)).json() == []
+    status = client.get("/api/v1/results", headers=h(keys["a_reader"])).json()
+    names = [r["table"] for r in status]
+    assert names == [n for n in RESULTS if n in names] and {"forecasts", "hotspots", "production_plan"} <= set(names)
+    assert all(isinstance(r["stale"], bool) for r in status)
+    assert {r["command"] for r in status} >= {"supplyfit forecast", "supplyfit monitor"}
+    assert client.get("/api/v1/results", headers=h(empty)).json() == []

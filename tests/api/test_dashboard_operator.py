@@ -76,8 +76,6 @@ def test_empty_store_guides_then_loads_and_runs(empty_server, tmp_path, lang):
 
 
 @needs_browser
-@pytest.mark.xfail(strict=True, reason="hotspots.py writes 'nan units in the last 8 weeks' for an item sold "
-                   "for less than 8 weeks (last_units is NaN); reported to the monitor owner")
 def test_new_store_week_shows_no_missing_value(empty_server, tmp_path):
     with browser_page(height=900) as page:
         sign_in(page, empty_server["url"], empty_server["key"])

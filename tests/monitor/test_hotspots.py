@@ -105,3 +105,11 @@ def test_hotspots_on_more_series_than_a_ranker_query_may_hold(tmp_path, tmp_path
     assert (~np.all(np.isnan(wide.Y[:, :8]), axis=1)).sum() > max(10_000, MAX_QUERY)  # the first origin's query
     hs = hotspots(panel, k=20)
     assert len(hs) == 20 and hs.score.is_monotonic_decreasing and hs.unique_id.is_unique
+
+
+def test_reasons_of_a_history_shorter_than_the_horizon_count_what_there_is():
+    ds = pd.date_range("2024-01-01", periods=3, freq="W-MON")
+    panel = pd.DataFrame({"unique_id": ["a"] * 3 + ["b"] * 3, "ds": list(ds) * 2, "y": [1, 2, 3, 0, 0, 5]})
+    out = hotspots(panel, k=2)
+    assert set(out.last_units) == {6.0, 5.0} and "nan" not in " ".join(out.reason)
+    assert out.set_index("unique_id").loc["a", "reason"].startswith("6 units in the last 3 weeks")

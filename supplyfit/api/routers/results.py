@@ -12,7 +12,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from ...assets import RESULTS
+from ...assets import RESULTS, results_status
 from ..answers import Rows, answer, encode, json_body
 from ..errors import errors
 from ..service import Ctx, Session, fetch_once, in_background
@@ -127,6 +127,20 @@ async def series(unique_id: Annotated[str, PathParam(max_length=200)], ctx: Ctx)
     if empty:
         raise HTTPException(404, f"no forecast for {unique_id!r}")
     return json_body(body)
+
+
+@router.get("/products", response_model=Rows, tags=["catalogue"], responses=errors(404))
+async def products(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> Response:
+    """The tenant's products: SKU, name (the description), category, attributes, average price, first and last
+    sale; for showing descriptions next to codes."""
+    return await answer(ctx, "products", order="sku", limit=limit)
+
+
+@router.get("/results", response_model=Rows, tags=["results"])
+def results(ctx: Ctx) -> Response:
+    """The result tables this tenant has: stage, the command that refreshes it, when written, whether stale (an
+    input changed since)."""
+    return Response(encode(results_status(ctx.store)), media_type="application/json")
 
 
 @router.get("/plan", response_model=Rows, tags=["supply"], responses=errors(404))
