@@ -205,6 +205,9 @@ def main() -> None:
                     c.get("/api/v1/live").raise_for_status()
                     quiet.append(time.perf_counter() - t1)
                 signals = len(c.get("/api/v1/signals", params={"limit": 10_000}).json()["signals"])
+                commits = sum(
+                    x["file"].startswith("events") for x in c.get("/api/v1/loads", params={"limit": 1000}).json()
+                )
         finally:
             proc.terminate()
             proc.wait(30)
@@ -212,7 +215,7 @@ def main() -> None:
     ms = lambda a, q: f"{np.percentile(np.array(a) * 1000, q):.0f} ms"
     print(
         f"events: {len(sent):,} in {len(batches)} batches of {args.batch} by {args.clients} clients "
-        f"({dict(stream.counts)}); {signals} signals"
+        f"({dict(stream.counts)}); {commits} commits ({len(sent) / max(commits, 1):,.0f} lines each); {signals} signals"
     )
     print(
         f"throughput: {len(sent) / wall:,.0f} events/s ({wall:.1f} s); the server used {cpu:.1f} CPU-s: "

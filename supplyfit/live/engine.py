@@ -3,8 +3,9 @@ outbox's delivery, and the optional watch folder, each on a thread of its own.
 
 Group commit: requests hand their parsed lines to one writer thread and wait. The writer takes everything
 queued (up to ``MAX_LINES``), stores each tenant's batches as one load (one transaction, one refresh of
-products and customers), answers each request with its own counts, clears the tenant's cached answers and
-raises its signals. Under load, many requests share a commit; alone, a request commits at once.
+products and customers), computes the week so far (the new ``/live`` answer, swapped into the cache), answers
+each request with its own counts, and raises the signals (at most every ``SIGNAL_INTERVAL`` per tenant, and as
+soon as writes pause). Under load, many requests share a commit; alone, a request commits at once.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from .watch import Watcher
 
 log = logging.getLogger("supplyfit.live")
 MAX_LINES = 20_000  # lines in one group commit
+SIGNAL_INTERVAL = 0.5  # s: signals are raised on a write at most this often per tenant, and when writes pause
 LIVE_KEY = ("live",)  # cache key of GET /live answers, then (sku, category)
 
 
@@ -52,7 +55,11 @@ class LiveEngine:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._weeks: dict[str, tuple[int, sensing.Week]] = {}  # the week so far per tenant, as of a cache generation
+        self._weeks: dict[str, tuple[int, sensing.Week]] = {}
+        self._unsignalled: dict[str, sensing.Week] = {}  # the week of a write whose signals are not raised yet
+        self._signalled: dict[
+            str, float
+        ] = {}  # when each tenant's signals were last raised (monotonic)  # the week so far per tenant, as of a cache generation
 
     def start(self) -> None:
         self._forget_aborted()
@@ -104,7 +111,12 @@ class LiveEngine:
         lower_priority()
         self._catch_up()
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=SIGNAL_INTERVAL)
+            except queue.Empty:  # quiet: tell what the last writes called for
+                for tenant in list(self._unsignalled):
+                    self._signal(tenant)
+                continue
             if item is None:
                 return
             taken, lines = [item], len(item[1])
@@ -137,15 +149,7 @@ class LiveEngine:
         finally:
             probe.close()
         for tenant in tenants:
-            store = self.service.store.scoped(tenant)
-            try:
-                with self.service.write_lock:
-                    if raise_signals(store, self.options.rules):
-                        self._wake.set()
-            except Exception:
-                log.exception("tenant=%s: raising signals at start failed", tenant)
-            finally:
-                store.close()
+            self._signal(tenant)
 
     def _commit(self, tenant: str, items: list[tuple[str, list[Any], Future]]) -> None:
         """Store the items as one load and answer each request. Then, under the write lock (no other write
@@ -183,11 +187,26 @@ class LiveEngine:
                     svc.results.clear(tenant)
                 for (_, _, fut), c in zip(items, counts):
                     fut.set_result(c)
-            with svc.write_lock:
-                if raise_signals(store, self.options.rules, now.skus):
+            self._unsignalled[tenant] = now
+            if time.monotonic() - self._signalled.get(tenant, 0.0) >= SIGNAL_INTERVAL:
+                self._signal(tenant)
+        except Exception:  # the events are stored and answered; the next write computes the week again
+            log.exception("tenant=%s: computing the week failed", tenant)
+        finally:
+            store.close()
+
+    def _signal(self, tenant: str) -> None:
+        """Raise the signals of the tenant's week so far (as its last write left it, else read now), with their
+        outbox rows, and wake the delivery."""
+        week = self._unsignalled.pop(tenant, None)
+        self._signalled[tenant] = time.monotonic()
+        store = self.service.store.scoped(tenant)
+        try:
+            with self.service.write_lock:
+                if raise_signals(store, self.options.rules, None if week is None else week.skus):
                     self._wake.set()
-        except Exception:  # the events are stored and answered; the next write raises what this one missed
-            log.exception("tenant=%s: computing the week or raising signals failed", tenant)
+        except Exception:  # the next write or quiet moment tries again
+            log.exception("tenant=%s: raising signals failed", tenant)
         finally:
             store.close()
 
