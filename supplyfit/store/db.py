@@ -16,9 +16,11 @@ from .dimensions import refresh_dimensions
 from .schema import SCHEMA_VERSION, migrate
 
 DEFAULT_DB = "supplyfit.duckdb"
-SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine")
-LOADED_TABLES = ("orders", "reviews", "quarantine")  # rows carry the load_id of the load that stored them
-INTERNAL_TABLES = ("meta", "api_keys", "result_meta")  # the store's own bookkeeping: never a result, never shown
+SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine", "live_events")
+# rows carry the load_id of the load that stored them (recovery removes those of a load not marked ok)
+LOADED_TABLES = ("orders", "reviews", "quarantine", "live_events")
+# the store's own bookkeeping: never a result, never shown or exported
+INTERNAL_TABLES = ("meta", "api_keys", "result_meta", "live_signals", "live_webhooks", "live_outbox")
 # numeric types by the values they hold, for migrating a shared result table's column without changing values
 _WIDTH = {"BOOLEAN": 0, "TINYINT": 1, "SMALLINT": 2, "INTEGER": 3, "BIGINT": 4, "HUGEINT": 5, "FLOAT": 6,
           "DOUBLE": 7}
