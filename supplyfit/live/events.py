@@ -171,7 +171,7 @@ def store_events(store: Store, batches: list[list[Any]], lock: AbstractContextMa
                 "INSERT INTO live_events SELECT $tenant, event_id, $load_id, _row FROM _new WHERE event_id IS NOT NULL",
                 params,
             )
-            refresh_dimensions(con, store.tenant)
+            refresh_dimensions(con, store.tenant, load_id)
             con.execute(
                 "UPDATE loads SET rows_read = ?, stored = ?, quarantined = ?, duplicates = ?, finished = ?, "
                 "status = 'ok' WHERE load_id = ?",

@@ -431,7 +431,7 @@ def ingest(
             stored = con.execute(new_rows + insert_sql, {"tenant": store.tenant, "load_id": load_id}).fetchone()[0]
             if kind == "orders":
                 say("refreshing products and customers")
-                refresh_dimensions(con, store.tenant)
+                refresh_dimensions(con, store.tenant, load_id)
             reasons = dict(con.execute("SELECT reason, count(*) FROM quarantine WHERE load_id = ? GROUP BY 1 "
                                        "ORDER BY 2 DESC", [load_id]).fetchall())
             quarantined = sum(reasons.values())

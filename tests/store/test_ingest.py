@@ -121,3 +121,24 @@ def test_a_long_load_holds_the_write_lock_only_for_its_short_transaction(tmp_pat
             assert (ra.stored, st.scoped("b").table("orders").order_id.tolist()) == (30_000, ["B1"])
     finally:
         readers.BATCH_ROWS = old
+
+
+def test_a_load_refreshes_only_what_it_touched_and_equals_a_full_rebuild(tmp_path):
+    from supplyfit.store.dimensions import refresh_dimensions
+
+    head = "order_id,sku,description,quantity,price,ts,customer_id,region\n"
+    (tmp_path / "a.csv").write_text(head + "A1,S1,mug,1,2.0,2024-01-01,C1,north\nA1,S2,cup,1,3.0,2024-01-01,C1,north\n")
+    (tmp_path / "b.csv").write_text(head + "B1,S2,cup,2,5.0,2024-02-01,C2,south\nB2,S2,cup,1,5.0,2024-02-02,C1,south\n")
+    with Store(tmp_path / "s.duckdb") as st:
+        ingest_orders(st, tmp_path / "a.csv")
+        ingest_orders(st, tmp_path / "b.csv")
+        dims = "SELECT * FROM {} ORDER BY ALL"
+        incremental = [st.query(dims.format(t)) for t in ("products", "customers")]
+        refresh_dimensions(st.con, st.tenant)
+        full = [st.query(dims.format(t)) for t in ("products", "customers")]
+        c1, c2 = st.pseudonym("C1"), st.pseudonym("C2")
+    for a, b in zip(incremental, full):
+        pd.testing.assert_frame_equal(a, b)
+    products, customers = full
+    assert products.set_index("sku").loc["S2", "avg_price"] == 13 / 3
+    assert customers.set_index("customer_id").orders.to_dict() == {c1: 2, c2: 1}
