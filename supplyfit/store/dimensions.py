@@ -15,8 +15,8 @@ def refresh_dimensions(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int
     batches) cost time proportional to the tenant's whole history."""
     scope, args = "", [tenant]
     if load_id is not None:
-        scope, args = " AND {col} IN (SELECT {col} FROM orders WHERE tenant = ? AND load_id = ?)", [tenant, tenant,
-                                                                                                      load_id]
+        scope = " AND {col} IN (SELECT {col} FROM orders WHERE tenant = ? AND load_id = ?)"
+        args = [tenant, tenant, str(load_id)]
     prods = con.execute(f"""
         SELECT sku, mode(description) AS name, mode(category) AS category,
                avg(unit_price) FILTER (WHERE NOT is_return) AS avg_price,
