@@ -15,8 +15,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
-
 from _common import load_uci_panel
+
 from supplyfit.demand import Forecaster
 from supplyfit.demand.backtest import score
 from supplyfit.demand.panel import Wide
@@ -42,7 +42,9 @@ def run_statsforecast(model, train: pd.DataFrame, h: int) -> tuple[pd.DataFrame,
     from statsforecast.models import Naive
 
     t0 = time.perf_counter()
-    fc = StatsForecast(models=[model], freq="W-MON", n_jobs=1, fallback_model=Naive()).forecast(df=train[["unique_id", "ds", "y"]], h=h)
+    fc = StatsForecast(models=[model], freq="W-MON", n_jobs=1, fallback_model=Naive()).forecast(
+        df=train[["unique_id", "ds", "y"]], h=h
+    )
     elapsed = time.perf_counter() - t0
     col = [c for c in fc.columns if c not in ("unique_id", "ds")][0]
     return fc.rename(columns={col: "yhat"}), elapsed
@@ -56,10 +58,15 @@ def run_mlforecast(train: pd.DataFrame, h: int) -> tuple[pd.DataFrame, float]:
     weeks = train.groupby("unique_id").size().max()
     lags = [1, 2, 3, 4, 8, 13] + ([52] if weeks > 60 else [])
     t0 = time.perf_counter()
-    mlf = MLForecast(models={"lgbm": lgb.LGBMRegressor(objective="tweedie", n_estimators=300, learning_rate=0.05,
-                                                       verbose=-1, n_jobs=2)},
-                     freq="W-MON", lags=lags, date_features=["week"],
-                     lag_transforms={1: [RollingMean(4), RollingMean(8), RollingMean(13)]})
+    mlf = MLForecast(
+        models={
+            "lgbm": lgb.LGBMRegressor(objective="tweedie", n_estimators=300, learning_rate=0.05, verbose=-1, n_jobs=2)
+        },
+        freq="W-MON",
+        lags=lags,
+        date_features=["week"],
+        lag_transforms={1: [RollingMean(4), RollingMean(8), RollingMean(13)]},
+    )
     mlf.fit(train[["unique_id", "ds", "y"]], dropna=False)
     fc = mlf.predict(h)
     return fc.rename(columns={"lgbm": "yhat"}), time.perf_counter() - t0
@@ -79,8 +86,10 @@ def main() -> None:
     idx = pd.Index(full.ids).get_indexer(np.sort(active))
     t = int(full.dates.searchsorted(cutoff))
     hist = Wide(full.ids[idx], full.dates[:t], full.Y[idx, :t], full.revenue[idx, :t])
-    actual = np.nan_to_num(full.Y[idx, t:t + h])
-    print(f"panel: {len(active):,} active SKUs, {train.ds.nunique()} weeks of history, cut-off {cutoff:%Y-%m-%d}, h={h}")
+    actual = np.nan_to_num(full.Y[idx, t : t + h])
+    print(
+        f"panel: {len(active):,} active SKUs, {train.ds.nunique()} weeks of history, cut-off {cutoff:%Y-%m-%d}, h={h}"
+    )
 
     def evaluate(fc: pd.DataFrame) -> dict:
         fc = fc.sort_values(["unique_id", "ds"]).set_index("unique_id").loc[hist.ids].reset_index()
@@ -106,10 +115,14 @@ def main() -> None:
     best = res.iloc[:-1].sort_values("wrmsse").iloc[0]
     mine = res.iloc[-1]
     ets = res[res.model.str.contains("AutoETS")].iloc[0]
-    print(f"\nbest baseline: {best.model} WRMSSE {best.wrmsse:.4f}; ours {mine.wrmsse:.4f} "
-          f"({(1 - mine.wrmsse / best.wrmsse) * 100:+.1f}% lower; target >= 10%)")
-    print(f"time ours / AutoETS: {mine.seconds / ets.seconds:.2f}x (target <= 1); "
-          f"80% interval coverage {mine.coverage_80:.3f} (target 0.78-0.82)")
+    print(
+        f"\nbest baseline: {best.model} WRMSSE {best.wrmsse:.4f}; ours {mine.wrmsse:.4f} "
+        f"({(1 - mine.wrmsse / best.wrmsse) * 100:+.1f}% lower; target >= 10%)"
+    )
+    print(
+        f"time ours / AutoETS: {mine.seconds / ets.seconds:.2f}x (target <= 1); "
+        f"80% interval coverage {mine.coverage_80:.3f} (target 0.78-0.82)"
+    )
 
 
 if __name__ == "__main__":

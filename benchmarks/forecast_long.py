@@ -17,8 +17,8 @@ import warnings
 
 import pandas as pd
 
-from supplyfit.scale.synthetic import synthetic_panel
 from supplyfit.demand import backtest
+from supplyfit.scale.synthetic import synthetic_panel
 
 warnings.filterwarnings("ignore")
 MODELS = ["auto", "ses", "seasonal_naive", "window_average", "imapa", "ets"]
@@ -32,16 +32,24 @@ def main() -> None:
     panel = synthetic_panel(args.series, args.seed)
     dates = sorted(panel.ds.unique())
     cutoffs = [dates[-30], dates[-20], dates[-9]]
-    print(f"{panel.unique_id.nunique():,} series, {len(dates)} weeks; cut-offs "
-          f"{', '.join(f'{pd.Timestamp(c):%Y-%m-%d}' for c in cutoffs)}")
+    print(
+        f"{panel.unique_id.nunique():,} series, {len(dates)} weeks; cut-offs "
+        f"{', '.join(f'{pd.Timestamp(c):%Y-%m-%d}' for c in cutoffs)}"
+    )
     rows = []
     for model in MODELS:
         t0 = time.perf_counter()
         r = backtest(panel, cutoffs, h=8, model=model, active_weeks=26)
         sku = r[r.level == "sku"]
-        rows.append({"model": model, **{f"wrmsse@{pd.Timestamp(c):%m-%d}": w for c, w in zip(cutoffs, sku.wrmsse)},
-                     "mean_wrmsse": sku.wrmsse.mean(), "coverage_80": sku.coverage_80.mean(),
-                     "seconds": time.perf_counter() - t0})
+        rows.append(
+            {
+                "model": model,
+                **{f"wrmsse@{pd.Timestamp(c):%m-%d}": w for c, w in zip(cutoffs, sku.wrmsse)},
+                "mean_wrmsse": sku.wrmsse.mean(),
+                "coverage_80": sku.coverage_80.mean(),
+                "seconds": time.perf_counter() - t0,
+            }
+        )
         print(rows[-1], flush=True)
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 

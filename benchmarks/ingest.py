@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from _common import UCI, best_of
+
 from supplyfit.store import Store, ingest_orders
 
 
@@ -65,8 +65,9 @@ def child(method: str, path: Path, db: Path) -> None:
 
 def measured(method: str, path: Path, db: Path) -> tuple[float, int, float]:
     """(seconds, rows, peak RSS in GiB) of one run in a fresh process."""
-    out = subprocess.run([sys.executable, __file__, "--child", method, str(path), str(db)],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", method, str(path), str(db)], capture_output=True, text=True, check=True
+    ).stdout.split()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
     return float(out[0]), int(out[1]), peak
 
@@ -103,8 +104,10 @@ def main() -> None:
     print(f"{'supplyfit ingest (validate+quarantine)':<38}{t_ours:>9.3f}{n / t_ours:>12,.0f}")
     print(f"{'supplyfit re-ingest (same file)':<38}{t_again:>9.3f}{n / t_again:>12,.0f}")
     print(f"ratio supplyfit / bare copy: {t_ours / t_bare:.2f}x (target <= 3x)")
-    print(f"stored {report.stored:,} + quarantined {report.quarantined:,} + duplicates {report.duplicates:,} "
-          f"= {report.rows_read:,} read; re-run: {again.status}")
+    print(
+        f"stored {report.stored:,} + quarantined {report.quarantined:,} + duplicates {report.duplicates:,} "
+        f"= {report.rows_read:,} read; re-run: {again.status}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import tempfile
 import time
 
 import pandas as pd
-
 from _common import UCI
+
 from supplyfit.match import association_rules, baskets_from_orders
 from supplyfit.store import Store, ingest_orders
 
@@ -47,10 +47,15 @@ def main() -> None:
         t_ea = time.perf_counter() - t0
         n_ea_sets = sum(len(v) for v in ea_sets.values())
         same = set(zip(ours.antecedents, ours.consequents)) == set(zip(mx.antecedents, mx.consequents))
-        print(f"\nmin_support {s}: itemsets/rules — mlxtend {len(fi):,}/{len(mx):,}, "
-              f"efficient-apriori {n_ea_sets:,}/{len(ea_rules):,}, supplyfit {len(ours):,} rules; identical to mlxtend: {same}")
-        print(f"  seconds: supplyfit {t_ours:.2f}, mlxtend {t_mx:.2f}, efficient-apriori {t_ea:.2f}; "
-              f"speed-up vs mlxtend {t_mx / t_ours:.1f}x (target >= 5x)")
+        print(
+            f"\nmin_support {s}: itemsets/rules — mlxtend {len(fi):,}/{len(mx):,}, "
+            f"efficient-apriori {n_ea_sets:,}/{len(ea_rules):,}, supplyfit {len(ours):,} rules; "
+            f"identical to mlxtend: {same}"
+        )
+        print(
+            f"  seconds: supplyfit {t_ours:.2f}, mlxtend {t_mx:.2f}, efficient-apriori {t_ea:.2f}; "
+            f"speed-up vs mlxtend {t_mx / t_ours:.1f}x (target >= 5x)"
+        )
 
 
 if __name__ == "__main__":

@@ -19,13 +19,13 @@ import time
 
 import numpy as np
 import pandas as pd
-
 from _common import load_uci_panel
-from supplyfit.scale.synthetic import synthetic_panel
+
 from supplyfit.demand import Forecaster
 from supplyfit.demand.panel import Wide
 from supplyfit.monitor import hotspots
 from supplyfit.monitor.hotspots import _window
+from supplyfit.scale.synthetic import synthetic_panel
 
 VALID = ["2010-04-05", "2010-05-03", "2010-06-07", "2010-07-05", "2010-08-02"]
 TEST = ["2010-08-30", "2010-09-13", "2010-09-27", "2010-10-11"]
@@ -90,12 +90,13 @@ def main() -> None:
     k, h = args.k, args.horizon
     panel = load_uci_panel()
     if args.dense:
-        print("every Monday 2010-02-01..2010-07-05, mean precision@%d:\n%s\n" % (
-            k, mean_precision(panel, pd.date_range("2010-02-01", "2010-07-05", freq="W-MON"), h, k).to_string()))
+        dense = mean_precision(panel, pd.date_range("2010-02-01", "2010-07-05", freq="W-MON"), h, k)
+        print(f"every Monday 2010-02-01..2010-07-05, mean precision@{k}:\n{dense.to_string()}\n")
     for seed in args.synthetic:
-        print("synthetic seed %d, every other Monday 2010-01-04..2010-10-25, mean precision@%d:\n%s\n" % (
-            seed, k, mean_precision(synthetic_panel(3000, seed), pd.date_range("2010-01-04", "2010-10-25", freq="2W-MON"),
-                                    h, k).to_string()))
+        dates = pd.date_range("2010-01-04", "2010-10-25", freq="2W-MON")
+        scores = mean_precision(synthetic_panel(3000, seed), dates, h, k)
+        head = f"synthetic seed {seed}, every other Monday 2010-01-04..2010-10-25, mean precision@{k}"
+        print(f"{head}:\n{scores.to_string()}\n")
     wide = Wide.from_long(panel)
     rows = []
     for split, dates in (("valid", VALID), ("test", TEST)):
@@ -106,19 +107,27 @@ def main() -> None:
             known = set(wide.ids[~np.all(np.isnan(wide.Y[:, :t]), axis=1)])
             picks["(ceiling: risers sold before as-of)"] = list(true & known)
             for name, ids in picks.items():
-                rows.append({"split": split, "asof": asof, "method": name,
-                             "precision": len(true & set(ids)) / k,
-                             "seconds": seconds if name == "supplyfit hotspots" else np.nan})
+                rows.append(
+                    {
+                        "split": split,
+                        "asof": asof,
+                        "method": name,
+                        "precision": len(true & set(ids)) / k,
+                        "seconds": seconds if name == "supplyfit hotspots" else np.nan,
+                    }
+                )
     res = pd.DataFrame(rows)
     table = res.pivot_table(index="asof", columns="method", values="precision", dropna=False).round(2)
     print(table.to_string())
     summary = res.groupby(["split", "method"]).precision.mean().unstack(0).round(3)
-    print("\nmean precision@%d by split\n%s" % (k, summary.to_string()))
+    print(f"\nmean precision@{k} by split\n{summary.to_string()}")
     for split in ("valid", "test"):
         s = summary[split]
         base = s.drop([m for m in s.index if m in ("supplyfit hotspots", "forecaster rise") or m.startswith("(")]).max()
-        print(f"{split}: ours {s['supplyfit hotspots']:.3f} / best baseline {base:.3f} = "
-              f"{s['supplyfit hotspots'] / max(base, 1e-9):.2f}x")
+        print(
+            f"{split}: ours {s['supplyfit hotspots']:.3f} / best baseline {base:.3f} = "
+            f"{s['supplyfit hotspots'] / max(base, 1e-9):.2f}x"
+        )
     print("year-over-year growth is undefined at every date here (one year of data) and is left out.")
     print(f"hotspots wall time per as-of: {res.seconds.mean():.2f} s ({panel.unique_id.nunique():,} SKUs)")
 

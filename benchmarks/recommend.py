@@ -30,9 +30,12 @@ def load_baskets() -> pd.DataFrame:
         ingest_orders(st, UCI, preset="uci-online-retail")
         sales = st.sales()
     sales = sales[~sales.is_return]
-    return (sales.groupby("order_id", sort=False)
-            .agg(ts=("ts", "min"), customer_id=("customer_id", "first"), items=("sku", lambda s: sorted(set(s))))
-            .sort_values("ts").reset_index())
+    return (
+        sales.groupby("order_id", sort=False)
+        .agg(ts=("ts", "min"), customer_id=("customer_id", "first"), items=("sku", lambda s: sorted(set(s))))
+        .sort_values("ts")
+        .reset_index()
+    )
 
 
 def split(b: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -61,20 +64,20 @@ def scores(ranked: list[list[str]], truth: list[str]) -> tuple[float, float]:
 
 
 class Popularity:
-    def fit(self, baskets: list[list[str]]) -> "Popularity":
+    def fit(self, baskets: list[list[str]]) -> Popularity:
         counts = pd.Series([i for b in baskets for i in b]).value_counts()
         self.order = counts.index.tolist()
         return self
 
     def recommend(self, items, k=10):
         seen = set(items)
-        return [i for i in self.order[:k + len(seen)] if i not in seen][:k]
+        return [i for i in self.order[: k + len(seen)] if i not in seen][:k]
 
 
 class ItemKNN:
     """Item-item cosine similarity on the binary basket-item matrix; a basket's score is the sum over its items."""
 
-    def fit(self, baskets: list[list[str]]) -> "ItemKNN":
+    def fit(self, baskets: list[list[str]]) -> ItemKNN:
         self.items = sorted({i for b in baskets for i in b})
         self.index = {it: j for j, it in enumerate(self.items)}
         rows = [r for r, b in enumerate(baskets) for _ in b]
@@ -103,7 +106,7 @@ class ALS:
     def __init__(self, factors=64, iterations=15, regularization=0.05, alpha=10.0):
         self.kw = dict(factors=factors, iterations=iterations, regularization=regularization, alpha=alpha)
 
-    def fit(self, baskets: list[list[str]], users: list | None = None) -> "ALS":
+    def fit(self, baskets: list[list[str]], users: list | None = None) -> ALS:
         from implicit.als import AlternatingLeastSquares
 
         self.items = sorted({i for b in baskets for i in b})
@@ -112,8 +115,9 @@ class ALS:
         self.users = {u: r for r, u in enumerate(dict.fromkeys(keys))}
         rows = [self.users[u] for u, b in zip(keys, baskets) for _ in b]
         cols = [self.index[i] for b in baskets for i in b]
-        self.ui = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                                    (len(self.users), len(self.items)))
+        self.ui = sparse.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)), (len(self.users), len(self.items))
+        )
         self.ui.sum_duplicates()
         self.model = AlternatingLeastSquares(random_state=0, **self.kw)
         self.model.fit(self.ui, show_progress=False)
@@ -150,8 +154,11 @@ def evaluate(train: pd.DataFrame, test: pd.DataFrame, seed: int, models: dict) -
         t0 = time.perf_counter()
         ranked = [model.recommend(given, 10) for given, _ in cases]
         hr, mrr = scores(ranked, truth)
-        rows.append(dict(model=name, hit_rate_10=hr, mrr_10=mrr, fit_s=fit_s,
-                         recs_per_s=len(cases) / (time.perf_counter() - t0)))
+        rows.append(
+            dict(
+                model=name, hit_rate_10=hr, mrr_10=mrr, fit_s=fit_s, recs_per_s=len(cases) / (time.perf_counter() - t0)
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -168,8 +175,14 @@ def customer_eval(train: pd.DataFrame, test: pd.DataFrame, models: dict) -> pd.D
             got = later[c] & set(recs)
             hits += bool(got)
             recall += len(got) / min(len(later[c]), 10)
-        rows.append(dict(model=name, customers=len(customers), hit_rate_10=hits / len(customers),
-                         recall_10=recall / len(customers)))
+        rows.append(
+            dict(
+                model=name,
+                customers=len(customers),
+                hit_rate_10=hits / len(customers),
+                recall_10=recall / len(customers),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -186,8 +199,9 @@ def tune(train: pd.DataFrame, seed: int, make, grid: list[dict]) -> tuple[dict, 
     fit_part, valid = split(train, 0.2)
     cases = next_item_cases(valid, seed + 1)
     truth = [h for _, h in cases]
-    results = [(scores([m.recommend(g, 10) for g, _ in cases], truth)[0], kw)
-               for kw in grid for m in [make(fit_part, kw)]]
+    results = [
+        (scores([m.recommend(g, 10) for g, _ in cases], truth)[0], kw) for kw in grid for m in [make(fit_part, kw)]
+    ]
     hr, kw = max(results, key=lambda r: r[0])
     return kw, hr
 
@@ -213,8 +227,10 @@ def main() -> None:
     print("\nnext item (hide one of a test basket, recommend 10 from the rest):")
     print(nxt.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     best = nxt[nxt.model != "supplyfit"].hit_rate_10.max()
-    print(f"supplyfit / best baseline HitRate@10: {nxt.set_index('model').hit_rate_10['supplyfit'] / best:.3f} "
-          "(target >= 1.10)")
+    print(
+        f"supplyfit / best baseline HitRate@10: {nxt.set_index('model').hit_rate_10['supplyfit'] / best:.3f} "
+        "(target >= 1.10)"
+    )
 
     class CustomerPopularity(Popularity):
         def recommend_customer(self, _c, k=10):

@@ -32,10 +32,10 @@ from supplyfit.scale import build_panel, forecast, spark_session
 spark = spark_session({master!r}) if {engine!r} == "spark" else None
 t = time.perf_counter()
 if {step!r} == "panel":
-    r = build_panel({str(data)!r}, engine={engine!r}, spark=spark, output={str(work / f'panel-{engine}')!r})
+    r = build_panel({str(data)!r}, engine={engine!r}, spark=spark, output={str(work / f"panel-{engine}")!r})
 else:
-    r = forecast({str(work / 'panel-local')!r}, h=8, model="ses", calibrate=False, engine={engine!r}, spark=spark,
-                 output={str(work / f'fc-{engine}')!r})
+    r = forecast({str(work / "panel-local")!r}, h=8, model="ses", calibrate=False, engine={engine!r}, spark=spark,
+                 output={str(work / f"fc-{engine}")!r})
 seconds = time.perf_counter() - t
 import resource
 jvm = 0.0

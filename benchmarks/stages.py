@@ -34,13 +34,21 @@ def measure(args: list[str], limit_gb: float) -> dict:
     kernel's accounting of that child), its exit code and last line of output."""
     capped = ["bash", "-c", f'ulimit -v {int(limit_gb * 2**20)} && exec "$@"', "stage", *args]
     t0 = time.perf_counter()
-    child = subprocess.Popen(capped, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "COLUMNS": "200"})
+    child = subprocess.Popen(
+        capped,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "COLUMNS": "200"},
+    )
     out = child.stdout.read().decode(errors="replace") if child.stdout else ""
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
-    return {"seconds": time.perf_counter() - t0, "peak_gib": usage.ru_maxrss / 2**20, "rc": child.returncode,
-            "tail": out.strip().splitlines()[-1][:160] if out.strip() else ""}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "peak_gib": usage.ru_maxrss / 2**20,
+        "rc": child.returncode,
+        "tail": out.strip().splitlines()[-1][:160] if out.strip() else "",
+    }
 
 
 def main() -> None:

@@ -28,8 +28,10 @@ def main() -> None:
         f = verify_catalog(st)
         took = time.perf_counter() - t0
         lines = st.query("SELECT count(*) AS n FROM orders").n[0]
-    print(f"{lines:,} order lines checked in {took:.1f} s; {len(f):,} findings; "
-          f"{f.attrs['tier_priced_lines']:,} price deviations explained by quantity tiers (not reported)\n")
+    print(
+        f"{lines:,} order lines checked in {took:.1f} s; {len(f):,} findings; "
+        f"{f.attrs['tier_priced_lines']:,} price deviations explained by quantity tiers (not reported)\n"
+    )
     counts = f.groupby(["kind", "severity"]).size().unstack(fill_value=0)
     print("| kind | " + " | ".join(counts.columns) + " | total |\n|---" * 1 + "|---:" * (len(counts.columns) + 1) + "|")
     for kind, row in counts.iterrows():
@@ -43,8 +45,9 @@ def main() -> None:
     if args.sample:
         pool = f[f.severity != "info"]
         sample = pool.sample(50, random_state=7).sort_values("finding_id")
-        sample.assign(agree="")[["finding_id", "kind", "severity", "sku", "reason", "evidence", "agree"]] \
-            .to_csv(args.sample, index=False)
+        sample.assign(agree="")[["finding_id", "kind", "severity", "sku", "reason", "evidence", "agree"]].to_csv(
+            args.sample, index=False
+        )
         print(f"sample of 50 written to {args.sample}: kinds {sample.kind.value_counts().to_dict()}")
 
 

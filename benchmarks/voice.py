@@ -12,13 +12,13 @@ import time
 
 import numpy as np
 import pandas as pd
+from _common import REVIEWS
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
-from _common import REVIEWS
 from supplyfit.voice import SentimentModel
 
 
@@ -34,14 +34,15 @@ def main() -> None:
     t0 = time.perf_counter()
     results["supplyfit SentimentModel"] = (ours.predict(test["review"]), t_train, time.perf_counter() - t0)
 
-    tfidf = make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2),
-                          LogisticRegression(C=4.0, max_iter=2000))
+    tfidf = make_pipeline(
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2),
+        LogisticRegression(C=4.0, max_iter=2000),
+    )
     t0 = time.perf_counter()
     tfidf.fit(train["review"], train["label"])
     t_train = time.perf_counter() - t0
     t0 = time.perf_counter()
-    results["TF-IDF char 1-3 + LogisticRegression"] = (tfidf.predict(test["review"]), t_train,
-                                                       time.perf_counter() - t0)
+    results["TF-IDF char 1-3 + LogisticRegression"] = (tfidf.predict(test["review"]), t_train, time.perf_counter() - t0)
 
     from snownlp import SnowNLP
 
@@ -52,9 +53,13 @@ def main() -> None:
 
     rows = []
     for name, (pred, t_train, t_pred) in results.items():
-        row = {"model": name, "accuracy": accuracy_score(test["label"], pred),
-               "macro_f1": f1_score(test["label"], pred, average="macro"), "train_s": t_train,
-               "predict_per_s": len(test) / t_pred}
+        row = {
+            "model": name,
+            "accuracy": accuracy_score(test["label"], pred),
+            "macro_f1": f1_score(test["label"], pred, average="macro"),
+            "train_s": t_train,
+            "predict_per_s": len(test) / t_pred,
+        }
         for cat, grp in test.assign(pred=pred).groupby("cat"):
             row[cat] = accuracy_score(grp["label"], grp["pred"])
         rows.append(row)
@@ -66,8 +71,10 @@ def main() -> None:
     print(f"pretrained model load: {time.perf_counter() - t0:.2f}s (target < 2s)")
     o = res.iloc[0]
     worst = o.iloc[5:].astype(float)
-    print(f"ours: accuracy {o.accuracy:.4f} (target >= 0.95), worst category {worst.idxmin()} {worst.min():.4f} "
-          f"(target >= 0.90), {o.predict_per_s:,.0f} reviews/s (target >= 5,000)")
+    print(
+        f"ours: accuracy {o.accuracy:.4f} (target >= 0.95), worst category {worst.idxmin()} {worst.min():.4f} "
+        f"(target >= 0.90), {o.predict_per_s:,.0f} reviews/s (target >= 5,000)"
+    )
 
 
 if __name__ == "__main__":

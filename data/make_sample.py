@@ -29,8 +29,7 @@ def main() -> None:
     sample.to_parquet(OUT / "sample_orders.parquet", index=False)
 
     reviews = pd.read_csv(SHARED / "reviews_zh/online_shopping_10_cats_dev.csv")
-    picked = reviews.groupby("cat", group_keys=False).apply(
-        lambda g: g.sample(n=min(300, len(g)), random_state=7))
+    picked = reviews.groupby("cat", group_keys=False).apply(lambda g: g.sample(n=min(300, len(g)), random_state=7))
     picked.to_csv(OUT / "sample_reviews.csv", index=False)
     print(f"orders: {len(sample)} lines, reviews: {len(picked)}")
 

@@ -1,6 +1,6 @@
 """Train the shipped sentiment model on the full 10-category review set (run from the repo root).
 
-    python data/train_sentiment.py [../shared/data/reviews_zh/online_shopping_10_cats_dev.csv]
+python data/train_sentiment.py [../shared/data/reviews_zh/online_shopping_10_cats_dev.csv]
 """
 
 import sys

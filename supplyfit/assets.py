@@ -379,9 +379,14 @@ def results_status(store: Store) -> pd.DataFrame:
     written (None when before the store tracked it) and whether it is stale."""
     written, old = _written(store), set(stale(store))
     return pd.DataFrame(
-        [(r.name, s.name, f"supplyfit {s.command}", written.get(r.name), r.name in old)
-         for s in STAGES for r in s.writes if store.has_result(r.name)],
-        columns=["table", "stage", "command", "written", "stale"])
+        [
+            (r.name, s.name, f"supplyfit {s.command}", written.get(r.name), r.name in old)
+            for s in STAGES
+            for r in s.writes
+            if store.has_result(r.name)
+        ],
+        columns=["table", "stage", "command", "written", "stale"],
+    )
 
 
 def stale_stages(store: Store) -> pd.DataFrame:

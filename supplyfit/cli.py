@@ -53,13 +53,17 @@ class OneLineErrors(TyperGroup):
             raise typer.Exit(1) from None
 
 
-app = typer.Typer(help="supplyfit: orders and reviews in; forecasts, production plans and insights out.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False, cls=OneLineErrors)
-ingest_app = typer.Typer(help="Load orders or reviews files (CSV, Parquet, XLSX) into the store.",
-                         no_args_is_help=True)
+app = typer.Typer(
+    help="supplyfit: orders and reviews in; forecasts, production plans and insights out.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    cls=OneLineErrors,
+)
+ingest_app = typer.Typer(help="Load orders or reviews files (CSV, Parquet, XLSX) into the store.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
-scale_app = typer.Typer(help="Heavy stages on Parquet files, on this machine or on Spark (--engine spark).",
-                        no_args_is_help=True)
+scale_app = typer.Typer(
+    help="Heavy stages on Parquet files, on this machine or on Spark (--engine spark).", no_args_is_help=True
+)
 app.add_typer(scale_app, name="scale")
 keys_app = typer.Typer(help="API keys for `supplyfit serve` (one tenant and role per key).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -107,13 +111,22 @@ def _df_table(df, title: str | None = None, limit: int = 20) -> Table:
 
 
 def _spinner() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
-                    transient=True)
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
 
 
-def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: str | None, mapping: list[str],
-            encoding: str | None, personal: list[str], decimal: str | None = None, date_format: str | None = None,
-            tz: str | None = None) -> None:
+def _ingest(
+    kind: str,
+    file: Path,
+    db: Path,
+    tenant: str,
+    preset: str | None,
+    mapping: list[str],
+    encoding: str | None,
+    personal: list[str],
+    decimal: str | None = None,
+    date_format: str | None = None,
+    tz: str | None = None,
+) -> None:
     if file.is_dir():
         _fail(f"{file} is a folder; give one file (CSV, TSV, Parquet or XLSX)")
     if not file.is_file():
@@ -122,16 +135,28 @@ def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: str | None, ma
         overrides = parse_overrides(mapping)
         with _open(db, tenant, create=True) as store, _spinner() as progress:
             task = progress.add_task(f"loading {file.name}")
-            report = ingest(store, file, kind, preset=preset, mapping=overrides, encoding=encoding, personal=personal,
-                            progress=lambda msg: progress.update(task, description=f"{file.name}: {msg}"),
-                            decimal=decimal, date_format=date_format, tz=tz)
+            report = ingest(
+                store,
+                file,
+                kind,
+                preset=preset,
+                mapping=overrides,
+                encoding=encoding,
+                personal=personal,
+                progress=lambda msg: progress.update(task, description=f"{file.name}: {msg}"),
+                decimal=decimal,
+                date_format=date_format,
+                tz=tz,
+            )
     except IngestError as e:
         _fail(str(e))
     except ValueError as e:
         _fail(f"{file}: {e}")
     status = "[yellow]skipped[/] (same content loaded before)" if report.status == "skipped" else "[green]ok[/]"
-    console.print(f"load {report.load_id} {status}: {report.rows_read:,} rows read = {report.stored:,} stored + "
-                  f"{report.quarantined:,} quarantined + {report.duplicates:,} duplicates")
+    console.print(
+        f"load {report.load_id} {status}: {report.rows_read:,} rows read = {report.stored:,} stored + "
+        f"{report.quarantined:,} quarantined + {report.duplicates:,} duplicates"
+    )
     if report.mapping:
         console.print("mapping: " + ", ".join(f"{src} → {fld}" for fld, src in report.mapping.items()))
     if report.personal:
@@ -145,34 +170,88 @@ def _ingest(kind: str, file: Path, db: Path, tenant: str, preset: str | None, ma
 PresetOpt = typer.Option(None, "--preset", help="Column preset: uci-online-retail | reviews-10cats.")
 MapOpt = typer.Option([], "--map", help="SOURCE=FIELD column mapping; repeat for several.")
 EncodingOpt = typer.Option(None, "--encoding", help="Text encoding of a CSV (detected when omitted).")
-PersonalOpt = typer.Option([], "--personal", help="Another source column holding personal data (stored only as a "
-                           "keyed pseudonym); customer ids, e-mail, phone, address and name headers always are.")
-DecimalOpt = typer.Option(None, "--decimal", help="Decimal separator of text numbers, '.' or ',' (decided from the "
-                          "values when omitted; asked for when they don't tell).")
-DateFormatOpt = typer.Option(None, "--date-format", help="day-first, month-first, or a format such as %d/%m/%Y "
-                             "(decided from the values when omitted; asked for when every day is <= 12).")
-TimezoneOpt = typer.Option(None, "--timezone", help="Time zone the stored times are in, e.g. Asia/Shanghai "
-                           "(default UTC); times with an offset (+08:00, Z) are converted to it.")
+PersonalOpt = typer.Option(
+    [],
+    "--personal",
+    help="Another source column holding personal data (stored only as a "
+    "keyed pseudonym); customer ids, e-mail, phone, address and name headers always are.",
+)
+DecimalOpt = typer.Option(
+    None,
+    "--decimal",
+    help="Decimal separator of text numbers, '.' or ',' (decided from the "
+    "values when omitted; asked for when they don't tell).",
+)
+DateFormatOpt = typer.Option(
+    None,
+    "--date-format",
+    help="day-first, month-first, or a format such as %d/%m/%Y "
+    "(decided from the values when omitted; asked for when every day is <= 12).",
+)
+TimezoneOpt = typer.Option(
+    None,
+    "--timezone",
+    help="Time zone the stored times are in, e.g. Asia/Shanghai "
+    "(default UTC); times with an offset (+08:00, Z) are converted to it.",
+)
 
 
 @ingest_app.command("orders")
-def ingest_orders_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, preset: str | None = PresetOpt,
-                      map: list[str] = MapOpt, encoding: str | None = EncodingOpt,
-                      personal: list[str] = PersonalOpt, decimal: str | None = DecimalOpt,
-                      date_format: str | None = DateFormatOpt, timezone: str | None = TimezoneOpt) -> None:
+def ingest_orders_cmd(
+    file: Path,
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+    preset: str | None = PresetOpt,
+    map: list[str] = MapOpt,
+    encoding: str | None = EncodingOpt,
+    personal: list[str] = PersonalOpt,
+    decimal: str | None = DecimalOpt,
+    date_format: str | None = DateFormatOpt,
+    timezone: str | None = TimezoneOpt,
+) -> None:
     """Load order lines: order_id, sku, quantity, unit_price, ts (+ description, customer_id, region, merchant...)."""
-    _ingest("orders", file, db, tenant, preset, map, encoding, personal, decimal=decimal, date_format=date_format,
-            tz=timezone)
+    _ingest(
+        "orders",
+        file,
+        db,
+        tenant,
+        preset,
+        map,
+        encoding,
+        personal,
+        decimal=decimal,
+        date_format=date_format,
+        tz=timezone,
+    )
 
 
 @ingest_app.command("reviews")
-def ingest_reviews_cmd(file: Path, db: Path = DbOpt, tenant: str = TenantOpt, preset: str | None = PresetOpt,
-                      map: list[str] = MapOpt, encoding: str | None = EncodingOpt,
-                      personal: list[str] = PersonalOpt, decimal: str | None = DecimalOpt,
-                      date_format: str | None = DateFormatOpt, timezone: str | None = TimezoneOpt) -> None:
+def ingest_reviews_cmd(
+    file: Path,
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+    preset: str | None = PresetOpt,
+    map: list[str] = MapOpt,
+    encoding: str | None = EncodingOpt,
+    personal: list[str] = PersonalOpt,
+    decimal: str | None = DecimalOpt,
+    date_format: str | None = DateFormatOpt,
+    timezone: str | None = TimezoneOpt,
+) -> None:
     """Load reviews: text (+ category, sku, label or rating, ts, lang, merchant)."""
-    _ingest("reviews", file, db, tenant, preset, map, encoding, personal, decimal=decimal, date_format=date_format,
-            tz=timezone)
+    _ingest(
+        "reviews",
+        file,
+        db,
+        tenant,
+        preset,
+        map,
+        encoding,
+        personal,
+        decimal=decimal,
+        date_format=date_format,
+        tz=timezone,
+    )
 
 
 @app.command()
@@ -194,7 +273,9 @@ def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     if len(info["integrity"]):
         console.print(_df_table(info["integrity"], "[red]loads marked ok whose tables hold other rows than counted[/]"))
     if len(info["stale"]):
-        console.print(_df_table(info["stale"], "[yellow]stale results: their inputs changed after they were written[/]"))
+        console.print(
+            _df_table(info["stale"], "[yellow]stale results: their inputs changed after they were written[/]")
+        )
     classes = info["column_classes"].groupby(["table", "class"])["column"].agg(", ".join).reset_index()
     console.print(_df_table(classes, "column classes (personal columns hold keyed pseudonyms only)", limit=50))
 
@@ -224,8 +305,13 @@ def _stage(name: str, db: Path, tenant: str, **kw: Any) -> None:
     console.print(f"[green]✓[/] {name}: {summary}")
 
 
-StagesArg = typer.Argument(None, metavar="STAGE", show_default=False, help="Stages (or their commands) to run; "
-                           "default: all. They run in chain order: " + ", ".join(s.name for s in STAGES) + ".")
+StagesArg = typer.Argument(
+    None,
+    metavar="STAGE",
+    show_default=False,
+    help="Stages (or their commands) to run; "
+    "default: all. They run in chain order: " + ", ".join(s.name for s in STAGES) + ".",
+)
 
 
 @app.command("run")
@@ -262,10 +348,16 @@ def voice(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
 
 
 @app.command()
-def forecast(db: Path = DbOpt, tenant: str = TenantOpt,
-             h: int = typer.Option(8, "--h", min=1, max=104, help="Weeks ahead."),
-             model: str = typer.Option("auto", "--model", help="auto | lgbm | ses | tsb | ets | croston | imapa "
-                                                                "| adida | arima | seasonal_naive | naive")) -> None:
+def forecast(
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+    h: int = typer.Option(8, "--h", min=1, max=104, help="Weeks ahead."),
+    model: str = typer.Option(
+        "auto",
+        "--model",
+        help="auto | lgbm | ses | tsb | ets | croston | imapa | adida | arima | seasonal_naive | naive",
+    ),
+) -> None:
     """Weekly forecasts with quantiles for SKUs, categories and total (demand_panel, forecasts, backtest)."""
     _check_model(model)
     _stage("demand", db, tenant, h=h, model=model)
@@ -297,10 +389,14 @@ CutoffOpt = typer.Option([], "--cutoff", help="Cut-off date YYYY-MM-DD (repeat);
 
 
 @app.command()
-def backtest(db: Path = DbOpt, tenant: str = TenantOpt,
-             cutoff: list[str] = CutoffOpt,
-             h: int = typer.Option(8, "--h", min=1, max=104), model: str = typer.Option("auto", "--model"),
-             active_weeks: int = typer.Option(26, help="Score series with a sale in this many weeks before.")) -> None:
+def backtest(
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+    cutoff: list[str] = CutoffOpt,
+    h: int = typer.Option(8, "--h", min=1, max=104),
+    model: str = typer.Option("auto", "--model"),
+    active_weeks: int = typer.Option(26, help="Score series with a sale in this many weeks before."),
+) -> None:
     """Rolling-origin backtest: WRMSSE, MASE, bias, pinball loss and coverage by level."""
     import pandas as pd
 
@@ -315,8 +411,10 @@ def backtest(db: Path = DbOpt, tenant: str = TenantOpt,
         panel = history(store)
     cutoffs = cutoffs or [f"{c:%Y-%m-%d}" for c in default_cutoffs(panel, h)]
     if not cutoffs:
-        _fail(f"history too short for a backtest with h={h}: {panel['ds'].nunique()} complete week(s), the first "
-              f"cut-off needs more than {3 * h} (try a smaller --h)")
+        _fail(
+            f"history too short for a backtest with h={h}: {panel['ds'].nunique()} complete week(s), the first "
+            f"cut-off needs more than {3 * h} (try a smaller --h)"
+        )
     with _spinner() as progress:
         progress.add_task(f"backtest at {', '.join(cutoffs)}")
         try:
@@ -325,13 +423,22 @@ def backtest(db: Path = DbOpt, tenant: str = TenantOpt,
             _fail(f"--cutoff: {e}")
     res["cutoff"] = pd.to_datetime(res["cutoff"]).dt.strftime("%Y-%m-%d")
     for level, part in res.groupby("level", sort=False):  # one narrow table per level reads in any terminal
-        console.print(_df_table(part.drop(columns=["level", "model"]).set_index("cutoff").T.reset_index(names="metric"),
-                                f"backtest {level} level, model {model}, h={h}", limit=100))
+        console.print(
+            _df_table(
+                part.drop(columns=["level", "model"]).set_index("cutoff").T.reset_index(names="metric"),
+                f"backtest {level} level, model {model}, h={h}",
+                limit=100,
+            )
+        )
 
 
 @app.command()
-def plan(db: Path = DbOpt, tenant: str = TenantOpt, lead_time: int = typer.Option(1, min=0, max=52),
-         service_level: float = typer.Option(0.9, min=0.5, max=0.999)) -> None:
+def plan(
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+    lead_time: int = typer.Option(1, min=0, max=52),
+    service_level: float = typer.Option(0.9, min=0.5, max=0.999),
+) -> None:
     """Production plan (test-and-reorder) and a replayed comparison of policies."""
     _stage("supply", db, tenant, lead_time=lead_time, service_level=service_level)
     with _open(db, tenant) as store:
@@ -339,23 +446,39 @@ def plan(db: Path = DbOpt, tenant: str = TenantOpt, lead_time: int = typer.Optio
         console.print(_df_table(orders, f"production plan: top {min(len(orders), 20)} of {len(orders)} SKUs"))
         comp = store.table("policy_comparison")
         if len(comp):
-            comp = comp.rename(columns={"service_level": "SL", "fill_rate": "fill", "leftover_rate": "leftover",
-                                        "production_runs": "runs"})
-            console.print(_df_table(comp[["policy", "SL", "fill", "leftover", "runs"]],
-                                    "policies replayed on the last 8 weeks (leftover = units left / made)"))
+            comp = comp.rename(
+                columns={
+                    "service_level": "SL",
+                    "fill_rate": "fill",
+                    "leftover_rate": "leftover",
+                    "production_runs": "runs",
+                }
+            )
+            console.print(
+                _df_table(
+                    comp[["policy", "SL", "fill", "leftover", "runs"]],
+                    "policies replayed on the last 8 weeks (leftover = units left / made)",
+                )
+            )
 
 
 @app.command()
-def match(db: Path = DbOpt, tenant: str = TenantOpt,
-          min_support: float = typer.Option(0.01, min=0.0001, max=1.0),
-          min_confidence: float = typer.Option(0.2, min=0.0, max=1.0)) -> None:
+def match(
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+    min_support: float = typer.Option(0.01, min=0.0001, max=1.0),
+    min_confidence: float = typer.Option(0.2, min=0.0, max=1.0),
+) -> None:
     """Basket rules, per-customer recommendations and RFM segments."""
     _stage("match", db, tenant, min_support=min_support, min_confidence=min_confidence)
 
 
 @app.command()
-def verify(db: Path = DbOpt, tenant: str = TenantOpt,
-           examples: int = typer.Option(3, min=0, max=50, help="Findings shown per kind.")) -> None:
+def verify(
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+    examples: int = typer.Option(3, min=0, max=50, help="Findings shown per kind."),
+) -> None:
     """Check product information (descriptions, prices, categories, claims, non-product lines) and score
     merchants or product lines; writes the `verification` and `credit` tables."""
     from .trust.credit import explain
@@ -363,13 +486,20 @@ def verify(db: Path = DbOpt, tenant: str = TenantOpt,
     _stage("trust", db, tenant)
     with _open(db, tenant) as store:
         findings, credit = store.table("verification"), store.table("credit")
-    console.print(_df_table(findings.groupby(["kind", "severity"]).size().reset_index(name="findings"),
-                            "findings by kind", limit=50))
+    console.print(
+        _df_table(
+            findings.groupby(["kind", "severity"]).size().reset_index(name="findings"), "findings by kind", limit=50
+        )
+    )
     for kind, g in findings.groupby("kind"):
         for r in g.head(examples).itertuples():
             console.print(f"[bold]{r.severity}[/] {kind}: {escape(str(r.reason))}")
-    console.print(_df_table(credit[[credit.columns[0], "score", "grade"]], f"credit ({credit.basis.iloc[0]})"
-                            if len(credit) else "credit"))
+    console.print(
+        _df_table(
+            credit[[credit.columns[0], "score", "grade"]],
+            f"credit ({credit.basis.iloc[0]})" if len(credit) else "credit",
+        )
+    )
     console.print(_df_table(explain(), "how the credit score is made"))
 
 
@@ -383,8 +513,7 @@ ReportOutOpt = typer.Option(Path("out/report.html"), "--out", help="HTML file to
 
 
 @app.command()
-def report(db: Path = DbOpt, tenant: str = TenantOpt,
-           out: Path = ReportOutOpt) -> None:
+def report(db: Path = DbOpt, tenant: str = TenantOpt, out: Path = ReportOutOpt) -> None:
     """Write the self-contained HTML report from the store's tables."""
     from .monitor.report import write_report
 
@@ -397,15 +526,18 @@ WatchOpt = typer.Option(None, "--watch", help="Watch folder: load each new file 
 
 
 @app.command()
-def serve(db: Path = DbOpt, host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-          port: int = typer.Option(8000, min=1, max=65535),
-          max_upload_mb: float = typer.Option(512, help="Largest accepted upload."),
-          webhook_allow: str = typer.Option("", "--webhook-allow", metavar="HOST[,HOST...]",
-                                            help="Hosts webhooks may be sent to (none by default)."),
-          watch: Path | None = WatchOpt,
-          watch_kind: str = typer.Option("orders", "--watch-kind", help="orders | reviews"),
-          watch_tenant: str = typer.Option("default", "--watch-tenant", help="Tenant the watched files load into.")
-          ) -> None:
+def serve(
+    db: Path = DbOpt,
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535),
+    max_upload_mb: float = typer.Option(512, help="Largest accepted upload."),
+    webhook_allow: str = typer.Option(
+        "", "--webhook-allow", metavar="HOST[,HOST...]", help="Hosts webhooks may be sent to (none by default)."
+    ),
+    watch: Path | None = WatchOpt,
+    watch_kind: str = typer.Option("orders", "--watch-kind", help="orders | reviews"),
+    watch_tenant: str = typer.Option("default", "--watch-tenant", help="Tenant the watched files load into."),
+) -> None:
     """REST API (docs at /docs) and the dashboard (/) on the store; needs keys from `supplyfit keys create`."""
     import uvicorn
 
@@ -417,16 +549,23 @@ def serve(db: Path = DbOpt, host: str = typer.Option("127.0.0.1", help="Interfac
     app = create_app(db, max_upload_mb=max_upload_mb)
     app.state.live_options = LiveOptions(
         webhook_allow=frozenset(h.strip().lower() for h in webhook_allow.split(",") if h.strip()),
-        watch=watch, watch_kind=watch_kind, watch_tenant=watch_tenant)
+        watch=watch,
+        watch_kind=watch_kind,
+        watch_tenant=watch_tenant,
+    )
     console.print(f"supplyfit on http://{host}:{port}/  (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @app.command()
-def watch(folder: Path, kind: str = typer.Option("orders", "--kind", help="orders | reviews"),
-          db: Path = DbOpt, tenant: str = TenantOpt,
-          interval: float = typer.Option(1.0, min=0.05, help="Seconds between scans."),
-          once: bool = typer.Option(False, "--once", help="Take the files there now and stop.")) -> None:
+def watch(
+    folder: Path,
+    kind: str = typer.Option("orders", "--kind", help="orders | reviews"),
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+    interval: float = typer.Option(1.0, min=0.05, help="Seconds between scans."),
+    once: bool = typer.Option(False, "--once", help="Take the files there now and stop."),
+) -> None:
     """Load each new file put in FOLDER once, then move it to FOLDER/done/ (with its load report) or
     FOLDER/failed/ (with a reason file). A file is taken once its size held still between two scans."""
     import threading
@@ -452,23 +591,32 @@ ExportOutOpt = typer.Option(..., "--out", help="File to write: .csv, .parquet or
 
 
 @app.command()
-def export(table: str = typer.Argument(..., help="Result table, e.g. forecasts, production_plan, segments."),
-           out: Path = ExportOutOpt,
-           db: Path = DbOpt, tenant: str = TenantOpt) -> None:
+def export(
+    table: str = typer.Argument(..., help="Result table, e.g. forecasts, production_plan, segments."),
+    out: Path = ExportOutOpt,
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+) -> None:
     """Write one result table of a tenant to a file (source tables and keys are not exportable)."""
     from .store.db import is_result_table
 
     if not is_result_table(table):
         _fail(f"{table} is not a result table; results: see `supplyfit status`")
-    writers = {".csv": lambda df: df.to_csv(out, index=False), ".parquet": lambda df: df.to_parquet(out, index=False),
-               ".json": lambda df: df.to_json(out, orient="records", date_format="iso", force_ascii=False)}
+    writers = {
+        ".csv": lambda df: df.to_csv(out, index=False),
+        ".parquet": lambda df: df.to_parquet(out, index=False),
+        ".json": lambda df: df.to_json(out, orient="records", date_format="iso", force_ascii=False),
+    }
     if out.suffix.lower() not in writers:
         _fail(f"--out must end in {', '.join(writers)}")
     with _open(db, tenant) as store:
         if not rows(store, table):
             command = producer(table)
-            _fail(f"no {table} rows for tenant {tenant!r}: run `{command}` first" if command
-                  else f"no result table {table!r}; `supplyfit status` lists the tables")
+            _fail(
+                f"no {table} rows for tenant {tenant!r}: run `{command}` first"
+                if command
+                else f"no result table {table!r}; `supplyfit status` lists the tables"
+            )
         df = store.table(table)
     out.parent.mkdir(parents=True, exist_ok=True)
     writers[out.suffix.lower()](df)
@@ -504,8 +652,12 @@ def _scale(step: str, engine: str, master: str | None, **kw) -> None:
 
 
 @scale_app.command("load")
-def scale_load(input: str = InputArg, table: str = typer.Option(..., "--table", help="Result table to (re)write."),
-               db: Path = DbOpt, tenant: str = TenantOpt) -> None:
+def scale_load(
+    input: str = InputArg,
+    table: str = typer.Option(..., "--table", help="Result table to (re)write."),
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+) -> None:
     """Put a Parquet result (a file or Spark's output folder) into the store as a tenant's result table."""
     import pandas as pd
 
@@ -521,41 +673,63 @@ def scale_load(input: str = InputArg, table: str = typer.Option(..., "--table", 
 
 
 @scale_app.command("panel")
-def scale_panel(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
-                master: str | None = MasterOpt) -> None:
+def scale_panel(
+    input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt, master: str | None = MasterOpt
+) -> None:
     """Weekly SKU panel from order lines (order_id, sku, quantity, unit_price, ts [, is_return, is_product,
     category])."""
     _scale("build_panel", engine, master, orders=input, output=output)
 
 
 @scale_app.command("forecast")
-def scale_forecast(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
-                   master: str | None = MasterOpt, h: int = typer.Option(8, min=1, max=104),
-                   model: str = typer.Option("ses", help="Per-series models give the same result on either engine."),
-                   shards: int = typer.Option(64, min=1, help="Spark: series groups, one task each.")) -> None:
+def scale_forecast(
+    input: str = InputArg,
+    output: str = OutputOpt,
+    engine: str = EngineOpt,
+    master: str | None = MasterOpt,
+    h: int = typer.Option(8, min=1, max=104),
+    model: str = typer.Option("ses", help="Per-series models give the same result on either engine."),
+    shards: int = typer.Option(64, min=1, help="Spark: series groups, one task each."),
+) -> None:
     """Forecasts with quantiles for every series of a panel (unique_id, ds, y)."""
     _scale("forecast", engine, master, panel=input, output=output, h=h, model=model, shards=shards)
 
 
 @scale_app.command("score")
-def scale_score(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
-                master: str | None = MasterOpt) -> None:
+def scale_score(
+    input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt, master: str | None = MasterOpt
+) -> None:
     """Sentiment scores (p_positive, predicted) for reviews with a ``text`` column."""
     _scale("score_reviews", engine, master, reviews=input, output=output)
 
 
 @scale_app.command("rules")
-def scale_rules(input: str = InputArg, output: str = OutputOpt, engine: str = EngineOpt,
-                master: str | None = MasterOpt, min_support: float = typer.Option(0.01, min=0.0, max=1.0),
-                min_confidence: float = typer.Option(0.1, min=0.0, max=1.0)) -> None:
+def scale_rules(
+    input: str = InputArg,
+    output: str = OutputOpt,
+    engine: str = EngineOpt,
+    master: str | None = MasterOpt,
+    min_support: float = typer.Option(0.01, min=0.0, max=1.0),
+    min_confidence: float = typer.Option(0.1, min=0.0, max=1.0),
+) -> None:
     """Association rules over the invoices of order lines (order_id, sku)."""
-    _scale("mine_rules", engine, master, orders=input, output=output, min_support=min_support,
-           min_confidence=min_confidence)
+    _scale(
+        "mine_rules",
+        engine,
+        master,
+        orders=input,
+        output=output,
+        min_support=min_support,
+        min_confidence=min_confidence,
+    )
 
 
 @keys_app.command("create")
-def keys_create(tenant: str = typer.Option(..., "--tenant"), role: str = typer.Option("reader", "--role",
-                help="reader | writer | admin"), db: Path = DbOpt) -> None:
+def keys_create(
+    tenant: str = typer.Option(..., "--tenant"),
+    role: str = typer.Option("reader", "--role", help="reader | writer | admin"),
+    db: Path = DbOpt,
+) -> None:
     """Create a key; it is printed once and stored only as a hash."""
     from .api import create_key
 

@@ -111,9 +111,8 @@ def test_a_declared_table_takes_its_declared_types(db):
                                                                "index", "freq"]))  # fmt: skip
         st.write_result("production_plan", pd.DataFrame({"unique_id": ["a"], "ds": [pd.Timestamp("2024-01-01")],
                                                          "qty": [3]}))  # fmt: skip
-        types = {n: dict(st.con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
-                                        f"WHERE table_name = '{n}'").fetchall()) for n in ("ind_sentiment",
-                                                                                            "production_plan")}  # fmt: skip
+        sql = "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?"
+        types = {n: dict(st.con.execute(sql, [n]).fetchall()) for n in ("ind_sentiment", "production_plan")}
         assert types["ind_sentiment"] == {"tenant": "VARCHAR", **RESULTS["ind_sentiment"].columns}
         assert types["production_plan"] == {"tenant": "VARCHAR", **RESULTS["production_plan"].columns}
         assert st.table("production_plan").qty.tolist() == [3.0]

@@ -90,7 +90,6 @@ class Service:
         finally:
             store.close()
 
-
     def load(self, tenant: str, *args: Any, **kwargs: Any) -> LoadReport:
         """:func:`ingest` for ``tenant`` at a lower CPU priority. Reading, decoding and staging the file run
         outside the write lock; ingest holds it only to register the load and for its short transaction, so a

@@ -49,8 +49,14 @@ def default_cutoffs(panel: pd.DataFrame, h: int, n: int = 3) -> list[pd.Timestam
     return [weeks.iloc[-k * h - 1] for k in range(n, 0, -1) if len(weeks) > (k + 2) * h]
 
 
-def backtest(panel: pd.DataFrame, cutoffs: Iterable, h: int = 8, model: str = "auto",
-             active_weeks: int | None = None, **forecaster_kw) -> pd.DataFrame:
+def backtest(
+    panel: pd.DataFrame,
+    cutoffs: Iterable,
+    h: int = 8,
+    model: str = "auto",
+    active_weeks: int | None = None,
+    **forecaster_kw,
+) -> pd.DataFrame:
     """Fit at each cut-off on the weeks before it and score the next ``h`` weeks.
 
     Returns one row per cut-off and level (sku, category if the panel has one, total) with WRMSSE, MASE,
@@ -63,15 +69,19 @@ def backtest(panel: pd.DataFrame, cutoffs: Iterable, h: int = 8, model: str = "a
         cutoff = pd.Timestamp(cutoff)
         t = int(full.dates.searchsorted(cutoff))
         if t + h > len(full.dates):
-            raise ValueError(f"cut-off {cutoff:%Y-%m-%d} leaves fewer than h={h} weeks of actuals (the panel ends "
-                             f"{full.dates[-1]:%Y-%m-%d})")
+            raise ValueError(
+                f"cut-off {cutoff:%Y-%m-%d} leaves fewer than h={h} weeks of actuals (the panel ends "
+                f"{full.dates[-1]:%Y-%m-%d})"
+            )
         if t == 0:
-            raise ValueError(f"cut-off {cutoff:%Y-%m-%d} leaves no history before it (the panel starts "
-                             f"{full.dates[0]:%Y-%m-%d})")
+            raise ValueError(
+                f"cut-off {cutoff:%Y-%m-%d} leaves no history before it (the panel starts {full.dates[0]:%Y-%m-%d})"
+            )
         train = panel[pd.to_datetime(panel["ds"]) < cutoff]
         if active_weeks:
-            recent = train[(pd.to_datetime(train["ds"]) >= cutoff - pd.Timedelta(weeks=active_weeks))
-                           & (train["y"] > 0)]
+            recent = train[
+                (pd.to_datetime(train["ds"]) >= cutoff - pd.Timedelta(weeks=active_weeks)) & (train["y"] > 0)
+            ]
             train = train[train["unique_id"].isin(recent["unique_id"].unique())]
             if train.empty:
                 raise ValueError(f"no series sold in the {active_weeks} weeks before cut-off {cutoff:%Y-%m-%d}")
@@ -80,7 +90,7 @@ def backtest(panel: pd.DataFrame, cutoffs: Iterable, h: int = 8, model: str = "a
         ids = fc.wide_.ids
         idx = pd.Index(full.ids).get_indexer(ids)
         hist = Wide(ids, full.dates[:t], full.Y[idx, :t], None if full.revenue is None else full.revenue[idx, :t])
-        actual = np.nan_to_num(full.Y[idx, t:t + h])
+        actual = np.nan_to_num(full.Y[idx, t : t + h])
         levels = {"sku": (hist, actual)}
         cats = fc.categories_
         groups = category_groups(cats) if cats is not None else {}

@@ -49,10 +49,16 @@ class StatsForecastModel(m.Model):
         from statsforecast import models as sm
 
         factories: dict[str, Callable[[], Any]] = {
-            "ets": lambda: sm.AutoETS(season_length=1), "croston": sm.CrostonOptimized, "imapa": sm.IMAPA,
-            "adida": sm.ADIDA, "arima": lambda: sm.AutoARIMA(season_length=1)}
+            "ets": lambda: sm.AutoETS(season_length=1),
+            "croston": sm.CrostonOptimized,
+            "imapa": sm.IMAPA,
+            "adida": sm.ADIDA,
+            "arima": lambda: sm.AutoARIMA(season_length=1),
+        }
         long = to_long(self.wide.ids, self.wide.dates, self.wide.Y).dropna(subset=["y"])
-        sf = StatsForecast(models=[factories[self.name]()], freq=FREQ, n_jobs=1, fallback_model=sm.Naive())  # tiny series
+        sf = StatsForecast(
+            models=[factories[self.name]()], freq=FREQ, n_jobs=1, fallback_model=sm.Naive()
+        )  # tiny series
         fc = pd.DataFrame(sf.forecast(df=long, h=h))  # pandas in, pandas out
         col = next(c for c in fc.columns if c not in ("unique_id", "ds"))
         wide_fc = fc.pivot(index="unique_id", columns="ds", values=col).reindex(self.wide.ids)
@@ -92,8 +98,9 @@ def make_model(name: str, seed: int = 0) -> m.Model:
         return m.LOCAL_MODELS[name]()
     if name in ("ets", "croston", "imapa", "adida", "arima"):
         return StatsForecastModel(name)
-    raise ValueError(f"unknown model {name!r}; choose auto, lgbm, {', '.join(m.LOCAL_MODELS)}, ets, croston, "
-                     "imapa, adida, arima")
+    raise ValueError(
+        f"unknown model {name!r}; choose auto, lgbm, {', '.join(m.LOCAL_MODELS)}, ets, croston, imapa, adida, arima"
+    )
 
 
 def category_groups(categories: np.ndarray) -> dict[str, np.ndarray]:
@@ -102,8 +109,7 @@ def category_groups(categories: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def to_long(ids: np.ndarray, dates: pd.DatetimeIndex, M: np.ndarray, value: str = "y") -> pd.DataFrame:
-    return pd.DataFrame({"unique_id": np.repeat(ids, len(dates)), "ds": np.tile(dates, len(ids)),
-                         value: M.reshape(-1)})
+    return pd.DataFrame({"unique_id": np.repeat(ids, len(dates)), "ds": np.tile(dates, len(ids)), value: M.reshape(-1)})
 
 
 def raw_dispersion(Y: np.ndarray, weeks: int = 26) -> np.ndarray:
@@ -151,8 +157,9 @@ def aggregate_sd(var: np.ndarray, groups: dict[str, np.ndarray], rho: float) -> 
     errors of any two series correlate by ``rho``: (1 - rho) sum(var) + rho (sum(sd))^2. Demand shocks are
     shared (a hot week lifts most SKUs), so rho = 0 makes category and total intervals far too narrow."""
     sd = np.sqrt(var)
-    return np.vstack([np.sqrt((1 - rho) * var[mask].sum(axis=0) + rho * sd[mask].sum(axis=0) ** 2)
-                      for mask in groups.values()])
+    return np.vstack(
+        [np.sqrt((1 - rho) * var[mask].sum(axis=0) + rho * sd[mask].sum(axis=0) ** 2) for mask in groups.values()]
+    )
 
 
 def nb_interval_hits(y: np.ndarray, mean: np.ndarray, a: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -177,8 +184,16 @@ class Forecaster:
     forecast in shards) and calibrated on the last ``h`` weeks of the training data.
     """
 
-    def __init__(self, h: int = 8, freq: str = FREQ, model: str = "auto", quantiles: tuple = QUANTILES,
-                 calibrate: bool = True, seed: int = 0, dispersion_prior: float | None = None):
+    def __init__(
+        self,
+        h: int = 8,
+        freq: str = FREQ,
+        model: str = "auto",
+        quantiles: tuple = QUANTILES,
+        calibrate: bool = True,
+        seed: int = 0,
+        dispersion_prior: float | None = None,
+    ):
         if freq != FREQ:
             raise ValueError(f"only weekly panels (freq={FREQ!r}) are supported")
         self.h, self.freq, self.model_name, self.quantiles = h, freq, model, tuple(quantiles)
@@ -213,17 +228,22 @@ class Forecaster:
         h, T = self.h, self.wide_.Y.shape[1]
         if T < 3 * h:
             return 1.0, 0.0
-        head = Wide(self.wide_.ids, self.wide_.dates[:-h], self.wide_.Y[:, :-h],
-                    None if self.wide_.revenue is None else self.wide_.revenue[:, :-h],
-                    None if self.wide_.price is None else self.wide_.price[:, :-h])
+        head = Wide(
+            self.wide_.ids,
+            self.wide_.dates[:-h],
+            self.wide_.Y[:, :-h],
+            None if self.wide_.revenue is None else self.wide_.revenue[:, :-h],
+            None if self.wide_.price is None else self.wide_.price[:, :-h],
+        )
         keep = ~np.all(np.isnan(head.Y), axis=1)
         if keep.sum() < 10:
             return 1.0, 0.0
         mean = m.SES().fit(head).forecast(h)[keep]
         actual = self.wide_.Y[keep, -h:]
         a = dispersion(head.Y)[keep][:, None]
-        scale = min(CALIBRATION_SCALES, key=lambda c: abs(np.mean(nb_interval_hits(actual, mean, a * c, 0.1, 0.9))
-                                                            - 0.8))
+        scale = min(
+            CALIBRATION_SCALES, key=lambda c: abs(np.mean(nb_interval_hits(actual, mean, a * c, 0.1, 0.9)) - 0.8)
+        )
         groups = self._groups(keep)
         agg_mean, agg_actual = group_sums(mean, groups), group_sums(np.nan_to_num(actual), groups)
         var = mean + a * scale * mean**2

@@ -134,17 +134,55 @@ class GlobalGBM(Model):
 
     name = "lgbm"
 
-    def __init__(self, n_estimators: int = 100, learning_rate: float = 0.1, num_leaves: int = 15,
-                 origins: int = 16, max_ratio: float = 8.0, max_rows: int = 1_000_000, seed: int = 0):
+    def __init__(
+        self,
+        n_estimators: int = 100,
+        learning_rate: float = 0.1,
+        num_leaves: int = 15,
+        origins: int = 16,
+        max_ratio: float = 8.0,
+        max_rows: int = 1_000_000,
+        seed: int = 0,
+    ):
         self.params: dict[str, Any] = {
-            "objective": "l2", "n_estimators": n_estimators, "learning_rate": learning_rate, "num_leaves": num_leaves,
-            "min_child_samples": 100, "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8,
-            "reg_lambda": 5.0, "random_state": seed, "verbose": -1, "n_jobs": LGBM_THREADS}
+            "objective": "l2",
+            "n_estimators": n_estimators,
+            "learning_rate": learning_rate,
+            "num_leaves": num_leaves,
+            "min_child_samples": 100,
+            "subsample": 0.8,
+            "subsample_freq": 1,
+            "colsample_bytree": 0.8,
+            "reg_lambda": 5.0,
+            "random_state": seed,
+            "verbose": -1,
+            "n_jobs": LGBM_THREADS,
+        }
         self.origins, self.max_ratio, self.max_rows, self.seed = origins, max_ratio, max_rows, seed
 
-    columns = ("h", "lag1", "lag2", "lag3", "lag4", "ma4", "ma13", "ma26", "ma52", "nz8", "nz26", "cv26",
-               "age", "since_sale", "yoy", "yoy_ma3", "yoy_trend", "price_ratio", "market4", "market13",
-               "category")
+    columns = (
+        "h",
+        "lag1",
+        "lag2",
+        "lag3",
+        "lag4",
+        "ma4",
+        "ma13",
+        "ma26",
+        "ma52",
+        "nz8",
+        "nz26",
+        "cv26",
+        "age",
+        "since_sale",
+        "yoy",
+        "yoy_ma3",
+        "yoy_trend",
+        "price_ratio",
+        "market4",
+        "market13",
+        "category",
+    )
 
     def fit(self, wide: Wide, categories: np.ndarray | None = None, h: int = 8) -> GlobalGBM:
         import lightgbm as lgb
@@ -168,9 +206,12 @@ class GlobalGBM(Model):
         self.model, self.rows_ = None, sum(len(t) for t in y)  # rows_: training rows, after any sampling
         if X:
             self.model = lgb.LGBMRegressor(**self.params)
-            self.model.fit(pd.DataFrame(np.vstack(X), columns=self.columns), np.concatenate(y),
-                           sample_weight=np.concatenate(w),
-                           categorical_feature=["category"] if self.cat_codes is not None else "auto")
+            self.model.fit(
+                pd.DataFrame(np.vstack(X), columns=self.columns),
+                np.concatenate(y),
+                sample_weight=np.concatenate(w),
+                categorical_feature=["category"] if self.cat_codes is not None else "auto",
+            )
         return self
 
     def sample_share(self, n_series: int, steps: int) -> float:
@@ -201,10 +242,31 @@ class GlobalGBM(Model):
             market = np.nansum(self.wide.Y[:, :origin], axis=0)
             market4 = market[-4:].mean() / max(market[-26:].mean(), 1e-9)
             market13 = market[-13:].mean() / max(market[-26:].mean(), 1e-9)
-        before = np.column_stack([lag(1), lag(2), lag(3), lag(4), ma[4] / level, ma[13] / level, ma[26] / level,
-                                  ma[52] / level, nz[8], nz[26], cv, origin - first, origin - sold])
-        after = np.column_stack([price_ratio, np.full(n, market4), np.full(n, market13),
-                                 self.cat_codes[idx] if self.cat_codes is not None else np.zeros(n)])
+        before = np.column_stack(
+            [
+                lag(1),
+                lag(2),
+                lag(3),
+                lag(4),
+                ma[4] / level,
+                ma[13] / level,
+                ma[26] / level,
+                ma[52] / level,
+                nz[8],
+                nz[26],
+                cv,
+                origin - first,
+                origin - sold,
+            ]
+        )
+        after = np.column_stack(
+            [
+                price_ratio,
+                np.full(n, market4),
+                np.full(n, market13),
+                self.cat_codes[idx] if self.cat_codes is not None else np.zeros(n),
+            ]
+        )
         return before, after, level, rows, idx
 
     def _features(self, known: tuple, origin: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -220,8 +282,9 @@ class GlobalGBM(Model):
             with np.errstate(all="ignore"):
                 return np.nanmean(self.wide.Y[idx, lo:hi], axis=1) / level
 
-        F = np.column_stack([np.full(n, k), before, year_ago(0, 1), year_ago(-1, 3),
-                             year_ago(0, 4) - year_ago(-8, 4), after])
+        F = np.column_stack(
+            [np.full(n, k), before, year_ago(0, 1), year_ago(-1, 3), year_ago(0, 4) - year_ago(-8, 4), after]
+        )
         return F, level, rows
 
     def forecast(self, h: int) -> np.ndarray:

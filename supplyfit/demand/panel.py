@@ -50,13 +50,19 @@ def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_week
     """
     df = product_lines(orders.sales() if hasattr(orders, "sales") else orders)
     if df.empty:
-        return pd.DataFrame({"unique_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"),
-                             "y": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {"unique_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)}
+        )
     ts = pd.to_datetime(df["ts"])
     key = pd.Series("total", index=df.index) if level == "total" else df[level].astype(str)
-    frame = pd.DataFrame({"unique_id": key.values, "ds": week_start(ts).values,
-                          "y": df["quantity"].astype(float).values,
-                          "revenue": (df["quantity"] * df["unit_price"]).astype(float).values})
+    frame = pd.DataFrame(
+        {
+            "unique_id": key.values,
+            "ds": week_start(ts).values,
+            "y": df["quantity"].astype(float).values,
+            "revenue": (df["quantity"] * df["unit_price"]).astype(float).values,
+        }
+    )
     weekly = frame.groupby(["unique_id", "ds"], as_index=False)[["y", "revenue"]].sum()
     last = last_complete_week(ts.max(), weekly["ds"].max()) if complete_weeks else weekly["ds"].max()
     full = finish_panel(weekly[weekly["ds"] <= last], last)

@@ -57,9 +57,7 @@ class LiveEngine:
         self._threads: list[threading.Thread] = []
         self._weeks: dict[str, tuple[int, sensing.Week]] = {}
         self._unsignalled: dict[str, sensing.Week] = {}  # the week of a write whose signals are not raised yet
-        self._signalled: dict[
-            str, float
-        ] = {}  # when each tenant's signals were last raised (monotonic)  # the week so far per tenant, as of a cache generation
+        self._signalled: dict[str, float] = {}  # when each tenant's signals were last raised (monotonic)
 
     def start(self) -> None:
         self._forget_aborted()

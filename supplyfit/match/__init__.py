@@ -5,10 +5,10 @@ from .rules import association_rules, baskets_from_orders, frequent_itemsets
 from .segments import segment_summary, segments
 
 __all__ = [
-           "BasketRecommender",
-           "association_rules",
-           "baskets_from_orders",
-           "frequent_itemsets",
-           "segment_summary",
-           "segments",
+    "BasketRecommender",
+    "association_rules",
+    "baskets_from_orders",
+    "frequent_itemsets",
+    "segment_summary",
+    "segments",
 ]

@@ -17,7 +17,9 @@ def group_demand(sales: pd.DataFrame, products: pd.DataFrame, freq: str = "M") -
     sold = sold.assign(revenue=sold.quantity * sold.unit_price, period=sold.ts.dt.to_period(freq).dt.start_time)
     per_sku = sold.groupby(["sku", "period"], as_index=False)[["quantity", "revenue"]].sum()  # then one row per group
     per_sku = per_sku.assign(group=per_sku.sku.map(groups)).explode("group").fillna({"group": "general"})
-    out = per_sku.groupby(["group", "period"], as_index=False).agg(units=("quantity", "sum"), revenue=("revenue", "sum"))
+    out = per_sku.groupby(["group", "period"], as_index=False).agg(
+        units=("quantity", "sum"), revenue=("revenue", "sum")
+    )
     out["revenue_share"] = out.revenue / out.groupby("period").revenue.transform("sum")
     return out
 

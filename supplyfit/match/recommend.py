@@ -27,8 +27,14 @@ class BasketRecommender:
     item-to-item score.
     """
 
-    def __init__(self, l2: float = 100.0, alpha: float = 0.5, repeat_weight: float = 1.0,
-                 max_basket: int | None = None, max_dense_items: int = 4500):
+    def __init__(
+        self,
+        l2: float = 100.0,
+        alpha: float = 0.5,
+        repeat_weight: float = 1.0,
+        max_basket: int | None = None,
+        max_dense_items: int = 4500,
+    ):
         self.l2, self.alpha, self.repeat_weight = l2, alpha, repeat_weight
         self.max_basket, self.max_dense_items = max_basket, max_dense_items
 
@@ -64,14 +70,15 @@ class BasketRecommender:
         rows = X.tocoo()
         known = codes[rows.row] >= 0 if len(codes) else np.zeros(rows.nnz, bool)
         weight = 1.0 + rows.row[known] / max(X.shape[0], 1)
-        self.history_ = sparse.csr_matrix((weight, (codes[rows.row[known]], rows.col[known])),
-                                          shape=(len(names), X.shape[1]))
+        self.history_ = sparse.csr_matrix(
+            (weight, (codes[rows.row[known]], rows.col[known])), shape=(len(names), X.shape[1])
+        )
 
     def _fit_ease(self, co: sparse.csr_matrix, counts: np.ndarray) -> None:
         """EASE on the ``max_dense_items`` most bought items that were bought together with another item: an item
         never bought with another is a block of its own in the Gram matrix, its weights are zero, so it is left out."""
         paired = np.diff(co.indptr) > 0
-        dense = np.sort(self.popular_order_[paired[self.popular_order_]][:self.max_dense_items])
+        dense = np.sort(self.popular_order_[paired[self.popular_order_]][: self.max_dense_items])
         self.dense_ = dense
         self.dense_pos_ = {int(j): p for p, j in enumerate(dense)}
         if not len(dense):
@@ -90,7 +97,7 @@ class BasketRecommender:
         if exclude:
             scores[list(exclude)] = -np.inf
         order = np.argsort(-scores, kind="stable")
-        picked = [j for j in order[:k + len(exclude)] if np.isfinite(scores[j]) and scores[j] > 0][:k]
+        picked = [j for j in order[: k + len(exclude)] if np.isfinite(scores[j]) and scores[j] > 0][:k]
         for j in self.popular_order_:  # fill up with popular items
             if len(picked) >= k:
                 break
@@ -105,8 +112,7 @@ class BasketRecommender:
         if covered:
             scores = np.zeros(len(self.items_))
             pos = np.fromiter(covered.keys(), dtype=np.int64, count=len(covered))
-            scores[self.dense_] = np.fromiter(covered.values(), dtype=np.float64, count=len(covered)) \
-                @ self.ease_[pos]
+            scores[self.dense_] = np.fromiter(covered.values(), dtype=np.float64, count=len(covered)) @ self.ease_[pos]
             return scores
         rows = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
         w = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+
 def popcount_rows(bits: np.ndarray) -> np.ndarray:
     """Set bits per row of a 2-d uint64 array."""
     return np.bitwise_count(bits).sum(axis=1, dtype=np.int64)
@@ -81,7 +82,7 @@ def frequent_itemsets(baskets, min_support: float = 0.01, max_len: int | None = 
 
     def paired(c: int, rest: np.ndarray) -> np.ndarray:
         """The positions in ``rest`` (ascending) that form a frequent pair with ``c``."""
-        return rest[np.isin(rest, pairs.indices[pairs.indptr[c]:pairs.indptr[c + 1]], assume_unique=True)]
+        return rest[np.isin(rest, pairs.indices[pairs.indptr[c] : pairs.indptr[c + 1]], assume_unique=True)]
 
     def grow(prefix: tuple, prefix_bits: np.ndarray, candidates: np.ndarray) -> None:
         inter = fbits[candidates] & prefix_bits
@@ -94,7 +95,7 @@ def frequent_itemsets(baskets, min_support: float = 0.01, max_len: int | None = 
             out_sets.append(frozenset(itemset))
             out_support.append(sup)
             if deeper:
-                rest = paired(c, kept[rank + 1:])
+                rest = paired(c, kept[rank + 1 :])
                 if len(rest):
                     grow(itemset, inter[pos], rest)
 
@@ -114,8 +115,12 @@ def _rule_splits(sets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     An itemset's key is the sum (mod 2^64) of random 64-bit codes of its items, so a subset's key is a sum over
     columns and its complement's key a subtraction: all lookups are vectorised hash-table probes."""
     items = sorted({i for s in sets for i in s})
-    codes = dict(zip(items, np.random.default_rng(0).integers(0, np.iinfo(np.uint64).max, len(items),
-                                                               dtype=np.uint64, endpoint=True)))
+    codes = dict(
+        zip(
+            items,
+            np.random.default_rng(0).integers(0, np.iinfo(np.uint64).max, len(items), dtype=np.uint64, endpoint=True),
+        )
+    )
     lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
     keys = np.zeros(len(sets), dtype=np.uint64)
     by_size = {}
@@ -141,8 +146,9 @@ def _rule_splits(sets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(whole), np.concatenate(ante), np.concatenate(cons)
 
 
-def association_rules(baskets, min_support: float = 0.01, min_confidence: float = 0.1,
-                      max_len: int | None = None) -> pd.DataFrame:
+def association_rules(
+    baskets, min_support: float = 0.01, min_confidence: float = 0.1, max_len: int | None = None
+) -> pd.DataFrame:
     """Rules A → C with support, confidence, lift, leverage and conviction (mlxtend's definitions).
 
     Returns columns antecedents, consequents (frozensets), antecedent_support, consequent_support, support,
@@ -165,9 +171,19 @@ def rules_from_itemsets(fi: pd.DataFrame, min_confidence: float = 0.1) -> pd.Dat
     sa, sc, s = support[ante], support[cons], support[whole]
     with np.errstate(divide="ignore", invalid="ignore"):  # confidence 1 (then also 0/0 when sc = 1): inf
         conviction = np.where(confidence >= 1.0, np.inf, (1 - sc) / (1 - confidence))
-    return pd.DataFrame({"antecedents": sets[ante], "consequents": sets[cons], "antecedent_support": sa,
-                         "consequent_support": sc, "support": s, "confidence": confidence, "lift": lift,
-                         "leverage": s - sa * sc, "conviction": conviction})
+    return pd.DataFrame(
+        {
+            "antecedents": sets[ante],
+            "consequents": sets[cons],
+            "antecedent_support": sa,
+            "consequent_support": sc,
+            "support": s,
+            "confidence": confidence,
+            "lift": lift,
+            "leverage": s - sa * sc,
+            "conviction": conviction,
+        }
+    )
 
 
 def product_lines(orders: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
@@ -183,8 +199,9 @@ def order_items(orders: pd.DataFrame) -> pd.DataFrame:
     """Long baskets (basket_id, item): one row per order and distinct SKU of its product lines, orders in order of
     first appearance; what :func:`association_rules` and the recommender take without building Python sets."""
     lines = product_lines(orders, ["order_id", "sku"])
-    return pd.DataFrame({"basket_id": lines["order_id"].to_numpy(), "item": lines["sku"].to_numpy()}) \
-        .drop_duplicates(ignore_index=True)
+    return pd.DataFrame({"basket_id": lines["order_id"].to_numpy(), "item": lines["sku"].to_numpy()}).drop_duplicates(
+        ignore_index=True
+    )
 
 
 def baskets_from_orders(orders: pd.DataFrame) -> list[list[str]]:

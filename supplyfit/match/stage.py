@@ -28,20 +28,31 @@ def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, pe
         return "no product sales"
     baskets = order_items(orders)
     rules = association_rules(baskets, min_support, min_confidence, max_len=3)
-    flat = rules.assign(antecedents=rules["antecedents"].map(lambda s: " + ".join(sorted(s))),
-                        consequents=rules["consequents"].map(lambda s: " + ".join(sorted(s))))
+    flat = rules.assign(
+        antecedents=rules["antecedents"].map(lambda s: " + ".join(sorted(s))),
+        consequents=rules["consequents"].map(lambda s: " + ".join(sorted(s))),
+    )
     store.write_result("rules", flat)
     rec = recommender(orders)
     seg = segments(orders)
     top = seg.sort_values("monetary", ascending=False).head(200)["customer_id"]
-    recs = pd.DataFrame([{"customer_id": c, "rank": i + 1, "sku": sku}
-                         for c in top for i, sku in enumerate(rec.recommend_customer(c, per_customer))],
-                        columns=["customer_id", "rank", "sku"])
+    recs = pd.DataFrame(
+        [
+            {"customer_id": c, "rank": i + 1, "sku": sku}
+            for c in top
+            for i, sku in enumerate(rec.recommend_customer(c, per_customer))
+        ],
+        columns=["customer_id", "rank", "sku"],
+    )
     store.write_result("recommendations", recs)
     store.write_result("segments", seg)
     store.write_result("segment_summary", segment_summary(seg))
-    store.write_result("segment_structure", pd.concat(
-        [segment_structure(orders, seg, by) for by in ("category", "region")], ignore_index=True))
+    store.write_result(
+        "segment_structure",
+        pd.concat([segment_structure(orders, seg, by) for by in ("category", "region")], ignore_index=True),
+    )
     store.write_result("group_demand", group_demand(orders, store.table("products")))
-    return (f"{baskets['basket_id'].nunique():,} baskets → {len(rules):,} rules (support ≥ {min_support}); "
-            f"{seg['customer_id'].nunique():,} customers in {seg['segment'].nunique()} segments")
+    return (
+        f"{baskets['basket_id'].nunique():,} baskets → {len(rules):,} rules (support ≥ {min_support}); "
+        f"{seg['customer_id'].nunique():,} customers in {seg['segment'].nunique()} segments"
+    )

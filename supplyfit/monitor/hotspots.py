@@ -27,8 +27,26 @@ from ..demand.panel import Wide
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-FEATURES = ["s8", "s4", "s4_prev", "s2", "s1", "s13", "s26", "slope8", "nz8", "age", "since_sale",
-            "cat_growth", "cat_s8", "market_growth", "ya_rise", "ya_level", "reach", "spell_gap"]
+FEATURES = [
+    "s8",
+    "s4",
+    "s4_prev",
+    "s2",
+    "s1",
+    "s13",
+    "s26",
+    "slope8",
+    "nz8",
+    "age",
+    "since_sale",
+    "cat_growth",
+    "cat_s8",
+    "market_growth",
+    "ya_rise",
+    "ya_level",
+    "reach",
+    "spell_gap",
+]
 COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4", "s4_prev", "ya_rise", "reach"]
 # Rows of one origin's query the ranker trains on; larger queries keep every graded row and a sample of the rest.
 # LightGBM's lambdarank refuses queries over 10,000 rows; at 5,000, hotspots at 20k series take 58% of the time,
@@ -63,13 +81,15 @@ class Spells:
     def lift(self, origin: int, lookback: int = 20) -> float:
         """LIFT_SHARE of the median k-th largest rise over the last ``lookback`` origins known at ``origin``."""
         kth = min(self.k, len(self.sums))
-        tops = [np.sort(np.nan_to_num(self.rise(o), nan=-np.inf))[-kth]
-                for o in range(max(self.horizon, origin - self.horizon - lookback), origin - self.horizon + 1)]
+        tops = [
+            np.sort(np.nan_to_num(self.rise(o), nan=-np.inf))[-kth]
+            for o in range(max(self.horizon, origin - self.horizon - lookback), origin - self.horizon + 1)
+        ]
         tops = [x for x in tops if np.isfinite(x)]
         return LIFT_SHARE * float(np.median(tops)) if tops else 0.0
 
     def _known(self, origin: int) -> np.ndarray:
-        return self.sums[:, :max(origin - self.horizon + 1, 0)]
+        return self.sums[:, : max(origin - self.horizon + 1, 0)]
 
     def reach(self, origin: int) -> np.ndarray:
         """Share of each series' spells known at ``origin`` that sold at least the lift more than the last one."""
@@ -99,23 +119,36 @@ def features(wide: Wide, origin: int, horizon: int, groups: np.ndarray, spells: 
     s = {w: _window(Y, origin - w, origin) for w in (1, 2, 4, 8, 13, 26)}
     s4_prev = _window(Y, origin - 8, origin - 4)
     x = np.arange(8) - 3.5
-    recent = np.nan_to_num(Y[:, max(origin - 8, 0):origin])
-    slope = recent @ x[-recent.shape[1]:] / (x**2).sum() if recent.shape[1] == 8 else np.zeros(n)
+    recent = np.nan_to_num(Y[:, max(origin - 8, 0) : origin])
+    slope = recent @ x[-recent.shape[1] :] / (x**2).sum() if recent.shape[1] == 8 else np.zeros(n)
     with np.errstate(all="ignore"):
         nz8 = (recent > 0).mean(axis=1) if recent.size else np.zeros(n)
     frame = pd.DataFrame({"g": groups, "s8": s[8], "s8p": _window(Y, origin - 16, origin - 8)})
     cat = frame.groupby("g")[["s8", "s8p"]].transform("sum")
     market = frame[["s8", "s8p"]].sum()
     ya = origin - 52
-    return pd.DataFrame({
-        "s8": s[8], "s4": s[4], "s4_prev": s4_prev, "s2": s[2], "s1": s[1], "s13": s[13], "s26": s[26],
-        "slope8": slope, "nz8": nz8, "age": origin - first, "since_sale": origin - sold,
-        "cat_growth": (cat.s8 - cat.s8p) / (cat.s8p + 1.0), "cat_s8": cat.s8,
-        "market_growth": np.full(n, (market.s8 - market.s8p) / (market.s8p + 1.0)),
-        "ya_rise": _window(Y, ya, ya + horizon) - _window(Y, ya - horizon, ya),
-        "ya_level": _window(Y, ya, ya + horizon),
-        "reach": spells.reach(origin), "spell_gap": spells.gap(origin),
-    })
+    return pd.DataFrame(
+        {
+            "s8": s[8],
+            "s4": s[4],
+            "s4_prev": s4_prev,
+            "s2": s[2],
+            "s1": s[1],
+            "s13": s[13],
+            "s26": s[26],
+            "slope8": slope,
+            "nz8": nz8,
+            "age": origin - first,
+            "since_sale": origin - sold,
+            "cat_growth": (cat.s8 - cat.s8p) / (cat.s8p + 1.0),
+            "cat_s8": cat.s8,
+            "market_growth": np.full(n, (market.s8 - market.s8p) / (market.s8p + 1.0)),
+            "ya_rise": _window(Y, ya, ya + horizon) - _window(Y, ya - horizon, ya),
+            "ya_level": _window(Y, ya, ya + horizon),
+            "reach": spells.reach(origin),
+            "spell_gap": spells.gap(origin),
+        }
+    )
 
 
 def grades(rise: np.ndarray, cuts: tuple[int, ...] = (20, 60, 200)) -> np.ndarray:
@@ -152,10 +185,21 @@ def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, spells: Sp
         sizes.append(len(rows))
     if not X:
         return None
-    model = lgb.LGBMRanker(objective="lambdarank", label_gain=[0, 1, 3, 7], lambdarank_truncation_level=40,
-                           n_estimators=200, learning_rate=0.05, num_leaves=15, min_child_samples=40,
-                           subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=seed, verbose=-1,
-                           n_jobs=2)
+    model = lgb.LGBMRanker(
+        objective="lambdarank",
+        label_gain=[0, 1, 3, 7],
+        lambdarank_truncation_level=40,
+        n_estimators=200,
+        learning_rate=0.05,
+        num_leaves=15,
+        min_child_samples=40,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        random_state=seed,
+        verbose=-1,
+        n_jobs=2,
+    )
     model.fit(pd.concat(X, ignore_index=True)[FEATURES], np.concatenate(y), group=sizes)
     return model
 
@@ -181,8 +225,14 @@ def _reason(r: pd.Series) -> str:
     return "; ".join(parts)
 
 
-def hotspots(panel: pd.DataFrame, asof: str | pd.Timestamp | None = None, k: int = 20, horizon: int = 8,
-             origins: int = 40, seed: int = 0) -> pd.DataFrame:
+def hotspots(
+    panel: pd.DataFrame,
+    asof: str | pd.Timestamp | None = None,
+    k: int = 20,
+    horizon: int = 8,
+    origins: int = 40,
+    seed: int = 0,
+) -> pd.DataFrame:
     """The ``k`` series whose units will rise most over the ``horizon`` weeks from ``asof``.
 
     ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used
@@ -198,8 +248,16 @@ def hotspots(panel: pd.DataFrame, asof: str | pd.Timestamp | None = None, k: int
     known = ~np.all(np.isnan(wide.Y[:, :t]), axis=1)
     if t == 0 or not known.any():
         return pd.DataFrame(columns=COLUMNS)
-    cat = (panel.drop_duplicates("unique_id").set_index("unique_id")["category"].reindex(wide.ids)
-           .fillna("other").astype(str).to_numpy() if "category" in panel.columns else np.full(len(wide.ids), ""))
+    cat = (
+        panel.drop_duplicates("unique_id")
+        .set_index("unique_id")["category"]
+        .reindex(wide.ids)
+        .fillna("other")
+        .astype(str)
+        .to_numpy()
+        if "category" in panel.columns
+        else np.full(len(wide.ids), "")
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         spells = Spells(wide.Y[:, :t], horizon, k)
@@ -207,8 +265,14 @@ def hotspots(panel: pd.DataFrame, asof: str | pd.Timestamp | None = None, k: int
         model = _fit_ranker(wide, t, horizon, cat, spells, origins, seed)
         score = model.predict(F[FEATURES]) if model is not None else F.reach.to_numpy()
     recent = min(horizon, t)  # a history shorter than the horizon: its whole length
-    out = F.assign(unique_id=wide.ids, score=score, last_units=_window(wide.Y, t - recent, t), category=cat,
-                   horizon=horizon, recent=recent)[known]
+    out = F.assign(
+        unique_id=wide.ids,
+        score=score,
+        last_units=_window(wide.Y, t - recent, t),
+        category=cat,
+        horizon=horizon,
+        recent=recent,
+    )[known]
     out = out.sort_values(["score", "spell_gap"], ascending=False).head(k)
     out["reason"] = out.apply(_reason, axis=1)
     return out[COLUMNS].reset_index(drop=True)

@@ -44,8 +44,16 @@ class Indicators:
     notes: list[str] = field(default_factory=list)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        names = ["totals", "by_dimension", "contribution", "concentration", "price_bands", "customers",
-                 "sentiment", "forecast"]
+        names = [
+            "totals",
+            "by_dimension",
+            "contribution",
+            "concentration",
+            "price_bands",
+            "customers",
+            "sentiment",
+            "forecast",
+        ]
         return {n: getattr(self, n).assign(freq=self.freq) for n in names}
 
 
@@ -119,8 +127,7 @@ def _connect(source: Store | pd.DataFrame, freq: str) -> duckdb.DuckDBPyConnecti
         ts = pd.to_datetime(ts)
     cols = set(df.columns)
     keep = [c for c in (*DIMENSIONS, "quantity", "unit_price", "is_return", "is_product") if c in cols]
-    src = pd.DataFrame({**{c: pd.factorize(df[c])[0] for c in IDS if c in cols}, **{c: df[c] for c in keep},
-                        "ts": ts})
+    src = pd.DataFrame({**{c: pd.factorize(df[c])[0] for c in IDS if c in cols}, **{c: df[c] for c in keep}, "ts": ts})
     ids = [f"nullif({c}, -1) AS {c}" if c in cols else f"NULL::BIGINT AS {c}" for c in IDS]
     dims = [f"{c}::VARCHAR AS {c}" if c in cols else f"NULL::VARCHAR AS {c}" for c in DIMENSIONS]
     flagged = " OR coalesce(is_return::BOOLEAN, false)" if "is_return" in cols else ""
@@ -135,8 +142,13 @@ def _connect(source: Store | pd.DataFrame, freq: str) -> duckdb.DuckDBPyConnecti
     return con
 
 
-def indicators(source: Store | pd.DataFrame, freq: str = "W", horizon: int | None = None,
-               reviews: pd.DataFrame | None = None, forecast: bool = True) -> Indicators:
+def indicators(
+    source: Store | pd.DataFrame,
+    freq: str = "W",
+    horizon: int | None = None,
+    reviews: pd.DataFrame | None = None,
+    forecast: bool = True,
+) -> Indicators:
     """Indicators of consumption from order lines, per period (``freq`` 'W' or 'M').
 
     ``source``: a Store or order lines (sku, quantity, unit_price, ts, order_id; optional customer_id,
@@ -153,8 +165,14 @@ def indicators(source: Store | pd.DataFrame, freq: str = "W", horizon: int | Non
         con.close()
 
 
-def _indicators(con: duckdb.DuckDBPyConnection, source: Store | pd.DataFrame, freq: str, horizon: int | None,
-                reviews: pd.DataFrame | None, forecast: bool) -> Indicators:
+def _indicators(
+    con: duckdb.DuckDBPyConnection,
+    source: Store | pd.DataFrame,
+    freq: str,
+    horizon: int | None,
+    reviews: pd.DataFrame | None,
+    forecast: bool,
+) -> Indicators:
     season = SEASON[freq]
     notes: list[str] = []
     ((n, last),) = con.execute("SELECT count(*), max(ts) FROM lines").fetchall()
@@ -165,20 +183,34 @@ def _indicators(con: duckdb.DuckDBPyConnection, source: Store | pd.DataFrame, fr
     totals = _growth(per_period, [], season, freq)
     totals["complete"] = complete(totals.period, freq, last)
     if not totals.complete.iloc[-1]:
-        notes.append(f"the last period (from {totals.period.iloc[-1]:%Y-%m-%d}) is incomplete: data end "
-                     f"{last:%Y-%m-%d}")
+        notes.append(
+            f"the last period (from {totals.period.iloc[-1]:%Y-%m-%d}) is incomplete: data end {last:%Y-%m-%d}"
+        )
     dims = []
     for d in DIMENSIONS:  # a dimension without data still gives its (empty) columns: tables keep one shape
         known = con.execute(f"SELECT count({d}) > 0 FROM lines").fetchall()[0][0]
         if not known:
             notes.append(f"no {d} column in the orders: no breakdown by {d}")
-        part = _growth(_aggregate(con, {"value": f"coalesce({d}, 'unknown')", "period": "period"}, str(known)),
-                       ["value"], season, freq)
+        part = _growth(
+            _aggregate(con, {"value": f"coalesce({d}, 'unknown')", "period": "period"}, str(known)),
+            ["value"],
+            season,
+            freq,
+        )
         part["share"] = part.revenue / part.groupby("period").revenue.transform("sum")
         dims.append(part.assign(dimension=d))
     by_dim = pd.concat([p for p in dims if len(p)] or dims[:1], ignore_index=True)
-    ind = Indicators(freq, totals, by_dim, _contribution(con), _concentration(con), _price_bands(con),
-                     _new_returning(con), _sentiment(source, reviews, freq, notes), notes=notes)
+    ind = Indicators(
+        freq,
+        totals,
+        by_dim,
+        _contribution(con),
+        _concentration(con),
+        _price_bands(con),
+        _new_returning(con),
+        _sentiment(source, reviews, freq, notes),
+        notes=notes,
+    )
     if forecast:
         weekly = per_period if freq == "W" else _aggregate(con, {"period": "date_trunc('week', ts)"})
         ind.forecast = _forecast(weekly, last, freq, horizon or (8 if freq == "W" else 3))
@@ -187,8 +219,9 @@ def _indicators(con: duckdb.DuckDBPyConnection, source: Store | pd.DataFrame, fr
 
 def _contribution(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Each category's revenue change and its share of the total's change (percentage points of growth)."""
-    sums = _fetch(con, "SELECT period, coalesce(category, 'unknown') AS category, sum(revenue) AS revenue "
-                       "FROM lines GROUP BY ALL")
+    sums = _fetch(
+        con, "SELECT period, coalesce(category, 'unknown') AS category, sum(revenue) AS revenue FROM lines GROUP BY ALL"
+    )
     cat = sums.pivot_table(index="period", columns="category", values="revenue", aggfunc="sum").fillna(0.0)
     change = cat.diff()
     total_before = cat.sum(axis=1).shift()
@@ -199,14 +232,17 @@ def _contribution(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _concentration(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per period: the top 10 SKUs' share of revenue, the Herfindahl index of SKU shares (0-10,000), SKUs sold."""
-    return _fetch(con, """
+    return _fetch(
+        con,
+        """
         WITH sku AS (SELECT period, greatest(sum(revenue), 0) AS revenue FROM lines WHERE sku IS NOT NULL
                      GROUP BY period, sku),
         share AS (SELECT period, revenue / sum(revenue) OVER (PARTITION BY period) AS share,
                          row_number() OVER (PARTITION BY period ORDER BY revenue DESC) AS rank FROM sku)
         SELECT period, coalesce(sum(share) FILTER (WHERE rank <= 10), 0) AS top10_share,
                coalesce(sum(share * share), 0) * 10000 AS hhi, count(*) AS skus
-        FROM share GROUP BY period ORDER BY period""")
+        FROM share GROUP BY period ORDER BY period""",
+    )
 
 
 def _price_bands(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -214,13 +250,16 @@ def _price_bands(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     period; every band in every period, empty ones at zero."""
     labels = [f"{lo:g}–{hi:g}" if np.isfinite(hi) else f"{lo:g}+" for lo, hi in itertools.pairwise(PRICE_BANDS)]
     band = " ".join(f"WHEN unit_price < {hi:g} THEN {i}" for i, hi in enumerate(PRICE_BANDS[1:-1]))
-    out = _fetch(con, f"""
+    out = _fetch(
+        con,
+        f"""
         WITH sold AS (SELECT period, unit_price, revenue, quantity FROM lines WHERE NOT is_return),
         sums AS (SELECT period, CASE {band} ELSE {len(labels) - 1} END AS band, sum(revenue) AS revenue,
                         sum(quantity) AS units FROM sold WHERE unit_price >= 0 GROUP BY ALL)
         SELECT p.period, b.band, coalesce(s.revenue, 0) AS revenue, coalesce(s.units, 0) AS units
         FROM (SELECT DISTINCT period FROM sold) p CROSS JOIN range({len(labels)}) b(band)
-        LEFT JOIN sums s ON s.period = p.period AND s.band = b.band ORDER BY p.period, b.band""")
+        LEFT JOIN sums s ON s.period = p.period AND s.band = b.band ORDER BY p.period, b.band""",
+    )
     out["share"] = out.revenue / out.groupby("period").revenue.transform("sum")
     out["band"] = np.array(labels)[out["band"].to_numpy(int)]
     return out
@@ -228,21 +267,25 @@ def _price_bands(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def _new_returning(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per period, customers buying for the first time and those who bought before, and the revenue of each."""
-    return _fetch(con, """
+    return _fetch(
+        con,
+        """
         WITH sold AS (SELECT period, customer_id, revenue FROM lines WHERE NOT is_return AND customer_id IS NOT NULL),
         s AS (SELECT *, period = min(period) OVER (PARTITION BY customer_id) AS new FROM sold)
         SELECT period, count(DISTINCT customer_id) FILTER (WHERE new) AS new_customers,
                count(DISTINCT customer_id) FILTER (WHERE NOT new) AS returning_customers,
                coalesce(sum(revenue) FILTER (WHERE new), 0) AS new_revenue,
                coalesce(sum(revenue) FILTER (WHERE NOT new), 0) AS returning_revenue
-        FROM s GROUP BY period ORDER BY period""")
+        FROM s GROUP BY period ORDER BY period""",
+    )
 
 
 def sentiment_index(scores: pd.DataFrame, freq: str) -> pd.DataFrame:
     """Consumer-sentiment index per period and category (and 'all'): 100 + 100 × (positive share − negative
     share), i.e. 0 (all negative) … 100 (balanced) … 200 (all positive), read like a confidence index."""
-    s = scores.dropna(subset=["ts"]).assign(period=lambda d: period_start(d.ts, freq),
-                                            pos=lambda d: d.p_positive >= 0.5)
+    s = scores.dropna(subset=["ts"]).assign(
+        period=lambda d: period_start(d.ts, freq), pos=lambda d: d.p_positive >= 0.5
+    )
     both = pd.concat([s, s.assign(category="all")])
     g = both.groupby(["period", "category"])
     out = pd.DataFrame({"reviews": g.size(), "positive_share": g.pos.mean()}).reset_index()
@@ -254,8 +297,10 @@ def scored_reviews(store: Store) -> pd.DataFrame | None:
     """The voice stage's review scores with each review's date (category, p_positive, ts); None before it ran."""
     if not store.has_table("review_scores"):
         return None
-    return store.query("SELECT s.category, s.p_positive, r.ts FROM review_scores s JOIN reviews r "
-                       "ON r.tenant = s.tenant AND r.review_id = s.review_id WHERE s.tenant = $tenant")
+    return store.query(
+        "SELECT s.category, s.p_positive, r.ts FROM review_scores s JOIN reviews r "
+        "ON r.tenant = s.tenant AND r.review_id = s.review_id WHERE s.tenant = $tenant"
+    )
 
 
 def _sentiment(source, reviews: pd.DataFrame | None, freq: str, notes: list[str]) -> pd.DataFrame:
@@ -285,10 +330,11 @@ def _forecast(weekly: pd.DataFrame, last: pd.Timestamp, freq: str, horizon: int)
     long = weekly.melt(id_vars="period", value_vars=METRICS, var_name="unique_id", value_name="y")
     steps = horizon if freq == "W" else (horizon + 1) * 5 + 1
     fc = Forecaster(h=steps, model="ses").fit(long.rename(columns={"period": "ds"})).predict()
-    fc = fc.rename(columns={"unique_id": "metric", "ds": "period"})[["metric", "period", "yhat", "yhat_q10",
-                                                                      "yhat_q90"]]
+    fc = fc.rename(columns={"unique_id": "metric", "ds": "period"})[
+        ["metric", "period", "yhat", "yhat_q10", "yhat_q90"]
+    ]
     if freq == "M":
         fc["period"] = period_start(fc.period, "M")
         fc = fc[fc.metric != "customers"].groupby(["metric", "period"], as_index=False).sum()
-        fc = fc[fc.period.isin(sorted(fc.period.unique())[1:horizon + 1])]  # first month is partly history
+        fc = fc[fc.period.isin(sorted(fc.period.unique())[1 : horizon + 1])]  # first month is partly history
     return fc.reset_index(drop=True)

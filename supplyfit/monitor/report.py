@@ -24,7 +24,8 @@ nav{padding:6px 32px;background:#e8edf3} nav a{margin-right:14px;color:#1f3a5f;t
 section{background:#fff;margin:18px 32px;padding:16px 24px;border-radius:6px;box-shadow:0 1px 3px #0002}
 h2{margin-top:0;font-size:19px} .window{color:#666;font-size:13px;margin-bottom:8px}
 .missing,.stale{color:#a15c00;background:#fff6e5;padding:10px;border-radius:4px} .stale{margin-bottom:8px}
-table.tbl{border-collapse:collapse;font-size:13px;margin:8px 0} .tbl th,.tbl td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left}
+table.tbl{border-collapse:collapse;font-size:13px;margin:8px 0}
+.tbl th,.tbl td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left}
 .cap{color:#555;font-size:12px;margin:2px 0 12px} .chart{min-height:360px}
 """
 

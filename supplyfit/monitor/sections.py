@@ -32,15 +32,20 @@ class Section:
         return self
 
     def table(self, df: pd.DataFrame, caption: str = "", limit: int = 20) -> Section:
-        body = df.head(limit).to_html(index=False, float_format=lambda v: f"{v:,.3f}", border=0, classes="tbl",
-                                      escape=True)
+        body = df.head(limit).to_html(
+            index=False, float_format=lambda v: f"{v:,.3f}", border=0, classes="tbl", escape=True
+        )
         cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
         self.blocks.append(f"{cap}{body}")
         return self
 
     def chart(self, fig: go.Figure, caption: str = "") -> Section:
-        fig.update_layout(template="plotly_white", height=360, margin={"l": 50, "r": 20, "t": 50, "b": 40},
-                          font={"family": "Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"})
+        fig.update_layout(
+            template="plotly_white",
+            height=360,
+            margin={"l": 50, "r": 20, "t": 50, "b": 40},
+            font={"family": "Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"},
+        )
         cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
         div = fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
         self.blocks.append(f"<div class='chart'>{div}</div>{cap}")
@@ -61,8 +66,9 @@ def _has_rows(store: Store, table: str) -> bool:
     return store.has_table(table) and bool(store.table(table, columns="count(*) AS n")["n"].iloc[0])
 
 
-def section(key: str, title: str, command: str, *tables: str) -> Callable[[Callable[[Store, Section], None]],
-                                                                          SectionBuilder]:
+def section(
+    key: str, title: str, command: str, *tables: str
+) -> Callable[[Callable[[Store, Section], None]], SectionBuilder]:
     """Make a section builder from ``fill(store, sec)``, which runs once the stage has run for the tenant (one of
     its ``tables`` has rows); before that the section says which command (``supplyfit forecast`` …) to run."""
 
@@ -73,8 +79,10 @@ def section(key: str, title: str, command: str, *tables: str) -> Callable[[Calla
             if any(_has_rows(store, t) for t in tables):
                 fill(store, sec)
             else:
-                sec.missing = (f"Stage not run yet for tenant {store.tenant} (no {' or '.join(tables)} rows): run "
-                               f"`{command}`, or `supplyfit run` for every stage.")
+                sec.missing = (
+                    f"Stage not run yet for tenant {store.tenant} (no {' or '.join(tables)} rows): run "
+                    f"`{command}`, or `supplyfit run` for every stage."
+                )
             return sec
 
         return build
@@ -89,9 +97,11 @@ def store_section(store: Store) -> Section:
     if not info["tables"].get("orders") and not info["tables"].get("reviews"):
         sec.missing = "No data loaded yet: run `supplyfit ingest orders FILE`."
         return sec
-    monthly = store.query("SELECT date_trunc('month', ts) AS month, count(*) AS lines, "
-                          "sum(CASE WHEN is_return THEN 1 ELSE 0 END) AS return_lines FROM orders "
-                          "WHERE tenant = $tenant GROUP BY 1 ORDER BY 1")
+    monthly = store.query(
+        "SELECT date_trunc('month', ts) AS month, count(*) AS lines, "
+        "sum(CASE WHEN is_return THEN 1 ELSE 0 END) AS return_lines FROM orders "
+        "WHERE tenant = $tenant GROUP BY 1 ORDER BY 1"
+    )
     span = store.query("SELECT min(ts) AS lo, max(ts) AS hi FROM orders WHERE tenant = $tenant")
     sec.window = window_of(pd.Series([span.lo[0], span.hi[0]]).dropna())
     counts = ", ".join(f"{k}: {v:,}" for k, v in info["tables"].items())
@@ -100,8 +110,12 @@ def store_section(store: Store) -> Section:
     if len(info["quarantine_reasons"]):
         sec.table(info["quarantine_reasons"], "Why rows were quarantined")
     if len(monthly):
-        fig = go.Figure([go.Bar(x=monthly.month, y=monthly.lines, name="order lines"),
-                         go.Bar(x=monthly.month, y=monthly.return_lines, name="return lines")])
+        fig = go.Figure(
+            [
+                go.Bar(x=monthly.month, y=monthly.lines, name="order lines"),
+                go.Bar(x=monthly.month, y=monthly.return_lines, name="return lines"),
+            ]
+        )
         fig.update_layout(title="Order lines per month · 每月订单行", barmode="overlay")
         sec.chart(fig, "Numbers: " + ", ".join(f"{m:%Y-%m} {n:,}" for m, n in zip(monthly.month, monthly.lines)))
     return sec
@@ -120,14 +134,20 @@ def voice_section(store: Store, sec: Section) -> None:
     else:
         top = aspects.sort_values("mentions", ascending=False).groupby("category").head(4)
         label = top.category.astype(str) + " · " + top.aspect.astype(str)
-        fig = go.Figure([go.Bar(name="positive · 正面", y=label, x=top.mentions * top.positive_share, orientation="h"),
-                         go.Bar(name="negative · 负面", y=label, x=top.mentions * top.negative_share, orientation="h")])
+        fig = go.Figure(
+            [
+                go.Bar(name="positive · 正面", y=label, x=top.mentions * top.positive_share, orientation="h"),
+                go.Bar(name="negative · 负面", y=label, x=top.mentions * top.negative_share, orientation="h"),
+            ]
+        )
         fig.update_layout(title="Aspects people mention, by polarity · 评论关注点", barmode="stack", height=700)
         sec.chart(fig, "Mentions = reviews naming the aspect; split by the sentiment of the clause that names it.")
     brief = store.table("design_brief")
     sec.table(brief[brief["rank"] <= 3], "Design brief · 设计简报: top unmet needs and praised attributes", limit=60)
-    sec.table(store.table("complaints").head(15)[["rank", "category", "urgency", "reason", "matched", "text"]],
-              "Complaint queue · 投诉队列 (most urgent first)")
+    sec.table(
+        store.table("complaints").head(15)[["rank", "category", "urgency", "reason", "matched", "text"]],
+        "Complaint queue · 投诉队列 (most urgent first)",
+    )
 
 
 @section("demand", "Demand forecasts · 需求预测", "supplyfit forecast", "forecasts")
@@ -147,12 +167,20 @@ def demand_section(store: Store, sec: Section) -> None:
         series.append((s, f"SKU {s}", panel[panel.unique_id == s].set_index("ds").y))
     for uid, label, hist in series:
         f = fc[fc.unique_id == uid].sort_values("ds")
-        fig = go.Figure([
-            go.Scatter(x=hist.index, y=hist.values, name="history · 历史", mode="lines"),
-            go.Scatter(x=list(f.ds) + list(f.ds[::-1]), y=list(f.yhat_q90) + list(f.yhat_q10[::-1]),
-                       fill="toself", name="80% band · 区间", line={"width": 0}, opacity=0.3),
-            go.Scatter(x=f.ds, y=f.yhat, name="forecast · 预测", mode="lines+markers"),
-        ])
+        fig = go.Figure(
+            [
+                go.Scatter(x=hist.index, y=hist.values, name="history · 历史", mode="lines"),
+                go.Scatter(
+                    x=list(f.ds) + list(f.ds[::-1]),
+                    y=list(f.yhat_q90) + list(f.yhat_q10[::-1]),
+                    fill="toself",
+                    name="80% band · 区间",
+                    line={"width": 0},
+                    opacity=0.3,
+                ),
+                go.Scatter(x=f.ds, y=f.yhat, name="forecast · 预测", mode="lines+markers"),
+            ]
+        )
         fig.update_layout(title=f"Weekly units · 周销量: {label}")
         sec.chart(fig, "Forecast: " + ", ".join(f"{d:%m-%d} {v:,.0f}" for d, v in zip(f.ds, f.yhat)))
     backtest = store.table("backtest") if store.has_table("backtest") else pd.DataFrame()
@@ -172,10 +200,21 @@ def supply_section(store: Store, sec: Section) -> None:
         return
     fig = go.Figure()
     for policy, g in comp.groupby("policy"):
-        fig.add_trace(go.Scatter(x=g.leftover_rate, y=g.fill_rate, mode="lines+markers+text", name=policy,
-                                 text=[f"SL {s:.2f}" for s in g.service_level], textposition="top center"))
-    fig.update_layout(title="Fill rate vs leftover rate · 满足率与剩余率 (replay of the last 8 weeks)",
-                      xaxis_title="leftover units / units made", yaxis_title="fill rate")
+        fig.add_trace(
+            go.Scatter(
+                x=g.leftover_rate,
+                y=g.fill_rate,
+                mode="lines+markers+text",
+                name=policy,
+                text=[f"SL {s:.2f}" for s in g.service_level],
+                textposition="top center",
+            )
+        )
+    fig.update_layout(
+        title="Fill rate vs leftover rate · 满足率与剩余率 (replay of the last 8 weeks)",
+        xaxis_title="leftover units / units made",
+        yaxis_title="fill rate",
+    )
     sec.chart(fig)
     sec.table(comp, "Policy comparison (replayed on the last 8 weeks of actual demand)")
 
@@ -194,16 +233,25 @@ def match_section(store: Store, sec: Section) -> None:
         _segments(store, sec, summary)
     groups = store.table("group_demand") if store.has_table("group_demand") else pd.DataFrame()
     if len(groups):
-        fig = go.Figure([go.Scatter(name=g, x=d.period, y=d.revenue_share, mode="lines+markers")
-                         for g, d in groups.groupby("group")])
+        fig = go.Figure(
+            [
+                go.Scatter(name=g, x=d.period, y=d.revenue_share, mode="lines+markers")
+                for g, d in groups.groupby("group")
+            ]
+        )
         fig.update_layout(title="Demand by consumer group · 目标人群需求 (share of revenue)", yaxis_tickformat=".0%")
-        sec.chart(fig, "Groups are read from product names (children, students, seniors, gifts & trend); "
-                       "'general' = no group named.")
+        sec.chart(
+            fig,
+            "Groups are read from product names (children, students, seniors, gifts & trend); "
+            "'general' = no group named.",
+        )
 
 
 def _rules(sec: Section, rules: pd.DataFrame) -> None:
-    sec.table(rules.head(15)[["antecedents", "consequents", "support", "confidence", "lift"]],
-              "Strongest basket rules · 购物篮规则 (by lift)")
+    sec.table(
+        rules.head(15)[["antecedents", "consequents", "support", "confidence", "lift"]],
+        "Strongest basket rules · 购物篮规则 (by lift)",
+    )
     top = rules.head(40)
     items = sorted(set(top.antecedents) | set(top.consequents))[:25]
     lift = top.pivot_table(index="antecedents", columns="consequents", values="lift", aggfunc="max")
@@ -214,12 +262,21 @@ def _rules(sec: Section, rules: pd.DataFrame) -> None:
 
 
 def _segments(store: Store, sec: Section, summary: pd.DataFrame) -> None:
-    fig = go.Figure([go.Bar(name="customers", x=summary.segment, y=summary.customer_share),
-                     go.Bar(name="revenue", x=summary.segment, y=summary.revenue_share)])
+    fig = go.Figure(
+        [
+            go.Bar(name="customers", x=summary.segment, y=summary.customer_share),
+            go.Bar(name="revenue", x=summary.segment, y=summary.revenue_share),
+        ]
+    )
     fig.update_layout(title="Segments: share of customers and revenue · 客群占比", yaxis_tickformat=".0%")
-    sec.chart(fig, "Numbers: " + ", ".join(f"{s} {c:,} customers, {r:.0%} of revenue"
-                                           for s, c, r in zip(summary.segment, summary.customers,
-                                                              summary.revenue_share)))
+    sec.chart(
+        fig,
+        "Numbers: "
+        + ", ".join(
+            f"{s} {c:,} customers, {r:.0%} of revenue"
+            for s, c, r in zip(summary.segment, summary.customers, summary.revenue_share)
+        ),
+    )
     if store.has_table("segment_structure"):
         st = store.table("segment_structure")
         cat = st[st.dimension == "category"].pivot_table(index="segment", columns="value", values="share")
@@ -247,24 +304,52 @@ def consumption_section(store: Store, sec: Section) -> None:
     fig = go.Figure(go.Scatter(x=weekly.period, y=weekly.revenue, name="net revenue · 销售额", mode="lines"))
     rev = fc[fc.metric == "revenue"]
     if len(rev):
-        fig.add_trace(go.Scatter(x=list(rev.period) + list(rev.period[::-1]),
-                                 y=list(rev.yhat_q90) + list(rev.yhat_q10[::-1]), fill="toself", opacity=0.3,
-                                 line={"width": 0}, name="80% band · 区间"))
+        fig.add_trace(
+            go.Scatter(
+                x=list(rev.period) + list(rev.period[::-1]),
+                y=list(rev.yhat_q90) + list(rev.yhat_q10[::-1]),
+                fill="toself",
+                opacity=0.3,
+                line={"width": 0},
+                name="80% band · 区间",
+            )
+        )
         fig.add_trace(go.Scatter(x=rev.period, y=rev.yhat, name="forecast · 预测", mode="lines+markers"))
     fig.update_layout(title="Weekly net revenue and forecast · 周销售额与预测")
-    sec.chart(fig, "Numbers (last 8 weeks): " + ", ".join(
-        f"{p:%m-%d} {v:,.0f}" for p, v in zip(weekly.period.tail(8), weekly.revenue.tail(8))))
-    cols = ["period", "revenue", "units", "orders", "customers", "avg_basket", "return_rate", "revenue_pop",
-            "revenue_yoy"]
-    sec.table(monthly[cols].assign(period=monthly.period.dt.strftime("%Y-%m")),
-              "Monthly indicators · 月度指标 (pop = vs previous month, yoy = vs same month a year before)")
+    sec.chart(
+        fig,
+        "Numbers (last 8 weeks): "
+        + ", ".join(f"{p:%m-%d} {v:,.0f}" for p, v in zip(weekly.period.tail(8), weekly.revenue.tail(8))),
+    )
+    cols = [
+        "period",
+        "revenue",
+        "units",
+        "orders",
+        "customers",
+        "avg_basket",
+        "return_rate",
+        "revenue_pop",
+        "revenue_yoy",
+    ]
+    sec.table(
+        monthly[cols].assign(period=monthly.period.dt.strftime("%Y-%m")),
+        "Monthly indicators · 月度指标 (pop = vs previous month, yoy = vs same month a year before)",
+    )
     _structure(store, sec)
     conc, cust = _ind(store, "concentration", "M"), _ind(store, "customers", "M")
-    fig = go.Figure([go.Bar(x=cust.period, y=cust.new_customers, name="new · 新客"),
-                     go.Bar(x=cust.period, y=cust.returning_customers, name="returning · 老客")])
+    fig = go.Figure(
+        [
+            go.Bar(x=cust.period, y=cust.new_customers, name="new · 新客"),
+            go.Bar(x=cust.period, y=cust.returning_customers, name="returning · 老客"),
+        ]
+    )
     fig.update_layout(title="New and returning customers · 新老客户", barmode="stack")
-    sec.chart(fig, "Top-10 SKU share of revenue by month: " + ", ".join(
-        f"{p:%Y-%m} {v:.0%}" for p, v in zip(conc.period, conc.top10_share)))
+    sec.chart(
+        fig,
+        "Top-10 SKU share of revenue by month: "
+        + ", ".join(f"{p:%Y-%m} {v:.0%}" for p, v in zip(conc.period, conc.top10_share)),
+    )
     bands = _ind(store, "price_bands", "M")
     pb = bands.pivot_table(index="period", columns="band", values="share", sort=False)
     fig = go.Figure([go.Bar(x=pb.index, y=pb[b], name=b) for b in pb.columns])
@@ -294,8 +379,9 @@ def _structure(store: Store, sec: Section) -> None:
         return
     last = contrib[contrib.period == contrib.period.max()].sort_values("contribution")
     fig = go.Figure(go.Bar(x=last.contribution, y=last.category, orientation="h"))
-    fig.update_layout(title=f"Contribution to revenue growth, {last.period.max():%Y-%m} · 增长贡献",
-                      xaxis_tickformat=".1%")
+    fig.update_layout(
+        title=f"Contribution to revenue growth, {last.period.max():%Y-%m} · 增长贡献", xaxis_tickformat=".1%"
+    )
     sec.chart(fig, "Numbers: " + ", ".join(f"{c} {v:+.1%}" for c, v in zip(last.category, last.contribution)))
 
 
@@ -305,10 +391,19 @@ def hotspot_section(store: Store, sec: Section) -> None:
     if hs.empty:
         sec.text("No hotspots yet: they need at least one complete week of sales.")
         return
-    sec.text("Items most likely to be among the biggest unit risers of the next 8 weeks (learned ranker; "
-             "see docs/benchmarks.md for its precision), with the evidence behind each.")
-    fig = go.Figure(go.Bar(x=hs.score[::-1], y=hs.unique_id[::-1].astype(str), orientation="h",
-                           text=hs.category[::-1], textposition="auto"))
+    sec.text(
+        "Items most likely to be among the biggest unit risers of the next 8 weeks (learned ranker; "
+        "see docs/benchmarks.md for its precision), with the evidence behind each."
+    )
+    fig = go.Figure(
+        go.Bar(
+            x=hs.score[::-1],
+            y=hs.unique_id[::-1].astype(str),
+            orientation="h",
+            text=hs.category[::-1],
+            textposition="auto",
+        )
+    )
     fig.update_layout(title="Hotspot score · 热度评分", height=520)
     sec.chart(fig)
     sec.table(hs[["rank", "unique_id", "category", "score", "last_units", "reason"]], "Hotspots and why")
@@ -321,19 +416,36 @@ def trust_section(store: Store, sec: Section) -> None:
         sec.text("No product-information findings.")
     else:
         counts = findings.groupby(["kind", "severity"]).size().unstack(fill_value=0)
-        fig = go.Figure([go.Bar(name=sev, y=counts.index, x=counts[sev], orientation="h")
-                         for sev in ("high", "medium", "low", "info") if sev in counts])
+        fig = go.Figure(
+            [
+                go.Bar(name=sev, y=counts.index, x=counts[sev], orientation="h")
+                for sev in ("high", "medium", "low", "info")
+                if sev in counts
+            ]
+        )
         fig.update_layout(title="Product-information findings · 商品信息核查", barmode="stack")
         sec.chart(fig, "Numbers: " + ", ".join(f"{k} {n}" for k, n in counts.sum(axis=1).items()))
-        sec.table(findings[findings.severity != "info"].head(15)[["severity", "kind", "sku", "reason"]],
-                  "Most severe findings (all: `supplyfit verify` or GET /api/v1/verification)")
+        sec.table(
+            findings[findings.severity != "info"].head(15)[["severity", "kind", "sku", "reason"]],
+            "Most severe findings (all: `supplyfit verify` or GET /api/v1/verification)",
+        )
     credit = store.table("credit")
     if len(credit):
         points = [c for c in credit.columns if c.endswith("_points")]
-        sec.table(credit[[credit.columns[0], "score", "grade", *points]],
-                  f"Credit per {credit.basis.iloc[0]}: 100 × (1 − points lost / points with data), lowest first",
-                  limit=30)
+        sec.table(
+            credit[[credit.columns[0], "score", "grade", *points]],
+            f"Credit per {credit.basis.iloc[0]}: 100 × (1 − points lost / points with data), lowest first",
+            limit=30,
+        )
 
 
-BUILDERS: list[SectionBuilder] = [store_section, consumption_section, hotspot_section, voice_section, demand_section,
-                                  supply_section, match_section, trust_section]  # the report's order
+BUILDERS: list[SectionBuilder] = [
+    store_section,
+    consumption_section,
+    hotspot_section,
+    voice_section,
+    demand_section,
+    supply_section,
+    match_section,
+    trust_section,
+]  # the report's order

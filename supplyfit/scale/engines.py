@@ -39,8 +39,12 @@ def spark_session(master: str | None = None, app: str = "supplyfit") -> Any:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    builder = SparkSession.builder.appName(app).config("spark.ui.enabled", "false") \
-        .config("spark.sql.session.timeZone", "UTC").config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    builder = (
+        SparkSession.builder.appName(app)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
     if master:
         builder = builder.master(master).config("spark.sql.shuffle.partitions", "8")
     return builder.getOrCreate()
@@ -68,8 +72,9 @@ def _write(result: Any, output: str | os.PathLike | None) -> Any:
 
 
 # ---- panel ------------------------------------------------------------------------------------------------
-def build_panel(orders: Any, engine: str = "local", output: str | os.PathLike | None = None,
-                spark: Any = None, shards: int = 64) -> Any:
+def build_panel(
+    orders: Any, engine: str = "local", output: str | os.PathLike | None = None, spark: Any = None, shards: int = 64
+) -> Any:
     """The weekly SKU panel (as :func:`supplyfit.demand.weekly_panel`) from order lines: sku, quantity,
     unit_price, ts (+ is_return, is_product, category). Returns pandas (local) or a Spark DataFrame (spark)."""
     from ..demand.panel import finish_panel, last_complete_week, weekly_panel
@@ -94,7 +99,8 @@ def build_panel(orders: Any, engine: str = "local", output: str | os.PathLike | 
     df = df.withColumn("unique_id", F.col("sku").cast("string"))
     weekly = df.groupBy("unique_id", "ds").agg(
         F.sum(F.col("quantity").cast("double")).alias("y"),
-        F.sum((F.col("quantity") * F.col("unit_price")).cast("double")).alias("revenue"))
+        F.sum((F.col("quantity") * F.col("unit_price")).cast("double")).alias("revenue"),
+    )
     weekly = weekly.where(F.col("ds") <= F.lit(last.to_pydatetime()))
     has_cat = "category" in cols
     if has_cat:  # each series' most frequent category, the smallest on ties (as pandas' mode)
@@ -102,10 +108,12 @@ def build_panel(orders: Any, engine: str = "local", output: str | os.PathLike | 
 
         counts = df.where(F.col("category").isNotNull()).groupBy("unique_id", "category").count()
         rank = F.row_number().over(Window.partitionBy("unique_id").orderBy(F.desc("count"), "category"))
-        weekly = weekly.join(counts.withColumn("r", rank).where("r = 1").select("unique_id", "category"),
-                             "unique_id", "left")
-    schema = "unique_id string, ds timestamp, y double, revenue double, price double" + \
-        (", category string" if has_cat else "")
+        weekly = weekly.join(
+            counts.withColumn("r", rank).where("r = 1").select("unique_id", "category"), "unique_id", "left"
+        )
+    schema = "unique_id string, ds timestamp, y double, revenue double, price double" + (
+        ", category string" if has_cat else ""
+    )
 
     def per_shard(pdf: pd.DataFrame) -> pd.DataFrame:
         out = finish_panel(pdf[["unique_id", "ds", "y", "revenue"]], last)
@@ -130,15 +138,19 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
     from ..demand.panel import last_complete_week
 
     con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{memory_limit}'; SET preserve_insertion_order = false; "
-                "SET enable_progress_bar = false")
+    con.execute(
+        f"SET memory_limit = '{memory_limit}'; SET preserve_insertion_order = false; SET enable_progress_bar = false"
+    )
     src = _parquet_source(path)
     cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
-    where = "quantity > 0" + (" AND NOT is_return" if "is_return" in cols else "") + \
-        (" AND is_product" if "is_product" in cols else "")
+    where = (
+        "quantity > 0"
+        + (" AND NOT is_return" if "is_return" in cols else "")
+        + (" AND is_product" if "is_product" in cols else "")
+    )
     con.execute(f"""CREATE TEMP VIEW lines AS SELECT sku::VARCHAR AS unique_id, ts::TIMESTAMP AS ts,
                     date_trunc('week', ts::TIMESTAMP) AS ds, quantity::DOUBLE AS q,
-                    (quantity * unit_price)::DOUBLE AS rev{', category' if 'category' in cols else ''}
+                    (quantity * unit_price)::DOUBLE AS rev{", category" if "category" in cols else ""}
                     FROM {src} WHERE {where}""")
     last = last_complete_week(*con.execute("SELECT max(ts), max(ds) FROM lines").fetchone())
     cat_join, cat_col = "", ""
@@ -149,7 +161,8 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
                          FROM (SELECT unique_id, category, count(*) AS n FROM lines WHERE category IS NOT NULL
                                GROUP BY unique_id, category)) WHERE r = 1""")
         cat_join, cat_col = "LEFT JOIN cats c USING (unique_id)", ", c.category"
-    con.execute(f"""COPY (
+    con.execute(
+        f"""COPY (
         WITH weekly AS (SELECT unique_id, ds, sum(q) AS y, sum(rev) AS revenue FROM lines
                         WHERE ds <= $last GROUP BY ALL),
              grid AS (SELECT unique_id, unnest(generate_series(min(ds), $last, INTERVAL 7 DAY)) AS ds
@@ -158,15 +171,25 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
                last_value(CASE WHEN w.y > 0 THEN w.revenue / w.y END IGNORE NULLS) OVER (
                    PARTITION BY g.unique_id ORDER BY g.ds ROWS UNBOUNDED PRECEDING) AS price{cat_col}
         FROM grid g LEFT JOIN weekly w USING (unique_id, ds) {cat_join}
-    ) TO '{output}' (FORMAT parquet)""", {"last": last.to_pydatetime()})
+    ) TO '{output}' (FORMAT parquet)""",
+        {"last": last.to_pydatetime()},
+    )
     con.close()
     return str(output)
 
 
 # ---- forecasts ----------------------------------------------------------------------------------------------
-def forecast(panel: Any, h: int = 8, model: str = "ses", engine: str = "local", calibrate: bool = True,
-             shards: int = 64, output: str | os.PathLike | None = None, spark: Any = None,
-             chunk_series: int = 100_000) -> Any:
+def forecast(
+    panel: Any,
+    h: int = 8,
+    model: str = "ses",
+    engine: str = "local",
+    calibrate: bool = True,
+    shards: int = 64,
+    output: str | os.PathLike | None = None,
+    spark: Any = None,
+    chunk_series: int = 100_000,
+) -> Any:
     """:class:`~supplyfit.demand.Forecaster` ``predict()`` for every series of a panel (unique_id, ds, y ...).
 
     Locally, a Parquet panel with an ``output`` is forecast ``chunk_series`` series at a time (memory bounded by
@@ -191,8 +214,9 @@ def forecast(panel: Any, h: int = 8, model: str = "ses", engine: str = "local", 
         return pd.DataFrame({"a": raw_dispersion(Wide.from_long(pdf.drop(columns="_shard")).Y)})
 
     # The dispersion prior is the median over all series, as in one local fit: one pass to find it.
-    prior = dispersion_prior(sharded.groupBy("_shard").applyInPandas(shard_dispersion, "a double")
-                             .toPandas()["a"].to_numpy())
+    prior = dispersion_prior(
+        sharded.groupBy("_shard").applyInPandas(shard_dispersion, "a double").toPandas()["a"].to_numpy()
+    )
     schema = "unique_id string, ds timestamp, yhat double, yhat_q10 double, yhat_q50 double, yhat_q90 double"
 
     def per_shard(pdf: pd.DataFrame) -> pd.DataFrame:
@@ -202,8 +226,9 @@ def forecast(panel: Any, h: int = 8, model: str = "ses", engine: str = "local", 
     return _write(sharded.groupBy("_shard").applyInPandas(per_shard, schema), output)
 
 
-def _chunked_forecast(path: str | os.PathLike, output: str | os.PathLike, h: int, model: str, calibrate: bool,
-                      chunk_series: int) -> str:
+def _chunked_forecast(
+    path: str | os.PathLike, output: str | os.PathLike, h: int, model: str, calibrate: bool, chunk_series: int
+) -> str:
     import duckdb
     import numpy as np
     import pyarrow as pa
@@ -229,8 +254,11 @@ def _chunked_forecast(path: str | os.PathLike, output: str | os.PathLike, h: int
         if part.empty:
             continue
         out = Forecaster(h=h, model=model, calibrate=calibrate, dispersion_prior=prior).fit(part).predict()
-        table = pa.Table.from_pandas(out, preserve_index=False).cast(pa.schema([
-            ("unique_id", pa.string()), ("ds", pa.timestamp("us")), *[(c, pa.float64()) for c in out.columns[2:]]]))
+        table = pa.Table.from_pandas(out, preserve_index=False).cast(
+            pa.schema(
+                [("unique_id", pa.string()), ("ds", pa.timestamp("us")), *[(c, pa.float64()) for c in out.columns[2:]]]
+            )
+        )
         writer = writer or pq.ParquetWriter(str(output), table.schema)
         writer.write_table(table)
     if writer is not None:
@@ -240,8 +268,9 @@ def _chunked_forecast(path: str | os.PathLike, output: str | os.PathLike, h: int
 
 
 # ---- review scores ------------------------------------------------------------------------------------------
-def score_reviews(reviews: Any, engine: str = "local", output: str | os.PathLike | None = None,
-                  spark: Any = None) -> Any:
+def score_reviews(
+    reviews: Any, engine: str = "local", output: str | os.PathLike | None = None, spark: Any = None
+) -> Any:
     """``p_positive`` and ``predicted`` (1/0) for each review (needs a ``text`` column) from the shipped model."""
     from ..voice import SentimentModel
 
@@ -256,8 +285,9 @@ def score_reviews(reviews: Any, engine: str = "local", output: str | os.PathLike
         return _write(score(df, SentimentModel.pretrained()), output)
     from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 
-    schema = StructType(df.schema.fields + [StructField("p_positive", DoubleType()),
-                                            StructField("predicted", IntegerType())])
+    schema = StructType(
+        df.schema.fields + [StructField("p_positive", DoubleType()), StructField("predicted", IntegerType())]
+    )
 
     def per_partition(frames):
         model = SentimentModel.pretrained()  # loaded once per partition, not per row
@@ -268,8 +298,14 @@ def score_reviews(reviews: Any, engine: str = "local", output: str | os.PathLike
 
 
 # ---- rules --------------------------------------------------------------------------------------------------
-def mine_rules(orders: Any, min_support: float = 0.01, min_confidence: float = 0.1, engine: str = "local",
-               output: str | os.PathLike | None = None, spark: Any = None) -> pd.DataFrame:
+def mine_rules(
+    orders: Any,
+    min_support: float = 0.01,
+    min_confidence: float = 0.1,
+    engine: str = "local",
+    output: str | os.PathLike | None = None,
+    spark: Any = None,
+) -> pd.DataFrame:
     """:func:`~supplyfit.match.association_rules` over the invoices of order lines (order_id, sku, ...)."""
     from ..match.rules import association_rules, baskets_from_orders, rules_from_itemsets
 

@@ -29,7 +29,7 @@ def generate(n_series: int, out: Path, seed: int = 0, chunk: int = 20_000) -> in
     for part, lo in enumerate(range(0, n_series, chunk)):
         m = min(chunk, n_series - lo)
         base = rng.lognormal(0.5, 1.0, m)
-        active = rng.beta(2, 3, m)                                   # share of weeks with a sale
+        active = rng.beta(2, 3, m)  # share of weeks with a sale
         launch = np.where(rng.random(m) < 0.2, rng.integers(0, WEEKS - 8, m), 0)
         trend = 1 + rng.normal(0, 0.004, m)[:, None] * weeks
         mu = base[:, None] * season[None, :] ** rng.uniform(0, 1, m)[:, None] * np.clip(trend, 0.1, None)
@@ -38,14 +38,28 @@ def generate(n_series: int, out: Path, seed: int = 0, chunk: int = 20_000) -> in
         s, w = np.nonzero(units)
         q = units[s, w]
         lines = rng.integers(1, 4, len(q))
-        s, w, q = np.repeat(s, lines), np.repeat(w, lines), np.maximum(np.repeat(q, lines) // np.repeat(lines, lines), 1)
+        s, w, q = (
+            np.repeat(s, lines),
+            np.repeat(w, lines),
+            np.maximum(np.repeat(q, lines) // np.repeat(lines, lines), 1),
+        )
         sku = lo + s
-        ts = START + pd.to_timedelta(w * 7 + rng.integers(0, 7, len(w)), unit="D") \
+        ts = (
+            START
+            + pd.to_timedelta(w * 7 + rng.integers(0, 7, len(w)), unit="D")
             + pd.to_timedelta(rng.integers(8 * 3600, 18 * 3600, len(w)), unit="s")
+        )
         price = np.round(np.exp(rng.normal(1, 0.8, n_series))[sku], 2)
-        frame = pd.DataFrame({"order_id": [f"O{part}-{i}" for i in range(len(q))],
-                              "sku": [f"S{x:07d}" for x in sku], "quantity": q.astype(float), "unit_price": price,
-                              "ts": ts, "category": CATEGORIES[sku % len(CATEGORIES)]})
+        frame = pd.DataFrame(
+            {
+                "order_id": [f"O{part}-{i}" for i in range(len(q))],
+                "sku": [f"S{x:07d}" for x in sku],
+                "quantity": q.astype(float),
+                "unit_price": price,
+                "ts": ts,
+                "category": CATEGORIES[sku % len(CATEGORIES)],
+            }
+        )
         frame.to_parquet(out / f"part-{part:05d}.parquet", index=False, coerce_timestamps="us")
         total += len(frame)
     return total
@@ -60,8 +74,14 @@ def synthetic_panel(n_series: int, seed: int) -> pd.DataFrame:
         return build_panel(str(Path(tmp) / "orders"), engine="local")
 
 
-def build_store(db: Path, skus: int, weeks: int | None = None, customers: int | None = None, seed: int = 0,
-                cache: Path | None = None) -> int:
+def build_store(
+    db: Path,
+    skus: int,
+    weeks: int | None = None,
+    customers: int | None = None,
+    seed: int = 0,
+    cache: Path | None = None,
+) -> int:
     """A store of ``generate``'s orders for ``skus`` SKUs: the last ``weeks`` weeks only (all 104 if None), and
     with ``customers`` the lines grouped into orders of about 2.5 lines of random customers. Returns the lines
     stored. With ``cache`` (a folder) the store is built there once and copied (with its secret) to ``db``."""
@@ -89,8 +109,9 @@ def build_store(db: Path, skus: int, weeks: int | None = None, customers: int | 
                 frame = frame.sort_values("ts", kind="stable", ignore_index=True)
                 order = np.cumsum(rng.random(len(frame)) < 0.4)
                 frame["order_id"] = [f"G{o}" for o in order]
-                frame["customer_id"] = pd.Series(rng.integers(0, customers, order[-1] + 1)).map("C{}".format)[order]\
-                    .to_numpy()
+                frame["customer_id"] = (
+                    pd.Series(rng.integers(0, customers, order[-1] + 1)).map("C{}".format)[order].to_numpy()
+                )
             parts = [Path(tmp) / "subset.parquet"]
             frame.to_parquet(parts[0], index=False)
         with Store(db) as store:

@@ -5,5 +5,15 @@ from .errors import IngestError
 from .ingest import LoadReport, ingest, ingest_orders, ingest_reviews, load_frame
 from .mapping import PRESETS, parse_overrides
 
-__all__ = ["DEFAULT_DB", "Store", "IngestError", "LoadReport", "ingest", "ingest_orders", "ingest_reviews",
-           "load_frame", "PRESETS", "parse_overrides"]
+__all__ = [
+    "DEFAULT_DB",
+    "Store",
+    "IngestError",
+    "LoadReport",
+    "ingest",
+    "ingest_orders",
+    "ingest_reviews",
+    "load_frame",
+    "PRESETS",
+    "parse_overrides",
+]

@@ -27,16 +27,28 @@ CATEGORY_RULES: list[tuple[str, str]] = [
     ("christmas", r"christmas|xmas|advent|santa|reindeer|snowflake|圣诞"),
     ("candles & lighting", r"candle|t-light|tealight|lantern|\blights?\b|\blamps?\b|night light|蜡烛|灯"),
     ("bags", r"\bbag\b|bags|lunchbag|\btote|shopper|purse|backpack|rucksack|包"),
-    ("kitchen & dining", r"\bmugs?\b|\bcups?\b|saucer|plate|bowl|\bjugs?\b|teapot|cake|baking|lunch box|napkin|cutlery|"
-                         r"spoon|\btrays?\b|kitchen|apron|tea towel|bottle|\bjars?\b|餐|杯|碗|厨"),
-    ("stationery & gift wrap", r"\bcards?\b|\bwrap|paper|notebook|pencil|\bpens?\b|sticker|ribbon|tissue|envelope|"
-                                r"journal|\btape\b|gift tag|纸|笔|本"),
-    ("home decor", r"\bsigns?\b|plaque|frame|clock|mirror|cushion|doormat|garland|bunting|hanging|heart|"
-                   r"decoration|ornament|wreath|vase|wall art|装饰|摆件"),
+    (
+        "kitchen & dining",
+        r"\bmugs?\b|\bcups?\b|saucer|plate|bowl|\bjugs?\b|teapot|cake|baking|lunch box|napkin|cutlery|"
+        r"spoon|\btrays?\b|kitchen|apron|tea towel|bottle|\bjars?\b|餐|杯|碗|厨",
+    ),
+    (
+        "stationery & gift wrap",
+        r"\bcards?\b|\bwrap|paper|notebook|pencil|\bpens?\b|sticker|ribbon|tissue|envelope|"
+        r"journal|\btape\b|gift tag|纸|笔|本",
+    ),
+    (
+        "home decor",
+        r"\bsigns?\b|plaque|frame|clock|mirror|cushion|doormat|garland|bunting|hanging|heart|"
+        r"decoration|ornament|wreath|vase|wall art|装饰|摆件",
+    ),
     ("storage", r"\bbox\b|boxes|\btins?\b|basket|storage|drawer|\bcases?\b|crate|holder|收纳|盒"),
     ("toys & games", r"\btoys?\b|\bgames?\b|\bdolls?\b|jigsaw|puzzle|playhouse|skipping rope|spaceboy|\bplay|玩具"),
-    ("jewellery & accessories", r"necklace|earring|bracelet|\brings?\b|brooch|\bhair|umbrella|scarf|glove|"
-                                r"首饰|项链|发"),
+    (
+        "jewellery & accessories",
+        r"necklace|earring|bracelet|\brings?\b|brooch|\bhair|umbrella|scarf|glove|"
+        r"首饰|项链|发",
+    ),
     ("garden & outdoor", r"garden|\bplant|\bpots?\b|flower|\bbirds?\b|watering|花|园艺"),
 ]
 _CATEGORY_RX = [(name, re.compile(rx)) for name, rx in CATEGORY_RULES]  # matched on lower-cased names

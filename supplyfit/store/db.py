@@ -22,8 +22,7 @@ LOADED_TABLES = ("orders", "reviews", "quarantine", "live_events")
 # the store's own bookkeeping: never a result, never shown or exported
 INTERNAL_TABLES = ("meta", "api_keys", "result_meta", "live_signals", "live_webhooks", "live_outbox")
 # numeric types by the values they hold, for migrating a shared result table's column without changing values
-_WIDTH = {"BOOLEAN": 0, "TINYINT": 1, "SMALLINT": 2, "INTEGER": 3, "BIGINT": 4, "HUGEINT": 5, "FLOAT": 6,
-          "DOUBLE": 7}
+_WIDTH = {"BOOLEAN": 0, "TINYINT": 1, "SMALLINT": 2, "INTEGER": 3, "BIGINT": 4, "HUGEINT": 5, "FLOAT": 6, "DOUBLE": 7}
 _TIMES = {"DATE": 0, "TIMESTAMP_S": 1, "TIMESTAMP_MS": 2, "TIMESTAMP": 3, "TIMESTAMP_NS": 4}  # likewise, for times
 
 
@@ -68,8 +67,10 @@ class Store:
         except duckdb.IOException as e:
             if "version number" not in str(e):
                 raise
-            raise RuntimeError(f"{self.path} was written by another DuckDB storage version than this one "
-                               f"({duckdb.__version__}); export it with that version or rebuild it") from None
+            raise RuntimeError(
+                f"{self.path} was written by another DuckDB storage version than this one "
+                f"({duckdb.__version__}); export it with that version or rebuild it"
+            ) from None
         self.secret = privacy.load_secret(self.path, create=not read_only)
         if not read_only:
             migrate(self.con)
@@ -94,7 +95,8 @@ class Store:
             for table in LOADED_TABLES:
                 gone = con.execute(
                     f"DELETE FROM {table} WHERE load_id IN ({undo}) OR load_id NOT IN (SELECT load_id FROM loads) "
-                    "RETURNING load_id, tenant").fetchall()
+                    "RETURNING load_id, tenant"
+                ).fetchall()
                 for load_id, tenant in gone:
                     removed[load_id] = removed.get(load_id, 0) + 1
                     if table == "orders":
@@ -104,9 +106,15 @@ class Store:
             running = [r[0] for r in con.execute("SELECT load_id FROM loads WHERE status = 'running'").fetchall()]
             for load_id in running:
                 n = removed.get(load_id, 0)
-                con.execute("UPDATE loads SET status = 'aborted', note = ? WHERE load_id = ?", [
-                    "process ended before commit; nothing was stored" if n == 0 else
-                    f"process ended before commit; {n} partially stored rows were removed on reopening", load_id])
+                con.execute(
+                    "UPDATE loads SET status = 'aborted', note = ? WHERE load_id = ?",
+                    [
+                        "process ended before commit; nothing was stored"
+                        if n == 0
+                        else f"process ended before commit; {n} partially stored rows were removed on reopening",
+                        load_id,
+                    ],
+                )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -138,7 +146,7 @@ class Store:
         self.con.execute("SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [tz])  # raises if unknown
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"timezone:{self.tenant}", tz])
 
-    def scoped(self, tenant: str, con: duckdb.DuckDBPyConnection | None = None) -> "Store":
+    def scoped(self, tenant: str, con: duckdb.DuckDBPyConnection | None = None) -> Store:
         """Another handle on the same open database for ``tenant``: its own cursor (or ``con``, one of this
         database's cursors to share), so another thread can read while this one writes (DuckDB's MVCC),
         without opening the file twice."""
@@ -155,20 +163,25 @@ class Store:
         if row and row[0] != fp:
             raise RuntimeError(
                 f"{self.path} was pseudonymised with another secret than the one found "
-                f"(${privacy.SECRET_ENV} or {self.path}.secret); restore that secret, or customers would split")
+                f"(${privacy.SECRET_ENV} or {self.path}.secret); restore that secret, or customers would split"
+            )
         if row:
             return
         self.install_pseudonym_key()
         self.con.execute("BEGIN TRANSACTION")
-        for (table,) in self.con.execute("SELECT table_name FROM information_schema.columns "
-                                         "WHERE column_name = 'customer_id' AND table_schema = 'main'").fetchall():
+        for (table,) in self.con.execute(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE column_name = 'customer_id' AND table_schema = 'main'"
+        ).fetchall():
             expr = privacy.pseudonym_sql("customer_id", "tenant")
             self.con.execute(f'UPDATE "{table}" SET customer_id = {expr}')
         rows = self.con.execute("SELECT rowid, tenant, raw FROM quarantine").fetchall()
         if rows:
             keys = {k for _, _, raw in rows for k in _json_keys(raw) if privacy.is_personal_header(k)}
-            self.con.executemany("UPDATE quarantine SET raw = ? WHERE rowid = ?", [
-                [privacy.protect_raw_json(raw, keys, self.key, tenant), rid] for rid, tenant, raw in rows])
+            self.con.executemany(
+                "UPDATE quarantine SET raw = ? WHERE rowid = ?",
+                [[privacy.protect_raw_json(raw, keys, self.key, tenant), rid] for rid, tenant, raw in rows],
+            )
         self.con.execute("INSERT INTO meta VALUES ('pii_fingerprint', ?)", [fp])
         self.con.execute("COMMIT")
         self.drop_pseudonym_key()
@@ -176,8 +189,9 @@ class Store:
     def install_pseudonym_key(self) -> None:
         """Put the HMAC pads in a temporary (never persisted) table for :func:`privacy.pseudonym_sql`."""
         ipad, opad = privacy.hmac_pads(self.key)
-        self.con.execute("CREATE OR REPLACE TEMP TABLE _pii_key AS SELECT ?::BLOB AS ipad, ?::BLOB AS opad",
-                         [ipad, opad])
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _pii_key AS SELECT ?::BLOB AS ipad, ?::BLOB AS opad", [ipad, opad]
+        )
 
     def drop_pseudonym_key(self) -> None:
         self.con.execute("DROP TABLE IF EXISTS _pii_key")
@@ -193,7 +207,7 @@ class Store:
         """The pseudonym under which this tenant's customer ``raw_id`` is stored."""
         return privacy.pseudonym(self.key, self.tenant, str(raw_id).strip())
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -204,8 +218,11 @@ class Store:
 
     # ---- reading -------------------------------------------------------------------------------------
     def has_table(self, name: str) -> bool:
-        return bool(self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+        return bool(
+            self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[
+                0
+            ]
+        )
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Run SQL with named ``$params`` and return a DataFrame; ``$tenant`` is bound to this store's tenant."""
@@ -218,8 +235,11 @@ class Store:
         """Rows of a table for this tenant (without the tenant column)."""
         if not self.has_table(name):
             raise KeyError(f"table {name!r} does not exist yet; run the stage that writes it")
-        sql = f'SELECT {columns} EXCLUDE (tenant) FROM "{name}" WHERE tenant = $tenant' if columns == "*" else \
-            f'SELECT {columns} FROM "{name}" WHERE tenant = $tenant'
+        sql = (
+            f'SELECT {columns} EXCLUDE (tenant) FROM "{name}" WHERE tenant = $tenant'
+            if columns == "*"
+            else f'SELECT {columns} FROM "{name}" WHERE tenant = $tenant'
+        )
         if where:
             sql += f" AND ({where})"
         return self.query(sql)
@@ -237,7 +257,8 @@ class Store:
     def has_result(self, name: str) -> bool:
         """Whether this tenant has rows in result table ``name`` (other tenants' rows do not count)."""
         return self.has_table(name) and bool(
-            self.con.execute(f'SELECT 1 FROM "{name}" WHERE tenant = ? LIMIT 1', [self.tenant]).fetchall())
+            self.con.execute(f'SELECT 1 FROM "{name}" WHERE tenant = ? LIMIT 1', [self.tenant]).fetchall()
+        )
 
     def write_result(self, name: str, df: pd.DataFrame) -> int:
         """Replace this tenant's rows of result table ``name`` with ``df``; other tenants are untouched.
@@ -269,7 +290,8 @@ class Store:
                 same_names = [r[0] for r in existing] == [r[0] for r in wanted]
                 if not same_names or [r[1] for r in existing] != [r[1] for r in wanted]:
                     others = self.con.execute(
-                        f'SELECT count(*) FROM "{name}" WHERE tenant <> ?', [self.tenant]).fetchone()[0]
+                        f'SELECT count(*) FROM "{name}" WHERE tenant <> ?', [self.tenant]
+                    ).fetchone()[0]
                     if not others:
                         self.con.execute(f'DROP TABLE "{name}"')
                     elif not same_names:
@@ -281,8 +303,9 @@ class Store:
             self.con.execute(f'DELETE FROM "{name}" WHERE tenant = ?', [self.tenant])
             if not frame.empty:
                 self.con.execute(f'INSERT INTO "{name}" SELECT {select} FROM _result_df')
-            self.con.execute("INSERT OR REPLACE INTO result_meta VALUES (?, ?, ?)",
-                             [self.tenant, name, dt.datetime.now()])  # the clock loads.finished is read on
+            self.con.execute(
+                "INSERT OR REPLACE INTO result_meta VALUES (?, ?, ?)", [self.tenant, name, dt.datetime.now()]
+            )  # the clock loads.finished is read on
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
@@ -301,8 +324,9 @@ class Store:
             if want and frame[c].isna().all():
                 exprs.append(f'CAST(NULL AS {want}) AS "{c}"')  # no values: nothing to check, take the declared type
             elif want and _kind(want) != _kind(got):
-                raise ValueError(f"result table {name!r}: column {c!r} is {got}, declared {want} "
-                                 "(in supplyfit/assets.py)")
+                raise ValueError(
+                    f"result table {name!r}: column {c!r} is {got}, declared {want} (in supplyfit/assets.py)"
+                )
             elif want and want != got and _holds(want, got):
                 exprs.append(f'CAST("{c}" AS {want}) AS "{c}"')
             elif frame.empty and frame[c].dtype == object:
@@ -325,23 +349,41 @@ class Store:
     # ---- overview ------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """Counts per table, recent loads, quarantine reasons and stale results (by stage) for this tenant."""
-        tables = [r[0] for r in self.con.execute(
-            "SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall() if r[0] not in INTERNAL_TABLES]
+        tables = [
+            r[0]
+            for r in self.con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()
+            if r[0] not in INTERNAL_TABLES
+        ]
         counts = {}
         for t in tables:
             cols = {r[0] for r in self.con.execute(f'DESCRIBE "{t}"').fetchall()}
             if "tenant" in cols:
-                counts[t] = self.con.execute(f'SELECT count(*) FROM "{t}" WHERE tenant = ?',
-                                             [self.tenant]).fetchone()[0]
-        loads = self.query("SELECT load_id, kind, file, rows_read, stored, quarantined, duplicates, status, "
-                           "started, finished FROM loads WHERE tenant = $tenant ORDER BY load_id DESC LIMIT 10")
-        reasons = self.query("SELECT reason, count(*) AS rows FROM quarantine WHERE tenant = $tenant "
-                             "GROUP BY reason ORDER BY rows DESC LIMIT 20")
-        classes = pd.DataFrame([(t, c, k) for t, cols in privacy.COLUMN_CLASSES.items() for c, k in cols.items()],
-                               columns=["table", "column", "class"])
-        return {"path": self.path, "tenant": self.tenant, "schema_version": SCHEMA_VERSION,
-                "tables": counts, "loads": loads, "quarantine_reasons": reasons, "column_classes": classes,
-                "integrity": self.integrity(), "stale": stale_stages(self)}
+                counts[t] = self.con.execute(f'SELECT count(*) FROM "{t}" WHERE tenant = ?', [self.tenant]).fetchone()[
+                    0
+                ]
+        loads = self.query(
+            "SELECT load_id, kind, file, rows_read, stored, quarantined, duplicates, status, "
+            "started, finished FROM loads WHERE tenant = $tenant ORDER BY load_id DESC LIMIT 10"
+        )
+        reasons = self.query(
+            "SELECT reason, count(*) AS rows FROM quarantine WHERE tenant = $tenant "
+            "GROUP BY reason ORDER BY rows DESC LIMIT 20"
+        )
+        classes = pd.DataFrame(
+            [(t, c, k) for t, cols in privacy.COLUMN_CLASSES.items() for c, k in cols.items()],
+            columns=["table", "column", "class"],
+        )
+        return {
+            "path": self.path,
+            "tenant": self.tenant,
+            "schema_version": SCHEMA_VERSION,
+            "tables": counts,
+            "loads": loads,
+            "quarantine_reasons": reasons,
+            "column_classes": classes,
+            "integrity": self.integrity(),
+            "stale": stale_stages(self),
+        }
 
 
 def _check_names(name: str, decl: Result, columns: list[str]) -> None:
@@ -349,10 +391,15 @@ def _check_names(name: str, decl: Result, columns: list[str]) -> None:
     missing = [c for c in decl.columns if c not in columns]
     unknown = [] if decl.extra else [c for c in columns if c not in decl.columns]
     if missing or unknown:
-        what = f"column {missing[0]!r} ({decl.columns[missing[0]]}) is missing" if missing else \
-            f"column {unknown[0]!r} is not declared"
-        raise ValueError(f"result table {name!r}: {what}; declared columns: {', '.join(decl.columns)}"
-                         f"{' and more' if decl.extra else ''} (in supplyfit/assets.py)")
+        what = (
+            f"column {missing[0]!r} ({decl.columns[missing[0]]}) is missing"
+            if missing
+            else f"column {unknown[0]!r} is not declared"
+        )
+        raise ValueError(
+            f"result table {name!r}: {what}; declared columns: {', '.join(decl.columns)}"
+            f"{' and more' if decl.extra else ''} (in supplyfit/assets.py)"
+        )
 
 
 def _json_keys(raw: str | None) -> list[str]:

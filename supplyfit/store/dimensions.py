@@ -17,26 +17,36 @@ def refresh_dimensions(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int
     if load_id is not None:
         scope = " AND {col} IN (SELECT {col} FROM orders WHERE tenant = ? AND load_id = ?)"
         args = [tenant, tenant, str(load_id)]
-    prods = con.execute(f"""
+    prods = con.execute(
+        f"""
         SELECT sku, mode(description) AS name, mode(category) AS category,
                avg(unit_price) FILTER (WHERE NOT is_return) AS avg_price,
                min(ts) AS first_sold, max(ts) AS last_sold
-        FROM orders WHERE tenant = ?{scope.format(col="sku")} GROUP BY sku""", args).df()
-    prods["category"] = [c if isinstance(c, str) and c else catalog.categorize(n)
-                         for c, n in zip(prods["category"], prods["name"])]
+        FROM orders WHERE tenant = ?{scope.format(col="sku")} GROUP BY sku""",
+        args,
+    ).df()
+    prods["category"] = [
+        c if isinstance(c, str) and c else catalog.categorize(n) for c, n in zip(prods["category"], prods["name"])
+    ]
     prods["attributes"] = [catalog.attributes(n) for n in prods["name"]]
     prods["is_product"] = [not catalog.is_non_product(s, n) for s, n in zip(prods["sku"], prods["name"])]
     con.register("_prods", prods)
     try:
         con.execute(f"DELETE FROM products WHERE tenant = ?{scope.format(col='sku')}", args)
-        con.execute("""INSERT INTO products SELECT ?, sku, name, category, attributes, is_product, avg_price,
-                       first_sold, last_sold FROM _prods""", [tenant])
+        con.execute(
+            """INSERT INTO products SELECT ?, sku, name, category, attributes, is_product, avg_price,
+                       first_sold, last_sold FROM _prods""",
+            [tenant],
+        )
     finally:
         con.unregister("_prods")
     who = scope.format(col="customer_id")
     con.execute(f"DELETE FROM customers WHERE tenant = ?{who}", args)
-    con.execute(f"""
+    con.execute(
+        f"""
         INSERT INTO customers
         SELECT tenant, customer_id, mode(region), min(ts), max(ts), count(DISTINCT order_id),
                sum(quantity * unit_price)
-        FROM orders WHERE tenant = ? AND customer_id IS NOT NULL{who} GROUP BY tenant, customer_id""", args)
+        FROM orders WHERE tenant = ? AND customer_id IS NOT NULL{who} GROUP BY tenant, customer_id""",
+        args,
+    )

@@ -120,8 +120,11 @@ def detect_encoding(path: str | Path) -> str:
 
     guesses = [m.encoding for m in from_path(path, steps=8, chunk_size=4096)][:3]
     hint = f"; it may be {' or '.join(guesses)}" if guesses else ""
-    raise IngestError(str(path), f"the file is not UTF-8 (line {first} is not) nor GB18030{hint}. "
-                                 "Say which with --encoding NAME (e.g. --encoding cp1252)")
+    raise IngestError(
+        str(path),
+        f"the file is not UTF-8 (line {first} is not) nor GB18030{hint}. "
+        "Say which with --encoding NAME (e.g. --encoding cp1252)",
+    )
 
 
 def decode_lines(path: str | Path, encoding: str) -> Iterator[tuple[int, str, bool]]:

@@ -9,23 +9,116 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MERCHANT_HEADERS = ("merchant", "seller", "supplier", "vendor", "brand", "merchant_id", "seller_id", "supplier_id",
-                    "商家", "卖家", "供应商", "品牌", "商家名称", "店铺名称")
+MERCHANT_HEADERS = (
+    "merchant",
+    "seller",
+    "supplier",
+    "vendor",
+    "brand",
+    "merchant_id",
+    "seller_id",
+    "supplier_id",
+    "商家",
+    "卖家",
+    "供应商",
+    "品牌",
+    "商家名称",
+    "店铺名称",
+)
 
 # field -> (required, header synonyms; compared after normalisation)
 ORDER_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
-    "order_id": (True, ("order_id", "orderid", "order", "order_no", "order_number", "invoice", "invoiceno",
-                        "invoice_no", "订单号", "订单编号", "订单id", "单号")),
-    "sku": (True, ("sku", "stockcode", "stock_code", "product_id", "productid", "item_id", "itemid", "item",
-                   "product_code", "商品编码", "商品编号", "商品id", "货号", "sku编码")),
-    "description": (False, ("description", "product_name", "productname", "name", "item_name", "title",
-                            "商品名称", "商品名", "品名", "商品标题")),
+    "order_id": (
+        True,
+        (
+            "order_id",
+            "orderid",
+            "order",
+            "order_no",
+            "order_number",
+            "invoice",
+            "invoiceno",
+            "invoice_no",
+            "订单号",
+            "订单编号",
+            "订单id",
+            "单号",
+        ),
+    ),
+    "sku": (
+        True,
+        (
+            "sku",
+            "stockcode",
+            "stock_code",
+            "product_id",
+            "productid",
+            "item_id",
+            "itemid",
+            "item",
+            "product_code",
+            "商品编码",
+            "商品编号",
+            "商品id",
+            "货号",
+            "sku编码",
+        ),
+    ),
+    "description": (
+        False,
+        (
+            "description",
+            "product_name",
+            "productname",
+            "name",
+            "item_name",
+            "title",
+            "商品名称",
+            "商品名",
+            "品名",
+            "商品标题",
+        ),
+    ),
     "quantity": (True, ("quantity", "qty", "units", "amount_units", "数量", "购买数量", "销量", "件数")),
     "unit_price": (True, ("unit_price", "unitprice", "price", "单价", "价格", "售价", "成交价")),
-    "ts": (True, ("ts", "timestamp", "date", "datetime", "order_date", "invoicedate", "invoice_date",
-                  "created_at", "order_time", "下单时间", "订单时间", "时间", "日期", "下单日期", "付款时间")),
-    "customer_id": (False, ("customer_id", "customerid", "customer", "user_id", "userid", "buyer_id",
-                            "member_id", "客户编号", "客户id", "用户id", "会员id", "买家id", "客户")),
+    "ts": (
+        True,
+        (
+            "ts",
+            "timestamp",
+            "date",
+            "datetime",
+            "order_date",
+            "invoicedate",
+            "invoice_date",
+            "created_at",
+            "order_time",
+            "下单时间",
+            "订单时间",
+            "时间",
+            "日期",
+            "下单日期",
+            "付款时间",
+        ),
+    ),
+    "customer_id": (
+        False,
+        (
+            "customer_id",
+            "customerid",
+            "customer",
+            "user_id",
+            "userid",
+            "buyer_id",
+            "member_id",
+            "客户编号",
+            "客户id",
+            "用户id",
+            "会员id",
+            "买家id",
+            "客户",
+        ),
+    ),
     "region": (False, ("region", "country", "province", "city", "state", "地区", "省份", "国家", "城市", "区域")),
     "channel": (False, ("channel", "platform", "store", "shop", "渠道", "平台", "店铺")),
     "category": (False, ("category", "cat", "product_category", "类别", "品类", "类目", "分类")),
@@ -36,12 +129,16 @@ REVIEW_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "review_id": (False, ("review_id", "reviewid", "comment_id", "id", "评论id", "评价id")),
     "sku": (False, ("sku", "stockcode", "product_id", "item_id", "商品编码", "商品id", "货号")),
     "category": (False, ("category", "cat", "类别", "品类", "类目", "分类")),
-    "text": (True, ("text", "review", "review_text", "comment", "content", "body", "评论", "评价",
-                    "评论内容", "评价内容", "内容")),
+    "text": (
+        True,
+        ("text", "review", "review_text", "comment", "content", "body", "评论", "评价", "评论内容", "评价内容", "内容"),
+    ),
     "label": (False, ("label", "sentiment", "polarity", "标签", "情感", "极性")),
     "rating": (False, ("rating", "stars", "score", "star", "评分", "星级", "打分")),
-    "ts": (False, ("ts", "timestamp", "date", "datetime", "created_at", "review_date", "评论时间",
-                   "评价时间", "时间", "日期")),
+    "ts": (
+        False,
+        ("ts", "timestamp", "date", "datetime", "created_at", "review_date", "评论时间", "评价时间", "时间", "日期"),
+    ),
     "lang": (False, ("lang", "language", "语言")),
     "merchant": (False, MERCHANT_HEADERS),
 }
@@ -51,8 +148,14 @@ FIELDS = {"orders": ORDER_FIELDS, "reviews": REVIEW_FIELDS}
 PRESETS: dict[str, dict[str, str]] = {
     # UCI Online Retail II (xlsx/csv/parquet as published): source column -> field
     "uci-online-retail": {
-        "Invoice": "order_id", "StockCode": "sku", "Description": "description", "Quantity": "quantity",
-        "InvoiceDate": "ts", "Price": "unit_price", "Customer ID": "customer_id", "Country": "region",
+        "Invoice": "order_id",
+        "StockCode": "sku",
+        "Description": "description",
+        "Quantity": "quantity",
+        "InvoiceDate": "ts",
+        "Price": "unit_price",
+        "Customer ID": "customer_id",
+        "Country": "region",
     },
     # online_shopping_10_cats (ChineseNlpCorpus): cat, label, review
     "reviews-10cats": {"cat": "category", "label": "label", "review": "text"},
@@ -100,8 +203,10 @@ def resolve(
         explicit.update({s: f for s, f in PRESETS[preset].items() if s in source_columns})
     for src, field in (overrides or {}).items():
         if src not in source_columns:
-            raise ValueError(f"--map names column {src!r}, which the file does not have "
-                             f"(columns: {', '.join(map(str, source_columns))})")
+            raise ValueError(
+                f"--map names column {src!r}, which the file does not have "
+                f"(columns: {', '.join(map(str, source_columns))})"
+            )
         explicit[src] = field
     columns: dict[str, str] = {}
     for src, field in explicit.items():

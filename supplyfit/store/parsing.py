@@ -28,7 +28,11 @@ _OFFSET = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
 
 # A number's text after trimming currency marks. Dot style: 1,234.5 / 1 234.5 / 1234.5; comma style: 1.234,5 / ...
 _SIGN = r"^[+-]?"
-_DOT = _SIGN + r"([0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|\.[0-9]+|[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?|[0-9]{1,3}( [0-9]{3})+(\.[0-9]*)?)$"
+_DOT = (
+    _SIGN
+    + r"([0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|\.[0-9]+"
+    + r"|[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?|[0-9]{1,3}( [0-9]{3})+(\.[0-9]*)?)$"
+)
 _COMMA = _SIGN + r"([0-9]+(,[0-9]*)?|,[0-9]+|[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?|[0-9]{1,3}( [0-9]{3})+(,[0-9]*)?)$"
 
 
@@ -38,18 +42,24 @@ def _lit(value: str) -> str:
 
 def clean_number_sql(text_sql: str) -> str:
     """Text without currency marks, with non-breaking and thin spaces as plain spaces."""
-    return (f"trim(regexp_replace(regexp_replace({text_sql}, '[\\x{{a0}}\\x{{202f}}\\x{{2009}}]', ' ', 'g'), "
-            "'^\\s*(RMB|CNY|USD|EUR|GBP)?\\s*[¥￥$£€]?\\s*|\\s*[¥￥$£€元]\\s*$', '', 'g'))")
+    return (
+        f"trim(regexp_replace(regexp_replace({text_sql}, '[\\x{{a0}}\\x{{202f}}\\x{{2009}}]', ' ', 'g'), "
+        "'^\\s*(RMB|CNY|USD|EUR|GBP)?\\s*[¥￥$£€]?\\s*|\\s*[¥￥$£€元]\\s*$', '', 'g'))"
+    )
 
 
 def number_sql(text_sql: str, decimal: str) -> str:
     """SQL parsing cleaned text in one style; NULL when the text is not a number in that style."""
     c = clean_number_sql(text_sql)
     if decimal == ",":
-        return f"CASE WHEN regexp_matches({c}, {_lit(_COMMA)}) THEN TRY_CAST(replace(replace(replace({c}, '.', ''), " \
-               f"' ', ''), ',', '.') AS DOUBLE) END"
-    return f"CASE WHEN regexp_matches({c}, {_lit(_DOT)}) THEN TRY_CAST(replace(replace({c}, ',', ''), ' ', '') " \
-           "AS DOUBLE) END"
+        return (
+            f"CASE WHEN regexp_matches({c}, {_lit(_COMMA)}) THEN TRY_CAST(replace(replace(replace({c}, '.', ''), "
+            f"' ', ''), ',', '.') AS DOUBLE) END"
+        )
+    return (
+        f"CASE WHEN regexp_matches({c}, {_lit(_DOT)}) THEN TRY_CAST(replace(replace({c}, ',', ''), ' ', '') "
+        "AS DOUBLE) END"
+    )
 
 
 @dataclass
@@ -64,8 +74,12 @@ class Evidence:
 
     def decided(self, first: str, second: str) -> str | None:
         if self.first and self.second:
-            raise IngestError("", f"mixes conventions: {self.examples[0]!r} reads only with {LABELS[first]}, "
-                                  f"{self.examples[1]!r} only with {LABELS[second]}", column=self.column)
+            raise IngestError(
+                "",
+                f"mixes conventions: {self.examples[0]!r} reads only with {LABELS[first]}, "
+                f"{self.examples[1]!r} only with {LABELS[second]}",
+                column=self.column,
+            )
         return first if self.first else second if self.second else None
 
 
@@ -87,9 +101,11 @@ def date_sql(text_sql: str, order: str | None, tz: str) -> str:
     fmt_list = "[" + ", ".join(_lit(f) for f in formats) + "]"
     if order and order not in DATE_FORMATS:  # an explicit strftime format
         fmt_list = "[" + _lit(order) + ", " + fmt_list[1:]
-    return (f"CASE WHEN regexp_matches({text_sql}, {_lit(_OFFSET)}) "
-            f"THEN timezone({_lit(tz)}, TRY_CAST({text_sql} AS TIMESTAMPTZ)) "
-            f"ELSE coalesce(TRY_CAST({text_sql} AS TIMESTAMP), try_strptime({text_sql}, {fmt_list})) END")
+    return (
+        f"CASE WHEN regexp_matches({text_sql}, {_lit(_OFFSET)}) "
+        f"THEN timezone({_lit(tz)}, TRY_CAST({text_sql} AS TIMESTAMPTZ)) "
+        f"ELSE coalesce(TRY_CAST({text_sql} AS TIMESTAMP), try_strptime({text_sql}, {fmt_list})) END"
+    )
 
 
 def date_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, table: str = "_src") -> Evidence:
@@ -119,9 +135,12 @@ def settle(evidence: list[Evidence], first: str, second: str, choices: str) -> t
         if e.column in decided or not e.ambiguous:
             continue
         if len(file_wide) != 1:
-            raise IngestError("", f"ambiguous: {e.examples[2]!r} reads with {LABELS[first]} and with "
-                                  f"{LABELS[second]}, and no value in the file tells which. Say it with {choices}",
-                              column=e.column)
+            raise IngestError(
+                "",
+                f"ambiguous: {e.examples[2]!r} reads with {LABELS[first]} and with "
+                f"{LABELS[second]}, and no value in the file tells which. Say it with {choices}",
+                column=e.column,
+            )
         decided[e.column] = next(iter(file_wide))
         notes.append(f"{e.column}: {decided[e.column]} as in {', '.join(c for c in decided if c != e.column)}")
     return decided, "; ".join(notes)

@@ -115,12 +115,17 @@ class _CsvRecords:
                 return
             lines = self.pending
             inner = lines[1:-1] if len(lines) > 2 else []
-            if any(len(line.split(self.source.delimiter)) == self.expected for _, line in inner) or \
-                    len(lines[-1][1].split(self.source.delimiter)) >= self.expected:
+            if (
+                any(len(line.split(self.source.delimiter)) == self.expected for _, line in inner)
+                or len(lines[-1][1].split(self.source.delimiter)) >= self.expected
+            ):
                 first, last = lines[0][0], lines[-1][0]
                 for n, text in lines:
-                    self.bad(n, text, f"unbalanced quote: a quoted field runs from line {first} to line {last} "
-                                      "across whole records")
+                    self.bad(
+                        n,
+                        text,
+                        f"unbalanced quote: a quoted field runs from line {first} to line {last} across whole records",
+                    )
             else:
                 out_text.append(NEWLINE_MARK.join(text.rstrip("\r") for _, text in lines))
                 out_rows.append(lines[0][0])
@@ -160,8 +165,12 @@ def _csv_batches(src: Source, lines: Iterator[tuple[int, str, bool]], header_no:
     size = 0
     for n, line, ok in lines:
         if not ok:
-            grouper.bad(n - header_no, line, f"line {n - header_no} does not decode as {src.encoding}; "
-                                             "pass --encoding if the whole file is in another encoding")
+            grouper.bad(
+                n - header_no,
+                line,
+                f"line {n - header_no} does not decode as {src.encoding}; "
+                "pass --encoding if the whole file is in another encoding",
+            )
             continue
         grouper.add(n - header_no, line, text, rows)
         size += len(line)
@@ -180,15 +189,21 @@ def _parse_block(src: Source, text: list[str], rows: list[int]) -> Batch:
     def on_bad_line(row: pacsv.InvalidRow) -> str:
         i = row.number - 1
         bad.append(i)
-        src.malformed.append((rows[i], row.text.replace(NEWLINE_MARK, "\n"),
-                              f"malformed CSV line: expected {row.expected_columns} fields, found {row.actual_columns}"))
+        src.malformed.append(
+            (
+                rows[i],
+                row.text.replace(NEWLINE_MARK, "\n"),
+                f"malformed CSV line: expected {row.expected_columns} fields, found {row.actual_columns}",
+            )
+        )
         return "skip"
 
     table = pacsv.read_csv(
         io.BytesIO("\n".join(text).encode("utf-8")),
         read_options=pacsv.ReadOptions(column_names=src.names, use_threads=False, block_size=1 << 26),
-        parse_options=pacsv.ParseOptions(delimiter=src.delimiter, newlines_in_values=False,
-                                         ignore_empty_lines=False, invalid_row_handler=on_bad_line),
+        parse_options=pacsv.ParseOptions(
+            delimiter=src.delimiter, newlines_in_values=False, ignore_empty_lines=False, invalid_row_handler=on_bad_line
+        ),
         convert_options=pacsv.ConvertOptions(column_types=src.schema, strings_can_be_null=True, null_values=NULLS),
     )
     if any(NEWLINE_MARK in t for t in text):
@@ -235,8 +250,11 @@ def _check_xlsx_size(path: Path) -> None:
     unpacked = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
     if unpacked > XLSX_MAX_UNPACKED or unpacked / packed > XLSX_MAX_RATIO:
-        raise IngestError(str(path), f"the workbook unpacks to {unpacked:,} bytes ({unpacked / packed:.0f}x its size); "
-                                     f"the limit is {XLSX_MAX_UNPACKED:,} bytes and {XLSX_MAX_RATIO}x")
+        raise IngestError(
+            str(path),
+            f"the workbook unpacks to {unpacked:,} bytes ({unpacked / packed:.0f}x its size); "
+            f"the limit is {XLSX_MAX_UNPACKED:,} bytes and {XLSX_MAX_RATIO}x",
+        )
 
 
 def _cell(v: object) -> str | None:
@@ -260,8 +278,10 @@ def _read_excel(path: Path) -> Source:
         raise IngestError(str(path), f"not a readable Excel workbook: {e}") from None
     cells = sum(s.total_height * s.total_width for s in sheets)
     if cells > XLSX_MAX_CELLS:
-        raise IngestError(str(path), f"the workbook has {cells:,} cells; the limit is {XLSX_MAX_CELLS:,} "
-                                     "(export it as CSV or Parquet)")
+        raise IngestError(
+            str(path),
+            f"the workbook has {cells:,} cells; the limit is {XLSX_MAX_CELLS:,} (export it as CSV or Parquet)",
+        )
     frames: list[list[list[str | None]]] = []
     names: list[str] = []
     for sheet in sheets:
@@ -281,8 +301,9 @@ def _read_excel(path: Path) -> Source:
         raise IngestError(str(path), "duplicate column names in header")
     rows = [r for f in frames for r in f]
     schema = pa.schema([(n, pa.string()) for n in names])
-    table = pa.table([pa.array([r[i] if i < len(r) else None for r in rows], pa.string())
-                      for i in range(len(names))], schema=schema)
+    table = pa.table(
+        [pa.array([r[i] if i < len(r) else None for r in rows], pa.string()) for i in range(len(names))], schema=schema
+    )
     src = Source(names, schema, iter(()))
     src.records = table.num_rows
     src.batches = iter([(table, np.arange(1, table.num_rows + 1, dtype=np.int64))])

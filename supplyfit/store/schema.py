@@ -134,8 +134,6 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     for version in range(found, SCHEMA_VERSION):
         con.execute("BEGIN TRANSACTION")
         con.execute(MIGRATIONS[version])
-        con.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version + 1)]
-        )
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version + 1)])
         con.execute("COMMIT")
     return found

@@ -29,8 +29,8 @@ POLICIES = ("season-buy", "naive-reorder", "test-and-reorder")
 @dataclass
 class SimulationResult:
     metrics: dict
-    orders: pd.DataFrame   # unique_id, ds (arrival week), qty
-    trace: pd.DataFrame    # unique_id, ds, start, arrivals, demand, served, lost, end
+    orders: pd.DataFrame  # unique_id, ds (arrival week), qty
+    trace: pd.DataFrame  # unique_id, ds, start, arrivals, demand, served, lost, end
 
 
 def launch_rates(history: pd.DataFrame, new: pd.DataFrame, weeks: int = 4) -> pd.Series:
@@ -99,8 +99,10 @@ class Outlook:
             raise MissingForecasts("no stored SKU forecasts: run `supplyfit forecast` first")
         first = pd.Timestamp(fc["ds"].min())
         if first != pd.Timestamp(start):
-            raise MissingForecasts(f"the stored forecasts start {first:%Y-%m-%d}, the plan {start:%Y-%m-%d}: "
-                                   "run `supplyfit forecast` first")
+            raise MissingForecasts(
+                f"the stored forecasts start {first:%Y-%m-%d}, the plan {start:%Y-%m-%d}: "
+                "run `supplyfit forecast` first"
+            )
         spread = (fc["yhat_q90"] - fc["yhat_q10"]) / (2 * stats.norm.ppf(0.9))
         wide = fc.assign(var=spread**2).pivot(index="unique_id", columns="ds", values=["yhat", "var"]).fillna(0.0)
         return cls(wide.index, wide["yhat"].to_numpy(float), wide["var"].to_numpy(float))
@@ -109,8 +111,10 @@ class Outlook:
         """Per series, quantile ``q`` of total demand over the first ``steps`` weeks (a negative binomial with the
         summed mean and variance); what a base-stock level over lead time + review period needs."""
         if steps > self.mean.shape[1]:
-            raise MissingForecasts(f"the forecasts cover {self.mean.shape[1]} weeks, the plan needs {steps}: "
-                                   f"run `supplyfit forecast --h {steps}` first")
+            raise MissingForecasts(
+                f"the forecasts cover {self.mean.shape[1]} weeks, the plan needs {steps}: "
+                f"run `supplyfit forecast --h {steps}` first"
+            )
         mu = self.mean[:, :steps].sum(axis=1)
         var = self.var[:, :steps].sum(axis=1)
         a_sum = np.where(mu > 0, np.maximum(var - mu, 1e-9) / np.maximum(mu, 1e-9) ** 2, 1.0)
@@ -147,8 +151,11 @@ class Replay:
             raise ValueError("history is empty: simulate needs the weeks before the plan starts")
         self.model, self.history = model, history
         self.weeks = pd.DatetimeIndex(sorted(pd.to_datetime(actuals["ds"]).unique()))
-        demand = actuals.pivot_table(index="unique_id", columns="ds", values="y", aggfunc="sum").reindex(
-            columns=self.weeks).fillna(0.0)
+        demand = (
+            actuals.pivot_table(index="unique_id", columns="ds", values="y", aggfunc="sum")
+            .reindex(columns=self.weeks)
+            .fillna(0.0)
+        )
         self.ids, self.demand = demand.index, demand.to_numpy()
         new = ~self.ids.isin(known)
         self.launch_week = np.where(new, np.argmax(self.demand > 0, axis=1), -1)
@@ -176,8 +183,15 @@ class Replay:
             self.outlooks[(t, steps)] = Outlook.fit(self.panel[seen], steps, self.model)
         return self.outlooks[(t, steps)]
 
-    def simulate(self, policy: str = "test-and-reorder", lead_time: int = 1, review_period: int = 1,
-                 service_level: float = 0.9, moq: float = 0, capacity: float | None = None) -> SimulationResult:
+    def simulate(
+        self,
+        policy: str = "test-and-reorder",
+        lead_time: int = 1,
+        review_period: int = 1,
+        service_level: float = 0.9,
+        moq: float = 0,
+        capacity: float | None = None,
+    ) -> SimulationResult:
         """Play ``policy``; every unit is made, served, lost or left over."""
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}")
@@ -217,7 +231,7 @@ class Replay:
                     rate = last.groupby("unique_id")["y"].mean().reindex(ids).fillna(0.0).to_numpy()
                     place(rate * min(cover, H), 0)
                 elif t % review_period == 0 and t + lead_time < H:
-                    place(self.demand[:, t - review_period:t].sum(axis=1), t + lead_time)
+                    place(self.demand[:, t - review_period : t].sum(axis=1), t + lead_time)
             launching = self.launch_week == t
             if launching.any():  # new items: first batch from comparable launches
                 weeks_cover = H - t if policy == "season-buy" else min(cover, H - t)
@@ -227,11 +241,21 @@ class Replay:
             start, arrivals, d = on_hand, pipeline[:, t].copy(), self.demand[:, t]
             served = np.minimum(start + arrivals, d)
             on_hand = start + arrivals - served
-            for key, value in (("start", start), ("arrivals", arrivals), ("demand", d), ("served", served),
-                               ("end", on_hand)):
+            for key, value in (
+                ("start", start),
+                ("arrivals", arrivals),
+                ("demand", d),
+                ("served", served),
+                ("end", on_hand),
+            ):
                 trace[key].append(value)
-        tr = pd.DataFrame({"unique_id": np.tile(ids.to_numpy(), H), "ds": np.repeat(weeks, len(ids)),
-                           **{k: np.concatenate(v) for k, v in trace.items()}})
+        tr = pd.DataFrame(
+            {
+                "unique_id": np.tile(ids.to_numpy(), H),
+                "ds": np.repeat(weeks, len(ids)),
+                **{k: np.concatenate(v) for k, v in trace.items()},
+            }
+        )
         tr.insert(6, "lost", tr["demand"] - tr["served"])
         od = pd.concat(orders, ignore_index=True) if orders else pd.DataFrame(columns=["unique_id", "ds", "qty"])
         made = float(od["qty"].sum())
@@ -248,19 +272,37 @@ class Replay:
         return SimulationResult(metrics, od, tr)
 
 
-def simulate(history: pd.DataFrame, actuals: pd.DataFrame, policy: str = "test-and-reorder", lead_time: int = 1,
-             review_period: int = 1, service_level: float = 0.9, moq: float = 0, capacity: float | None = None,
-             model: str = "auto") -> SimulationResult:
+def simulate(
+    history: pd.DataFrame,
+    actuals: pd.DataFrame,
+    policy: str = "test-and-reorder",
+    lead_time: int = 1,
+    review_period: int = 1,
+    service_level: float = 0.9,
+    moq: float = 0,
+    capacity: float | None = None,
+    model: str = "auto",
+) -> SimulationResult:
     """Play a policy week by week against actual demand; every unit is made, served, lost or left over. To play
     several policies or service levels on the same weeks, use one :class:`Replay` (it fits each week's forecast
     once)."""
     return Replay(history, actuals, model).simulate(policy, lead_time, review_period, service_level, moq, capacity)
 
 
-def plan(panel: pd.DataFrame, asof, policy: str = "test-and-reorder", lead_time: int = 1,
-         service_level: float = 0.9, moq: float = 0, capacity: float | None = None,
-         inventory: pd.DataFrame | None = None, review_period: int = 1, horizon: int = 8,
-         model: str = "auto", forecasts: pd.DataFrame | None = None) -> pd.DataFrame:
+def plan(
+    panel: pd.DataFrame,
+    asof,
+    policy: str = "test-and-reorder",
+    lead_time: int = 1,
+    service_level: float = 0.9,
+    moq: float = 0,
+    capacity: float | None = None,
+    inventory: pd.DataFrame | None = None,
+    review_period: int = 1,
+    horizon: int = 8,
+    model: str = "auto",
+    forecasts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Orders to place at ``asof``: unique_id, ds (arrival week), qty.
 
     ``forecasts`` is the demand stage's stored table, starting at ``asof`` (the plan then fits nothing); without
@@ -283,8 +325,11 @@ def plan(panel: pd.DataFrame, asof, policy: str = "test-and-reorder", lead_time:
     if policy == "naive-reorder":
         want = hist[hist["ds"] >= asof - pd.Timedelta(weeks=review_period)].groupby("unique_id")["y"].sum()
     else:
-        outlook = Outlook.stored(forecasts, asof) if forecasts is not None else \
-            Outlook.fit(hist[hist["unique_id"].isin(active)], cover, model)
+        outlook = (
+            Outlook.stored(forecasts, asof)
+            if forecasts is not None
+            else Outlook.fit(hist[hist["unique_id"].isin(active)], cover, model)
+        )
         want = outlook.quantile(cover, service_level)
     want = want.reindex(ids).fillna(0.0)
     new_ids = ids.difference(active)

@@ -12,8 +12,17 @@ from ..store import Store
 from .errors import MissingForecasts
 from .policies import POLICIES, Replay, plan
 
-COMPARISON = ["policy", "service_level", "fill_rate", "lost_units", "leftover_units", "leftover_rate",
-              "avg_inventory", "production_runs", "units_made"]
+COMPARISON = [
+    "policy",
+    "service_level",
+    "fill_rate",
+    "lost_units",
+    "leftover_units",
+    "leftover_rate",
+    "avg_inventory",
+    "production_runs",
+    "units_made",
+]
 
 
 def _stored(store: Store, name: str) -> pd.DataFrame:
@@ -39,10 +48,12 @@ def run(store: Store, lead_time: int = 1, service_level: float = 0.9, weeks: int
     if not history.empty:  # else too short a history to replay anything
         replay = Replay(history, actuals, model="ses")
         for policy in POLICIES:
-            for sl in ((0.7, 0.8, 0.9, 0.95) if policy != "naive-reorder" else (service_level,)):
+            for sl in (0.7, 0.8, 0.9, 0.95) if policy != "naive-reorder" else (service_level,):
                 res = replay.simulate(policy, lead_time=lead_time, service_level=sl)
                 rows.append({"policy": policy, "service_level": sl, **res.metrics})
     store.write_result("policy_comparison", pd.DataFrame(rows, columns=COMPARISON).astype({"policy": str}))
     replayed = f"{len(rows)} policy settings replayed" if rows else f"history shorter than {weeks + 1} weeks: no replay"
-    return (f"{len(orders)} SKUs to make ({orders['qty'].sum():,.0f} units) arriving "
-            f"{asof + pd.Timedelta(weeks=lead_time):%Y-%m-%d}; {replayed}")
+    return (
+        f"{len(orders)} SKUs to make ({orders['qty'].sum():,.0f} units) arriving "
+        f"{asof + pd.Timedelta(weeks=lead_time):%Y-%m-%d}; {replayed}"
+    )

@@ -30,15 +30,18 @@ def _rate(events: pd.Series, exposure: pd.Series) -> pd.DataFrame:
     events, exposure = events.fillna(0.0), exposure.fillna(0.0)
     prior = events.sum() / exposure.sum() if exposure.sum() > 0 else 0.0
     shrunk = (events + PRIOR_WEIGHT * prior) / (exposure + PRIOR_WEIGHT)
-    return pd.DataFrame({"raw": events / exposure.where(exposure > 0), "rate": shrunk.where(exposure > 0),
-                         "n": exposure})
+    return pd.DataFrame(
+        {"raw": events / exposure.where(exposure > 0), "rate": shrunk.where(exposure > 0), "n": exposure}
+    )
 
 
 def credit_scores(store: Store, findings: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per merchant (or category when no source names merchants): score, grade, and for every component
     its raw rate, shrunk rate, exposure and points lost. ``findings``: from ``verify_catalog`` (optional)."""
-    by_merchant = store.query("SELECT count(merchant) AS n FROM orders WHERE tenant = $tenant").n[0] > 0 or \
-        store.query("SELECT count(merchant) AS n FROM reviews WHERE tenant = $tenant").n[0] > 0
+    by_merchant = (
+        store.query("SELECT count(merchant) AS n FROM orders WHERE tenant = $tenant").n[0] > 0
+        or store.query("SELECT count(merchant) AS n FROM reviews WHERE tenant = $tenant").n[0] > 0
+    )
     unit = "merchant" if by_merchant else "category"
     key = "o.merchant" if by_merchant else "coalesce(o.category, p.category)"
     orders = store.query(f"""
@@ -48,20 +51,21 @@ def credit_scores(store: Store, findings: pd.DataFrame | None = None) -> pd.Data
         WHERE o.tenant = $tenant AND o.is_product GROUP BY 1""").set_index("unit")
     scored = store.has_table("review_scores")  # labels where the source had none: the voice model's verdict
     reviews = store.query(f"""
-        SELECT {'r.merchant' if by_merchant else 'r.category'} AS unit, count(*) AS reviews,
-               count(*) FILTER (WHERE {'coalesce(r.label, s.predicted)' if scored else 'r.label'} = 0) AS negative
-        FROM reviews r {'LEFT JOIN review_scores s ON s.tenant = r.tenant AND s.review_id = r.review_id'
-                        if scored else ''}
+        SELECT {"r.merchant" if by_merchant else "r.category"} AS unit, count(*) AS reviews,
+               count(*) FILTER (WHERE {"coalesce(r.label, s.predicted)" if scored else "r.label"} = 0) AS negative
+        FROM reviews r {
+        "LEFT JOIN review_scores s ON s.tenant = r.tenant AND s.review_id = r.review_id" if scored else ""
+    }
         WHERE r.tenant = $tenant GROUP BY 1""").set_index("unit")
     severity = pd.Series(dtype=float)
     if store.has_table("complaints"):
         severity = store.query(f"""
-            SELECT {'r.merchant' if by_merchant else 'c.category'} AS unit, avg(c.urgency) / 10 AS severity,
+            SELECT {"r.merchant" if by_merchant else "c.category"} AS unit, avg(c.urgency) / 10 AS severity,
                    count(*) AS complaints
             FROM complaints c LEFT JOIN reviews r ON r.tenant = c.tenant AND r.review_id = c.review_id
             WHERE c.tenant = $tenant GROUP BY 1""").set_index("unit")
     quarantine = store.query(f"""
-        SELECT {'merchant' if by_merchant else 'NULL'} AS unit, count(*) AS bad FROM quarantine
+        SELECT {"merchant" if by_merchant else "NULL"} AS unit, count(*) AS bad FROM quarantine
         WHERE tenant = $tenant GROUP BY 1""").set_index("unit")
     units = sorted(set(orders.index.dropna()) | set(reviews.index.dropna()))
     if not units:
@@ -70,14 +74,16 @@ def credit_scores(store: Store, findings: pd.DataFrame | None = None) -> pd.Data
     parts = {
         "complaint_rate": _rate(reviews.negative.reindex(idx), reviews.reviews.reindex(idx)),
         "return_rate": _rate(orders.returned.reindex(idx), orders.sold.reindex(idx)),
-        "quarantine_rate": _rate(quarantine.bad.reindex(idx) if by_merchant else pd.Series(0.0, idx),
-                                 (orders.rows.reindex(idx) + quarantine.bad.reindex(idx).fillna(0))
-                                 if by_merchant else pd.Series(0.0, idx)),
+        "quarantine_rate": _rate(
+            quarantine.bad.reindex(idx) if by_merchant else pd.Series(0.0, idx),
+            (orders.rows.reindex(idx) + quarantine.bad.reindex(idx).fillna(0)) if by_merchant else pd.Series(0.0, idx),
+        ),
         "finding_rate": _finding_rate(store, findings, idx, key),
     }
     sev = severity.severity.reindex(idx) if len(severity) else pd.Series(float("nan"), idx)
-    parts["complaint_severity"] = pd.DataFrame({"raw": sev, "rate": sev.clip(0, 1),
-                                                "n": severity.complaints.reindex(idx) if len(severity) else 0})
+    parts["complaint_severity"] = pd.DataFrame(
+        {"raw": sev, "rate": sev.clip(0, 1), "n": severity.complaints.reindex(idx) if len(severity) else 0}
+    )
     out = pd.DataFrame(index=idx)
     lost, weighed = pd.Series(0.0, idx), pd.Series(0.0, idx)
     for name, (weight, full, _) in COMPONENTS.items():
@@ -95,8 +101,11 @@ def credit_scores(store: Store, findings: pd.DataFrame | None = None) -> pd.Data
 def _finding_rate(store: Store, findings: pd.DataFrame | None, idx: pd.Index, key: str) -> pd.DataFrame:
     skus = store.query(f"""SELECT DISTINCT {key} AS unit, o.sku FROM orders o LEFT JOIN products p
                            ON p.tenant = o.tenant AND p.sku = o.sku WHERE o.tenant = $tenant AND o.is_product""")
-    flagged = set() if findings is None or findings.empty else \
-        set(findings.loc[findings.severity.isin(["high", "medium"]), "sku"])
+    flagged = (
+        set()
+        if findings is None or findings.empty
+        else set(findings.loc[findings.severity.isin(["high", "medium"]), "sku"])
+    )
     skus["flagged"] = skus.sku.isin(flagged)
     g = skus.groupby("unit")
     return _rate(g.flagged.sum().reindex(idx).astype(float), g.size().reindex(idx).astype(float))
@@ -104,5 +113,7 @@ def _finding_rate(store: Store, findings: pd.DataFrame | None, idx: pd.Index, ke
 
 def explain() -> pd.DataFrame:
     """The scoring rules as a table (for the report and `supplyfit verify --help`)."""
-    return pd.DataFrame([(n, w, f, what) for n, (w, f, what) in COMPONENTS.items()],
-                        columns=["component", "weight", "full_penalty_at", "measures"])
+    return pd.DataFrame(
+        [(n, w, f, what) for n, (w, f, what) in COMPONENTS.items()],
+        columns=["component", "weight", "full_penalty_at", "measures"],
+    )

@@ -25,13 +25,14 @@ RISKY_CLAIM = re.compile(
     r"最(好|佳|强|优|低价?|便宜|高级|先进)|第一|全网最|销量冠军|100%|百分百|治疗|治愈|疗效|根治|特效|包治|药用|"
     r"无副作用|国家级|顶级|绝对|永久|\b(cure[sd]?|heals?|treats?|miracle|guaranteed|clinically|"
     r"world'?s (best|first|no\.? ?1)|the best|no\.? ?1|#1|number one|100 ?% (natural|pure|safe|effective))\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 MEDICAL = re.compile(r"治疗|治愈|疗效|根治|包治|药用|无副作用|\b(cure[sd]?|heals?|treats?|clinically)\b", re.IGNORECASE)
 
-MIN_LINES_PRICE = 8      # a SKU needs this many sale lines before its own price history is a reference
-OUTLIER_RATIO = 3.0      # a line is out of line when its price is 3x above or below the reference ...
-OUTLIER_Z = 4.0          # ... and 4 robust standard deviations away from it
-CATEGORY_RATIO = 10.0    # a SKU's median price 10x away from its category's median is worth a look
+MIN_LINES_PRICE = 8  # a SKU needs this many sale lines before its own price history is a reference
+OUTLIER_RATIO = 3.0  # a line is out of line when its price is 3x above or below the reference ...
+OUTLIER_Z = 4.0  # ... and 4 robust standard deviations away from it
+CATEGORY_RATIO = 10.0  # a SKU's median price 10x away from its category's median is worth a look
 QTY_BINS = [0, 2, 11, 23, 99, np.inf]
 
 
@@ -40,7 +41,8 @@ def _lines(source: Store | pd.DataFrame) -> pd.DataFrame:
         return source.query(
             "SELECT o.order_id, o.line_no, o.sku, o.description, o.quantity, o.unit_price, o.ts, o.is_return, "
             "o.is_product, coalesce(o.category, p.category) AS category FROM orders o LEFT JOIN products p "
-            "ON p.tenant = o.tenant AND p.sku = o.sku WHERE o.tenant = $tenant")
+            "ON p.tenant = o.tenant AND p.sku = o.sku WHERE o.tenant = $tenant"
+        )
     df = source.copy()
     if "line_no" not in df:
         df["line_no"] = df.groupby("order_id").cumcount() + 1
@@ -57,15 +59,24 @@ def _norm(text: Any) -> str:
 
 
 def _finding(kind: str, severity: str, sku: Any, reason: str, lines: int, evidence: Any) -> dict:
-    return {"kind": kind, "severity": severity, "sku": None if sku is None else str(sku), "reason": reason,
-            "lines": int(lines), "evidence": json.dumps(evidence, ensure_ascii=False, default=str)}
+    return {
+        "kind": kind,
+        "severity": severity,
+        "sku": None if sku is None else str(sku),
+        "reason": reason,
+        "lines": int(lines),
+        "evidence": json.dumps(evidence, ensure_ascii=False, default=str),
+    }
 
 
 def _variants(sold: pd.DataFrame) -> pd.DataFrame:
     """Volumes of every (sku, description) pair, biggest first: the rows behind description findings."""
-    return (sold.groupby(["sku", "description"])
-            .agg(lines=("order_id", "size"), units=("quantity", "sum"), first=("ts", "min"), last=("ts", "max"))
-            .reset_index().sort_values("lines", ascending=False))
+    return (
+        sold.groupby(["sku", "description"])
+        .agg(lines=("order_id", "size"), units=("quantity", "sum"), first=("ts", "min"), last=("ts", "max"))
+        .reset_index()
+        .sort_values("lines", ascending=False)
+    )
 
 
 def _how_different(names: list[str]) -> tuple[str, bool]:
@@ -90,24 +101,44 @@ def check_descriptions(lines: pd.DataFrame) -> list[dict]:
         if len(v) < 2:
             continue
         how, minor = _how_different(v.description.tolist())
-        out.append(_finding(
-            "sku_many_descriptions", "low" if minor else "medium", sku,
-            f"SKU {sku} is sold under {len(v)} descriptions — {how}: "
-            + "; ".join(f"'{r.description}' ({r.lines} lines)" for r in v.head(4).itertuples()),
-            v.lines.sum(), v.head(10).to_dict("records")))
+        out.append(
+            _finding(
+                "sku_many_descriptions",
+                "low" if minor else "medium",
+                sku,
+                f"SKU {sku} is sold under {len(v)} descriptions — {how}: "
+                + "; ".join(f"'{r.description}' ({r.lines} lines)" for r in v.head(4).itertuples()),
+                v.lines.sum(),
+                v.head(10).to_dict("records"),
+            )
+        )
     pairs["key"] = pairs.description.map(_norm)
     for _, v in pairs.groupby("key", sort=False):
         if v.sku.nunique() < 2:
             continue
-        per_sku = v.groupby("sku", sort=False).agg(lines=("lines", "sum"), units=("units", "sum"),
-                                                   first=("first", "min"), last=("last", "max")).reset_index()
+        per_sku = (
+            v.groupby("sku", sort=False)
+            .agg(lines=("lines", "sum"), units=("units", "sum"), first=("first", "min"), last=("last", "max"))
+            .reset_index()
+        )
         case_only = per_sku.sku.str.upper().nunique() == 1
-        out.append(_finding(
-            "description_many_skus", "high" if case_only else "medium", per_sku.sku.iloc[0],
-            f"'{v.description.iloc[0].strip()}' is sold under {len(per_sku)} SKUs"
-            + (" that differ only in letter case — one item's sales, forecasts and stock are split"
-               if case_only else "") + ": " + "; ".join(f"{r.sku} ({r.lines} lines)" for r in per_sku.head(4).itertuples()),
-            per_sku.lines.sum(), per_sku.head(10).to_dict("records")))
+        out.append(
+            _finding(
+                "description_many_skus",
+                "high" if case_only else "medium",
+                per_sku.sku.iloc[0],
+                f"'{v.description.iloc[0].strip()}' is sold under {len(per_sku)} SKUs"
+                + (
+                    " that differ only in letter case — one item's sales, forecasts and stock are split"
+                    if case_only
+                    else ""
+                )
+                + ": "
+                + "; ".join(f"{r.sku} ({r.lines} lines)" for r in per_sku.head(4).itertuples()),
+                per_sku.lines.sum(),
+                per_sku.head(10).to_dict("records"),
+            )
+        )
     return out
 
 
@@ -145,29 +176,51 @@ def check_prices(lines: pd.DataFrame) -> tuple[list[dict], int]:
         lo, hi = g.ratio.min(), g.ratio.max()
         span = f"{lo:.2g}×" if np.isclose(lo, hi, rtol=0.05) else f"{lo:.2g}–{hi:.2g}×"
         extreme = hi >= 10 if up else lo <= 0.1
-        out.append(_finding(
-            "price_outlier", "high" if extreme else "medium", sku,
-            f"{len(g)} sale line(s) of {sku} ('{g.description.iloc[0]}') at {span} its usual price "
-            f"{usual:.2f} for that quantity ({'above' if up else 'below'}); not explained by quantity tiers",
-            len(g), g.sort_values("ts")[["order_id", "line_no", "ts", "quantity", "unit_price", "ref_price"]]
-            .head(10).round(4).to_dict("records")))
-    per_sku = sold.groupby(["sku", "category"]).agg(lp=("lp", "median"), lines=("lp", "size"),
-                                                    description=("description", "first")).reset_index()
+        out.append(
+            _finding(
+                "price_outlier",
+                "high" if extreme else "medium",
+                sku,
+                f"{len(g)} sale line(s) of {sku} ('{g.description.iloc[0]}') at {span} its usual price "
+                f"{usual:.2f} for that quantity ({'above' if up else 'below'}); not explained by quantity tiers",
+                len(g),
+                g.sort_values("ts")[["order_id", "line_no", "ts", "quantity", "unit_price", "ref_price"]]
+                .head(10)
+                .round(4)
+                .to_dict("records"),
+            )
+        )
+    per_sku = (
+        sold.groupby(["sku", "category"])
+        .agg(lp=("lp", "median"), lines=("lp", "size"), description=("description", "first"))
+        .reset_index()
+    )
     cat = per_sku.groupby("category").lp
     per_sku["dev"] = per_sku.lp - cat.transform("median")
     per_sku["z"] = per_sku.dev / _robust_scale(per_sku.lp, [per_sku.category])
     per_sku["n_cat"] = cat.transform("size")
-    odd = per_sku[(per_sku.dev.abs() >= np.log(CATEGORY_RATIO)) & (per_sku.z.abs() >= OUTLIER_Z)
-                  & (per_sku.n_cat >= 20)]
+    odd = per_sku[
+        (per_sku.dev.abs() >= np.log(CATEGORY_RATIO)) & (per_sku.z.abs() >= OUTLIER_Z) & (per_sku.n_cat >= 20)
+    ]
     for r in odd.itertuples():
         med = float(np.exp(r.lp - r.dev))
-        out.append(_finding(
-            "price_vs_category", "low", r.sku,
-            f"{r.sku} ('{r.description}') sells at {np.exp(r.lp):.2f}, {np.exp(abs(r.dev)):.0f}× "
-            f"{'above' if r.dev > 0 else 'below'} the {med:.2f} median of its category '{r.category}' — "
-            "check the price or the category", r.lines,
-            {"median_price": round(float(np.exp(r.lp)), 4), "category_median": round(med, 4),
-             "category": r.category, "skus_in_category": int(r.n_cat)}))
+        out.append(
+            _finding(
+                "price_vs_category",
+                "low",
+                r.sku,
+                f"{r.sku} ('{r.description}') sells at {np.exp(r.lp):.2f}, {np.exp(abs(r.dev)):.0f}× "
+                f"{'above' if r.dev > 0 else 'below'} the {med:.2f} median of its category '{r.category}' — "
+                "check the price or the category",
+                r.lines,
+                {
+                    "median_price": round(float(np.exp(r.lp)), 4),
+                    "category_median": round(med, 4),
+                    "category": r.category,
+                    "skus_in_category": int(r.n_cat),
+                },
+            )
+        )
     return out, tiered
 
 
@@ -177,14 +230,20 @@ def check_categories(lines: pd.DataFrame, k: int = 5, min_similarity: float = 0.
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.neighbors import NearestNeighbors
 
-    items = (lines[lines.is_product & lines.description.notna() & lines.category.notna()]
-             .groupby("sku").agg(name=("description", lambda s: s.mode().iloc[0]), category=("category", "first"),
-                                 lines=("order_id", "size")).reset_index())
+    items = (
+        lines[lines.is_product & lines.description.notna() & lines.category.notna()]
+        .groupby("sku")
+        .agg(
+            name=("description", lambda s: s.mode().iloc[0]), category=("category", "first"), lines=("order_id", "size")
+        )
+        .reset_index()
+    )
     items = items[items.category != "other"].reset_index(drop=True)
     if len(items) <= k or items.category.nunique() < 2:
         return []
-    x = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2) \
-        .fit_transform(items.name.map(_norm))
+    x = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2).fit_transform(
+        items.name.map(_norm)
+    )
     dist, idx = NearestNeighbors(n_neighbors=k + 1, metric="cosine").fit(x).kneighbors(x)
     cats = items.category.to_numpy()
     out = []
@@ -195,13 +254,29 @@ def check_categories(lines: pd.DataFrame, k: int = 5, min_similarity: float = 0.
         if votes.iloc[0] < k or votes.index[0] == cats[i] or sim.mean() < min_similarity:
             continue
         other = votes.index[0]
-        out.append(_finding(
-            "category_mismatch", "low", items.sku[i],
-            f"'{items.name[i].strip()}' is listed under '{cats[i]}', but its {k} most similar listings are all under "
-            f"'{other}' (e.g. '{items.name[nb[0]].strip()}'): list alike items alike", items.lines[i],
-            {"name": items.name[i], "category": cats[i], "neighbours": [
-                {"sku": items.sku[j], "name": items.name[j], "category": cats[j], "similarity": round(float(s), 3)}
-                for j, s in zip(nb, sim)]}))
+        out.append(
+            _finding(
+                "category_mismatch",
+                "low",
+                items.sku[i],
+                f"'{items.name[i].strip()}' is listed under '{cats[i]}', but its {k} most similar listings are all "
+                f"under '{other}' (e.g. '{items.name[nb[0]].strip()}'): list alike items alike",
+                items.lines[i],
+                {
+                    "name": items.name[i],
+                    "category": cats[i],
+                    "neighbours": [
+                        {
+                            "sku": items.sku[j],
+                            "name": items.name[j],
+                            "category": cats[j],
+                            "similarity": round(float(s), 3),
+                        }
+                        for j, s in zip(nb, sim)
+                    ],
+                },
+            )
+        )
     return out
 
 
@@ -213,11 +288,17 @@ def check_claims(lines: pd.DataFrame) -> list[dict]:
         hits = sorted({m.group(0) for m in RISKY_CLAIM.finditer(r.description)})
         if hits:
             medical = bool(MEDICAL.search(r.description))
-            out.append(_finding(
-                "risky_claim", "high" if medical else "medium", r.sku,
-                f"'{r.description}' makes {'a medical' if medical else 'an absolute or superlative'} claim "
-                f"({', '.join(hits)}): check it can be substantiated", r.lines,
-                {"description": r.description, "claims": hits}))
+            out.append(
+                _finding(
+                    "risky_claim",
+                    "high" if medical else "medium",
+                    r.sku,
+                    f"'{r.description}' makes {'a medical' if medical else 'an absolute or superlative'} claim "
+                    f"({', '.join(hits)}): check it can be substantiated",
+                    r.lines,
+                    {"description": r.description, "claims": hits},
+                )
+            )
     return out
 
 
@@ -230,11 +311,19 @@ def check_non_products(lines: pd.DataFrame) -> list[dict]:
         desc = g.description.mode().iloc[0] if g.description.notna().any() else ""
         rule = "SKU code" if NON_PRODUCT_SKU.match(str(sku).strip()) else "description"
         revenue = float((g.quantity * g.unit_price).sum())
-        out.append(_finding(
-            "non_product", "info", sku,
-            f"{sku} ('{desc}') is not a product (matched by its {rule}): {len(g)} lines, revenue {revenue:,.2f} "
-            "kept out of product analytics", len(g),
-            g.sort_values("ts")[["order_id", "line_no", "ts", "quantity", "unit_price"]].head(10).to_dict("records")))
+        out.append(
+            _finding(
+                "non_product",
+                "info",
+                sku,
+                f"{sku} ('{desc}') is not a product (matched by its {rule}): {len(g)} lines, revenue {revenue:,.2f} "
+                "kept out of product analytics",
+                len(g),
+                g.sort_values("ts")[["order_id", "line_no", "ts", "quantity", "unit_price"]]
+                .head(10)
+                .to_dict("records"),
+            )
+        )
     return out
 
 
@@ -246,8 +335,9 @@ def verify_catalog(source: Store | pd.DataFrame) -> pd.DataFrame:
     """
     lines = _lines(source)
     prices, tiered = check_prices(lines)
-    found = check_descriptions(lines) + prices + check_categories(lines) + check_claims(lines) \
-        + check_non_products(lines)
+    found = (
+        check_descriptions(lines) + prices + check_categories(lines) + check_claims(lines) + check_non_products(lines)
+    )
     df = pd.DataFrame(found, columns=COLUMNS)
     df["severity"] = pd.Categorical(df.severity, SEVERITIES, ordered=True)
     df = df.sort_values(["severity", "lines"], ascending=[True, False]).reset_index(drop=True)

@@ -17,20 +17,69 @@ import pandas as pd
 
 from .sentiment import SentimentModel, normalize
 
-SEED_ASPECTS = ["屏幕", "电池", "物流", "快递", "价格", "服务", "客服", "味道", "质量", "包装", "外观", "尺码",
-                "做工", "系统", "键盘", "散热", "声音", "房间", "早餐", "位置", "前台", "环境", "口感", "效果",
-                "发货", "性价比", "颜色", "面料", "内容", "印刷", "温度", "安装", "screen", "battery",
-                "delivery", "price", "service", "quality", "size", "taste", "packaging"]
-STOP_NOUNS = set("东西 问题 时候 感觉 朋友 京东 商品 产品 宝贝 卖家 买家 评价 好评 差评 时间 地方 事情 人 样子 "
-                 "东东 机器 电脑 手机 酒店 衣服 书 水果 平板 热水器 洗发水 蒙牛 牛奶 次 天 年 月 元 块 个 点 "
-                 "什么 一个 这个 那个 自己 大家 感觉 不错 还是 已经 没有 有点 垃圾 个人 一下 希望 下次 总体".split())
+SEED_ASPECTS = [
+    "屏幕",
+    "电池",
+    "物流",
+    "快递",
+    "价格",
+    "服务",
+    "客服",
+    "味道",
+    "质量",
+    "包装",
+    "外观",
+    "尺码",
+    "做工",
+    "系统",
+    "键盘",
+    "散热",
+    "声音",
+    "房间",
+    "早餐",
+    "位置",
+    "前台",
+    "环境",
+    "口感",
+    "效果",
+    "发货",
+    "性价比",
+    "颜色",
+    "面料",
+    "内容",
+    "印刷",
+    "温度",
+    "安装",
+    "screen",
+    "battery",
+    "delivery",
+    "price",
+    "service",
+    "quality",
+    "size",
+    "taste",
+    "packaging",
+]
+STOP_NOUNS = set(
+    "东西 问题 时候 感觉 朋友 京东 商品 产品 宝贝 卖家 买家 评价 好评 差评 时间 地方 事情 人 样子 "
+    "东东 机器 电脑 手机 酒店 衣服 书 水果 平板 热水器 洗发水 蒙牛 牛奶 次 天 年 月 元 块 个 点 "
+    "什么 一个 这个 那个 自己 大家 感觉 不错 还是 已经 没有 有点 垃圾 个人 一下 希望 下次 总体".split()
+)
 
 URGENCY = [  # (reason, weight, pattern)
-    ("safety", 5.0, r"爆炸|起火|着火|漏电|触电|过敏|中毒|受伤|烫伤|冒烟|烧焦|变质|发霉|霉变|虫子|异物|过期|拉肚子|"
-                    r"安全隐患|fire|burn|injur|allerg|unsafe|mou?ld|poison|expired"),
+    (
+        "safety",
+        5.0,
+        r"爆炸|起火|着火|漏电|触电|过敏|中毒|受伤|烫伤|冒烟|烧焦|变质|发霉|霉变|虫子|异物|过期|拉肚子|"
+        r"安全隐患|fire|burn|injur|allerg|unsafe|mou?ld|poison|expired",
+    ),
     ("fraud/fake", 4.0, r"假货|假的|骗|欺诈|山寨|翻新|二手|不是正品|盗版|以次充好|虚假|fake|scam|counterfeit|fraud"),
-    ("quality defect", 3.0, r"坏了|坏的|质量差|质量太差|破损|故障|死机|漏水|裂|不能用|用不了|开不了机|黑屏|蓝屏|"
-                            r"掉色|起球|缩水|不亮|异响|broken|defect|stopped working|doesn'?t work|crack"),
+    (
+        "quality defect",
+        3.0,
+        r"坏了|坏的|质量差|质量太差|破损|故障|死机|漏水|裂|不能用|用不了|开不了机|黑屏|蓝屏|"
+        r"掉色|起球|缩水|不亮|异响|broken|defect|stopped working|doesn'?t work|crack",
+    ),
     ("delivery", 2.0, r"物流|快递|送货|发货|配送|丢件|没收到|迟迟|延迟|太慢|等了|delivery|shipping|late|never arrived"),
     ("service", 2.0, r"客服|态度|服务差|不理|售后|退款|退货|换货|投诉|前台|refund|rude|customer service|return"),
 ]
@@ -44,14 +93,18 @@ _EN_NOUN = re.compile(r"[a-z]{3,}")
 class Insights:
     """Tables returned by :func:`mine`."""
 
-    scores: pd.DataFrame        # review_id, category, p_positive, predicted, label
-    aspects: pd.DataFrame       # category, aspect, mentions, share, positive_share, negative_share, examples
-    brief: pd.DataFrame         # category, kind (need|praise), rank, aspect, mentions, share, example
-    complaints: pd.DataFrame    # rank, review_id, category, urgency, reason, matched, p_negative, text
+    scores: pd.DataFrame  # review_id, category, p_positive, predicted, label
+    aspects: pd.DataFrame  # category, aspect, mentions, share, positive_share, negative_share, examples
+    brief: pd.DataFrame  # category, kind (need|praise), rank, aspect, mentions, share, example
+    complaints: pd.DataFrame  # rank, review_id, category, urgency, reason, matched, p_negative, text
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"review_scores": self.scores, "aspects": self.aspects, "design_brief": self.brief,
-                "complaints": self.complaints}
+        return {
+            "review_scores": self.scores,
+            "aspects": self.aspects,
+            "design_brief": self.brief,
+            "complaints": self.complaints,
+        }
 
 
 def clauses(text: str) -> list[str]:
@@ -95,13 +148,18 @@ def urgency(text: str, p_negative: float) -> tuple[float, str, str]:
     """Urgency score, the main reason, and the words that triggered it."""
     low = normalize(text)
     hits = [(name, w, m.group(0)) for name, w, rx in _URGENCY_RX if (m := rx.search(low))]
-    base, reason = (max((w, n) for n, w, _ in hits) if hits else (1.0, "other"))
+    base, reason = max((w, n) for n, w, _ in hits) if hits else (1.0, "other")
     score = base * (0.5 + p_negative) + (1.0 if _ESCALATION.search(low) else 0.0) + 0.1 * len(hits)
     return round(score, 3), reason, ", ".join(m for _, _, m in hits)
 
 
-def mine(reviews: pd.DataFrame, model: SentimentModel | None = None, top_aspects: int = 12,
-         top_needs: int = 5, examples: int = 2) -> Insights:
+def mine(
+    reviews: pd.DataFrame,
+    model: SentimentModel | None = None,
+    top_aspects: int = 12,
+    top_needs: int = 5,
+    examples: int = 2,
+) -> Insights:
     """Sentiment per review, aspects per category, a design brief and a complaint queue.
 
     ``reviews`` has ``text`` and ``category`` (+ optional ``review_id``, ``sku``, ``ts``, ``label``).
@@ -138,12 +196,31 @@ def mine(reviews: pd.DataFrame, model: SentimentModel | None = None, top_aspects
             pos = sum(p >= 0.5 for _, _, p in h) / len(h)
             best = sorted(h, key=lambda x: -x[2])[:examples]
             worst = sorted(h, key=lambda x: x[2])[:examples]
-            aspect_rows.append({"category": cat, "aspect": a, "mentions": reviews_with,
-                                "share": reviews_with / len(grp), "positive_share": pos, "negative_share": 1 - pos,
-                                "positive_examples": " | ".join(c for _, c, _ in best),
-                                "negative_examples": " | ".join(c for _, c, _ in worst)})
-    aspects = pd.DataFrame(aspect_rows, columns=["category", "aspect", "mentions", "share", "positive_share",
-                                                 "negative_share", "positive_examples", "negative_examples"])
+            aspect_rows.append(
+                {
+                    "category": cat,
+                    "aspect": a,
+                    "mentions": reviews_with,
+                    "share": reviews_with / len(grp),
+                    "positive_share": pos,
+                    "negative_share": 1 - pos,
+                    "positive_examples": " | ".join(c for _, c, _ in best),
+                    "negative_examples": " | ".join(c for _, c, _ in worst),
+                }
+            )
+    aspects = pd.DataFrame(
+        aspect_rows,
+        columns=[
+            "category",
+            "aspect",
+            "mentions",
+            "share",
+            "positive_share",
+            "negative_share",
+            "positive_examples",
+            "negative_examples",
+        ],
+    )
 
     brief_rows = []
     for cat, grp in aspects.groupby("category"):
@@ -151,21 +228,35 @@ def mine(reviews: pd.DataFrame, model: SentimentModel | None = None, top_aspects
         pos = grp.assign(weight=grp.mentions * grp.positive_share).sort_values("weight", ascending=False)
         for kind, ranked, ex in (("need", neg, "negative_examples"), ("praise", pos, "positive_examples")):
             for rank, r in enumerate(ranked.head(top_needs).itertuples(), 1):
-                brief_rows.append({"category": cat, "kind": kind, "rank": rank, "aspect": r.aspect,
-                                   "mentions": int(round(r.weight)), "share": r.share,
-                                   "example": getattr(r, ex).split(" | ")[0]})
+                brief_rows.append(
+                    {
+                        "category": cat,
+                        "kind": kind,
+                        "rank": rank,
+                        "aspect": r.aspect,
+                        "mentions": int(round(r.weight)),
+                        "share": r.share,
+                        "example": getattr(r, ex).split(" | ")[0],
+                    }
+                )
     brief = pd.DataFrame(brief_rows, columns=["category", "kind", "rank", "aspect", "mentions", "share", "example"])
 
     predicted_negative = df["p_positive"] < 0.5
     if "label" in df.columns:  # a given label wins; the model decides where there is none
         predicted_negative = df["label"].eq(0) | (df["label"].isna() & predicted_negative)
     negative = df[predicted_negative]
-    queue = [(*urgency(t, 1 - p), rid, cat, 1 - p, t)
-             for t, p, rid, cat in zip(negative["text"], negative["p_positive"], negative["review_id"],
-                                       negative["category"])]
-    complaints = pd.DataFrame(queue, columns=["urgency", "reason", "matched", "review_id", "category", "p_negative",
-                                              "text"])
+    queue = [
+        (*urgency(t, 1 - p), rid, cat, 1 - p, t)
+        for t, p, rid, cat in zip(negative["text"], negative["p_positive"], negative["review_id"], negative["category"])
+    ]
+    complaints = pd.DataFrame(
+        queue, columns=["urgency", "reason", "matched", "review_id", "category", "p_negative", "text"]
+    )
     complaints = complaints.sort_values(["urgency", "p_negative"], ascending=False, ignore_index=True)
     complaints.insert(0, "rank", np.arange(1, len(complaints) + 1))
-    return Insights(scores, aspects, brief, complaints[["rank", "review_id", "category", "urgency", "reason",
-                                                        "matched", "p_negative", "text"]])
+    return Insights(
+        scores,
+        aspects,
+        brief,
+        complaints[["rank", "review_id", "category", "urgency", "reason", "matched", "p_negative", "text"]],
+    )

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 import joblib
 import numpy as np
@@ -23,12 +23,16 @@ PRETRAINED = "sentiment_zh.joblib"
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[a-z']+")
-EN_POSITIVE = set("""good great excellent love loved perfect nice happy recommend recommended fast quick best awesome
+EN_POSITIVE = set(
+    """good great excellent love loved perfect nice happy recommend recommended fast quick best awesome
 amazing fantastic comfortable beautiful well worth sturdy easy smooth fresh delicious satisfied pleased friendly
-helpful clean cute lovely reliable value superb""".split())
-EN_NEGATIVE = set("""bad poor terrible awful broken broke hate worst slow late disappointed disappointing cheap fake
+helpful clean cute lovely reliable value superb""".split()
+)
+EN_NEGATIVE = set(
+    """bad poor terrible awful broken broke hate worst slow late disappointed disappointing cheap fake
 defective damaged useless waste refund return returned rude dirty wrong missing faulty leak leaks leaking never
-stopped unhappy horrible overpriced flimsy noisy smell smells expired""".split())
+stopped unhappy horrible overpriced flimsy noisy smell smells expired""".split()
+)
 NEGATORS = {"not", "no", "never", "don't", "doesn't", "didn't", "isn't", "wasn't", "hardly", "won't", "can't"}
 
 
@@ -39,7 +43,7 @@ def english_lexicon_proba(text: str) -> float:
     score = 0.0
     for i, w in enumerate(words):
         polarity = 1.0 if w in EN_POSITIVE else -1.0 if w in EN_NEGATIVE else 0.0
-        if polarity and any(x in NEGATORS for x in words[max(0, i - 2):i]):
+        if polarity and any(x in NEGATORS for x in words[max(0, i - 2) : i]):
             polarity = -polarity
         score += polarity
     return float(1.0 / (1.0 + np.exp(-1.5 * score)))
@@ -63,13 +67,21 @@ class SentimentModel:
     >>> m.predict_proba(["质量很好，物流也快"])   # P(positive)
     """
 
-    def __init__(self, ngram_range: tuple[int, int] = (1, 3), n_features: int = 2**20, C: float = 4.0,
-                 nb_alpha: float = 1.0):
+    def __init__(
+        self, ngram_range: tuple[int, int] = (1, 3), n_features: int = 2**20, C: float = 4.0, nb_alpha: float = 1.0
+    ):
         self.ngram_range, self.n_features, self.C, self.nb_alpha = ngram_range, n_features, C, nb_alpha
 
     def _vectorizer(self) -> HashingVectorizer:
-        return HashingVectorizer(analyzer="char", ngram_range=self.ngram_range, n_features=self.n_features,
-                                 alternate_sign=False, norm=None, preprocessor=normalize, dtype=np.float32)
+        return HashingVectorizer(
+            analyzer="char",
+            ngram_range=self.ngram_range,
+            n_features=self.n_features,
+            alternate_sign=False,
+            norm=None,
+            preprocessor=normalize,
+            dtype=np.float32,
+        )
 
     def _features(self, texts: Iterable) -> sparse.csr_matrix:
         X = self._vectorizer().transform(list(texts))
@@ -78,7 +90,7 @@ class SentimentModel:
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
         return sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ X
 
-    def fit(self, texts: Iterable, labels: Iterable) -> "SentimentModel":
+    def fit(self, texts: Iterable, labels: Iterable) -> SentimentModel:
         texts, y = list(texts), np.asarray(list(labels), dtype=int)
         if set(np.unique(y)) - {0, 1}:
             raise ValueError("labels must be 1 (positive) or 0 (negative)")
@@ -119,13 +131,19 @@ class SentimentModel:
         values, counts = np.unique(w, return_counts=True)
         default = values[np.argmax(counts)]  # the weight of every bucket never seen in training
         idx = np.flatnonzero((w != default) | (coef != 0))
-        state = {"params": (self.ngram_range, self.n_features, self.C, self.nb_alpha), "default": default,
-                 "english_fallback": self.english_fallback_,
-                 "idx": idx.astype(np.int32), "w": w[idx], "coef": coef[idx], "intercept": self.clf_.intercept_}
+        state = {
+            "params": (self.ngram_range, self.n_features, self.C, self.nb_alpha),
+            "default": default,
+            "english_fallback": self.english_fallback_,
+            "idx": idx.astype(np.int32),
+            "w": w[idx],
+            "coef": coef[idx],
+            "intercept": self.clf_.intercept_,
+        }
         joblib.dump(state, path, compress=3)
 
     @classmethod
-    def load(cls, path: str | Path) -> "SentimentModel":
+    def load(cls, path: str | Path) -> SentimentModel:
         state = joblib.load(path)
         model = cls(*state["params"])
         model.english_fallback_ = state["english_fallback"]
@@ -140,6 +158,6 @@ class SentimentModel:
         return model
 
     @classmethod
-    def pretrained(cls) -> "SentimentModel":
+    def pretrained(cls) -> SentimentModel:
         """The shipped model, trained on the 50k-review 10-category Chinese e-commerce set."""
         return cls.load(Path(str(resources.files("supplyfit.voice") / PRETRAINED)))

@@ -147,8 +147,10 @@ def test_a_table_sorts_filters_and_downloads(page, server):
     table = "#plan-week-0"
     page.click(f"{table} th[data-key='qty']")  # ascending, then descending
     page.click(f"{table} th[data-key='qty']")
-    qtys = [float(q.replace(",", "")) for q in page.eval_on_selector_all(
-        f"{table} tbody td:nth-child(2)", "els => els.map((e) => e.textContent)")]
+    qtys = [
+        float(q.replace(",", ""))
+        for q in page.eval_on_selector_all(f"{table} tbody td:nth-child(2)", "els => els.map((e) => e.textContent)")
+    ]
     assert qtys == sorted(qtys, reverse=True) and len(qtys) > 10
     guide_shot(page, "download")
     first = page.inner_text(f"{table} tbody tr:first-child td:first-child")

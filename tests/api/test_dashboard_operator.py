@@ -4,10 +4,11 @@ translated quarantine reasons, a stage run as a job; and the API docs rendering 
 import pytest
 from browser import ARGS, ARTIFACTS, CHROMIUM, browser_page, needs_browser
 from servers import serving
-from .test_dashboard import check_screen, guide_shot, open_view, sign_in
 
 from supplyfit.api import create_app, create_key
 from supplyfit.store import Store
+
+from .test_dashboard import check_screen, guide_shot, open_view, sign_in
 
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 ORDERS = """订单号,商品编码,商品名称,数量,单价,下单时间,客户
@@ -54,8 +55,10 @@ def test_empty_store_guides_then_loads_and_runs(empty_server, tmp_path, lang):
         check_screen(page, f"empty-{lang}")
         load_and_monitor(page, tmp_path)
         assert page.get_attribute("#up-progress", "value") == "1"  # the upload's progress reached its end
-        counts = {m: page.get_attribute(f"#report-counts .kpi[data-metric='{m}']", "data-value")
-                  for m in ("rows_read", "stored", "quarantined", "duplicates")}
+        counts = {
+            m: page.get_attribute(f"#report-counts .kpi[data-metric='{m}']", "data-value")
+            for m in ("rows_read", "stored", "quarantined", "duplicates")
+        }
         assert counts == {"rows_read": "5", "stored": "4", "quarantined": "1", "duplicates": "0"}
         reason = page.inner_text("#report-rows tbody td:last-child")
         assert reason == {"zh": "数量为零", "en": "zero quantity"}[lang]

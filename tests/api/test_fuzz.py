@@ -1,7 +1,7 @@
 """2,000 random and hostile requests: random paths under /api/v1, bad keys, bad query values, huge headers, bad
 JSON, odd encoding names, non-zip workbooks and zip bombs. None may answer 5xx, and every /api/ answer is
-JSON (errors with a ``detail``), but for a CSV export. Seeded, so a failure replays; requests come from 100 loopback addresses
-(127.0.1.x) of their own, on a tenant of their own."""
+JSON (errors with a ``detail``), but for a CSV export. Seeded, so a failure replays; requests come from 100
+loopback addresses (127.0.1.x) of their own, on a tenant of their own."""
 
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ from supplyfit.store import Store
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "supplyfit.cli", *map(str, args)], capture_output=True, check=False,
-                          text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "supplyfit.cli", *map(str, args)], capture_output=True, check=False, text=True, cwd=cwd
+    )
 
 
 def test_ingest_status_and_idempotent_rerun(tmp_path, sample_orders, sample_reviews):
@@ -30,8 +31,23 @@ def test_ingest_status_and_idempotent_rerun(tmp_path, sample_orders, sample_revi
 def test_help_lists_commands():
     p = run("--help")
     assert p.returncode == 0
-    for cmd in ("ingest", "status", "demo", "voice", "forecast", "backtest", "plan", "match", "monitor", "report",
-                "serve", "keys", "export", "verify", "run"):
+    for cmd in (
+        "ingest",
+        "status",
+        "demo",
+        "voice",
+        "forecast",
+        "backtest",
+        "plan",
+        "match",
+        "monitor",
+        "report",
+        "serve",
+        "keys",
+        "export",
+        "verify",
+        "run",
+    ):
         assert cmd in p.stdout
 
 
@@ -85,8 +101,9 @@ def test_ambiguous_values_ask_for_the_option_that_settles_them(tmp_path):
     assert p.returncode == 2 and p.stderr.strip().endswith("Say it with --decimal . or --decimal ,")
     p = run("ingest", "orders", f, "--db", db, "--decimal", ",")
     assert p.returncode == 2 and "column 'ts': ambiguous" in p.stderr and "--date-format" in p.stderr
-    p = run("ingest", "orders", f, "--db", db, "--decimal", ",", "--date-format", "day-first",
-            "--timezone", "Asia/Shanghai")
+    p = run(
+        "ingest", "orders", f, "--db", db, "--decimal", ",", "--date-format", "day-first", "--timezone", "Asia/Shanghai"
+    )
     assert p.returncode == 0, p.stderr
     with Store(db, read_only=True) as st:
         rows = st.query("SELECT unit_price, strftime(ts, '%Y-%m-%d %H:%M') AS ts FROM orders ORDER BY order_id")

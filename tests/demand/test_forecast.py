@@ -28,7 +28,9 @@ def test_weekly_panel_shape(panel, sample_orders):
     # same totals as the raw lines (sales only, complete weeks)
     raw = pd.read_parquet(sample_orders)
     goods = [not is_non_product(s, d) for s, d in zip(raw.StockCode, raw.Description)]
-    raw = raw[(raw.Quantity > 0) & (raw.Price > 0) & goods & ~raw.Invoice.str.startswith("C")].drop_duplicates(["Invoice", "StockCode", "Quantity", "Price"])
+    raw = raw[(raw.Quantity > 0) & (raw.Price > 0) & goods & ~raw.Invoice.str.startswith("C")].drop_duplicates(
+        ["Invoice", "StockCode", "Quantity", "Price"]
+    )
     raw = raw[raw.InvoiceDate < panel.ds.max() + pd.Timedelta(weeks=1)]
     assert panel.y.sum() == pytest.approx(raw.Quantity.sum())
 
@@ -58,8 +60,16 @@ def _weeks(n):
 
 def test_pure_seasonal_series_is_forecast_within_tolerance():
     t = np.arange(160)
-    rows = [pd.DataFrame({"unique_id": f"s{i:02d}", "ds": _weeks(152), "y": np.round(30 + 20 * np.sin(
-        2 * np.pi * t[:152] / 52 + i / 4))}) for i in range(24)]
+    rows = [
+        pd.DataFrame(
+            {
+                "unique_id": f"s{i:02d}",
+                "ds": _weeks(152),
+                "y": np.round(30 + 20 * np.sin(2 * np.pi * t[:152] / 52 + i / 4)),
+            }
+        )
+        for i in range(24)
+    ]
     out = Forecaster(h=8).fit(pd.concat(rows)).predict()
     truth = np.concatenate([np.round(30 + 20 * np.sin(2 * np.pi * t[152:] / 52 + i / 4)) for i in range(24)])
     assert np.mean(np.abs(out.yhat.to_numpy() - truth)) < 0.1 * truth.mean()
@@ -67,11 +77,13 @@ def test_pure_seasonal_series_is_forecast_within_tolerance():
 
 def test_pure_intermittent_series_gets_its_mean_rate():
     rng = np.random.default_rng(1)
-    rows = [pd.DataFrame({"unique_id": f"i{i:02d}", "ds": _weeks(60),
-                          "y": rng.binomial(1, 0.2, 60) * 5.0}) for i in range(40)]
+    rows = [
+        pd.DataFrame({"unique_id": f"i{i:02d}", "ds": _weeks(60), "y": rng.binomial(1, 0.2, 60) * 5.0})
+        for i in range(40)
+    ]
     out = Forecaster(h=8).fit(pd.concat(rows)).predict()
-    assert out.yhat.mean() == pytest.approx(1.0, rel=0.35)   # true mean demand 0.2 x 5
-    assert (out.yhat_q10 == 0).mean() > 0.9                  # most weeks may well be zero
+    assert out.yhat.mean() == pytest.approx(1.0, rel=0.35)  # true mean demand 0.2 x 5
+    assert (out.yhat_q10 == 0).mean() > 0.9  # most weeks may well be zero
 
 
 def test_short_history_works():
@@ -131,9 +143,14 @@ def test_category_and_total_intervals_allow_for_shared_shocks():
     weeks, n = 90, 240
     market = rng.lognormal(0, 0.25, weeks)
     mu = rng.lognormal(1.5, 0.6, n)[:, None] * market[None, :]
-    panel = pd.DataFrame({"unique_id": np.repeat([f"s{i:03d}" for i in range(n)], weeks),
-                          "ds": np.tile(_weeks(weeks), n), "y": rng.poisson(mu).reshape(-1).astype(float),
-                          "category": np.repeat([f"c{i % 6}" for i in range(n)], weeks)})
+    panel = pd.DataFrame(
+        {
+            "unique_id": np.repeat([f"s{i:03d}" for i in range(n)], weeks),
+            "ds": np.tile(_weeks(weeks), n),
+            "y": rng.poisson(mu).reshape(-1).astype(float),
+            "category": np.repeat([f"c{i % 6}" for i in range(n)], weeks),
+        }
+    )
     cutoffs = _weeks(weeks)[[50, 62, 74, 82]]
     bt = backtest(panel, cutoffs, h=8, model="window_average")
     agg = bt[bt.level != "sku"].groupby("level").coverage_80.mean()

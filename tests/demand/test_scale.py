@@ -50,8 +50,7 @@ def test_indicators_on_12k_skus(store):
     assert ind.totals.units.sum() == sold.quantity.sum()
     assert list(ind.totals.orders) == list(sold.groupby(week).order_id.nunique())
     assert list(ind.concentration.skus) == list(sales.groupby(week).sku.nunique())
-    assert (ind.concentration.top10_share < 1).all() and np.allclose(
-        ind.price_bands.groupby("period").share.sum(), 1.0)
+    assert (ind.concentration.top10_share < 1).all() and np.allclose(ind.price_bands.groupby("period").share.sum(), 1.0)
     assert set(ind.forecast.metric) == {"revenue", "units", "orders", "customers"}
 
 

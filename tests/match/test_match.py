@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 
 from supplyfit.match import BasketRecommender, association_rules, baskets_from_orders, frequent_itemsets, segments
-from supplyfit.store import Store, ingest_orders
-
 from supplyfit.scale.synthetic import build_store
+from supplyfit.store import Store, ingest_orders
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +78,28 @@ def test_segments(orders):
 def test_group_demand_and_segment_structure():
     from supplyfit.match.groups import group_demand, segment_structure
 
-    sales = pd.DataFrame({"sku": ["T", "G", "X", "T"], "quantity": [2, 1, 5, 1], "unit_price": [10.0, 20.0, 2.0, 10.0],
-                          "ts": pd.to_datetime(["2010-01-05", "2010-01-06", "2010-01-07", "2010-02-01"]),
-                          "is_return": [False, False, False, False], "customer_id": ["a", "b", "a", "b"],
-                          "category": ["toys", "gifts", "other", "toys"], "region": ["UK"] * 4})
-    products = pd.DataFrame({"sku": ["T", "G", "X"], "attributes": [
-        '{"groups": ["children", "gifts & trend"]}', '{"groups": ["gifts & trend"]}', '{"groups": []}']})
+    sales = pd.DataFrame(
+        {
+            "sku": ["T", "G", "X", "T"],
+            "quantity": [2, 1, 5, 1],
+            "unit_price": [10.0, 20.0, 2.0, 10.0],
+            "ts": pd.to_datetime(["2010-01-05", "2010-01-06", "2010-01-07", "2010-02-01"]),
+            "is_return": [False, False, False, False],
+            "customer_id": ["a", "b", "a", "b"],
+            "category": ["toys", "gifts", "other", "toys"],
+            "region": ["UK"] * 4,
+        }
+    )
+    products = pd.DataFrame(
+        {
+            "sku": ["T", "G", "X"],
+            "attributes": [
+                '{"groups": ["children", "gifts & trend"]}',
+                '{"groups": ["gifts & trend"]}',
+                '{"groups": []}',
+            ],
+        }
+    )
     g = group_demand(sales, products).set_index(["group", "period"])
     jan = pd.Timestamp("2010-01-01")
     assert g.loc[("children", jan), "revenue"] == 20 and g.loc[("gifts & trend", jan), "revenue"] == 40
@@ -125,8 +140,11 @@ def _lines(tmp_path, rows: list[str], header: str = "order_id,sku,quantity,unit_
 def test_match_stage_without_customer_ids(tmp_path):
     from supplyfit.match import stage
 
-    csv = _lines(tmp_path, ["1,P1,2,3.5,2024-01-02 10:00", "1,P2,1,2.0,2024-01-02 10:00", "2,P1,1,3.5,2024-01-09 10:00"],
-                 header="order_id,sku,quantity,unit_price,ts")
+    csv = _lines(
+        tmp_path,
+        ["1,P1,2,3.5,2024-01-02 10:00", "1,P2,1,2.0,2024-01-02 10:00", "2,P1,1,3.5,2024-01-09 10:00"],
+        header="order_id,sku,quantity,unit_price,ts",
+    )
     with Store(tmp_path / "s.duckdb") as st:
         ingest_orders(st, csv)
         summary = stage.run(st, min_support=0.5)

@@ -1,11 +1,9 @@
 """Hotspots: a clear riser is found, the interface holds, the future is never read."""
 
-
 import numpy as np
 import pandas as pd
 
 from supplyfit.monitor import hotspots
-
 from supplyfit.scale.synthetic import build_store
 
 
@@ -57,20 +55,24 @@ def test_short_history_and_empty():
 def test_reach_counts_past_spells_clearly_above_the_last_one():
     from supplyfit.monitor.hotspots import Spells
 
-    Y = np.array([[np.nan, 4, 0, 6, 1, 0, 0.0],    # spells (h=2): -, 4, 6, 7, 1, 0  -> last 0
-                  [5, 5, 5, 5, 5, 5, 5.0]])        # flat: never above its last spell
+    Y = np.array(
+        [
+            [np.nan, 4, 0, 6, 1, 0, 0.0],  # spells (h=2): -, 4, 6, 7, 1, 0  -> last 0
+            [5, 5, 5, 5, 5, 5, 5.0],
+        ]
+    )  # flat: never above its last spell
     sp = Spells(Y, horizon=2, k=1)
     assert np.allclose(sp.sums[0, 1:], [4, 6, 7, 1, 0]) and np.isnan(sp.sums[0, 0])
     # rises (spell at o minus spell at o - 2) at origins 2..5 for the first row: 6-nan, 7-4, 1-6, 0-7 -> the
     # biggest (k=1) per origin over both rows: 0, 3, 0, 0 -> median 0 -> lift 0
     assert sp.lift(7) == 0.0
-    assert np.allclose(sp.reach(7), [4 / 5, 0.0])   # 4, 6, 7, 1 above 0 of 5 known spells
+    assert np.allclose(sp.reach(7), [4 / 5, 0.0])  # 4, 6, 7, 1 above 0 of 5 known spells
     assert np.allclose(sp.gap(7), [(4 + 6 + 7 + 1) / 5, 0.0])
 
 
 def test_a_lumpy_item_in_a_lull_ranks_first_on_a_short_history():
     """Too little history to train the ranker: the ranking is reach, the chance of a big jump."""
-    ds = pd.date_range("2022-01-03", periods=12, freq="W-MON")    # under horizon + 9 weeks
+    ds = pd.date_range("2022-01-03", periods=12, freq="W-MON")  # under horizon + 9 weeks
     lumpy = np.array([300, 0, 0, 0, 0, 280, 0, 0, 0, 0, 0, 0.0])
     rows = [pd.DataFrame({"unique_id": "lumpy", "ds": ds, "y": lumpy})]
     rows += [pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": np.full(12, 10.0 + i)}) for i in range(5)]
@@ -99,8 +101,10 @@ def test_hotspots_on_more_series_than_a_ranker_query_may_hold(tmp_path, tmp_path
     db = tmp_path / "s.duckdb"
     build_store(db, 12_000, weeks=20, customers=3_000, cache=tmp_path_factory.getbasetemp())
     with Store(db) as st:
-        panel = st.query("SELECT sku AS unique_id, date_trunc('week', ts) AS ds, sum(quantity) AS y FROM orders "
-                         "WHERE tenant = $tenant GROUP BY ALL")
+        panel = st.query(
+            "SELECT sku AS unique_id, date_trunc('week', ts) AS ds, sum(quantity) AS y FROM orders "
+            "WHERE tenant = $tenant GROUP BY ALL"
+        )
     wide = Wide.from_long(panel)
     assert (~np.all(np.isnan(wide.Y[:, :8]), axis=1)).sum() > max(10_000, MAX_QUERY)  # the first origin's query
     hs = hotspots(panel, k=20)

@@ -13,12 +13,42 @@ def lines() -> pd.DataFrame:
     rows = []
     for w in range(60):
         ts = pd.Timestamp("2023-01-02") + pd.Timedelta(weeks=w, days=1)
-        rows.append(dict(order_id=f"o{w}a", sku="A1", quantity=10, unit_price=2.0, ts=ts, customer_id=f"c{w % 3}",
-                         category="a", region="north"))
-        rows.append(dict(order_id=f"o{w}b", sku="B1", quantity=20 if w >= 56 else 10, unit_price=1.0, ts=ts,
-                         customer_id=f"c{w}", category="b", region="south"))
-    rows.append(dict(order_id="r1", sku="A1", quantity=-5, unit_price=2.0, ts=pd.Timestamp("2023-01-03"),
-                     customer_id="c0", category="a", region="north"))
+        rows.append(
+            dict(
+                order_id=f"o{w}a",
+                sku="A1",
+                quantity=10,
+                unit_price=2.0,
+                ts=ts,
+                customer_id=f"c{w % 3}",
+                category="a",
+                region="north",
+            )
+        )
+        rows.append(
+            dict(
+                order_id=f"o{w}b",
+                sku="B1",
+                quantity=20 if w >= 56 else 10,
+                unit_price=1.0,
+                ts=ts,
+                customer_id=f"c{w}",
+                category="b",
+                region="south",
+            )
+        )
+    rows.append(
+        dict(
+            order_id="r1",
+            sku="A1",
+            quantity=-5,
+            unit_price=2.0,
+            ts=pd.Timestamp("2023-01-03"),
+            customer_id="c0",
+            category="a",
+            region="north",
+        )
+    )
     df = pd.DataFrame(rows)
     df["is_return"] = df.quantity < 0
     return df
@@ -63,8 +93,13 @@ def test_forecast_of_each_metric(lines):
 
 
 def test_sentiment_index_bounds():
-    scores = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01", "2024-02-02"]),
-                           "category": ["x", "x", "x", "y"], "p_positive": [0.9, 0.8, 0.1, 0.2]})
+    scores = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-02-01", "2024-02-02"]),
+            "category": ["x", "x", "x", "y"],
+            "p_positive": [0.9, 0.8, 0.1, 0.2],
+        }
+    )
     idx = sentiment_index(scores, "M").set_index(["period", "category"])["index"]
     assert idx[(pd.Timestamp("2024-01-01"), "x")] == 200 and idx[(pd.Timestamp("2024-02-01"), "all")] == 0
 

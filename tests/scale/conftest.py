@@ -9,8 +9,10 @@ def lines(tmp_path_factory, sample_orders):
     tmp = tmp_path_factory.mktemp("scale")
     with Store(tmp / "s.duckdb") as st:
         ingest(st, sample_orders, "orders", preset="uci-online-retail")
-        df = st.query("SELECT o.order_id, o.sku, o.quantity, o.unit_price, o.ts, o.is_return, o.is_product, "
-                      "p.category FROM orders o JOIN products p USING (tenant, sku)")
+        df = st.query(
+            "SELECT o.order_id, o.sku, o.quantity, o.unit_price, o.ts, o.is_return, o.is_product, "
+            "p.category FROM orders o JOIN products p USING (tenant, sku)"
+        )
     path = tmp / "lines.parquet"
     df.to_parquet(path, index=False)
     return path

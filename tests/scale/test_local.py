@@ -35,8 +35,23 @@ def test_scale_forecasts_load_into_the_stores_forecasts_table(lines, tmp_path):
     panel = build_panel(lines, output=tmp_path / "panel.parquet")
     forecast(panel, h=4, model="ses", calibrate=False, output=tmp_path / "fc.parquet")
     db = tmp_path / "s.duckdb"
-    p = subprocess.run([sys.executable, "-m", "supplyfit.cli", "scale", "load", str(tmp_path / "fc.parquet"),
-                        "--table", "forecasts", "--db", str(db)], capture_output=True, text=True, check=False)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "supplyfit.cli",
+            "scale",
+            "load",
+            str(tmp_path / "fc.parquet"),
+            "--table",
+            "forecasts",
+            "--db",
+            str(db),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert p.returncode == 0, p.stderr
     with Store(db, read_only=True) as st:
         assert st.table("forecasts").level.unique().tolist() == ["sku"]

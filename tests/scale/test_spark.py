@@ -55,8 +55,10 @@ def test_rules_equal(spark, lines):
     local = mine_rules(lines, 0.02, 0.2)
     remote = mine_rules(lines, 0.02, 0.2, engine="spark", spark=spark)
     assert len(local) > 10
-    key = lambda r: {(a, c): (round(s, 12), round(cf, 12)) for a, c, s, cf in  # noqa: E731
-                     zip(r.antecedents, r.consequents, r.support, r.confidence)}
+    key = lambda r: {
+        (a, c): (round(s, 12), round(cf, 12))
+        for a, c, s, cf in zip(r.antecedents, r.consequents, r.support, r.confidence)  # noqa: E731
+    }
     assert key(local) == key(remote)
 
 
@@ -65,8 +67,9 @@ def test_cli_spark_engine_and_load_into_store(tmp_path, lines):
     import sys
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "supplyfit.cli", "scale", *map(str, args)],
-                              capture_output=True, text=True)
+        return subprocess.run(
+            [sys.executable, "-m", "supplyfit.cli", "scale", *map(str, args)], capture_output=True, text=True
+        )
 
     p = run("panel", lines, "--output", tmp_path / "panel", "--engine", "spark", "--master", "local[2]")
     assert p.returncode == 0, p.stderr[-2000:]

@@ -52,29 +52,40 @@ def test_renamed_columns_with_explicit_mapping(tmp_path):
     text = "bill,article,pieces,cost,when\nB1,X1,3,2.5,2024-01-05 09:00\n"
     with pytest.raises(IngestError):
         _load(tmp_path, text)
-    r, rows, _ = _load(tmp_path, text, mapping={"bill": "order_id", "article": "sku", "pieces": "quantity",
-                                                "cost": "unit_price", "when": "ts"})
+    r, rows, _ = _load(
+        tmp_path,
+        text,
+        mapping={"bill": "order_id", "article": "sku", "pieces": "quantity", "cost": "unit_price", "when": "ts"},
+    )
     assert r.stored == 1 and rows.quantity[0] == 3 and rows.unit_price[0] == 2.5
 
 
 def test_wrong_types_zero_and_negative_values_are_quarantined_with_reasons(tmp_path):
-    text = HEADER_ZH + "".join([
-        "A1,S1,杯,abc,10,2024-03-01,C1,浙江\n",        # text in quantity
-        "A2,S1,杯,1,十元,2024-03-01,C1,浙江\n",        # text in price
-        "A3,S1,杯,0,10,2024-03-01,C1,浙江\n",          # zero quantity
-        "A4,S1,杯,1,0,2024-03-01,C1,浙江\n",           # zero price
-        "A5,S1,杯,1,-3,2024-03-01,C1,浙江\n",          # negative price
-        "A6,S1,杯,1,10,not a date,C1,浙江\n",          # bad date
-        ",S1,杯,1,10,2024-03-01,C1,浙江\n",            # missing order id
-        "A8,S1,杯,-2,10,2024-03-01,C1,浙江\n",         # negative quantity: a return, stored
-        "A9,S1,杯,\"1,200\",\"¥1,299.00\",2024-03-01,C1,浙江\n",  # thousands separators and currency
-    ])
+    text = HEADER_ZH + "".join(
+        [
+            "A1,S1,杯,abc,10,2024-03-01,C1,浙江\n",  # text in quantity
+            "A2,S1,杯,1,十元,2024-03-01,C1,浙江\n",  # text in price
+            "A3,S1,杯,0,10,2024-03-01,C1,浙江\n",  # zero quantity
+            "A4,S1,杯,1,0,2024-03-01,C1,浙江\n",  # zero price
+            "A5,S1,杯,1,-3,2024-03-01,C1,浙江\n",  # negative price
+            "A6,S1,杯,1,10,not a date,C1,浙江\n",  # bad date
+            ",S1,杯,1,10,2024-03-01,C1,浙江\n",  # missing order id
+            "A8,S1,杯,-2,10,2024-03-01,C1,浙江\n",  # negative quantity: a return, stored
+            'A9,S1,杯,"1,200","¥1,299.00",2024-03-01,C1,浙江\n',  # thousands separators and currency
+        ]
+    )
     r, rows, q = _load(tmp_path, text)
     assert r.stored == 2 and r.quarantined == 7
     reasons = dict(zip(q.src_row, q.reason))
-    assert reasons == {1: "quantity is not a number: abc", 2: "unit_price is not a number: 十元",
-                       3: "zero quantity", 4: "zero unit_price", 5: "negative unit_price",
-                       6: "unparsable ts: not a date", 7: "missing order_id"}
+    assert reasons == {
+        1: "quantity is not a number: abc",
+        2: "unit_price is not a number: 十元",
+        3: "zero quantity",
+        4: "zero unit_price",
+        5: "negative unit_price",
+        6: "unparsable ts: not a date",
+        7: "missing order_id",
+    }
     assert '"数量":"abc"' in q.raw[0]  # the raw row is kept as read
     ret = rows.set_index("order_id").loc["A8"]
     assert ret.is_return and ret.quantity == -2
@@ -133,7 +144,10 @@ def test_reviews_bad_rows(tmp_path):
 
 def test_cli_bad_input_exits_2_with_message(tmp_path):
     f = _write(tmp_path / "bad.csv", "订单号,数量\nA,1\n", "gbk")
-    p = subprocess.run([sys.executable, "-m", "supplyfit.cli", "ingest", "orders", str(f), "--db",
-                        str(tmp_path / "s.duckdb")], capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "supplyfit.cli", "ingest", "orders", str(f), "--db", str(tmp_path / "s.duckdb")],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 2
     assert "bad.csv" in p.stderr and "sku" in p.stderr

@@ -35,8 +35,11 @@ def test_sigkill_mid_load_then_clean_rerun(tmp_path, sample_orders, stop_at):
     more["Invoice"] = "X" + more["Invoice"]
     more.to_parquet(tmp_path / "more.parquet")
     before = _snapshot(db)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(tmp_path / "more.parquet"), stop_at],
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db), str(tmp_path / "more.parquet"), stop_at],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     for line in child.stdout:
         if line.strip() == stop_at:
             break
@@ -54,5 +57,7 @@ def test_sigkill_mid_load_then_clean_rerun(tmp_path, sample_orders, stop_at):
 
 def _snapshot(db):
     with Store(db, read_only=True) as st:
-        return {t: st.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("orders", "quarantine", "products", "customers")}
+        return {
+            t: st.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("orders", "quarantine", "products", "customers")
+        }

@@ -62,9 +62,12 @@ def test_number_conventions_decided_per_column(tmp_path, prices, expected):
 
 
 def test_ambiguous_thousands_fail_and_name_the_option(tmp_path):
-    fails(tmp_path, H + line(1, '"1,234"') + line(2, "3"),
-          r"in.csv, column 'price': ambiguous: '1,234' reads with a decimal point and with a decimal comma.*"
-          r"--decimal \. or --decimal ,")
+    fails(
+        tmp_path,
+        H + line(1, '"1,234"') + line(2, "3"),
+        r"in.csv, column 'price': ambiguous: '1,234' reads with a decimal point and with a decimal comma.*"
+        r"--decimal \. or --decimal ,",
+    )
 
 
 @pytest.mark.parametrize("decimal,expected", [(",", 1.234), (".", 1234.0)])
@@ -74,8 +77,11 @@ def test_decimal_option_settles_it(tmp_path, decimal, expected):
 
 
 def test_mixed_conventions_in_one_column_fail(tmp_path):
-    fails(tmp_path, H + line(1, '"1,5"') + line(2, "2.5"),
-          r"column 'price': mixes conventions: '2.5' reads only with a decimal point, '1,5' only with a decimal comma")
+    fails(
+        tmp_path,
+        H + line(1, '"1,5"') + line(2, "2.5"),
+        r"column 'price': mixes conventions: '2.5' reads only with a decimal point, '1,5' only with a decimal comma",
+    )
 
 
 def test_a_column_without_evidence_follows_the_files_other_columns(tmp_path):
@@ -108,9 +114,14 @@ DATES = {
     "dotted day-first": (["01.02.2024", "2024-03-04"], ["2024-02-01", "2024-03-04"]),
     "chinese": (["2024年3月1日", "2024年3月2日 10:05"], ["2024-03-01", "2024-03-02 10:05"]),
     "compact": (["20240301", "20240302"], ["2024-03-01", "2024-03-02"]),
-    "iso with T and seconds": (["2024-03-01T10:00:05", "2024/03/02 10:00"], ["2024-03-01 10:00:05", "2024-03-02 10:00"]),
-    "offsets converted to UTC": (["2024-03-01T10:00:00+08:00", "2024-03-01 10:00:00Z"],
-                                 ["2024-03-01 02:00", "2024-03-01 10:00"]),
+    "iso with T and seconds": (
+        ["2024-03-01T10:00:05", "2024/03/02 10:00"],
+        ["2024-03-01 10:00:05", "2024-03-02 10:00"],
+    ),
+    "offsets converted to UTC": (
+        ["2024-03-01T10:00:00+08:00", "2024-03-01 10:00:00Z"],
+        ["2024-03-01 02:00", "2024-03-01 10:00"],
+    ),
     "negative offset": (["2024-03-01T20:00:00-0500"], ["2024-03-02 01:00"]),
 }
 
@@ -128,21 +139,27 @@ def test_day_first_evidence_late_in_the_file_counts(tmp_path):
 
 
 def test_every_day_at_most_12_fails_and_asks_for_date_format(tmp_path):
-    fails(tmp_path, H + line(1, ts="12/01/2024") + line(2, ts="11/02/2024"),
-          r"in.csv, column 'ts': ambiguous: '1[12]/0[12]/2024' reads with day-first and with month-first.*"
-          r"--date-format day-first, month-first")
+    fails(
+        tmp_path,
+        H + line(1, ts="12/01/2024") + line(2, ts="11/02/2024"),
+        r"in.csv, column 'ts': ambiguous: '1[12]/0[12]/2024' reads with day-first and with month-first.*"
+        r"--date-format day-first, month-first",
+    )
 
 
-@pytest.mark.parametrize("fmt,expected", [("day-first", "2024-01-12"), ("month-first", "2024-12-01"),
-                                          ("%d/%m/%Y", "2024-01-12")])
+@pytest.mark.parametrize(
+    "fmt,expected", [("day-first", "2024-01-12"), ("month-first", "2024-12-01"), ("%d/%m/%Y", "2024-01-12")]
+)
 def test_date_format_option_settles_it(tmp_path, fmt, expected):
     r, rows, _ = load(tmp_path, H + line(1, ts="12/01/2024"), date_format=fmt)
     assert rows.ts.tolist() == [pd.Timestamp(expected)]
 
 
 def test_preset_says_month_first(tmp_path):
-    text = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n" \
-           "489434,85048,LIGHTS,12,12/1/2009 7:45,6.95,13085,United Kingdom\n"
+    text = (
+        "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+        "489434,85048,LIGHTS,12,12/1/2009 7:45,6.95,13085,United Kingdom\n"
+    )
     r, rows, _ = load(tmp_path, text, preset="uci-online-retail")
     assert rows.ts.tolist() == [pd.Timestamp("2009-12-01 07:45")]
 
@@ -152,8 +169,9 @@ def test_mixed_day_and_month_first_fail(tmp_path):
 
 
 def test_tenant_time_zone(tmp_path):
-    r, rows, _ = load(tmp_path, H + line(1, ts="2024-03-01T10:00:00+00:00") + line(2, ts="2024-03-01 10:00"),
-                      tz="Asia/Shanghai")
+    r, rows, _ = load(
+        tmp_path, H + line(1, ts="2024-03-01T10:00:00+00:00") + line(2, ts="2024-03-01 10:00"), tz="Asia/Shanghai"
+    )
     assert rows.ts.tolist() == [pd.Timestamp("2024-03-01 18:00"), pd.Timestamp("2024-03-01 10:00")]
 
 
@@ -162,7 +180,7 @@ def test_unknown_time_zone_is_an_error(tmp_path):
 
 
 def test_parquet_timestamps_with_a_zone_are_converted(tmp_path):
-    ts = pa.array([dt.datetime(2024, 3, 1, 10, tzinfo=dt.timezone.utc)], pa.timestamp("us", tz="UTC"))
+    ts = pa.array([dt.datetime(2024, 3, 1, 10, tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC"))
     table = pa.table({"order_id": ["A1"], "sku": ["S1"], "quantity": [1], "price": [2.0], "ts": ts})
     buf = io.BytesIO()
     pq.write_table(table, buf)
@@ -196,8 +214,13 @@ def test_escaped_quotes_are_text(tmp_path):
     assert rows.description.tolist() == ['12" "big" mug']
 
 
-@pytest.mark.parametrize("bad,reason", [("A2,S2,mug,1,3,2024-01-01,extra\n", "expected 6 fields, found 7"),
-                                        ("A2,S2,mug,1\n", "expected 6 fields, found 4")])
+@pytest.mark.parametrize(
+    "bad,reason",
+    [
+        ("A2,S2,mug,1,3,2024-01-01,extra\n", "expected 6 fields, found 7"),
+        ("A2,S2,mug,1\n", "expected 6 fields, found 4"),
+    ],
+)
 def test_wrong_field_counts_are_quarantined_with_their_line(tmp_path, bad, reason):
     r, rows, q = load(tmp_path, H + line(1) + bad + line(3))
     assert rows.order_id.tolist() == ["A1", "A3"] and q.src_row.tolist() == [2]
@@ -246,8 +269,11 @@ def test_a_gbk_file_is_read_as_gb18030(tmp_path):
 
 
 def test_a_single_byte_code_page_is_never_guessed(tmp_path):
-    fails(tmp_path, (H + line(1, desc="café crème")).encode("cp1252"),
-          r"the file is not UTF-8 \(line 2 is not\) nor GB18030.*--encoding")
+    fails(
+        tmp_path,
+        (H + line(1, desc="café crème")).encode("cp1252"),
+        r"the file is not UTF-8 \(line 2 is not\) nor GB18030.*--encoding",
+    )
 
 
 @pytest.mark.parametrize("enc,text", [("cp1250", "Łódź kubek"), ("cp1252", "café crème"), ("latin-1", "Müller")])
@@ -286,8 +312,9 @@ def test_decompression_bomb_xlsx_is_refused_before_unpacking(tmp_path):
 
 def test_excel_typed_cells_and_two_sheets(tmp_path):
     f = tmp_path / "in.xlsx"
-    a = pd.DataFrame({"order_id": ["A1"], "sku": ["S1"], "quantity": [2], "price": [3.5],
-                      "ts": [pd.Timestamp("2024-03-01 10:00")]})
+    a = pd.DataFrame(
+        {"order_id": ["A1"], "sku": ["S1"], "quantity": [2], "price": [3.5], "ts": [pd.Timestamp("2024-03-01 10:00")]}
+    )
     with pd.ExcelWriter(f) as w:
         a.to_excel(w, sheet_name="Jan", index=False)
         a.assign(order_id="A2").to_excel(w, sheet_name="Feb", index=False)

@@ -6,8 +6,10 @@ from supplyfit.store import Store, ingest_orders, ingest_reviews
 
 
 def _counts(store: Store) -> tuple[int, int]:
-    return (store.con.execute("SELECT count(*) FROM orders").fetchone()[0],
-            store.con.execute("SELECT count(*) FROM quarantine").fetchone()[0])
+    return (
+        store.con.execute("SELECT count(*) FROM orders").fetchone()[0],
+        store.con.execute("SELECT count(*) FROM quarantine").fetchone()[0],
+    )
 
 
 def test_sample_load_invariant_and_reload(db, sample_orders):
@@ -96,8 +98,9 @@ def test_a_long_load_holds_the_write_lock_only_for_its_short_transaction(tmp_pat
     from supplyfit.store import readers
 
     big = tmp_path / "a.csv"
-    big.write_text("order_id,sku,quantity,price,ts\n" + "".join(
-        f"A{i},S{i % 97},1,2.5,2024-01-01\n" for i in range(30_000)))
+    big.write_text(
+        "order_id,sku,quantity,price,ts\n" + "".join(f"A{i},S{i % 97},1,2.5,2024-01-01\n" for i in range(30_000))
+    )
     small = tmp_path / "b.csv"
     small.write_text("order_id,sku,quantity,price,ts\nB1,S1,1,2.5,2024-01-01\n")
     lock, b_done = threading.Lock(), threading.Event()

@@ -36,18 +36,33 @@ CHILD = textwrap.dedent("""
     say("closed")
     time.sleep(600)
 """)
-STEPS = ["opened", "hashing", "reading"] + [f"reading batch {i}" for i in range(1, 9)] + [
-    "deciding number and date formats", "validating", "quarantining", "storing",
-    "refreshing products and customers", "committing", "committed", "checkpointing", "closing"]
+STEPS = (
+    ["opened", "hashing", "reading"]
+    + [f"reading batch {i}" for i in range(1, 9)]
+    + [
+        "deciding number and date formats",
+        "validating",
+        "quarantining",
+        "storing",
+        "refreshing products and customers",
+        "committing",
+        "committed",
+        "checkpointing",
+        "closing",
+    ]
+)
 # (message, seconds after it): every message at once, and a spread of delays inside the longer steps
-POINTS = [(m, 0.0) for m in STEPS] + [(m, d) for m in ("storing", "refreshing products and customers")
-                                      for d in (0.1, 0.3)] + [
-    (m, d) for m in ("committing", "checkpointing", "closing") for d in (0.001, 0.005, 0.03)]
+POINTS = (
+    [(m, 0.0) for m in STEPS]
+    + [(m, d) for m in ("storing", "refreshing products and customers") for d in (0.1, 0.3)]
+    + [(m, d) for m in ("committing", "checkpointing", "closing") for d in (0.001, 0.005, 0.03)]
+)
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory, sample_orders):
-    """A 300k-line CSV file (read in batches, so there are more points to kill at), a base store holding an earlier load, and what a clean load of the file stores."""
+    """A 300k-line CSV file (read in batches, so there are more points to kill at), a base store holding an
+    earlier load, and what a clean load of the file stores."""
     root = tmp_path_factory.mktemp("sweep")
     base = pd.read_parquet(sample_orders)
     reps = -(-LINES // len(base))
@@ -68,8 +83,10 @@ def _copy(root, name):
 
 
 def _counts(st):
-    return {t: st.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("orders", "quarantine", "products", "customers")}
+    return {
+        t: st.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("orders", "quarantine", "products", "customers")
+    }
 
 
 @pytest.mark.slow
@@ -79,8 +96,9 @@ def test_kill_at_any_instant_leaves_the_store_before_or_after(sweep, step, delay
     db = _copy(root, f"k{abs(hash((step, delay)))}")
     with Store(db, read_only=True) as st:
         before = _counts(st)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(root / "big.csv")],
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db), str(root / "big.csv")], stdout=subprocess.PIPE, text=True
+    )
     for line in child.stdout:
         if line.strip() == step:
             break
@@ -94,8 +112,9 @@ def test_kill_at_any_instant_leaves_the_store_before_or_after(sweep, step, delay
         after = _counts(st)
         last = loads.iloc[-1]
         assert len(loads) in (1, 2) and st.integrity().empty
-        orphans = st.con.execute("SELECT count(*) FROM orders WHERE load_id NOT IN "
-                                 "(SELECT load_id FROM loads WHERE status = 'ok')").fetchone()[0]
+        orphans = st.con.execute(
+            "SELECT count(*) FROM orders WHERE load_id NOT IN (SELECT load_id FROM loads WHERE status = 'ok')"
+        ).fetchone()[0]
         assert orphans == 0
         if len(loads) == 1:  # killed before the load was registered
             assert after == before

@@ -1,15 +1,13 @@
 """Plans respect MOQ and capacity exactly; simulations balance inventory every week and never go negative."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from supplyfit.scale.synthetic import build_store
 from supplyfit.store import Store
 from supplyfit.supply import MissingForecasts, Replay, plan, simulate
 from supplyfit.supply.policies import apply_moq_capacity
-
-from supplyfit.scale.synthetic import build_store
 
 
 def _panel(n_items=6, weeks=30, seed=0):
@@ -36,8 +34,9 @@ def test_simulation_balances_and_never_negative(policy):
     start = p.ds.unique()[22]
     hist, act = p[p.ds < start], p[p.ds >= start]
     new = pd.DataFrame({"unique_id": "new1", "ds": act.ds.unique()[2:], "y": 4.0, "price": 3.0, "category": "c"})
-    res = simulate(hist, pd.concat([act, new]), policy, lead_time=1, service_level=0.9, moq=5, capacity=200,
-                   model="ses")
+    res = simulate(
+        hist, pd.concat([act, new]), policy, lead_time=1, service_level=0.9, moq=5, capacity=200, model="ses"
+    )
     tr = res.trace
     assert np.allclose(tr.start + tr.arrivals - tr.served, tr.end)
     assert (tr.end >= 0).all() and (tr.served <= tr.demand).all()
@@ -48,7 +47,7 @@ def test_simulation_balances_and_never_negative(policy):
     made = res.orders.qty.sum()
     assert m["leftover_units"] == pytest.approx(made - tr.served.sum())  # units made = served + left over
     assert 0 <= m["fill_rate"] <= 1 and m["production_runs"] == len(res.orders)
-    assert (tr[tr.unique_id == "new1"].served.sum() > 0)  # the launch got a first batch
+    assert tr[tr.unique_id == "new1"].served.sum() > 0  # the launch got a first batch
     assert res.orders.ds.max() <= act.ds.max()  # nothing is made to arrive after the season
 
 
@@ -124,7 +123,8 @@ def test_supply_stage_on_a_large_catalogue_reads_the_stored_forecasts(large_stor
     expected = plan(panel, asof, forecasts=forecasts)
     assert panel.unique_id.nunique() > 10_000
     assert orders.sort_values("unique_id", ignore_index=True).equals(
-        expected.sort_values("unique_id", ignore_index=True))
+        expected.sort_values("unique_id", ignore_index=True)
+    )
     assert len(comparison) == 9 and comparison.fill_rate.between(0, 1).all()
     assert "9 policy settings replayed" in summary
 

@@ -15,13 +15,16 @@ def _lines() -> pd.DataFrame:
     for i in range(200):
         ts = pd.Timestamp("2010-01-01") + pd.Timedelta(days=int(i))
         rows += [
-            ("A1", "RED SPOTTY MUG", 6, 2.5, ts), ("A1", "RED RETROSPOT MUG", 6, 2.5, ts),    # renamed
-            ("B1", "LUNCH BAG PINK", 10, 1.65, ts), ("b1", "LUNCH BAG PINK", 10, 1.65, ts),   # case-split SKU
-            ("C1", "GLASS VASE", int(rng.integers(1, 5)), 4.95, ts),                          # clean
-            ("D1", "PAPER NAPKINS", 12, 0.85, ts), ("P", "POSTAGE", 1, 18.0, ts),
+            ("A1", "RED SPOTTY MUG", 6, 2.5, ts),
+            ("A1", "RED RETROSPOT MUG", 6, 2.5, ts),  # renamed
+            ("B1", "LUNCH BAG PINK", 10, 1.65, ts),
+            ("b1", "LUNCH BAG PINK", 10, 1.65, ts),  # case-split SKU
+            ("C1", "GLASS VASE", int(rng.integers(1, 5)), 4.95, ts),  # clean
+            ("D1", "PAPER NAPKINS", 12, 0.85, ts),
+            ("P", "POSTAGE", 1, 18.0, ts),
         ]
-    rows += [("C1", "GLASS VASE", 2, 49.5, pd.Timestamp("2010-03-01"))]                     # 10x price
-    rows += [("D1", "PAPER NAPKINS", 3000, 0.17, pd.Timestamp("2010-03-02"))]               # bulk tier
+    rows += [("C1", "GLASS VASE", 2, 49.5, pd.Timestamp("2010-03-01"))]  # 10x price
+    rows += [("D1", "PAPER NAPKINS", 3000, 0.17, pd.Timestamp("2010-03-02"))]  # bulk tier
     rows += [("E1", "最好的 100% 纯天然 治疗 面霜", 1, 99.0, pd.Timestamp("2010-03-03"))]
     df = pd.DataFrame(rows, columns=["sku", "description", "quantity", "unit_price", "ts"])
     df["order_id"] = [f"O{i}" for i in range(len(df))]
@@ -39,7 +42,7 @@ def test_findings_on_known_problems():
     claim = f[f.kind == "risky_claim"]
     assert claim.sku.tolist() == ["E1"] and claim.severity.iloc[0] == "high"  # medical claim
     assert f.loc[f.kind == "non_product", "sku"].tolist() == ["P"]
-    assert ("C1" not in set(f.sku[f.kind != "price_outlier"]))
+    assert "C1" not in set(f.sku[f.kind != "price_outlier"])
     for ev in f.evidence:
         assert json.loads(ev)  # the rows behind every finding
     assert f.finding_id.tolist() == list(range(1, len(f) + 1))
@@ -48,12 +51,31 @@ def test_findings_on_known_problems():
 
 def test_category_mismatch_from_similar_listings():
     names = [f"{c} CERAMIC MUG" for c in ("RED", "BLUE", "PINK", "GREEN", "WHITE", "BLACK")]
-    df = pd.DataFrame({"sku": [f"M{i}" for i in range(6)] + ["X"], "description": names + ["GREY CERAMIC MUG"],
-                       "category": ["kitchen"] * 6 + ["garden"], "quantity": 1, "unit_price": 2.0,
-                       "ts": pd.Timestamp("2010-01-01")})
-    df = pd.concat([df, pd.DataFrame({"sku": [f"G{i}" for i in range(6)], "category": "garden", "quantity": 1,
-                                      "description": [f"{c} WATERING CAN" for c in "ABCDEF"], "unit_price": 5.0,
-                                      "ts": pd.Timestamp("2010-01-01")})])
+    df = pd.DataFrame(
+        {
+            "sku": [f"M{i}" for i in range(6)] + ["X"],
+            "description": names + ["GREY CERAMIC MUG"],
+            "category": ["kitchen"] * 6 + ["garden"],
+            "quantity": 1,
+            "unit_price": 2.0,
+            "ts": pd.Timestamp("2010-01-01"),
+        }
+    )
+    df = pd.concat(
+        [
+            df,
+            pd.DataFrame(
+                {
+                    "sku": [f"G{i}" for i in range(6)],
+                    "category": "garden",
+                    "quantity": 1,
+                    "description": [f"{c} WATERING CAN" for c in "ABCDEF"],
+                    "unit_price": 5.0,
+                    "ts": pd.Timestamp("2010-01-01"),
+                }
+            ),
+        ]
+    )
     df["order_id"] = range(len(df))
     f = verify_catalog(df)
     mism = f[f.kind == "category_mismatch"]
@@ -69,8 +91,12 @@ def test_credit_per_merchant_shows_its_components(tmp_path, db):
             rows.append(f"CP{i},T{i % 3},THING {i % 3},-4,2.0,2010-01-{i % 28 + 1:02d},bad-shop")
     rows.append("Z1,T1,THING 1,0,2.0,2010-01-05,bad-shop")  # quarantined: zero quantity
     (tmp_path / "o.csv").write_text("\n".join(rows) + "\n")
-    reviews = ["text,merchant,label"] + [f"很好用 {i},good-shop,1" for i in range(30)] + \
-        [f"质量太差了，坏了 {i},bad-shop,0" for i in range(20)] + [f"还行 {i},bad-shop,1" for i in range(10)]
+    reviews = (
+        ["text,merchant,label"]
+        + [f"很好用 {i},good-shop,1" for i in range(30)]
+        + [f"质量太差了，坏了 {i},bad-shop,0" for i in range(20)]
+        + [f"还行 {i},bad-shop,1" for i in range(10)]
+    )
     (tmp_path / "r.csv").write_text("\n".join(reviews) + "\n", encoding="utf-8")
     with Store(db) as st:
         ingest(st, tmp_path / "o.csv", "orders")
