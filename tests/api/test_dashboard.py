@@ -103,7 +103,8 @@ def test_views_show_the_api_numbers(page, server, client):
     open_view(page, "hotspots")
     hs = api("/api/v1/hotspots?k=20")
     labels = page.evaluate("document.getElementById('chart-hotspots')._fullLayout.yaxis._categories")
-    assert sorted(labels) == sorted(r["unique_id"] for r in hs)  # every id a category, 85123A included
+    # every id a category, 85123A included, shown with its description ("85123A · WHITE HANGING HEART ...")
+    assert sorted(label.split(" · ")[0] for label in labels) == sorted(r["unique_id"] for r in hs)
     assert page.evaluate("document.getElementById('chart-hotspots')._fullLayout.yaxis.type") == "category"
     assert page.inner_text("#table-hotspots tbody tr:first-child td:nth-child(2)") == hs[0]["unique_id"]
     assert "近 8 周销量" in page.inner_text("#table-hotspots tbody tr:first-child td:last-child")
@@ -147,9 +148,10 @@ def test_a_table_sorts_filters_and_downloads(page, server):
     table = "#plan-week-0"
     page.click(f"{table} th[data-key='qty']")  # ascending, then descending
     page.click(f"{table} th[data-key='qty']")
+    col = page.eval_on_selector_all(f"{table} th", "ths => ths.findIndex((th) => th.dataset.key === 'qty')") + 1
     qtys = [
         float(q.replace(",", ""))
-        for q in page.eval_on_selector_all(f"{table} tbody td:nth-child(2)", "els => els.map((e) => e.textContent)")
+        for q in page.eval_on_selector_all(f"{table} tbody td:nth-child({col})", "els => els.map((e) => e.textContent)")
     ]
     assert qtys == sorted(qtys, reverse=True) and len(qtys) > 10
     guide_shot(page, "download")
@@ -160,6 +162,7 @@ def test_a_table_sorts_filters_and_downloads(page, server):
         page.click(f"{table} button.csv")
     text = open(dl.value.path(), encoding="utf-8-sig").read()
     header, row = csv.reader(io.StringIO(text))
-    assert header == ["商品", "数量", "每周预测", "原因"] and row[:2] == [first, str(int(qtys[0]))]
-    assert row[3].startswith("预测每周约 ") and "本单约够" in row[3]  # the shown text, in the page's language
+    assert header == ["商品", "描述", "数量", "每周预测", "原因"]  # descriptions next to codes (/api/v1/products)
+    assert [row[0], row[2]] == [first, str(int(qtys[0]))] and row[1]
+    assert row[4].startswith("预测每周约 ") and "本单约够" in row[4]  # the shown text, in the page's language
     assert page.errors == []
