@@ -89,6 +89,15 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _need_serve() -> None:
+    """One line, not a traceback, when the service's packages (the [serve] extra) are not installed."""
+    from importlib.util import find_spec
+
+    missing = [m for m in ("fastapi", "uvicorn", "multipart", "standardwebhooks") if find_spec(m) is None]
+    if missing:
+        _fail(f"the service needs the [serve] extra ({', '.join(missing)} missing): pip install 'supplyfit[serve]'")
+
+
 def _open(db: Path, tenant: str = "default", write: bool = False, create: bool = False) -> Store:
     """The store at ``db``, which must exist unless ``create``: a command that reads a store never creates one
     (nor its secret). A store that cannot be opened (held by a server, written by another DuckDB version or with
@@ -539,6 +548,7 @@ def serve(
     watch_tenant: str = typer.Option("default", "--watch-tenant", help="Tenant the watched files load into."),
 ) -> None:
     """REST API (docs at /docs) and the dashboard (/) on the store; needs keys from `supplyfit keys create`."""
+    _need_serve()
     import uvicorn
 
     from .api import create_app
@@ -731,6 +741,7 @@ def keys_create(
     db: Path = DbOpt,
 ) -> None:
     """Create a key; it is printed once and stored only as a hash."""
+    _need_serve()
     from .api import create_key
 
     try:
@@ -744,6 +755,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(db: Path = DbOpt, tenant: str | None = typer.Option(None, "--tenant")) -> None:
     """Key ids, tenants and roles (never the keys)."""
+    _need_serve()
     from .api import list_keys
 
     with _open(db, write=True) as store:
@@ -753,6 +765,7 @@ def keys_list(db: Path = DbOpt, tenant: str | None = typer.Option(None, "--tenan
 @keys_app.command("revoke")
 def keys_revoke(key_id: str, db: Path = DbOpt) -> None:
     """Revoke a key by its id (the part after 'sf_')."""
+    _need_serve()
     from .api import revoke_key
 
     with _open(db, write=True) as store:

@@ -106,6 +106,6 @@ def write_dashboard_data(store: Store, folder: Path) -> str:
             store.table(name).to_json(folder / f"{name}.json", orient="records", date_format="iso", force_ascii=False)
             written.append(name)
     return (
-        f"{len(written)} tables in {folder}/; live: supplyfit keys create --tenant default --db "
-        f"{store.path} && supplyfit serve --db {store.path}"
+        f"{len(written)} tables in {folder}/; live (with the serve extra installed): supplyfit keys create --tenant "
+        f"default --db {store.path} && supplyfit serve --db {store.path}"
     )

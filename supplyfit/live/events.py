@@ -28,6 +28,7 @@ from ..store.ingest import _KINDS, _new_load, _now, _orders_select, _Staging
 from ..store.mapping import Mapping
 from ..store.parsing import DAY_FIRST
 from ..store.privacy import pseudonym, scrub
+from ..store.sql import scalar
 
 FIELDS = ("order_id", "sku", "quantity", "unit_price", "ts", "customer_id", "description", "channel", "region")
 COLUMNS = (*FIELDS, "event_id")
@@ -284,10 +285,3 @@ def _per_batch(store: Store, sizes: list[int]) -> list[Counts]:
         )
     )
     return [Counts(int(a), int(n - a - q), int(q)) for n, a, q in zip(sizes, accepted, bad)]
-
-
-def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
-    """The one value ``sql`` returns."""
-    row = con.execute(sql, params).fetchone()
-    assert row is not None, sql
-    return row[0]

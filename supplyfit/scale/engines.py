@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..store.sql import one, scalar
+
 ENGINES = ("local", "spark")
 PER_SERIES_MODELS = ("ses", "tsb", "naive", "seasonal_naive", "window_average")
 
@@ -152,7 +154,7 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
                     date_trunc('week', ts::TIMESTAMP) AS ds, quantity::DOUBLE AS q,
                     (quantity * unit_price)::DOUBLE AS rev{", category" if "category" in cols else ""}
                     FROM {src} WHERE {where}""")
-    last = last_complete_week(*con.execute("SELECT max(ts), max(ds) FROM lines").fetchone())
+    last = last_complete_week(*one(con, "SELECT max(ts), max(ds) FROM lines"))
     cat_join, cat_col = "", ""
     if "category" in cols:  # most frequent category, the smallest on ties (as pandas' mode)
         con.execute("""CREATE TEMP TABLE cats AS SELECT unique_id, category FROM (
@@ -241,7 +243,7 @@ def _chunked_forecast(
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     src = _parquet_source(path)
-    n = con.execute(f"SELECT count(DISTINCT unique_id) FROM {src}").fetchone()[0]
+    n = scalar(con, f"SELECT count(DISTINCT unique_id) FROM {src}")
     k = max(1, -(-n // chunk_series))
 
     def chunk(i: int) -> pd.DataFrame:
@@ -325,7 +327,7 @@ def mine_rules(
         baskets = df.groupBy("order_id").agg(F.array_sort(F.collect_set(F.col("sku").cast("string"))).alias("items"))
         n = baskets.count()
         model = FPGrowth(itemsCol="items", minSupport=min_support, minConfidence=1.0).fit(baskets)
-        fi = model.freqItemsets.toPandas()
+        fi = pd.DataFrame(model.freqItemsets.toPandas())
         fi = pd.DataFrame({"support": fi["freq"].to_numpy() / n, "itemsets": fi["items"].map(frozenset)})
         fi = fi[fi["support"] >= min_support].reset_index(drop=True)  # same threshold test as local
         rules = rules_from_itemsets(fi, min_confidence)

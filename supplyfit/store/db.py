@@ -14,6 +14,7 @@ from ..assets import Result, declared, stale_stages
 from . import privacy
 from .dimensions import refresh_dimensions
 from .schema import SCHEMA_VERSION, migrate
+from .sql import scalar
 
 DEFAULT_DB = "supplyfit.duckdb"
 SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine", "live_events")
@@ -218,11 +219,7 @@ class Store:
 
     # ---- reading -------------------------------------------------------------------------------------
     def has_table(self, name: str) -> bool:
-        return bool(
-            self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[
-                0
-            ]
-        )
+        return bool(scalar(self.con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Run SQL with named ``$params`` and return a DataFrame; ``$tenant`` is bound to this store's tenant."""
@@ -289,9 +286,7 @@ class Store:
                 wanted = self.con.execute(f"DESCRIBE SELECT {select} FROM _result_df").fetchall()
                 same_names = [r[0] for r in existing] == [r[0] for r in wanted]
                 if not same_names or [r[1] for r in existing] != [r[1] for r in wanted]:
-                    others = self.con.execute(
-                        f'SELECT count(*) FROM "{name}" WHERE tenant <> ?', [self.tenant]
-                    ).fetchone()[0]
+                    others = scalar(self.con, f'SELECT count(*) FROM "{name}" WHERE tenant <> ?', [self.tenant])
                     if not others:
                         self.con.execute(f'DROP TABLE "{name}"')
                     elif not same_names:
@@ -358,9 +353,7 @@ class Store:
         for t in tables:
             cols = {r[0] for r in self.con.execute(f'DESCRIBE "{t}"').fetchall()}
             if "tenant" in cols:
-                counts[t] = self.con.execute(f'SELECT count(*) FROM "{t}" WHERE tenant = ?', [self.tenant]).fetchone()[
-                    0
-                ]
+                counts[t] = scalar(self.con, f'SELECT count(*) FROM "{t}" WHERE tenant = ?', [self.tenant])
         loads = self.query(
             "SELECT load_id, kind, file, rows_read, stored, quarantined, duplicates, status, "
             "started, finished FROM loads WHERE tenant = $tenant ORDER BY load_id DESC LIMIT 10"

@@ -31,6 +31,7 @@ from .errors import IngestError
 from .mapping import FIELDS, PRESET_OPTIONS, Mapping, resolve
 from .privacy import is_personal_header, protect_line, pseudonym_sql, scrub_sql
 from .readers import Source, content_hash, read_source
+from .sql import scalar
 
 NUMBER_FIELDS = ("quantity", "unit_price", "rating")
 # DuckDB's memory during a load (it spills beyond it): 5M lines peaked at 2.5 GB RSS with DuckDB's default (80% of
@@ -306,11 +307,12 @@ def _skipped(store: Store, load_id: int, kind: str, file: str, previous: tuple[i
 def _new_load(store: Store, kind: str, file: str, digest: str, status: str = "running") -> int:
     # The id comes from the table, not a sequence: DuckDB does not always persist a sequence's advance
     # before a crash, and a killed load's row (kept, marked aborted) must never see its id reused.
-    return store.con.execute(
+    return scalar(
+        store.con,
         "INSERT INTO loads (load_id, tenant, kind, file, content_hash, started, status) "
         "SELECT coalesce(max(load_id), 0) + 1, ?, ?, ?, ?, ?, ? FROM loads RETURNING load_id",
         [store.tenant, kind, file, digest, _now(), status],
-    ).fetchone()[0]
+    )
 
 
 def _now() -> dt.datetime:
@@ -330,7 +332,7 @@ def _stage(store: Store, src: Source, slot: dict[str, str], say: Progress) -> pa
             f"CREATE OR REPLACE TEMP VIEW _src AS SELECT {cols}, file_row_number + 1 AS _row "
             f"FROM read_parquet({_lit(str(src.parquet))}, file_row_number = true)"
         )
-        src.records = con.execute("SELECT count(*) FROM _src").fetchone()[0]
+        src.records = scalar(con, "SELECT count(*) FROM _src")
         return schema
     con.register("_batch", pa.table({f.name: pa.array([], f.type) for f in schema}, schema=schema))
     con.execute("CREATE OR REPLACE TEMP TABLE _src AS SELECT * FROM _batch")
@@ -413,7 +415,7 @@ def ingest(
     with lock:
         load_id = _new_load(store, kind, file, digest)
     con = store.con
-    memory = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    memory = scalar(con, "SELECT current_setting('memory_limit')")
     con.execute(f"SET memory_limit = {_lit(LOAD_MEMORY)}")
     slot = {name: f"_c{i}" for i, name in enumerate(names)}  # source headers may clash with field names
     stg = None
@@ -486,7 +488,7 @@ def ingest(
                     SELECT * FROM _stg SEMI JOIN (SELECT min(_row) AS _row FROM _stg WHERE reason IS NULL
                                                   GROUP BY {keys}) first USING (_row)
                     ANTI JOIN (SELECT {keys} FROM {kind} WHERE tenant = $tenant) t USING ({keys}))"""
-            stored = con.execute(new_rows + insert_sql, {"tenant": store.tenant, "load_id": load_id}).fetchone()[0]
+            stored = scalar(con, new_rows + insert_sql, {"tenant": store.tenant, "load_id": load_id})
             if kind == "orders":
                 say("refreshing products and customers")
                 refresh_dimensions(con, store.tenant, load_id)

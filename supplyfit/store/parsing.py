@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .errors import IngestError
+from .sql import one
 
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 _TIMES = ["", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M", "T%H:%M:%S"]
@@ -85,12 +86,15 @@ class Evidence:
 
 def number_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, table: str = "_src") -> Evidence:
     dot, comma = number_sql("v", "."), number_sql("v", ",")
-    row = con.execute(f"""
+    row = one(
+        con,
+        f"""
         SELECT count(*) FILTER (d IS NOT NULL AND c IS NULL), count(*) FILTER (c IS NOT NULL AND d IS NULL),
                count(*) FILTER (d <> c), any_value(v) FILTER (d IS NOT NULL AND c IS NULL),
                any_value(v) FILTER (c IS NOT NULL AND d IS NULL), any_value(v) FILTER (d <> c)
         FROM (SELECT v, {dot} AS d, {comma} AS c FROM (SELECT {text_sql} AS v FROM {table}) WHERE v IS NOT NULL)
-    """).fetchone()
+    """,
+    )
     return Evidence(column, row[0], row[1], row[2], (row[3], row[4], row[5]))
 
 
@@ -112,13 +116,16 @@ def date_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, ta
     year_first = f"coalesce(TRY_CAST(v AS TIMESTAMP), try_strptime(v, [{', '.join(_lit(f) for f in YEAR_FIRST)}]))"
     dmy = f"try_strptime(v, [{', '.join(_lit(f) for f in DATE_FORMATS[DAY_FIRST])}])"
     mdy = f"try_strptime(v, [{', '.join(_lit(f) for f in DATE_FORMATS[MONTH_FIRST])}])"
-    row = con.execute(f"""
+    row = one(
+        con,
+        f"""
         SELECT count(*) FILTER (d IS NOT NULL AND m IS NULL), count(*) FILTER (m IS NOT NULL AND d IS NULL),
                count(*) FILTER (d <> m), any_value(v) FILTER (d IS NOT NULL AND m IS NULL),
                any_value(v) FILTER (m IS NOT NULL AND d IS NULL), any_value(v) FILTER (d <> m)
         FROM (SELECT v, {dmy} AS d, {mdy} AS m FROM (SELECT {text_sql} AS v FROM {table})
               WHERE v IS NOT NULL AND {year_first} IS NULL)
-    """).fetchone()
+    """,
+    )
     return Evidence(column, row[0], row[1], row[2], (row[3], row[4], row[5]))
 
 

@@ -1,0 +1,20 @@
+"""Small typed helpers for queries that always return one row (counts, settings, INSERT ... RETURNING)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> tuple[Any, ...]:
+    """The row a query that always returns one row returns."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"expected one row from: {' '.join(sql.split())[:200]}")
+    return row
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
+    """The one value such a query returns."""
+    return one(con, sql, params)[0]
