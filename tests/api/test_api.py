@@ -200,20 +200,23 @@ def test_tenant_isolation(client, keys):
     assert client.get("/api/v1/recommendations/customer/cust1", headers=a).status_code == 404
 
 
-def test_jobs_run_a_stage_in_the_background(client, keys):
-    r = client.post("/api/v1/jobs", json={"stage": "monitor"}, headers=h(keys["b_writer"]))
+def test_jobs_run_a_stage_in_the_background(client, keys, server):
+    own = tenant_keys(server, "brand-jobs", "writer", "reader")  # its own data: independent of the other tests
+    files = {"file": ("jobs_orders.csv", orders_csv(40, sku_prefix="J"), "text/csv")}
+    assert client.post("/api/v1/uploads/orders", files=files, headers=h(own["writer"])).status_code == 200
+    r = client.post("/api/v1/jobs", json={"stage": "monitor"}, headers=h(own["writer"]))
     assert r.status_code == 202
     job = r.json()
     assert client.get(f"/api/v1/jobs/{job['job_id']}", headers=h(keys["a_admin"])).status_code == 404
     deadline = time.time() + 120
     while job["status"] in ("queued", "running") and time.time() < deadline:
         time.sleep(0.5)
-        job = client.get(f"/api/v1/jobs/{job['job_id']}", headers=h(keys["b_reader"])).json()
+        job = client.get(f"/api/v1/jobs/{job['job_id']}", headers=h(own["reader"])).json()
     assert job["status"] == "done" and job["progress"] == 1.0, job
-    totals = client.get("/api/v1/indicators", params={"freq": "W"}, headers=h(keys["b_reader"])).json()
+    totals = client.get("/api/v1/indicators", params={"freq": "W"}, headers=h(own["reader"])).json()
     assert totals and sum(t["units"] for t in totals) > 0
-    assert client.post("/api/v1/jobs", json={"stage": "rm -rf"}, headers=h(keys["b_writer"])).status_code == 422
-    assert client.post("/api/v1/jobs", json={"stage": "monitor"}, headers=h(keys["b_reader"])).status_code == 403
+    assert client.post("/api/v1/jobs", json={"stage": "rm -rf"}, headers=h(own["writer"])).status_code == 422
+    assert client.post("/api/v1/jobs", json={"stage": "monitor"}, headers=h(own["reader"])).status_code == 403
 
 
 @pytest.mark.parametrize(
