@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from ..store import Store
 from ..store.dimensions import refresh_dimensions
 from ..store.errors import IngestError
-from ..store.ingest import _KINDS, _new_load, _now, _orders_select, _Staging
+from ..store.ingest import _KINDS, _new_load, _now, _orders_select, _Staging, mark_failed
 from ..store.mapping import Mapping
 from ..store.parsing import DAY_FIRST
 from ..store.privacy import pseudonym, scrub
@@ -186,11 +186,7 @@ def store_events(store: Store, batches: list[list[Any]], lock: AbstractContextMa
         if in_transaction:
             con.execute("ROLLBACK")
         if load_id is not None:
-            with lock:
-                con.execute(
-                    "UPDATE loads SET status = 'failed', finished = ?, note = ? WHERE load_id = ?",
-                    [_now(), f"{type(e).__name__}: {e}"[:500], load_id],
-                )
+            mark_failed(store, load_id, e, lock)
         raise
     finally:
         for name in ["_src", "_stg", "_new", *stg.lookups]:

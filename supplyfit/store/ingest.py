@@ -304,6 +304,15 @@ def _skipped(store: Store, load_id: int, kind: str, file: str, previous: tuple[i
     return LoadReport(load_id, file, kind, rows, 0, 0, rows, "skipped", note=note)
 
 
+def mark_failed(store: Store, load_id: int, error: BaseException, lock: AbstractContextManager) -> None:
+    """Record that load ``load_id`` failed (after its transaction was rolled back), with the error as its note."""
+    with lock:
+        store.con.execute(
+            "UPDATE loads SET status = 'failed', finished = ?, note = ? WHERE load_id = ?",
+            [_now(), f"{type(error).__name__}: {error}"[:500], load_id],
+        )
+
+
 def _new_load(store: Store, kind: str, file: str, digest: str, status: str = "running") -> int:
     # The id comes from the table, not a sequence: DuckDB does not always persist a sequence's advance
     # before a crash, and a killed load's row (kept, marked aborted) must never see its id reused.
@@ -516,11 +525,7 @@ def ingest(
     except BaseException as e:
         if in_transaction:
             con.execute("ROLLBACK")
-        with lock:
-            con.execute(
-                "UPDATE loads SET status = 'failed', finished = ?, note = ? WHERE load_id = ?",
-                [_now(), f"{type(e).__name__}: {e}"[:500], load_id],
-            )
+        mark_failed(store, load_id, e, lock)
         raise
     finally:
         con.execute(f"SET memory_limit = {_lit(memory)}")

@@ -84,18 +84,24 @@ class Evidence:
         return first if self.first else second if self.second else None
 
 
-def number_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, table: str = "_src") -> Evidence:
-    dot, comma = number_sql("v", "."), number_sql("v", ",")
+def _evidence(con: duckdb.DuckDBPyConnection, column: str, a: str, b: str, values: str) -> Evidence:
+    """Counts of values only ``a`` reads, only ``b`` reads, and both read differently (with an example each), over
+    ``values`` (a query yielding ``v``); ``a`` and ``b`` are SQL of ``v``."""
     row = one(
         con,
         f"""
-        SELECT count(*) FILTER (d IS NOT NULL AND c IS NULL), count(*) FILTER (c IS NOT NULL AND d IS NULL),
-               count(*) FILTER (d <> c), any_value(v) FILTER (d IS NOT NULL AND c IS NULL),
-               any_value(v) FILTER (c IS NOT NULL AND d IS NULL), any_value(v) FILTER (d <> c)
-        FROM (SELECT v, {dot} AS d, {comma} AS c FROM (SELECT {text_sql} AS v FROM {table}) WHERE v IS NOT NULL)
+        SELECT count(*) FILTER (a IS NOT NULL AND b IS NULL), count(*) FILTER (b IS NOT NULL AND a IS NULL),
+               count(*) FILTER (a <> b), any_value(v) FILTER (a IS NOT NULL AND b IS NULL),
+               any_value(v) FILTER (b IS NOT NULL AND a IS NULL), any_value(v) FILTER (a <> b)
+        FROM (SELECT v, {a} AS a, {b} AS b FROM ({values}))
     """,
     )
     return Evidence(column, row[0], row[1], row[2], (row[3], row[4], row[5]))
+
+
+def number_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, table: str = "_src") -> Evidence:
+    values = f"SELECT v FROM (SELECT {text_sql} AS v FROM {table}) WHERE v IS NOT NULL"
+    return _evidence(con, column, number_sql("v", "."), number_sql("v", ","), values)
 
 
 def date_sql(text_sql: str, order: str | None, tz: str) -> str:
@@ -116,17 +122,8 @@ def date_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, ta
     year_first = f"coalesce(TRY_CAST(v AS TIMESTAMP), try_strptime(v, [{', '.join(_lit(f) for f in YEAR_FIRST)}]))"
     dmy = f"try_strptime(v, [{', '.join(_lit(f) for f in DATE_FORMATS[DAY_FIRST])}])"
     mdy = f"try_strptime(v, [{', '.join(_lit(f) for f in DATE_FORMATS[MONTH_FIRST])}])"
-    row = one(
-        con,
-        f"""
-        SELECT count(*) FILTER (d IS NOT NULL AND m IS NULL), count(*) FILTER (m IS NOT NULL AND d IS NULL),
-               count(*) FILTER (d <> m), any_value(v) FILTER (d IS NOT NULL AND m IS NULL),
-               any_value(v) FILTER (m IS NOT NULL AND d IS NULL), any_value(v) FILTER (d <> m)
-        FROM (SELECT v, {dmy} AS d, {mdy} AS m FROM (SELECT {text_sql} AS v FROM {table})
-              WHERE v IS NOT NULL AND {year_first} IS NULL)
-    """,
-    )
-    return Evidence(column, row[0], row[1], row[2], (row[3], row[4], row[5]))
+    values = f"SELECT v FROM (SELECT {text_sql} AS v FROM {table}) WHERE v IS NOT NULL AND {year_first} IS NULL"
+    return _evidence(con, column, dmy, mdy, values)
 
 
 def settle(evidence: list[Evidence], first: str, second: str, choices: str) -> tuple[dict[str, str], str]:
