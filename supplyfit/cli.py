@@ -7,6 +7,8 @@ Commands that only read a store never create one.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,11 @@ INPUT_ERRORS = (MissingInput, IngestError, StoreUnusable, FileNotFoundError, Not
 class OneLineErrors(TyperGroup):
     """The root command group: an error escaping a command becomes one line on stderr and exit status 2 (missing
     input) or 1, unless ``--debug`` asks for the traceback."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Commands in the order they are defined, with ``ingest`` (where every use starts) first."""
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: n != "ingest")
 
     def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
         try:
@@ -67,8 +74,19 @@ scale_app = typer.Typer(
 app.add_typer(scale_app, name="scale")
 keys_app = typer.Typer(help="API keys for `supplyfit serve` (one tenant and role per key).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-console = Console()
-err = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    """A terminal gets rich's colours, wrapping and spinners; piped output gets plain lines: no ANSI codes, no
+    sentence wrapped at 80 columns (``soft_wrap``), tables as wide as they need to be."""
+    out = Console(stderr=stderr)
+    if out.is_terminal:
+        return out
+    return Console(stderr=stderr, soft_wrap=True, width=1000, no_color=True, highlight=False)
+
+
+console = _console()
+err = _console(stderr=True)
 
 DbOpt = typer.Option(DEFAULT_DB, "--db", help="DuckDB store file (`ingest` creates it; other commands need it).")
 TenantOpt = typer.Option("default", "--tenant", help="Tenant whose data is read and written.")
@@ -119,44 +137,33 @@ def _df_table(df, title: str | None = None, limit: int = 20) -> Table:
     return table
 
 
-def _spinner() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True)
+@contextmanager
+def _progress(what: str) -> Iterator[Callable[[str], None]]:
+    """Say ``what`` is running and yield a function that reports each step: a spinner line on a terminal, one
+    plain line per step on stderr when it is piped (a log reads one line per step, no control characters)."""
+    if not err.is_terminal:
+        err.print(what)
+        yield err.print
+        return
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task(what)
+        yield lambda step: progress.update(task, description=step)
 
 
-def _ingest(
-    kind: str,
-    file: Path,
-    db: Path,
-    tenant: str,
-    preset: str | None,
-    mapping: list[str],
-    encoding: str | None,
-    personal: list[str],
-    decimal: str | None = None,
-    date_format: str | None = None,
-    tz: str | None = None,
-) -> None:
+def _ingest(kind: str, file: Path, db: Path, tenant: str, mapping: list[str], **options: Any) -> None:
+    """Load one file of ``kind`` with ``--map`` pairs and the other options of :func:`supplyfit.store.ingest`, and
+    print its load report; an unreadable file or value ends with exit 2."""
     if file.is_dir():
         _fail(f"{file} is a folder; give one file (CSV, TSV, Parquet or XLSX)")
     if not file.is_file():
         _fail(f"no file {file}")
     try:
         overrides = parse_overrides(mapping)
-        with _open(db, tenant, create=True) as store, _spinner() as progress:
-            task = progress.add_task(f"loading {file.name}")
-            report = ingest(
-                store,
-                file,
-                kind,
-                preset=preset,
-                mapping=overrides,
-                encoding=encoding,
-                personal=personal,
-                progress=lambda msg: progress.update(task, description=f"{file.name}: {msg}"),
-                decimal=decimal,
-                date_format=date_format,
-                tz=tz,
-            )
+        with _open(db, tenant, create=True) as store, _progress(f"loading {file.name}") as step:
+            say = lambda msg: step(f"{file.name}: {msg}")  # noqa: E731
+            report = ingest(store, file, kind, mapping=overrides, progress=say, **options)
     except IngestError as e:
         _fail(str(e))
     except ValueError as e:
@@ -205,62 +212,36 @@ TimezoneOpt = typer.Option(
 )
 
 
-@ingest_app.command("orders")
-def ingest_orders_cmd(
-    file: Path,
-    db: Path = DbOpt,
-    tenant: str = TenantOpt,
-    preset: str | None = PresetOpt,
-    map: list[str] = MapOpt,
-    encoding: str | None = EncodingOpt,
-    personal: list[str] = PersonalOpt,
-    decimal: str | None = DecimalOpt,
-    date_format: str | None = DateFormatOpt,
-    timezone: str | None = TimezoneOpt,
-) -> None:
-    """Load order lines: order_id, sku, quantity, unit_price, ts (+ description, customer_id, region, merchant...)."""
-    _ingest(
-        "orders",
-        file,
-        db,
-        tenant,
-        preset,
-        map,
-        encoding,
-        personal,
-        decimal=decimal,
-        date_format=date_format,
-        tz=timezone,
-    )
+FileArg = typer.Argument(..., help="File to load: CSV, TSV, Parquet or XLSX.", show_default=False)
 
 
-@ingest_app.command("reviews")
-def ingest_reviews_cmd(
-    file: Path,
-    db: Path = DbOpt,
-    tenant: str = TenantOpt,
-    preset: str | None = PresetOpt,
-    map: list[str] = MapOpt,
-    encoding: str | None = EncodingOpt,
-    personal: list[str] = PersonalOpt,
-    decimal: str | None = DecimalOpt,
-    date_format: str | None = DateFormatOpt,
-    timezone: str | None = TimezoneOpt,
-) -> None:
-    """Load reviews: text (+ category, sku, label or rating, ts, lang, merchant)."""
-    _ingest(
-        "reviews",
-        file,
-        db,
-        tenant,
-        preset,
-        map,
-        encoding,
-        personal,
-        decimal=decimal,
-        date_format=date_format,
-        tz=timezone,
-    )
+def _ingest_command(kind: str, summary: str) -> None:
+    """Register ``supplyfit ingest KIND``: orders and reviews take the same file and options."""
+
+    def command(
+        file: Path = FileArg,
+        db: Path = DbOpt,
+        tenant: str = TenantOpt,
+        preset: str | None = PresetOpt,
+        map: list[str] = MapOpt,
+        encoding: str | None = EncodingOpt,
+        personal: list[str] = PersonalOpt,
+        decimal: str | None = DecimalOpt,
+        date_format: str | None = DateFormatOpt,
+        timezone: str | None = TimezoneOpt,
+    ) -> None:
+        options = {"preset": preset, "encoding": encoding, "personal": personal, "decimal": decimal}
+        _ingest(kind, file, db, tenant, map, date_format=date_format, tz=timezone, **options)
+
+    command.__doc__ = summary
+    ingest_app.command(kind)(command)
+
+
+_ingest_command(
+    "orders",
+    "Load order lines: order_id, sku, quantity, unit_price, ts (+ description, customer_id, region, merchant...).",
+)
+_ingest_command("reviews", "Load reviews: text (+ category, sku, label or rating, ts, lang, merchant).")
 
 
 @app.command()
@@ -298,9 +279,8 @@ def demo(db: Path = DemoDbOpt, out: Path = DemoOutOpt) -> None:
     """Run the whole chain on the bundled sample and write OUT/report.html."""
     from .pipeline import run_demo
 
-    with _spinner() as progress:
-        task = progress.add_task("demo")
-        summary = run_demo(db, out, progress=lambda msg: progress.update(task, description=msg))
+    with _progress("demo") as step:
+        summary = run_demo(db, out, progress=step)
     for name, text in summary.items():
         console.print(f"[green]✓[/] {name}: {text}")
     console.print(f"report: {out / 'report.html'}")
@@ -308,8 +288,7 @@ def demo(db: Path = DemoDbOpt, out: Path = DemoOutOpt) -> None:
 
 def _stage(name: str, db: Path, tenant: str, **kw: Any) -> None:
     """Run one pipeline stage on the store and print its summary; a missing input ends with exit 2."""
-    with _open(db, tenant, write=True) as store, _spinner() as progress:
-        progress.add_task(f"{name} stage")
+    with _open(db, tenant, write=True) as store, _progress(f"{name} stage"):
         summary = stage(name).run(store, **kw)
     console.print(f"[green]✓[/] {name}: {summary}")
 
@@ -325,8 +304,10 @@ StagesArg = typer.Argument(
 
 @app.command("run")
 def run_stages(names: list[str] = StagesArg, db: Path = DbOpt, tenant: str = TenantOpt) -> None:
-    """Run stages with their default options, in chain order. Named stages must have their inputs (exit 2 and
-    what to run first if not); with none named, stages whose inputs are missing are skipped with a note."""
+    """Run stages with their default options, in chain order.
+
+    Named stages must have their inputs (exit 2 and what to run first if not); with none named, stages whose
+    inputs are missing are skipped with a note."""
     try:
         wanted = {stage(n).name for n in names or ()}
     except ValueError as e:
@@ -335,8 +316,7 @@ def run_stages(names: list[str] = StagesArg, db: Path = DbOpt, tenant: str = Ten
     ran = 0
     with _open(db, tenant, write=True) as store:
         for s in chosen:
-            with _spinner() as progress:
-                progress.add_task(f"{s.name} stage")
+            with _progress(f"{s.name} stage"):
                 try:
                     summary = s.run(store)
                 except MissingInput as e:
@@ -402,8 +382,8 @@ def backtest(
     db: Path = DbOpt,
     tenant: str = TenantOpt,
     cutoff: list[str] = CutoffOpt,
-    h: int = typer.Option(8, "--h", min=1, max=104),
-    model: str = typer.Option("auto", "--model"),
+    h: int = typer.Option(8, "--h", min=1, max=104, help="Weeks ahead scored after each cut-off."),
+    model: str = typer.Option("auto", "--model", help="Model to backtest (as `forecast --model`)."),
     active_weeks: int = typer.Option(26, help="Score series with a sale in this many weeks before."),
 ) -> None:
     """Rolling-origin backtest: WRMSSE, MASE, bias, pinball loss and coverage by level."""
@@ -424,8 +404,7 @@ def backtest(
             f"history too short for a backtest with h={h}: {panel['ds'].nunique()} complete week(s), the first "
             f"cut-off needs more than {3 * h} (try a smaller --h)"
         )
-    with _spinner() as progress:
-        progress.add_task(f"backtest at {', '.join(cutoffs)}")
+    with _progress(f"backtest at {', '.join(cutoffs)}"):
         try:
             res = run_backtest(panel, cutoffs, h=h, model=model, active_weeks=active_weeks)
         except ValueError as e:
@@ -445,11 +424,25 @@ def backtest(
 def plan(
     db: Path = DbOpt,
     tenant: str = TenantOpt,
-    lead_time: int = typer.Option(1, min=0, max=52),
-    service_level: float = typer.Option(0.9, min=0.5, max=0.999),
+    policy: str | None = typer.Option(
+        None, help="test-and-reorder (default): weekly reorders | season-buy: the season up front | naive-reorder."
+    ),
+    lead_time: int | None = typer.Option(None, min=0, max=52, help="Weeks from order to arrival (default 1)."),
+    service_level: float | None = typer.Option(
+        None, min=0.5, max=0.999, help="Chance a week's demand is met from what is made (default 0.9)."
+    ),
+    moq: float | None = typer.Option(None, min=0, help="Minimum order quantity: orders are rounded up to it."),
+    capacity: float | None = typer.Option(
+        None, min=0, help="Units that can be made per week, shared by order value (default: no limit)."
+    ),
 ) -> None:
-    """Production plan (test-and-reorder) and a replayed comparison of policies."""
-    _stage("supply", db, tenant, lead_time=lead_time, service_level=service_level)
+    """Production plan and a replayed comparison of policies (options as in Python's supplyfit.supply.plan)."""
+    from .supply import POLICIES
+
+    if policy is not None and policy not in POLICIES:
+        _fail(f"--policy must be one of {', '.join(POLICIES)}")
+    given = {"policy": policy, "lead_time": lead_time, "service_level": service_level, "moq": moq, "capacity": capacity}
+    _stage("supply", db, tenant, **{k: v for k, v in given.items() if v is not None})  # else the stage's default
     with _open(db, tenant) as store:
         orders = store.table("production_plan").sort_values("qty", ascending=False)
         console.print(_df_table(orders, f"production plan: top {min(len(orders), 20)} of {len(orders)} SKUs"))
@@ -475,8 +468,10 @@ def plan(
 def match(
     db: Path = DbOpt,
     tenant: str = TenantOpt,
-    min_support: float = typer.Option(0.01, min=0.0001, max=1.0),
-    min_confidence: float = typer.Option(0.2, min=0.0, max=1.0),
+    min_support: float = typer.Option(0.01, min=0.0001, max=1.0, help="Share of baskets a rule's items must share."),
+    min_confidence: float = typer.Option(
+        0.2, min=0.0, max=1.0, help="Share of the antecedent's baskets that hold the consequent."
+    ),
 ) -> None:
     """Basket rules, per-customer recommendations and RFM segments."""
     _stage("match", db, tenant, min_support=min_support, min_confidence=min_confidence)
@@ -488,8 +483,10 @@ def verify(
     tenant: str = TenantOpt,
     examples: int = typer.Option(3, min=0, max=50, help="Findings shown per kind."),
 ) -> None:
-    """Check product information (descriptions, prices, categories, claims, non-product lines) and score
-    merchants or product lines; writes the `verification` and `credit` tables."""
+    """Check product information and score merchants or product lines.
+
+    Descriptions, prices, categories, claims and non-product lines are checked; writes the `verification` and
+    `credit` tables."""
     from .trust.credit import explain
 
     _stage("trust", db, tenant)
@@ -513,7 +510,9 @@ def verify(
 
 
 @app.command()
-def monitor(db: Path = DbOpt, tenant: str = TenantOpt, k: int = typer.Option(20, min=1, max=500)) -> None:
+def monitor(
+    db: Path = DbOpt, tenant: str = TenantOpt, k: int = typer.Option(20, min=1, max=500, help="Hotspots to rank.")
+) -> None:
     """Consumption indicators (weekly and monthly) and hotspots."""
     _stage("monitor", db, tenant, k=k)
 
@@ -538,7 +537,7 @@ WatchOpt = typer.Option(None, "--watch", help="Watch folder: load each new file 
 def serve(
     db: Path = DbOpt,
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, min=1, max=65535),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     max_upload_mb: float = typer.Option(512, help="Largest accepted upload."),
     webhook_allow: str = typer.Option(
         "", "--webhook-allow", metavar="HOST[,HOST...]", help="Hosts webhooks may be sent to (none by default)."
@@ -567,17 +566,22 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+FolderArg = typer.Argument(..., help="Folder to watch for new files.", show_default=False)
+
+
 @app.command()
 def watch(
-    folder: Path,
+    folder: Path = FolderArg,
     kind: str = typer.Option("orders", "--kind", help="orders | reviews"),
     db: Path = DbOpt,
     tenant: str = TenantOpt,
     interval: float = typer.Option(1.0, min=0.05, help="Seconds between scans."),
     once: bool = typer.Option(False, "--once", help="Take the files there now and stop."),
 ) -> None:
-    """Load each new file put in FOLDER once, then move it to FOLDER/done/ (with its load report) or
-    FOLDER/failed/ (with a reason file). A file is taken once its size held still between two scans."""
+    """Load each new file put in FOLDER once, then move it to FOLDER/done/ or FOLDER/failed/.
+
+    A loaded file goes with its load report, a failed one with a reason file. A file is taken once its size held
+    still between two scans."""
     import threading
 
     from .live.watch import Watcher
@@ -645,8 +649,7 @@ def _scale(step: str, engine: str, master: str | None, **kw) -> None:
     if engine not in ("local", "spark"):
         _fail("--engine must be local or spark")
     spark = scale.spark_session(master) if engine == "spark" else None
-    with _spinner() as progress:
-        progress.add_task(f"{step} on {engine}")
+    with _progress(f"{step} on {engine}"):
         result = getattr(scale, step)(engine=engine, spark=spark, **kw)
     import pandas as pd
 
@@ -697,7 +700,7 @@ def scale_forecast(
     output: str = OutputOpt,
     engine: str = EngineOpt,
     master: str | None = MasterOpt,
-    h: int = typer.Option(8, min=1, max=104),
+    h: int = typer.Option(8, min=1, max=104, help="Weeks ahead."),
     model: str = typer.Option("ses", help="Per-series models give the same result on either engine."),
     shards: int = typer.Option(64, min=1, help="Spark: series groups, one task each."),
 ) -> None:
@@ -719,8 +722,10 @@ def scale_rules(
     output: str = OutputOpt,
     engine: str = EngineOpt,
     master: str | None = MasterOpt,
-    min_support: float = typer.Option(0.01, min=0.0, max=1.0),
-    min_confidence: float = typer.Option(0.1, min=0.0, max=1.0),
+    min_support: float = typer.Option(0.01, min=0.0, max=1.0, help="Share of baskets a rule's items must share."),
+    min_confidence: float = typer.Option(
+        0.1, min=0.0, max=1.0, help="Share of the antecedent's baskets that hold the consequent."
+    ),
 ) -> None:
     """Association rules over the invoices of order lines (order_id, sku)."""
     _scale(
@@ -736,7 +741,7 @@ def scale_rules(
 
 @keys_app.command("create")
 def keys_create(
-    tenant: str = typer.Option(..., "--tenant"),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant the key reads and writes."),
     role: str = typer.Option("reader", "--role", help="reader | writer | admin"),
     db: Path = DbOpt,
 ) -> None:
@@ -753,7 +758,10 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(db: Path = DbOpt, tenant: str | None = typer.Option(None, "--tenant")) -> None:
+def keys_list(
+    db: Path = DbOpt,
+    tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's keys (default: all)."),
+) -> None:
     """Key ids, tenants and roles (never the keys)."""
     _need_serve()
     from .api import list_keys
@@ -762,8 +770,11 @@ def keys_list(db: Path = DbOpt, tenant: str | None = typer.Option(None, "--tenan
         console.print(_df_table(list_keys(store, tenant), "API keys", limit=1000))
 
 
+KeyIdArg = typer.Argument(..., help="Key id, the part of the key after 'sf_'.", show_default=False)
+
+
 @keys_app.command("revoke")
-def keys_revoke(key_id: str, db: Path = DbOpt) -> None:
+def keys_revoke(key_id: str = KeyIdArg, db: Path = DbOpt) -> None:
     """Revoke a key by its id (the part after 'sf_')."""
     _need_serve()
     from .api import revoke_key
