@@ -14,7 +14,7 @@ from ..assets import Result, declared, stale_stages
 from . import privacy
 from .dimensions import refresh_dimensions
 from .schema import SCHEMA_VERSION, migrate
-from .sql import scalar
+from .sql import scalar, transaction
 
 DEFAULT_DB = "supplyfit.duckdb"
 SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine", "live_events")
@@ -74,11 +74,17 @@ class Store:
             ) from None
         self.secret = privacy.load_secret(self.path, create=not read_only)
         if not read_only:
-            migrate(self.con)
-            self._protect_personal_data()
-            self.recover()
+            with transaction(self.con):
+                migrate(self.con)
+                self._protect_personal_data()
+                self._undo_unfinished()
 
     def recover(self) -> dict[int, int]:
+        """Undo every load not marked ok (as opening the store does); see :meth:`_undo_unfinished`."""
+        with transaction(self.con):
+            return self._undo_unfinished()
+
+    def _undo_unfinished(self) -> dict[int, int]:
         """Undo every load not marked ok: remove its rows from every table it touched, rebuild the products and
         customers of the tenants concerned, and say in each load's note how many rows were removed.
 
@@ -88,38 +94,32 @@ class Store:
         are removed too. Returns {load_id: rows removed}.
         """
         con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            undo = "SELECT load_id FROM loads WHERE status NOT IN ('ok', 'skipped')"
-            removed: dict[int, int] = {}
-            tenants: set[str] = set()
-            for table in LOADED_TABLES:
-                gone = con.execute(
-                    f"DELETE FROM {table} WHERE load_id IN ({undo}) OR load_id NOT IN (SELECT load_id FROM loads) "
-                    "RETURNING load_id, tenant"
-                ).fetchall()
-                for load_id, tenant in gone:
-                    removed[load_id] = removed.get(load_id, 0) + 1
-                    if table == "orders":
-                        tenants.add(tenant)
-            for tenant in sorted(tenants):
-                refresh_dimensions(con, tenant)
-            running = [r[0] for r in con.execute("SELECT load_id FROM loads WHERE status = 'running'").fetchall()]
-            for load_id in running:
-                n = removed.get(load_id, 0)
-                con.execute(
-                    "UPDATE loads SET status = 'aborted', note = ? WHERE load_id = ?",
-                    [
-                        "process ended before commit; nothing was stored"
-                        if n == 0
-                        else f"process ended before commit; {n} partially stored rows were removed on reopening",
-                        load_id,
-                    ],
-                )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        undo = "SELECT load_id FROM loads WHERE status NOT IN ('ok', 'skipped')"
+        removed: dict[int, int] = {}
+        tenants: set[str] = set()
+        for table in LOADED_TABLES:
+            gone = con.execute(
+                f"DELETE FROM {table} WHERE load_id IN ({undo}) OR load_id NOT IN (SELECT load_id FROM loads) "
+                "RETURNING load_id, tenant"
+            ).fetchall()
+            for load_id, tenant in gone:
+                removed[load_id] = removed.get(load_id, 0) + 1
+                if table == "orders":
+                    tenants.add(tenant)
+        for tenant in sorted(tenants):
+            refresh_dimensions(con, tenant)
+        running = [r[0] for r in con.execute("SELECT load_id FROM loads WHERE status = 'running'").fetchall()]
+        for load_id in running:
+            n = removed.get(load_id, 0)
+            con.execute(
+                "UPDATE loads SET status = 'aborted', note = ? WHERE load_id = ?",
+                [
+                    "process ended before commit; nothing was stored"
+                    if n == 0
+                    else f"process ended before commit; {n} partially stored rows were removed on reopening",
+                    load_id,
+                ],
+            )
         return removed
 
     def integrity(self) -> pd.DataFrame:
@@ -169,7 +169,6 @@ class Store:
         if row:
             return
         self.install_pseudonym_key()
-        self.con.execute("BEGIN TRANSACTION")
         for (table,) in self.con.execute(
             "SELECT table_name FROM information_schema.columns "
             "WHERE column_name = 'customer_id' AND table_schema = 'main'"
@@ -184,7 +183,6 @@ class Store:
                 [[privacy.protect_raw_json(raw, keys, self.key, tenant), rid] for rid, tenant, raw in rows],
             )
         self.con.execute("INSERT INTO meta VALUES ('pii_fingerprint', ?)", [fp])
-        self.con.execute("COMMIT")
         self.drop_pseudonym_key()
 
     def install_pseudonym_key(self) -> None:

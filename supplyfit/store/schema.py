@@ -123,7 +123,10 @@ MIGRATIONS: list[str] = [
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Bring the store to SCHEMA_VERSION; returns the version found before migrating."""
+    """Bring the store to SCHEMA_VERSION; returns the version found before migrating.
+
+    Runs in the caller's transaction: opening a store migrates, protects and recovers in one commit (each
+    commit syncs the write-ahead log; seven of them made opening a new store ten times slower than connecting)."""
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     found = int(row[0]) if row else 0
@@ -132,8 +135,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             f"store schema version {found} is newer than this supplyfit ({SCHEMA_VERSION}); upgrade supplyfit"
         )
     for version in range(found, SCHEMA_VERSION):
-        con.execute("BEGIN TRANSACTION")
         con.execute(MIGRATIONS[version])
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version + 1)])
-        con.execute("COMMIT")
+    if found < SCHEMA_VERSION:
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
     return found
