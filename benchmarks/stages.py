@@ -1,15 +1,16 @@
 """Each CLI stage on generated stores of growing size: wall time and peak memory (RSS) per stage and size.
 
-    python benchmarks/stages.py --skus 5000 20000 50000 [--stages forecast plan match monitor]
+    python benchmarks/stages.py --skus 5000 20000 50000 [--stages ingest forecast plan match verify monitor report]
                                 [--limit-gb 8] [--work DIR] [--forecast-model auto] [--customers N]
 
-The store is ``benchmarks/scale.py``'s generator (two years of weekly history, one order line per order, no
-customer ids; with ``--customers N`` the lines are grouped into orders of about 2.5 lines of N customers) loaded
-with ``supplyfit ingest orders``; every stage then runs as ``supplyfit <stage>`` in a process of its own, its peak
-RSS read from the kernel's accounting of that child (``os.wait4``), under ``ulimit -v`` (``--limit-gb``) so that a
-runaway stage fails instead of taking the machine down. ``plan`` needs the
-``forecasts`` table, so ``forecast`` runs first when it is asked for. With ``--work`` the generated stores are kept
-and reused.
+The data is :mod:`supplyfit.scale.synthetic`'s generator (two years of weekly history, one order line per order,
+no customer ids; with ``--customers N`` the lines are grouped into orders of about 2.5 lines of N customers),
+written as one Parquet file and loaded with ``supplyfit ingest orders`` (the ``ingest`` stage); every stage then
+runs as ``supplyfit <stage>`` in a process of its own, its peak RSS read from the kernel's accounting of that child
+(``os.wait4``), under ``ulimit -v`` (``--limit-gb``) so that a runaway stage fails instead of taking the machine
+down. Stages run in chain order (``plan`` reads ``forecast``'s table, ``report`` every result). With ``--work`` the
+generated files and stores are kept and reused (``ingest`` then loads into a fresh copy). At the end: a table, and
+how each stage's time and memory grew against the SKUs between the smallest and the largest size (1.0 = linear).
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from supplyfit.scale.synthetic import build_store
+from supplyfit.scale.synthetic import write_orders
 
-STAGES = ("forecast", "plan", "match", "monitor")
+STAGES = ("ingest", "forecast", "plan", "match", "verify", "monitor", "report")
 
 
 def measure(args: list[str], limit_gb: float) -> dict:
@@ -66,17 +68,45 @@ def main() -> None:
     options = {"forecast": ["--model", args.forecast_model]}
     rows = []
     for n in args.skus:
-        db = work / (f"stages-{n}.duckdb" if args.customers is None else f"stages-{n}-c{args.customers}.duckdb")
-        if not db.exists():
+        tag = f"{n}" if args.customers is None else f"{n}-c{args.customers}"
+        data, db = work / f"orders-{tag}.parquet", work / f"stages-{tag}.duckdb"
+        if not data.exists():
             t0 = time.perf_counter()
-            lines = build_store(db, n, customers=args.customers)
-            print(f"{n:,} SKUs: {lines:,} lines stored in {time.perf_counter() - t0:.0f} s", flush=True)
-        for stage in [s for s in STAGES if s in args.stages]:
-            r = measure(cli + [stage, "--db", str(db)] + options.get(stage, []), args.limit_gb)
+            lines = write_orders(data, n, customers=args.customers)
+            print(f"{n:,} SKUs: {lines:,} lines generated in {time.perf_counter() - t0:.0f} s", flush=True)
+        if "ingest" in args.stages or not db.exists():
+            for stale in (db, Path(f"{db}.secret"), Path(f"{db}.wal")):
+                stale.unlink(missing_ok=True)
+        for stage in [s for s in STAGES if s in args.stages or (s == "ingest" and not db.exists())]:
+            cmd = {
+                "ingest": ["ingest", "orders", str(data)],
+                "report": ["report", "--out", str(work / f"report-{tag}.html")],
+            }.get(stage, [stage])
+            r = measure(cli + cmd + ["--db", str(db)] + options.get(stage, []), args.limit_gb)
+            if stage == "report" and r["rc"] == 0:
+                r["report_mib"] = (work / f"report-{tag}.html").stat().st_size / 2**20
             rows.append({"skus": n, "customers": args.customers or 0, "stage": stage, **r})
             print(rows[-1], flush=True)
     df = pd.DataFrame(rows).drop(columns="tail")
     print(df.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    print_growth(df)
+
+
+def print_growth(df: pd.DataFrame) -> None:
+    """Per stage, the exponent b of time ~ SKUs^b (and memory) between the smallest and largest size: 1 is linear,
+    0 flat. Read from two points only, so a stage dominated by fixed cost at the small size shows b < 1."""
+    sizes = sorted(df.skus.unique())
+    if len(sizes) < 2:
+        return
+    lo, hi = sizes[0], sizes[-1]
+    print(f"growth from {lo:,} to {hi:,} SKUs (x{hi / lo:.0f}); exponent b in cost ~ SKUs^b")
+    for stage, g in df[df.rc == 0].groupby("stage", sort=False):
+        a, b = g[g.skus == lo], g[g.skus == hi]
+        if len(a) and len(b):
+            scale = np.log(hi / lo)
+            t = np.log(b.seconds.iloc[0] / a.seconds.iloc[0]) / scale
+            m = np.log(b.peak_gib.iloc[0] / a.peak_gib.iloc[0]) / scale
+            print(f"  {stage:<9} time b = {t:.2f}   memory b = {m:.2f}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 WEEKS = 104
 START = pd.Timestamp("2009-01-05")
@@ -74,6 +75,32 @@ def synthetic_panel(n_series: int, seed: int) -> pd.DataFrame:
         return build_panel(str(Path(tmp) / "orders"), engine="local")
 
 
+def write_orders(out: Path, skus: int, weeks: int | None = None, customers: int | None = None, seed: int = 0) -> int:
+    """``generate``'s orders for ``skus`` SKUs as one Parquet file ``out`` (what a user would load): the last
+    ``weeks`` weeks only (all 104 if None), and with ``customers`` the lines grouped into orders of about 2.5 lines
+    of random customers. Streams part by part unless a subset or customers are asked for. Returns the lines."""
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(skus, Path(tmp) / "orders", seed=seed)
+        parts = sorted((Path(tmp) / "orders").glob("part-*.parquet"))
+        if weeks is None and customers is None:
+            schema = pq.read_schema(parts[0])
+            with pq.ParquetWriter(out, schema) as writer:
+                for part in parts:
+                    writer.write_table(pq.read_table(part, schema=schema))
+            return sum(pq.ParquetFile(p).metadata.num_rows for p in parts)
+        frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    if weeks is not None:
+        frame = frame[frame["ts"] >= frame["ts"].max().normalize() - pd.Timedelta(weeks=weeks)]
+    if customers is not None:
+        rng = np.random.default_rng(seed)
+        frame = frame.sort_values("ts", kind="stable", ignore_index=True)
+        order = np.cumsum(rng.random(len(frame)) < 0.4)
+        frame["order_id"] = [f"G{o}" for o in order]
+        frame["customer_id"] = pd.Series(rng.integers(0, customers, order[-1] + 1)).map("C{}".format)[order].to_numpy()
+    frame.to_parquet(out, index=False)
+    return len(frame)
+
+
 def build_store(
     db: Path,
     skus: int,
@@ -82,37 +109,20 @@ def build_store(
     seed: int = 0,
     cache: Path | None = None,
 ) -> int:
-    """A store of ``generate``'s orders for ``skus`` SKUs: the last ``weeks`` weeks only (all 104 if None), and
-    with ``customers`` the lines grouped into orders of about 2.5 lines of random customers. Returns the lines
-    stored. With ``cache`` (a folder) the store is built there once and copied (with its secret) to ``db``."""
+    """A store of :func:`write_orders`'s file (same arguments). Returns the lines stored. With ``cache`` (a
+    folder) the store is built there once and copied (with its secret) to ``db``."""
+    from ..store import Store, ingest_orders
+
     if cache is not None:
         pristine = cache / f"generated-{skus}-{weeks}-{customers}-{seed}.duckdb"
         if not pristine.exists():
             build_store(pristine, skus, weeks, customers, seed)
         for suffix in ("", ".secret"):
             shutil.copy(f"{pristine}{suffix}", f"{db}{suffix}")
-        from ..store import Store
-
         with Store(db) as store:
             return int(store.query("SELECT count(*) AS n FROM orders WHERE tenant = $tenant").n[0])
-    from ..store import Store, ingest_orders
-
     with tempfile.TemporaryDirectory() as tmp:
-        generate(skus, Path(tmp) / "orders", seed=seed)
-        parts = sorted((Path(tmp) / "orders").glob("part-*.parquet"))
-        if weeks is not None or customers is not None:
-            frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
-            if weeks is not None:
-                frame = frame[frame["ts"] >= frame["ts"].max().normalize() - pd.Timedelta(weeks=weeks)]
-            if customers is not None:
-                rng = np.random.default_rng(seed)
-                frame = frame.sort_values("ts", kind="stable", ignore_index=True)
-                order = np.cumsum(rng.random(len(frame)) < 0.4)
-                frame["order_id"] = [f"G{o}" for o in order]
-                frame["customer_id"] = (
-                    pd.Series(rng.integers(0, customers, order[-1] + 1)).map("C{}".format)[order].to_numpy()
-                )
-            parts = [Path(tmp) / "subset.parquet"]
-            frame.to_parquet(parts[0], index=False)
+        path = Path(tmp) / "orders.parquet"
+        write_orders(path, skus, weeks, customers, seed)
         with Store(db) as store:
-            return sum(ingest_orders(store, p).stored for p in parts)
+            return ingest_orders(store, path).stored
