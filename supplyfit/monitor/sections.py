@@ -1,7 +1,9 @@
 """Report sections for each stage of the chain, built only from the store's result tables.
 
 A section whose stage has not run for the tenant says which command to run instead of disappearing, and one whose
-tables hold too little for a chart (a week of data, no categories, no customers) says so in a line.
+tables hold too little for a chart (a week of data, no categories, no customers) says so in a line. Values are
+formatted by kind (counts as whole numbers, shares as %, no NaN: a missing value is a dash), SKU codes carry their
+descriptions, and severities have one colour scale (:data:`SEVERITY_COLORS`) wherever they appear.
 """
 
 from __future__ import annotations
@@ -12,9 +14,75 @@ from dataclasses import dataclass, field
 from functools import wraps
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from ..store import Store
+from . import svg
+from .briefing import SEVERITY_OF_REASON, descriptions
+from .svg import Series, percent
+
+SEVERITY_COLORS = {"high": "#c62828", "medium": "#e69500", "low": "#78909c", "info": "#b0bec5"}
+SHARE_SUFFIXES = ("share", "rate", "_pop", "_yoy", "coverage_80", "confidence", "support", "positive")
+
+
+def cell(value: object, column: str, whole: bool = False) -> tuple[str, bool]:
+    """A value as shown in a table, and whether it is a number (right-aligned): a dash for a missing value, shares
+    (columns named *share, *rate, *_pop …) as %, numbers of a ``whole`` column (counts) without decimals, others
+    with two, dates without a zero time."""
+    if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):  # type: ignore[arg-type]
+        return "—", False
+    if column == "severity" and value in SEVERITY_COLORS:
+        return f"<span class='sev sev-{value}'>{html.escape(str(value))}</span>", False
+    if isinstance(value, pd.Timestamp):
+        return (f"{value:%Y-%m-%d}" if value == value.normalize() else f"{value:%Y-%m-%d %H:%M}"), False
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return html.escape(str(value)), False
+    if column.endswith(SHARE_SUFFIXES):
+        return percent(float(value)), True
+    return (f"{value:,.0f}" if whole else f"{value:,.2f}"), True
+
+
+def _whole(col: pd.Series) -> bool:
+    """A number column whose values are all whole (counts, units): shown without decimals."""
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return False
+    vals = col.dropna()
+    return bool((vals == vals.round()).all())
+
+
+def html_table(df: pd.DataFrame) -> str:
+    """``df`` as an HTML table with :func:`cell` formatting; number columns (headers too) are right-aligned."""
+    whole = [_whole(df[c]) for c in df.columns]
+    rows = [
+        [cell(v, str(c), w) for c, v, w in zip(df.columns, r, whole, strict=True)] for r in df.itertuples(index=False)
+    ]
+    numeric = [any(r[i][1] for r in rows) for i in range(len(df.columns))]
+    head = "".join(
+        f"<th{' class=num' if n else ''}>{html.escape(str(c))}</th>" for c, n in zip(df.columns, numeric, strict=True)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td{' class=num' if n else ''}>{v}</td>" for (v, _), n in zip(r, numeric, strict=True))
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table class='tbl'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def heat_table(matrix: pd.DataFrame, fmt: Callable[[float], str] = svg.number) -> str:
+    """A matrix as a table whose cells are shaded by value (a heatmap that stays text)."""
+    top = float(matrix.max().max()) if matrix.size else 0.0
+    head = "<th></th>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in matrix.columns)
+    body = ""
+    for idx, row in matrix.iterrows():
+        tds = "".join(
+            "<td>—</td>"
+            if pd.isna(v)
+            else f"<td class=num style='background:rgba(31,111,178,{0.08 + 0.72 * v / top if top else 0:.2f})'>"
+            f"{fmt(v)}</td>"
+            for v in row
+        )
+        body += f"<tr><th>{html.escape(str(idx))}</th>{tds}</tr>"
+    return f"<table class='tbl heat'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 @dataclass
@@ -32,24 +100,26 @@ class Section:
         return self
 
     def table(self, df: pd.DataFrame, caption: str = "", limit: int = 20) -> Section:
-        body = df.head(limit).to_html(
-            index=False, float_format=lambda v: f"{v:,.3f}", border=0, classes="tbl", escape=True
-        )
         cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
-        self.blocks.append(f"{cap}{body}")
+        self.blocks.append(f"{cap}{html_table(df.head(limit))}")
         return self
 
-    def chart(self, fig: go.Figure, caption: str = "") -> Section:
-        fig.update_layout(
-            template="plotly_white",
-            height=360,
-            margin={"l": 50, "r": 20, "t": 50, "b": 40},
-            font={"family": "Noto Sans CJK SC, Microsoft YaHei, Arial, sans-serif"},
-        )
+    def chart(self, chart: str, caption: str = "") -> Section:
+        """An inline SVG chart (see :mod:`supplyfit.monitor.svg`) with a caption that gives its numbers."""
         cap = f"<div class='cap'>{html.escape(caption)}</div>" if caption else ""
-        div = fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-        self.blocks.append(f"<div class='chart'>{div}</div>{cap}")
+        self.blocks.append(f"<div class='chart'>{chart}</div>{cap}")
         return self
+
+    def html(self, block: str) -> Section:
+        self.blocks.append(block)
+        return self
+
+
+def with_descriptions(df: pd.DataFrame, names: dict[str, str], column: str) -> pd.DataFrame:
+    """``df`` with a ``description`` column right after its SKU ``column``."""
+    out = df.copy()
+    out.insert(list(out.columns).index(column) + 1, "description", out[column].astype(str).map(names).fillna(""))
+    return out
 
 
 def window_of(ts: pd.Series) -> str:
@@ -95,7 +165,7 @@ def store_section(store: Store) -> Section:
     sec = Section("data", "Data loaded · 数据接入")
     info = store.status()
     if not info["tables"].get("orders") and not info["tables"].get("reviews"):
-        sec.missing = "No data loaded yet: run `supplyfit ingest orders FILE`."
+        sec.missing = "No data loaded yet · 尚未导入数据: run `supplyfit ingest orders FILE`."
         return sec
     monthly = store.query(
         "SELECT date_trunc('month', ts) AS month, count(*) AS lines, "
@@ -104,20 +174,22 @@ def store_section(store: Store) -> Section:
     )
     span = store.query("SELECT min(ts) AS lo, max(ts) AS hi FROM orders WHERE tenant = $tenant")
     sec.window = window_of(pd.Series([span.lo[0], span.hi[0]]).dropna())
-    counts = ", ".join(f"{k}: {v:,}" for k, v in info["tables"].items())
-    sec.text(f"Rows per table — {counts}.")
-    sec.table(info["loads"], "Recent loads (rows read = stored + quarantined + duplicates)")
+    loads = info["loads"].assign(file=lambda d: d["file"].astype(str).str.rsplit("/", n=1).str[-1])
+    cols = ["load_id", "kind", "file", "rows_read", "stored", "quarantined", "duplicates", "finished", "status"]
+    sec.table(
+        loads[[c for c in cols if c in loads]],
+        "Recent loads · 最近导入 (rows read = stored + quarantined + duplicates)",
+    )
     if len(info["quarantine_reasons"]):
-        sec.table(info["quarantine_reasons"], "Why rows were quarantined")
+        sec.table(info["quarantine_reasons"], "Why rows were quarantined · 隔离原因")
     if len(monthly):
-        fig = go.Figure(
-            [
-                go.Bar(x=monthly.month, y=monthly.lines, name="order lines"),
-                go.Bar(x=monthly.month, y=monthly.return_lines, name="return lines"),
-            ]
+        months = [f"{m:%Y-%m}" for m in monthly.month]
+        chart = svg.bars(
+            "Order lines per month · 每月订单行",
+            months,
+            [Series("order lines · 订单行", monthly.lines), Series("return lines · 退货行", monthly.return_lines)],
         )
-        fig.update_layout(title="Order lines per month · 每月订单行", barmode="overlay")
-        sec.chart(fig, "Numbers: " + ", ".join(f"{m:%Y-%m} {n:,}" for m, n in zip(monthly.month, monthly.lines)))
+        sec.chart(chart, "Numbers: " + ", ".join(f"{m} {n:,}" for m, n in zip(months, monthly.lines, strict=True)))
     return sec
 
 
@@ -125,64 +197,70 @@ def store_section(store: Store) -> Section:
 def voice_section(store: Store, sec: Section) -> None:
     scores = store.table("review_scores")
     by_cat = scores.groupby("category").agg(reviews=("review_id", "size"), positive=("predicted", "mean"))
-    fig = go.Figure(go.Bar(x=by_cat.index, y=by_cat.positive, text=[f"{v:.0%}" for v in by_cat.positive]))
-    fig.update_layout(title="Share of positive reviews by category · 各品类好评率", yaxis_tickformat=".0%")
-    sec.chart(fig, "Numbers: " + ", ".join(f"{c} {p:.1%} of {n}" for c, n, p in by_cat.itertuples()))
+    chart = svg.bars(
+        "Share of positive reviews by category · 各品类好评率",
+        by_cat.index,
+        [Series("positive · 好评", by_cat.positive)],
+        fmt=percent,
+    )
+    sec.chart(chart, "Numbers: " + ", ".join(f"{c} {p:.1%} of {n:,}" for c, n, p in by_cat.itertuples()))
     aspects = store.table("aspects")
     if aspects.empty:
         sec.text("No aspect is named often enough in these reviews to rank it.")
     else:
         top = aspects.sort_values("mentions", ascending=False).groupby("category").head(4)
-        label = top.category.astype(str) + " · " + top.aspect.astype(str)
-        fig = go.Figure(
+        top = top.sort_values(["category", "mentions"], ascending=[True, False])
+        chart = svg.bars(
+            "Aspects people mention, by polarity · 评论关注点",
+            top.category.astype(str) + " · " + top.aspect.astype(str),
             [
-                go.Bar(name="positive · 正面", y=label, x=top.mentions * top.positive_share, orientation="h"),
-                go.Bar(name="negative · 负面", y=label, x=top.mentions * top.negative_share, orientation="h"),
-            ]
+                Series("positive · 正面", top.mentions * top.positive_share),
+                Series("negative · 负面", top.mentions * top.negative_share),
+            ],
+            stacked=True,
+            horizontal=True,
         )
-        fig.update_layout(title="Aspects people mention, by polarity · 评论关注点", barmode="stack", height=700)
-        sec.chart(fig, "Mentions = reviews naming the aspect; split by the sentiment of the clause that names it.")
+        sec.chart(chart, "Mentions = reviews naming the aspect; split by the sentiment of the clause that names it.")
     brief = store.table("design_brief")
     sec.table(brief[brief["rank"] <= 3], "Design brief · 设计简报: top unmet needs and praised attributes", limit=60)
+    queue = store.table("complaints").sort_values("rank").head(15)
+    queue.insert(1, "severity", [SEVERITY_OF_REASON.get(r, "low") for r in queue.reason])
     sec.table(
-        store.table("complaints").head(15)[["rank", "category", "urgency", "reason", "matched", "text"]],
-        "Complaint queue · 投诉队列 (most urgent first)",
+        queue[["rank", "severity", "category", "reason", "matched", "text"]],
+        "Complaint queue · 投诉队列 (most urgent first; severity from the reason: safety and fraud are high)",
     )
 
 
 @section("demand", "Demand forecasts · 需求预测", "supplyfit forecast", "forecasts")
 def demand_section(store: Store, sec: Section) -> None:
     panel, fc = store.table("demand_panel"), store.table("forecasts")
+    names = descriptions(store)
     sec.window = f"history {window_of(panel.ds)}; forecast {window_of(fc.ds)}"
     hist_total = panel.groupby("ds").y.sum()
     cat_hist = panel.groupby(["category", "ds"]).y.sum() if "category" in panel.columns else None
-    series = [("total", "total", hist_total)]
+    series = [("total", "total · 合计", hist_total)]
     top_cats = fc[fc.level == "category"].groupby("unique_id").yhat.sum().nlargest(3).index
     for c in top_cats:
         name = c.split("/", 1)[1]
         if cat_hist is not None and name in cat_hist.index.get_level_values(0):
-            series.append((c, f"category {name}", cat_hist.loc[name]))
-    top_skus = panel.groupby("unique_id").y.sum().nlargest(3).index
-    for s in top_skus:
-        series.append((s, f"SKU {s}", panel[panel.unique_id == s].set_index("ds").y))
+            series.append((c, f"category · 品类 {name}", cat_hist.loc[name]))
+    for s in panel.groupby("unique_id").y.sum().nlargest(3).index:
+        series.append((s, f"SKU {s} · {names.get(str(s), '')}", panel[panel.unique_id == s].set_index("ds").y))
     for uid, label, hist in series:
         f = fc[fc.unique_id == uid].sort_values("ds")
-        fig = go.Figure(
+        chart = svg.lines(
+            f"Weekly units · 周销量: {label}",
             [
-                go.Scatter(x=hist.index, y=hist.values, name="history · 历史", mode="lines"),
-                go.Scatter(
-                    x=list(f.ds) + list(f.ds[::-1]),
-                    y=list(f.yhat_q90) + list(f.yhat_q10[::-1]),
-                    fill="toself",
-                    name="80% band · 区间",
-                    line={"width": 0},
-                    opacity=0.3,
-                ),
-                go.Scatter(x=f.ds, y=f.yhat, name="forecast · 预测", mode="lines+markers"),
-            ]
+                Series("history · 历史", hist.values, x=list(hist.index)),
+                Series("forecast · 预测", f.yhat, x=list(f.ds), color=svg.PALETTE[1]),
+            ],
+            band=(list(f.ds), f.yhat_q10, f.yhat_q90),
         )
-        fig.update_layout(title=f"Weekly units · 周销量: {label}")
-        sec.chart(fig, "Forecast: " + ", ".join(f"{d:%m-%d} {v:,.0f}" for d, v in zip(f.ds, f.yhat)))
+        sec.chart(
+            chart,
+            "Forecast (shaded: 80% band · 区间): "
+            + ", ".join(f"{d:%m-%d} {v:,.0f}" for d, v in zip(f.ds, f.yhat, strict=True)),
+        )
     backtest = store.table("backtest") if store.has_table("backtest") else pd.DataFrame()
     if len(backtest):
         sec.table(backtest, "Backtest (rolling origin, M5 WRMSSE, 80% interval coverage)")
@@ -193,29 +271,23 @@ def demand_section(store: Store, sec: Section) -> None:
 @section("supply", "Flexible production · 柔性生产", "supplyfit plan", "production_plan", "policy_comparison")
 def supply_section(store: Store, sec: Section) -> None:
     plan = store.table("production_plan").sort_values("qty", ascending=False)
-    sec.table(plan.head(15), f"Production plan · 生产计划: {len(plan)} SKUs, {plan.qty.sum():,.0f} units")
+    plan = plan.rename(columns={"unique_id": "sku", "ds": "arrives"})
+    sec.table(
+        with_descriptions(plan.head(15), descriptions(store), "sku"),
+        f"Production plan · 生产计划: {len(plan):,} SKUs, {plan.qty.sum():,.0f} units (largest 15)",
+    )
     comp = store.table("policy_comparison")
     if comp.empty:
         sec.text("No policy comparison: the history is too short to replay the last 8 weeks.")
         return
-    fig = go.Figure()
-    for policy, g in comp.groupby("policy"):
-        fig.add_trace(
-            go.Scatter(
-                x=g.leftover_rate,
-                y=g.fill_rate,
-                mode="lines+markers+text",
-                name=policy,
-                text=[f"SL {s:.2f}" for s in g.service_level],
-                textposition="top center",
-            )
-        )
-    fig.update_layout(
-        title="Fill rate vs leftover rate · 满足率与剩余率 (replay of the last 8 weeks)",
-        xaxis_title="leftover units / units made",
-        yaxis_title="fill rate",
+    chart = svg.lines(
+        "Fill rate vs leftover rate · 满足率与剩余率 (x: leftover units / units made; replay of the last 8 weeks)",
+        [Series(str(policy), g.fill_rate, x=list(g.leftover_rate)) for policy, g in comp.groupby("policy")],
+        fmt=percent,
+        markers=True,
+        xfmt=percent,
     )
-    sec.chart(fig)
+    sec.chart(chart, "Each point is a service level (0.7, 0.8, 0.9, 0.95); up and left is better.")
     sec.table(comp, "Policy comparison (replayed on the last 8 weeks of actual demand)")
 
 
@@ -225,7 +297,7 @@ def match_section(store: Store, sec: Section) -> None:
     if rules.empty:
         sec.text("No basket rule reaches the minimum support and confidence.")
     else:
-        _rules(sec, rules)
+        _rules(sec, rules, descriptions(store))
     summary = store.table("segment_summary") if store.has_table("segment_summary") else pd.DataFrame()
     if summary.empty:
         sec.text("No segments: the orders carry no customer ids.")
@@ -233,56 +305,50 @@ def match_section(store: Store, sec: Section) -> None:
         _segments(store, sec, summary)
     groups = store.table("group_demand") if store.has_table("group_demand") else pd.DataFrame()
     if len(groups):
-        fig = go.Figure(
-            [
-                go.Scatter(name=g, x=d.period, y=d.revenue_share, mode="lines+markers")
-                for g, d in groups.groupby("group")
-            ]
+        chart = svg.lines(
+            "Demand by consumer group · 目标人群需求 (share of revenue)",
+            [Series(str(g), d.revenue_share, x=list(d.period)) for g, d in groups.groupby("group")],
+            fmt=percent,
         )
-        fig.update_layout(title="Demand by consumer group · 目标人群需求 (share of revenue)", yaxis_tickformat=".0%")
         sec.chart(
-            fig,
+            chart,
             "Groups are read from product names (children, students, seniors, gifts & trend); "
             "'general' = no group named.",
         )
 
 
-def _rules(sec: Section, rules: pd.DataFrame) -> None:
+def _rules(sec: Section, rules: pd.DataFrame, names: dict[str, str]) -> None:
+    def named(items: str) -> str:
+        return " + ".join(f"{i} {names.get(i, '')}".strip() for i in items.split(" + "))
+
+    top = rules.head(15)[["antecedents", "consequents", "support", "confidence", "lift"]]
     sec.table(
-        rules.head(15)[["antecedents", "consequents", "support", "confidence", "lift"]],
-        "Strongest basket rules · 购物篮规则 (by lift)",
+        top.assign(antecedents=top.antecedents.map(named), consequents=top.consequents.map(named)),
+        "Strongest basket rules · 购物篮规则 (by lift: how many times more often the items are bought together "
+        "than by chance)",
     )
-    top = rules.head(40)
-    items = sorted(set(top.antecedents) | set(top.consequents))[:25]
-    lift = top.pivot_table(index="antecedents", columns="consequents", values="lift", aggfunc="max")
-    lift = lift.reindex(index=[i for i in items if i in lift.index], columns=[i for i in items if i in lift.columns])
-    fig = go.Figure(go.Heatmap(z=lift.values, x=lift.columns, y=lift.index, colorscale="Blues"))
-    fig.update_layout(title="Lift of the strongest rules · 关联提升度", height=500)
-    sec.chart(fig)
 
 
 def _segments(store: Store, sec: Section, summary: pd.DataFrame) -> None:
-    fig = go.Figure(
-        [
-            go.Bar(name="customers", x=summary.segment, y=summary.customer_share),
-            go.Bar(name="revenue", x=summary.segment, y=summary.revenue_share),
-        ]
+    chart = svg.bars(
+        "Segments: share of customers and revenue · 客群占比",
+        summary.segment,
+        [Series("customers · 客户", summary.customer_share), Series("revenue · 销售额", summary.revenue_share)],
+        fmt=percent,
     )
-    fig.update_layout(title="Segments: share of customers and revenue · 客群占比", yaxis_tickformat=".0%")
     sec.chart(
-        fig,
+        chart,
         "Numbers: "
         + ", ".join(
             f"{s} {c:,} customers, {r:.0%} of revenue"
-            for s, c, r in zip(summary.segment, summary.customers, summary.revenue_share)
+            for s, c, r in zip(summary.segment, summary.customers, summary.revenue_share, strict=True)
         ),
     )
     if store.has_table("segment_structure"):
         st = store.table("segment_structure")
         cat = st[st.dimension == "category"].pivot_table(index="segment", columns="value", values="share")
-        fig = go.Figure(go.Heatmap(z=cat.values, x=cat.columns, y=cat.index, colorscale="Blues"))
-        fig.update_layout(title="What each segment buys · 客群 × 品类 (share of segment revenue)", height=420)
-        sec.chart(fig)
+        sec.html("<div class='cap'>What each segment buys · 客群 × 品类 (share of segment revenue)</div>")
+        sec.html(heat_table(cat, percent))
     if store.has_table("recommendations"):
         recs = store.table("recommendations")
         ex = recs.groupby("customer_id").sku.agg(lambda s: ", ".join(s.head(5))).head(8).reset_index()
@@ -294,6 +360,12 @@ def _ind(store: Store, name: str, freq: str) -> pd.DataFrame:
     return df.sort_values("period", kind="stable") if "period" in df.columns else df
 
 
+def _complete_months(store: Store) -> set[pd.Timestamp]:
+    """Months whose data covers the whole month: "last month" and growth are read from these only."""
+    monthly = _ind(store, "totals", "M")
+    return set(monthly.period[monthly.complete]) if "complete" in monthly else set(monthly.period)
+
+
 @section("consumption", "Consumption scale and structure · 消费规模与结构", "supplyfit monitor", "ind_totals")
 def consumption_section(store: Store, sec: Section) -> None:
     monthly, weekly = _ind(store, "totals", "M"), _ind(store, "totals", "W")
@@ -301,88 +373,105 @@ def consumption_section(store: Store, sec: Section) -> None:
     for note in store.table("ind_notes").note:
         sec.text(f"Note: {note}.")
     fc = _ind(store, "forecast", "W")
-    fig = go.Figure(go.Scatter(x=weekly.period, y=weekly.revenue, name="net revenue · 销售额", mode="lines"))
     rev = fc[fc.metric == "revenue"]
-    if len(rev):
-        fig.add_trace(
-            go.Scatter(
-                x=list(rev.period) + list(rev.period[::-1]),
-                y=list(rev.yhat_q90) + list(rev.yhat_q10[::-1]),
-                fill="toself",
-                opacity=0.3,
-                line={"width": 0},
-                name="80% band · 区间",
-            )
-        )
-        fig.add_trace(go.Scatter(x=rev.period, y=rev.yhat, name="forecast · 预测", mode="lines+markers"))
-    fig.update_layout(title="Weekly net revenue and forecast · 周销售额与预测")
-    sec.chart(
-        fig,
-        "Numbers (last 8 weeks): "
-        + ", ".join(f"{p:%m-%d} {v:,.0f}" for p, v in zip(weekly.period.tail(8), weekly.revenue.tail(8))),
-    )
-    cols = [
-        "period",
-        "revenue",
-        "units",
-        "orders",
-        "customers",
-        "avg_basket",
-        "return_rate",
-        "revenue_pop",
-        "revenue_yoy",
-    ]
-    sec.table(
-        monthly[cols].assign(period=monthly.period.dt.strftime("%Y-%m")),
-        "Monthly indicators · 月度指标 (pop = vs previous month, yoy = vs same month a year before)",
-    )
-    _structure(store, sec)
-    conc, cust = _ind(store, "concentration", "M"), _ind(store, "customers", "M")
-    fig = go.Figure(
+    chart = svg.lines(
+        "Weekly net revenue and forecast · 周销售额与预测",
         [
-            go.Bar(x=cust.period, y=cust.new_customers, name="new · 新客"),
-            go.Bar(x=cust.period, y=cust.returning_customers, name="returning · 老客"),
-        ]
+            Series("net revenue · 销售额", weekly.revenue, x=list(weekly.period)),
+            Series("forecast · 预测", rev.yhat, x=list(rev.period), color=svg.PALETTE[1]),
+        ],
+        band=(list(rev.period), rev.yhat_q10, rev.yhat_q90) if len(rev) else None,
     )
-    fig.update_layout(title="New and returning customers · 新老客户", barmode="stack")
     sec.chart(
-        fig,
+        chart,
+        "Numbers (last 8 weeks; the latest may be partial): "
+        + ", ".join(f"{p:%m-%d} {v:,.0f}" for p, v in zip(weekly.period.tail(8), weekly.revenue.tail(8), strict=True)),
+    )
+    complete = _complete_months(store)
+    cols = ["period", "revenue", "units", "orders", "customers", "avg_basket", "return_rate", "revenue_pop"]
+    table = monthly[[*cols, "revenue_yoy"]].assign(
+        period=[f"{p:%Y-%m}" + ("" if p in complete else " (partial · 未完整)") for p in monthly.period]
+    )
+    sec.table(
+        table,
+        "Monthly indicators · 月度指标 (pop = vs previous month, yoy = vs same month a year before; a partial "
+        "month compares fewer days)",
+    )
+    _structure(store, sec, complete)
+    conc, cust = _ind(store, "concentration", "M"), _ind(store, "customers", "M")
+    months = [f"{p:%Y-%m}" for p in cust.period]
+    chart = svg.bars(
+        "New and returning customers · 新老客户",
+        months,
+        [Series("new · 新客", cust.new_customers), Series("returning · 老客", cust.returning_customers)],
+        stacked=True,
+    )
+    sec.chart(
+        chart,
         "Top-10 SKU share of revenue by month: "
-        + ", ".join(f"{p:%Y-%m} {v:.0%}" for p, v in zip(conc.period, conc.top10_share)),
+        + ", ".join(f"{p:%Y-%m} {v:.0%}" for p, v in zip(conc.period, conc.top10_share, strict=True)),
     )
     bands = _ind(store, "price_bands", "M")
-    pb = bands.pivot_table(index="period", columns="band", values="share", sort=False)
-    fig = go.Figure([go.Bar(x=pb.index, y=pb[b], name=b) for b in pb.columns])
-    fig.update_layout(title="Price-band structure of revenue · 价格带结构", barmode="stack", yaxis_tickformat=".0%")
-    sec.chart(fig)
+    pb = bands.pivot_table(index="period", columns="band", values="share", sort=False).fillna(0.0)
+    chart = svg.bars(
+        "Price-band structure of revenue · 价格带结构",
+        [f"{p:%Y-%m}" for p in pb.index],
+        [Series(str(b), pb[b]) for b in pb.columns],
+        stacked=True,
+        fmt=percent,
+    )
+    sec.chart(chart)
     senti = _ind(store, "sentiment", "M")
     if len(senti):
         s_all = senti[senti.category == "all"]
-        fig = go.Figure(go.Scatter(x=s_all.period, y=s_all["index"], mode="lines+markers"))
-        fig.update_layout(title="Consumer-sentiment index · 消费者信心指数 (100 = balanced)")
-        sec.chart(fig)
+        chart = svg.lines(
+            "Consumer-sentiment index · 消费者信心指数 (100 = balanced)",
+            [Series("index · 指数", s_all["index"], x=list(s_all.period))],
+        )
+        sec.chart(chart)
 
 
-def _structure(store: Store, sec: Section) -> None:
-    """Category shares by month and each category's contribution to the last month's growth, when known."""
+def _structure(store: Store, sec: Section, complete: set[pd.Timestamp]) -> None:
+    """Category shares by month and each category's contribution to the growth of the last complete month."""
     dims = _ind(store, "by_dimension", "M")
-    cat = dims[dims.dimension == "category"].pivot_table(index="period", columns="value", values="share")
+    cat = dims[dims.dimension == "category"].pivot_table(index="period", columns="value", values="share").fillna(0.0)
     if cat.empty:
         sec.text("No category breakdown: the orders and products carry no categories.")
         return
-    fig = go.Figure([go.Scatter(x=cat.index, y=cat[c], stackgroup="one", name=c) for c in cat.columns])
-    fig.update_layout(title="Category share of revenue · 品类结构", yaxis_tickformat=".0%")
-    sec.chart(fig, "Last month: " + ", ".join(f"{c} {v:.0%}" for c, v in cat.iloc[-1].nlargest(6).items()))
-    contrib = _ind(store, "contribution", "M")
-    if contrib.empty:
-        sec.text("No growth contribution yet: it compares a month with the one before.")
-        return
-    last = contrib[contrib.period == contrib.period.max()].sort_values("contribution")
-    fig = go.Figure(go.Bar(x=last.contribution, y=last.category, orientation="h"))
-    fig.update_layout(
-        title=f"Contribution to revenue growth, {last.period.max():%Y-%m} · 增长贡献", xaxis_tickformat=".1%"
+    order = cat.mean().sort_values(ascending=False).index
+    chart = svg.bars(
+        "Category share of revenue · 品类结构",
+        [f"{p:%Y-%m}" for p in cat.index],
+        [Series(str(c), cat[c]) for c in order[:7]]
+        + ([Series("other categories · 其他", cat[order[7:]].sum(axis=1))] if len(order) > 7 else []),
+        stacked=True,
+        fmt=percent,
     )
-    sec.chart(fig, "Numbers: " + ", ".join(f"{c} {v:+.1%}" for c, v in zip(last.category, last.contribution)))
+    done = [p for p in cat.index if p in complete]
+    caption = (
+        f"Last complete month ({done[-1]:%Y-%m}): "
+        + ", ".join(f"{c} {v:.0%}" for c, v in cat.loc[done[-1]].nlargest(6).items())
+        if done
+        else "No complete month yet."
+    )
+    sec.chart(chart, caption)
+    contrib = _ind(store, "contribution", "M")
+    contrib = contrib[contrib.period.isin(complete)]
+    if contrib.empty:
+        sec.text("No growth contribution yet: it compares a complete month with the one before.")
+        return
+    last = contrib[contrib.period == contrib.period.max()].sort_values("contribution", ascending=False)
+    chart = svg.bars(
+        f"Contribution to revenue growth, {last.period.max():%Y-%m} (last complete month) · 增长贡献",
+        last.category,
+        [Series("contribution · 贡献", last.contribution)],
+        horizontal=True,
+        fmt=lambda v: f"{v:+.1%}",
+    )
+    sec.chart(
+        chart,
+        "Numbers: " + ", ".join(f"{c} {v:+.1%}" for c, v in zip(last.category, last.contribution, strict=True)),
+    )
 
 
 @section("hotspots", "Hotspots · 热点商品", "supplyfit monitor", "ind_totals")
@@ -395,18 +484,22 @@ def hotspot_section(store: Store, sec: Section) -> None:
         "Items most likely to be among the biggest unit risers of the next 8 weeks (learned ranker; "
         "see docs/benchmarks.md for its precision), with the evidence behind each."
     )
-    fig = go.Figure(
-        go.Bar(
-            x=hs.score[::-1],
-            y=hs.unique_id[::-1].astype(str),
-            orientation="h",
-            text=hs.category[::-1],
-            textposition="auto",
-        )
+    names = descriptions(store)
+    labels = [f"{u} · {names.get(str(u), '')}" for u in hs.unique_id]
+    chart = svg.bars("Hotspot score · 热度评分", labels, [Series("score · 评分", hs.score)], horizontal=True)
+    sec.chart(chart)
+    sec.table(
+        with_descriptions(hs[["rank", "unique_id", "category", "score", "last_units", "reason"]], names, "unique_id"),
+        "Hotspots and why · 热点原因",
     )
-    fig.update_layout(title="Hotspot score · 热度评分", height=520)
-    sec.chart(fig)
-    sec.table(hs[["rank", "unique_id", "category", "score", "last_units", "reason"]], "Hotspots and why")
+
+
+# The credit metrics each kind of data yields: a review category and an order category are scored on different
+# evidence, so each gets its own table (rows of one kind would show only dashes in the other's columns).
+CREDIT_KINDS = {
+    "reviews · 评论": ("complaint_rate", "complaint_severity"),
+    "orders · 订单": ("return_rate", "quarantine_rate", "finding_rate"),
+}
 
 
 @section("trust", "Trust · 可信: product information and credit", "supplyfit verify", "verification", "credit")
@@ -416,27 +509,35 @@ def trust_section(store: Store, sec: Section) -> None:
         sec.text("No product-information findings.")
     else:
         counts = findings.groupby(["kind", "severity"]).size().unstack(fill_value=0)
-        fig = go.Figure(
-            [
-                go.Bar(name=sev, y=counts.index, x=counts[sev], orientation="h")
-                for sev in ("high", "medium", "low", "info")
-                if sev in counts
-            ]
+        levels = [s for s in SEVERITY_COLORS if s in counts]
+        chart = svg.bars(
+            "Product-information findings · 商品信息核查 (by severity)",
+            counts.index,
+            [Series(sev, counts[sev], color=SEVERITY_COLORS[sev]) for sev in levels],
+            stacked=True,
+            horizontal=True,
         )
-        fig.update_layout(title="Product-information findings · 商品信息核查", barmode="stack")
-        sec.chart(fig, "Numbers: " + ", ".join(f"{k} {n}" for k, n in counts.sum(axis=1).items()))
+        sec.chart(chart, "Numbers: " + ", ".join(f"{k} {n:,}" for k, n in counts.sum(axis=1).items()))
+        worst = findings[findings.severity != "info"].copy()
+        worst["order"] = worst.severity.map({s: i for i, s in enumerate(SEVERITY_COLORS)})
         sec.table(
-            findings[findings.severity != "info"].head(15)[["severity", "kind", "sku", "reason"]],
-            "Most severe findings (all: `supplyfit verify` or GET /api/v1/verification)",
+            with_descriptions(worst.sort_values("order", kind="stable").head(15), descriptions(store), "sku")[
+                ["severity", "kind", "sku", "description", "reason"]
+            ],
+            "Most severe findings · 最严重的问题 (all: `supplyfit verify` or GET /api/v1/verification)",
         )
     credit = store.table("credit")
-    if len(credit):
-        points = [c for c in credit.columns if c.endswith("_points")]
-        sec.table(
-            credit[[credit.columns[0], "score", "grade", *points]],
-            f"Credit per {credit.basis.iloc[0]}: 100 × (1 − points lost / points with data), lowest first",
-            limit=30,
-        )
+    if credit.empty:
+        return
+    who = credit.columns[0]
+    sec.text(f"Credit per {credit.basis.iloc[0]}: 100 × (1 − points lost / points with data), lowest first.")
+    for kind, metrics in CREDIT_KINDS.items():
+        has = [m for m in metrics if f"{m}_n" in credit]
+        rows = credit[(credit[[f"{m}_n" for m in has]].fillna(0) > 0).any(axis=1)] if has else credit.iloc[:0]
+        has = [m for m in has if (rows[f"{m}_n"].fillna(0) > 0).any()]  # a metric no row has data for says nothing
+        if len(rows):
+            cols = [who, "score", "grade", *(c for m in has for c in (m, f"{m}_points"))]
+            sec.table(rows[cols], f"Credit from {kind} · 信用分", limit=30)
 
 
 BUILDERS: list[SectionBuilder] = [

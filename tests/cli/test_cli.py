@@ -1,9 +1,15 @@
 """The CLI end to end, as a user runs it (subprocesses on a real DuckDB file)."""
 
+import re
 import subprocess
 import sys
 
+import typer
+
+from supplyfit.cli import app
 from supplyfit.store import Store
+
+NOT_PLAIN = re.compile("[\x1b\u2800-\u28ff\r]")  # ANSI escapes, braille spinner frames, carriage-return redraws
 
 
 def run(*args, cwd=None):
@@ -17,6 +23,13 @@ def test_ingest_status_and_idempotent_rerun(tmp_path, sample_orders, sample_revi
     p = run("ingest", "orders", sample_orders, "--preset", "uci-online-retail", "--db", db)
     assert p.returncode == 0, p.stderr
     assert "quarantined" in p.stdout and "zero unit_price" in p.stdout
+    steps = p.stderr.splitlines()  # piped: one plain line per step, the mapping on one line however long
+    assert steps[0] == f"loading {sample_orders.name}" and steps[-1] == f"{sample_orders.name}: committed"
+    assert all(s.startswith(f"{sample_orders.name}: ") for s in steps[1:]) and len(steps) > 5
+    assert [ln for ln in p.stdout.splitlines() if ln.startswith("mapping: Invoice → order_id,")][0].endswith(
+        "Country → region"
+    )
+    assert not NOT_PLAIN.search(p.stdout + p.stderr)
     p = run("ingest", "reviews", sample_reviews, "--db", db)
     assert p.returncode == 0, p.stderr
     p = run("ingest", "orders", sample_orders, "--preset", "uci-online-retail", "--db", db)
@@ -28,9 +41,31 @@ def test_ingest_status_and_idempotent_rerun(tmp_path, sample_orders, sample_revi
         assert st.con.execute("SELECT count(DISTINCT load_id) FROM orders").fetchone()[0] == 1
 
 
-def test_help_lists_commands():
+def _commands(group, path: str = "supplyfit"):
+    """Every command and group under ``group`` (typer's vendored click objects), with its command path."""
+    for name, cmd in group.commands.items():
+        yield f"{path} {name}", cmd
+        yield from _commands(cmd, f"{path} {name}") if hasattr(cmd, "commands") else ()
+
+
+def test_every_option_and_argument_has_help():
+    commands = list(_commands(typer.main.get_command(app)))
+    assert len(commands) == 27
+    missing = [
+        f"{path} {param.name}"
+        for path, cmd in commands
+        for param in cmd.params
+        if not (getattr(param, "help", None) or "").strip()
+    ]
+    assert missing == []
+    assert all((cmd.help or "").strip() for _, cmd in commands)
+
+
+def test_help_lists_ingest_first():
     p = run("--help")
     assert p.returncode == 0
+    listed = re.findall(r"^\W*([a-z]+)\s{2,}\S", p.stdout[p.stdout.index("Commands") :], re.M)
+    assert listed[0] == "ingest" and listed.index("status") == 1, listed
     for cmd in (
         "ingest",
         "status",
