@@ -109,3 +109,22 @@ def test_credit_per_merchant_shows_its_components(tmp_path, db):
     assert c.loc["bad-shop", "complaint_rate"] > 0.6 and c.loc["good-shop", "complaint_rate"] == 0
     lost = c[[k for k in c.columns if k.endswith("_points")]].sum(axis=1)
     assert (lost.loc["bad-shop"] > lost.loc["good-shop"]) and (c.score <= 100).all()
+
+
+def test_trust_stage_on_more_items_than_any_internal_limit(tmp_path, tmp_path_factory):
+    """12,000 generated SKUs (as in the other stages' scale tests) plus the lines with known problems: the stage
+    finds those problems among them and scores every product line over every SKU, no internal limit cutting in."""
+    from supplyfit.scale.synthetic import CATEGORIES, build_store
+    from supplyfit.store.ingest import load_frame
+    from supplyfit.trust import stage
+
+    db = tmp_path / "s.duckdb"
+    build_store(db, 12_000, weeks=20, customers=3_000, cache=tmp_path_factory.getbasetemp())
+    with Store(db) as st:
+        load_frame(st, _lines(), "orders", "problems", tmp_path)
+        stage.run(st)
+        findings, credit = st.table("verification"), st.table("credit")
+        skus = st.query("SELECT count(DISTINCT sku) AS n FROM orders WHERE tenant = $tenant").n[0]
+    found = set(zip(findings.kind, findings.sku))
+    assert skus > 10_000 and {("sku_many_descriptions", "A1"), ("price_outlier", "C1")} <= found
+    assert set(CATEGORIES) <= set(credit.iloc[:, 0]) and credit.score.between(0, 100).all()
