@@ -129,11 +129,15 @@ def _open(db: Path, tenant: str = "default", write: bool = False, create: bool =
 
 
 def _df_table(df, title: str | None = None, limit: int = 20) -> Table:
+    """The first ``limit`` rows of ``df``; a column of whole numbers (counts, units) prints without decimals."""
+    from .monitor.sections import is_whole
+
     table = Table(title=title, show_lines=False)
+    formats = [",.0f" if is_whole(df[col]) else ",.3f" for col in df.columns]
     for col in df.columns:
         table.add_column(str(col))
     for row in df.head(limit).itertuples(index=False):
-        table.add_row(*[f"{v:,.3f}" if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*[format(v, f) if isinstance(v, float) else str(v) for v, f in zip(row, formats, strict=True)])
     return table
 
 

@@ -25,7 +25,7 @@ header{background:#1f3a5f;color:#fff;padding:18px 32px} header h1{margin:0;font-
 header div{font-size:13px;opacity:.85;margin-top:4px}
 nav{padding:6px 32px;background:#e8edf3} nav a{margin-right:14px;color:#1f3a5f;text-decoration:none}
 section{background:#fff;margin:18px 32px;padding:16px 24px;border-radius:6px;box-shadow:0 1px 3px #0002}
-section#briefing{border-top:4px solid #1f3a5f} h3{font-size:15px;margin:16px 0 4px}
+section.briefing{border-top:4px solid #1f3a5f} h3{font-size:15px;margin:16px 0 4px}
 h2{margin-top:0;font-size:19px} .window{color:#666;font-size:13px;margin-bottom:8px}
 .missing,.stale{color:#a15c00;background:#fff6e5;padding:10px;border-radius:4px} .stale{margin-bottom:8px}
 table.tbl{border-collapse:collapse;font-size:13px;margin:8px 0}
@@ -119,7 +119,7 @@ def briefing_html(b: Briefing) -> str:
     if f.stale:
         fresh += f" Out of date · 已过期: {', '.join(f.stale)} (`supplyfit run` refreshes them)."
     out.append(f"<p>{html.escape(fresh)}</p>")
-    return f"<section id='briefing' data-section='briefing'>{''.join(out)}</section>"
+    return f"<section class='briefing' id='briefing' data-section='briefing'>{''.join(out)}</section>"
 
 
 def stale_notes(store: Store) -> dict[str, str]:

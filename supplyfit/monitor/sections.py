@@ -41,7 +41,7 @@ def cell(value: object, column: str, whole: bool = False) -> tuple[str, bool]:
     return (f"{value:,.0f}" if whole else f"{value:,.2f}"), True
 
 
-def _whole(col: pd.Series) -> bool:
+def is_whole(col: pd.Series) -> bool:
     """A number column whose values are all whole (counts, units): shown without decimals."""
     if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         return False
@@ -51,7 +51,7 @@ def _whole(col: pd.Series) -> bool:
 
 def html_table(df: pd.DataFrame) -> str:
     """``df`` as an HTML table with :func:`cell` formatting; number columns (headers too) are right-aligned."""
-    whole = [_whole(df[c]) for c in df.columns]
+    whole = [is_whole(df[c]) for c in df.columns]
     rows = [
         [cell(v, str(c), w) for c, v, w in zip(df.columns, r, whole, strict=True)] for r in df.itertuples(index=False)
     ]

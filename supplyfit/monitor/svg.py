@@ -175,8 +175,8 @@ def lines(
     num = (lambda v: pd.Timestamp(v).value / 8.64e13) if is_date else float  # days when dates
     label = (lambda v: f"{pd.Timestamp(v):%Y-%m-%d}") if is_date else xfmt
     xlo, xhi = min(map(num, xs_all)), max(map(num, xs_all))
-    if not is_date:  # numbers: the axis runs between round ticks
-        xticks = _ticks(xlo, xhi)
+    xticks = [] if is_date else _ticks(xlo, xhi)  # numbers: the axis runs between round ticks
+    if xticks:
         xlo, xhi = xticks[0], xticks[-1]
     xhi = xhi if xhi > xlo else xlo + 1
     ticks = _ticks(min(0.0, *ys), max(ys))
@@ -192,9 +192,9 @@ def lines(
     for v in order[:: max(1, math.ceil(len(order) / 7))] if is_date else xticks:
         body.append(_text(sx(v), bottom + 16, label(v)))
     if band:
-        pts = [(sx(a), sy(b)) for a, b in zip(band[0], _clean(band[2]), strict=True)]
-        pts += [(sx(a), sy(b)) for a, b in reversed(list(zip(band[0], _clean(band[1]), strict=True)))]
-        body.append(f"<polygon points='{' '.join(f'{a:.1f},{b:.1f}' for a, b in pts)}' fill='#e08a1e' opacity='0.2'/>")
+        edge = [(sx(a), sy(b)) for a, b in zip(band[0], _clean(band[2]), strict=True)]
+        edge += [(sx(a), sy(b)) for a, b in reversed(list(zip(band[0], _clean(band[1]), strict=True)))]
+        body.append(f"<polygon points='{' '.join(f'{a:.1f},{b:.1f}' for a, b in edge)}' fill='#e08a1e' opacity='0.2'/>")
     for j, s in enumerate(series):
         color = s.color or PALETTE[j % len(PALETTE)]
         pts = [(sx(a), sy(b), a, b) for a, b in zip(s.x or (), _clean(s.values), strict=True)]
