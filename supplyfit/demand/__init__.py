@@ -1,8 +1,19 @@
-"""Demand: weekly panels, forecasts with quantiles, hierarchy reconciliation, backtests and metrics."""
+"""Demand: weekly panels, forecasts with quantiles, launch forecasts, hierarchy reconciliation, backtests, metrics."""
 
 from .backtest import backtest
 from .core import Forecaster
+from .launch import LaunchForecaster
 from .metrics import coverage, mase, pinball, rmsse, wrmsse
 from .panel import weekly_panel
 
-__all__ = ["Forecaster", "weekly_panel", "backtest", "wrmsse", "rmsse", "mase", "pinball", "coverage"]
+__all__ = [
+    "Forecaster",
+    "LaunchForecaster",
+    "weekly_panel",
+    "backtest",
+    "wrmsse",
+    "rmsse",
+    "mase",
+    "pinball",
+    "coverage",
+]

@@ -1,0 +1,188 @@
+"""Past launches and their analogs: each item's first weeks in a history, text features of descriptions in Chinese or
+English, the nearest past items of a new one by description, category and price, and the features built on them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+MIN_LAUNCHES = 30  # fewer launches after the burn-in: every item of the history counts as one
+GAP = 4  # weeks: past items launched this close to a past launch are not its analogs (see nearest)
+K_ANALOGS, K_WIDE, PRICE_WINDOW = 5, 20, 50
+FEATURES = ("catalogue", "analogs", "analogs_20", "similarity", "category", "price_band", "log_price", "sin", "cos")
+
+
+def require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    """A ValueError that names the missing columns."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {', '.join(missing)}; it needs {', '.join(columns)}")
+
+
+def attributes(items: pd.DataFrame, name: str) -> pd.DataFrame:
+    """unique_id, description, logp (log price), category (keyword rules when not given) of ``items``, checked."""
+    require(items, ("unique_id", "description", "price"), name)
+    price = pd.to_numeric(items["price"], errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(price) | (price <= 0)
+    if bad.any():
+        raise ValueError(f"{name}: price must be a positive number (item {items['unique_id'].iloc[bad.argmax()]!r})")
+    out = pd.DataFrame(
+        {"unique_id": items["unique_id"].astype(str), "description": items["description"].fillna("").astype(str)}
+    )
+    out["logp"] = np.log(price)
+    if "category" in items.columns:
+        out["category"] = items["category"].fillna("other").astype(str).to_numpy()
+    else:
+        from ..store.catalog import categorize
+
+        out["category"] = out["description"].map(categorize)
+    return out.reset_index(drop=True)
+
+
+def past_launches(history: pd.DataFrame, h: int, max_launches: int = 5000, burn_in: int = 4) -> pd.DataFrame:
+    """Items of ``history`` whose first h weeks (from the first week with a sale) are all in it: unique_id, launch
+    (that week) and w1..wh (units). Items already selling in the first ``burn_in`` weeks were likely launched
+    before the history starts and are left out while at least MIN_LAUNCHES others remain; the most recent
+    ``max_launches`` are kept, so that the fit's cost is bounded whatever the catalogue's size."""
+    ds, uid, y = pd.to_datetime(history["ds"]), history["unique_id"].astype(str), history["y"].to_numpy(float)
+    first = ds[y > 0].groupby(uid[y > 0]).min()
+    complete = first + pd.Timedelta(weeks=h - 1) <= ds.max()
+    fresh = complete & (first >= ds.min() + pd.Timedelta(weeks=burn_in))
+    first = first[fresh] if fresh.sum() >= MIN_LAUNCHES else first[complete]
+    first = first.reset_index().sort_values(["ds", "unique_id"], ascending=[False, True]).head(max_launches)
+    launch = first.set_index("unique_id")["ds"]
+    keep = uid.isin(launch.index).to_numpy()
+    week = ((ds[keep] - uid[keep].map(launch)) // pd.Timedelta(weeks=1)).to_numpy()
+    inside = (week >= 0) & (week < h)
+    Y = np.zeros((len(launch), h))
+    np.add.at(Y, (launch.index.get_indexer(uid[keep][inside]), week[inside]), y[keep][inside])
+    out = pd.DataFrame(np.clip(Y, 0, None), columns=[f"w{i + 1}" for i in range(h)])
+    out.insert(0, "launch", launch.to_numpy())
+    out.insert(0, "unique_id", launch.index.to_numpy())
+    return out.sort_values(["launch", "unique_id"], ignore_index=True)
+
+
+def catalogue_rates(history: pd.DataFrame, h: int, max_items: int = 10000) -> pd.DataFrame:
+    """Every item of ``history``, launched in it or not: unique_id, launch (first week with a sale) and logR,
+    log1p of h x its mean weekly units since then; the ``max_items`` with the most weeks of sales. How similar
+    items sell in the whole catalogue, beyond the few launches, is a hint of how a new one will do."""
+    y = history["y"].to_numpy(float)
+    sold = history[y > 0]
+    uid = sold["unique_id"].astype(str)
+    first = pd.to_datetime(sold["ds"]).groupby(uid).min()
+    weeks = ((pd.to_datetime(history["ds"]).max() - first) // pd.Timedelta(weeks=1) + 1).clip(lower=1)
+    agg = sold.groupby(uid)["y"].agg(["sum", "size"]).assign(weeks=weeks)
+    agg = agg.sort_values(["size", "sum"], ascending=False, kind="stable").head(max_items).sort_index()
+    logR = np.log1p(h * agg["sum"] / agg["weeks"]).to_numpy()
+    return pd.DataFrame(
+        {"unique_id": agg.index.to_numpy(), "launch": first.reindex(agg.index).to_numpy(), "logR": logR}
+    )
+
+
+class TextSpace:
+    """TF-IDF of word unigrams/bigrams and character 1-3-grams within words (what makes Chinese, written without
+    spaces, comparable too), each block L2-normalised and joined with equal weight."""
+
+    def fit(self, texts: pd.Series) -> TextSpace:
+        t = texts.fillna("").astype(str).str.lower()
+        t = t if t.str.strip().any() else pd.Series(["_"])  # a vocabulary even when no item has a description
+        self.word = TfidfVectorizer(
+            analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", sublinear_tf=True
+        )
+        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
+        self.word.fit(t)
+        self.char.fit(t)
+        return self
+
+    def transform(self, texts: pd.Series) -> sparse.csr_matrix:
+        t = texts.fillna("").astype(str).str.lower()
+        blocks = [normalize(v.transform(t)) for v in (self.word, self.char)]
+        return sparse.csr_matrix(sparse.hstack(blocks) / np.sqrt(2.0))
+
+
+@dataclass
+class Items:
+    """Items in the feature space: attributes (unique_id, category, logp, launch, ...) and their texts' TF-IDF."""
+
+    frame: pd.DataFrame
+    X: sparse.csr_matrix
+
+    def subset(self, mask: np.ndarray) -> Items:
+        return Items(self.frame[mask].reset_index(drop=True), self.X[np.flatnonzero(mask)])
+
+
+def nearest(
+    q: Items, past: Items, k: int, allowed: np.ndarray | None = None, training: bool = False, chunk: int = 2000
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best past items per query: indices and scores, best first (-inf: none left). The score is the text
+    cosine plus 0.1 for the same category and 0.1 x price closeness (1 at the same price, 0 at a factor of 4),
+    so that items without a description still find analogs. ``allowed`` masks the past items that may be used.
+    When ``training`` (the queries are past launches learning from each other) items launched within GAP weeks of
+    a query are left out: its siblings (colours, sizes launched together) must not stand in for analogs that a new
+    item, whose siblings are new too, will not have; this leaves out the item itself too."""
+    k = min(k, past.X.shape[0])
+    qcat, qlogp, xcat, xlogp = (f[c].to_numpy() for f in (q.frame, past.frame) for c in ("category", "logp"))
+    idx, val = np.zeros((q.X.shape[0], k), dtype=int), np.zeros((q.X.shape[0], k))
+    for a in range(0, q.X.shape[0], chunk):
+        b = min(a + chunk, q.X.shape[0])
+        s = (q.X[a:b] @ past.X.T).toarray()
+        s += 0.1 * (qcat[a:b, None] == xcat[None, :])
+        s += 0.1 * np.clip(1 - np.abs(qlogp[a:b, None] - xlogp[None, :]) / np.log(4), 0, 1)
+        if allowed is not None:
+            s[:, ~allowed] = -np.inf
+        if training:
+            s[np.abs(weeks(q.frame["launch"])[a:b, None] - weeks(past.frame["launch"])[None, :]) < GAP] = -np.inf
+        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        score = np.take_along_axis(s, top, axis=1)
+        order = np.lexsort((top, -score), axis=1)  # best first, ties to the lower index (an older launch)
+        idx[a:b], val[a:b] = np.take_along_axis(top, order, axis=1), np.take_along_axis(score, order, axis=1)
+    return idx, val
+
+
+def weeks(ds: pd.Series) -> np.ndarray:
+    """Week numbers (days since 1970 // 7)."""
+    return pd.to_datetime(ds).to_numpy("datetime64[D]").astype(np.int64) // 7
+
+
+def _median(values: np.ndarray, valid: np.ndarray, fallback: float) -> np.ndarray:
+    """Row medians of the valid entries; ``fallback`` for a row with none."""
+    masked = np.where(valid, values, np.nan)
+    masked[~valid.any(axis=1)] = fallback
+    return np.nanmedian(masked, axis=1)
+
+
+def features(
+    q: Items, past: Items, logT: np.ndarray, allowed: np.ndarray, catalogue: Items, training: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The analogs (indices, scores) of ``q`` among the ``allowed`` past launches, and the learned model's
+    FEATURES: medians of log1p first-h-week totals of the analogs (5, 20), of the category and of the
+    PRICE_WINDOW launches nearest in price; the median rate of the 20 nearest items of the ``catalogue``; the
+    analogs' mean score; log price; launch season."""
+    idx, val = nearest(q, past, K_WIDE, allowed, training)
+    near, near_val = nearest(q, catalogue, K_WIDE, None, training)
+    pool = np.flatnonzero(allowed)
+    fallback = float(np.median(logT[pool]))
+    cat_med = pd.Series(logT[pool]).groupby(past.frame["category"].to_numpy()[pool]).median()
+    by_price = pool[np.argsort(past.frame["logp"].to_numpy()[pool], kind="stable")]
+    w = min(PRICE_WINDOW, len(by_price))
+    band = np.median(np.lib.stride_tricks.sliding_window_view(logT[by_price], w), axis=1)
+    pos = np.searchsorted(past.frame["logp"].to_numpy()[by_price], q.frame["logp"].to_numpy()) - w // 2
+    angle = 2 * np.pi * pd.to_datetime(q.frame["launch"]).dt.isocalendar().week.to_numpy(float) / 52.18
+    first = np.isfinite(val[:, :K_ANALOGS])
+    F = np.c_[
+        _median(catalogue.frame["logR"].to_numpy()[near], np.isfinite(near_val), fallback),
+        _median(logT[idx[:, :K_ANALOGS]], first, fallback),
+        _median(logT[idx], np.isfinite(val), fallback),
+        np.where(first, val[:, :K_ANALOGS], 0).mean(axis=1),
+        q.frame["category"].map(cat_med).fillna(fallback).to_numpy(float),
+        band[np.clip(pos, 0, len(band) - 1)],
+        q.frame["logp"].to_numpy(),
+        np.sin(angle),
+        np.cos(angle),
+    ]
+    return idx, val, F
