@@ -1,0 +1,168 @@
+"""LaunchForecaster on synthetic launches whose true demand is known: the output's shape, analogs, pre-orders."""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from supplyfit.demand import LaunchForecaster
+
+H = 8
+# product types: (English name, Chinese name, mean units in the first 8 weeks, price)
+TYPES = [
+    ("ceramic mug", "陶瓷马克杯", 400.0, 3.0),
+    ("scented candle", "香薰蜡烛", 120.0, 6.0),
+    ("canvas tote bag", "帆布手提包", 900.0, 2.0),
+    ("greeting card", "节日贺卡", 30.0, 12.0),
+]
+COLOURS = [("red", "红色"), ("blue", "蓝色"), ("green", "绿色"), ("pink", "粉色"), ("black", "黑色")]
+SHAPE = np.array([0.2, 0.17, 0.15, 0.13, 0.11, 0.09, 0.08, 0.07])  # share of the 8-week total per week
+
+
+def _launches(n: int, seed: int, start: str = "2023-01-02", weeks: int = 60) -> pd.DataFrame:
+    """n launches: unique_id, description (half in Chinese), price, type, launch week, true 8-week total."""
+    rng = np.random.default_rng(seed)
+    t, c = rng.integers(len(TYPES), size=n), rng.integers(len(COLOURS), size=n)
+    chinese = rng.random(n) < 0.5
+    desc = [
+        f"{COLOURS[ci][1]}{TYPES[ti][1]}" if zh else f"{COLOURS[ci][0]} {TYPES[ti][0]}"
+        for ti, ci, zh in zip(t, c, chinese)
+    ]
+    total = np.array([TYPES[ti][2] for ti in t]) * rng.lognormal(0, 0.3, n)
+    price = np.array([TYPES[ti][3] for ti in t]) * rng.uniform(0.8, 1.25, n)
+    launch = pd.Timestamp(start) + pd.to_timedelta(7 * rng.integers(weeks, size=n), unit="D")
+    ids = [f"s{seed}-{i}" for i in range(n)]
+    return pd.DataFrame(
+        {"unique_id": ids, "description": desc, "price": price, "type": t, "launch": launch, "total": total}
+    )
+
+
+def _history(launches: pd.DataFrame, end: pd.Timestamp, seed: int) -> pd.DataFrame:
+    """Weekly units (Poisson around total x SHAPE, then a tail at the last week's rate) from launch to ``end``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in launches.itertuples():
+        ds = pd.date_range(r.launch, end, freq="W-MON")
+        lam = np.r_[r.total * SHAPE, np.full(max(len(ds) - H, 0), r.total * SHAPE[-1])][: len(ds)]
+        y = rng.poisson(lam).astype(float)
+        y[0] = max(y[0], 1.0)  # the launch week has a sale
+        rows.append(pd.DataFrame({"unique_id": r.unique_id, "ds": ds, "y": y}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    past = _launches(320, seed=1)
+    history = _history(past, pd.Timestamp("2024-04-01"), seed=2)
+    lf = LaunchForecaster(h=H).fit(history, past[["unique_id", "description", "price"]])
+    new = _launches(40, seed=3, start="2024-04-08", weeks=1)
+    return lf, history, past, new
+
+
+def test_output_schema_shape_and_ordered_quantiles(fitted):
+    lf, _, _, new = fitted
+    fc = lf.predict(new[["unique_id", "description", "price"]])
+    assert list(fc.columns) == ["unique_id", "week", "yhat", "yhat_q10", "yhat_q50", "yhat_q90"]
+    assert len(fc) == len(new) * H
+    assert fc.groupby("unique_id")["week"].apply(list).eq([list(range(1, H + 1))] * len(new)).all()
+    assert list(fc["unique_id"].unique()) == list(new["unique_id"])
+    assert (fc["yhat_q10"] >= 0).all()
+    assert (fc["yhat_q10"] <= fc["yhat_q50"]).all() and (fc["yhat_q50"] <= fc["yhat_q90"]).all()
+    assert np.isfinite(fc[["yhat", "yhat_q10", "yhat_q50", "yhat_q90"]].to_numpy()).all()
+    assert lf.chosen_ in ("analogs", "model", "linear", "blend")
+    assert lf.validation_["start"].nunique() == 3  # chosen over three launch windows, not one
+
+
+def test_forecasts_follow_the_true_type_level_in_both_languages(fitted):
+    """Each new item's 8-week forecast is within x2 of its type's true mean, in English and in Chinese."""
+    lf, _, _, new = fitted
+    total = lf.predict(new).groupby("unique_id")["yhat"].sum().reindex(new["unique_id"]).to_numpy()
+    level = np.array([TYPES[t][2] for t in new["type"]])
+    ratio = total / level
+    assert ((ratio > 0.5) & (ratio < 2)).all(), ratio
+    chinese = new["description"].str.contains("[\u4e00-\u9fff]")
+    assert chinese.any() and (~chinese).any()
+
+
+def test_analogs_listed_with_their_first_weeks_sales(fitted):
+    lf, history, past, new = fitted
+    fc = lf.predict(new)
+    listed = lf.analogs_
+    assert list(listed.columns) == ["unique_id", "analog_id", "description", "similarity", "first_h_units"]
+    assert listed.groupby("unique_id").size().reindex(new["unique_id"]).eq(5).all()
+    assert set(listed["unique_id"]) == set(fc["unique_id"])
+    first = history.groupby("unique_id")["ds"].transform("min")
+    truth = history[history["ds"] < first + pd.Timedelta(weeks=H)].groupby("unique_id")["y"].sum()
+    assert np.array_equal(listed["first_h_units"].to_numpy(), truth.reindex(listed["analog_id"]).to_numpy())
+    # best first, and the analogs of a Chinese mug are mugs (the same type)
+    assert (listed.groupby("unique_id")["similarity"].apply(lambda s: s.is_monotonic_decreasing)).all()
+    type_of = past.set_index("unique_id")["type"]
+    mug = new[(new["type"] == 0) & new["description"].str.contains("杯")].iloc[0]
+    assert set(type_of[listed.loc[listed["unique_id"] == mug["unique_id"], "analog_id"]]) == {0}
+    assert lf.analogs(new).equals(listed)
+
+
+def test_zero_preorders_leave_the_prior_and_few_barely_move_it_many_dominate(fitted):
+    lf, _, _, new = fitted
+    base = new[["unique_id", "description", "price"]].head(1)
+    plain = lf.predict(base)
+    pd.testing.assert_frame_equal(lf.predict(base.assign(preorders=0, preorder_weeks=2)), plain)
+    moved = {}
+    e = 4  # pre-launch weeks
+    for n in (2, 2000):
+        post = lf.posterior(base.assign(preorders=n, preorder_weeks=e)).iloc[0]
+        implied = H * n / (lf.preorder_rate * e)
+        moved[n] = (post["mu"] - post["mu0"]) / (np.log1p(implied) - post["mu0"])  # share of the way
+    assert 0 < moved[2] < 0.35  # a few barely move it
+    assert moved[2000] > 0.75  # many dominate
+
+
+def test_preorders_are_calibrated_on_synthetic_launches_with_known_totals(fitted):
+    """New launches with pre-orders drawn from their true totals (Poisson, conversion noise as assumed): with
+    many pre-orders the median error falls well below the prior's, with a few it stays about the prior's, and
+    the posterior's 80% interval of the total holds 60-100% of the true totals."""
+    lf, _, _, _ = fitted
+    new = _launches(200, seed=7, start="2024-04-08", weeks=1)
+    rng = np.random.default_rng(8)
+    conversion = rng.lognormal(0, lf.preorder_noise, len(new))
+    truth = np.log1p(new["total"].to_numpy())
+    errors = {}
+    for rate in (0.002, 1.0):  # pre-launch weeks collect 0.2% (a few votes) or 100% of a launch week's demand
+        model = copy.copy(lf)
+        model.preorder_rate = rate
+        n = rng.poisson(rate * 4 * new["total"].to_numpy() / H * conversion)
+        post = model.posterior(new.assign(preorders=n, preorder_weeks=4))
+        mu, sigma, mu0 = post["mu"].to_numpy(), post["sigma"].to_numpy(), post["mu0"].to_numpy()
+        errors[rate] = (np.median(np.abs(mu - truth)), np.median(np.abs(mu0 - truth)))
+        inside = np.abs(truth - mu) <= 1.2816 * sigma
+        assert 0.6 <= inside.mean() <= 1.0, (rate, inside.mean())
+    few, many = errors[0.002], errors[1.0]
+    assert many[0] < 0.6 * many[1]
+    assert few[0] < 1.15 * few[1]
+
+
+def test_deterministic(fitted):
+    lf, history, past, new = fitted
+    again = LaunchForecaster(h=H).fit(history, past[["unique_id", "description", "price"]])
+    pd.testing.assert_frame_equal(again.predict(new), lf.predict(new))
+    pd.testing.assert_frame_equal(again.analogs_, lf.analogs_)
+
+
+def test_bad_input_raises_a_clear_value_error(fitted):
+    lf, history, past, new = fitted
+    items = past[["unique_id", "description", "price"]]
+    with pytest.raises(ValueError, match="history lacks column"):
+        LaunchForecaster().fit(history.drop(columns="y"), items)
+    with pytest.raises(ValueError, match="items lacks column.*description"):
+        LaunchForecaster().fit(history, items.drop(columns="description"))
+    with pytest.raises(ValueError, match="price must be a positive number"):
+        LaunchForecaster().fit(history, items.assign(price=-1.0))
+    with pytest.raises(ValueError, match="new_items lacks column.*price"):
+        lf.predict(new[["unique_id", "description"]])
+    with pytest.raises(ValueError, match="new_items: price must be a positive number"):
+        lf.predict(new.assign(price=-2.0))
+    with pytest.raises(ValueError, match="preorders must be >= 0"):
+        lf.predict(new.assign(preorders=-1))
+    with pytest.raises(ValueError, match="before predict"):
+        LaunchForecaster().predict(new)
