@@ -143,11 +143,11 @@ def _df_table(df, title: str | None = None, limit: int = 20) -> Table:
 
 @contextmanager
 def _progress(what: str) -> Iterator[Callable[[str], None]]:
-    """Say ``what`` is running and yield a function that reports each step: a spinner line on a terminal, one
-    plain line per step on stderr when it is piped (a log reads one line per step, no control characters)."""
+    """Yield a function that reports each step of ``what``: a spinner line on a terminal; when stderr is piped, one
+    plain line per step on stdout (a log reads one line per step, no control characters, and stderr keeps to the
+    one line of an error)."""
     if not err.is_terminal:
-        err.print(what)
-        yield err.print
+        yield console.print
         return
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
