@@ -66,9 +66,21 @@ def live(con: duckdb.DuckDBPyConnection, tenant: str, level: str = "sku") -> pd.
             "NULL::TIMESTAMP AS ds), frac",
         )
         df = con.execute(sql, params).df()
+    return scored(df)
+
+
+def scored(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``score`` and ``p_tail`` to a week-so-far frame (units, expected, yhat_q10, yhat_q90, elapsed) and
+    drop the band: what :func:`live` does after its query, and what Spark's sensing does after its aggregation."""
     df["score"] = [_score(*r) for r in zip(df["units"], df["expected"], df["yhat_q10"], df["yhat_q90"], df["elapsed"])]
     df["p_tail"] = [None if s is None else 0.5 * math.erfc(abs(s) / math.sqrt(2)) for s in df["score"]]
     return df.drop(columns=["yhat_q10", "yhat_q90"])
+
+
+def elapsed(now: pd.Timestamp) -> tuple[pd.Timestamp, float]:
+    """The business week (Monday) of ``now`` and the fraction of it elapsed, as :func:`live`'s SQL computes them."""
+    week = now.normalize() - pd.Timedelta(days=now.weekday())
+    return week, min(max((now - week).total_seconds() / 604800.0, 1e-4), 1.0)
 
 
 def _score(units: float, expected: float, q10: float, q90: float, f: float) -> float | None:

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -48,36 +49,42 @@ def _severity(score: float, threshold: float) -> int:
 def candidates(con: duckdb.DuckDBPyConnection, tenant: str, rules: Rules, week: pd.DataFrame) -> list[dict]:
     """Signals the week so far (``week``: :func:`.sensing.live` per SKU) calls for, before removing those
     already told."""
-    above = (week["score"] >= rules.threshold) & (week["units"] >= rules.min_units)
-    below = (week["score"] <= -rules.threshold) & (week["expected"] >= rules.min_units)
-    week = week[above | below]
     out: list[dict] = []
-    if week.empty:
-        return out
-    plan = _plan(con, tenant)
+    plan: pd.DataFrame | None = None
     for r in week.itertuples(index=False):
-        above = r.score >= rules.threshold and r.units >= rules.min_units
-        below = r.score <= -rules.threshold and r.expected >= rules.min_units
-        if not (above or below):
+        signal = demand_signal(r, rules)
+        if signal is None:
             continue
-        severity = _severity(r.score, rules.threshold)
-        base = {"sku": r.unique_id, "week": r.week, "ts": r.now, "severity": severity}
-        detail = {
-            "category": r.category,
-            "units": r.units,
-            "revenue": round(r.revenue, 2),
-            "expected": round(r.expected, 3),
-            "forecast_week": round(r.forecast_week, 3),
-            "elapsed": round(r.elapsed, 4),
-            "score": r.score,
-            "p_tail": r.p_tail,
-            "severity": severity,
-            "week": f"{r.week:%Y-%m-%d}",
-        }
-        out.append({**base, "kind": "demand_above_forecast" if above else "demand_below_forecast", "detail": detail})
-        if above and r.unique_id in plan.index:
-            out.append({**base, "kind": "reorder", "detail": _reorder(r, plan.loc[r.unique_id], rules)})
+        out.append(signal)
+        if signal["kind"] == "demand_above_forecast":
+            plan = _plan(con, tenant) if plan is None else plan
+            if r.unique_id in plan.index:
+                out.append({**signal, "kind": "reorder", "detail": _reorder(r, plan.loc[r.unique_id], rules)})
     return out
+
+
+def demand_signal(r: Any, rules: Rules) -> dict | None:
+    """The demand_above_forecast or demand_below_forecast signal a row of the week so far calls for, if any:
+    {sku, week, ts, severity, kind, detail}. A pure function of the row, shared with Spark's sensing."""
+    above = r.score is not None and r.score >= rules.threshold and r.units >= rules.min_units
+    below = r.score is not None and r.score <= -rules.threshold and r.expected >= rules.min_units
+    if not (above or below):
+        return None
+    severity = _severity(r.score, rules.threshold)
+    detail = {
+        "category": r.category,
+        "units": r.units,
+        "revenue": round(r.revenue, 2),
+        "expected": round(r.expected, 3),
+        "forecast_week": round(r.forecast_week, 3),
+        "elapsed": round(r.elapsed, 4),
+        "score": r.score,
+        "p_tail": r.p_tail,
+        "severity": severity,
+        "week": f"{r.week:%Y-%m-%d}",
+    }
+    kind = "demand_above_forecast" if above else "demand_below_forecast"
+    return {"sku": r.unique_id, "week": r.week, "ts": r.now, "severity": severity, "kind": kind, "detail": detail}
 
 
 def _plan(con: duckdb.DuckDBPyConnection, tenant: str) -> pd.DataFrame:

@@ -1,0 +1,249 @@
+"""Demand sensing over a folder of order-event drops (NDJSON or Parquet), locally or on Spark Structured Streaming.
+
+The server's sensing (:mod:`supplyfit.live.sensing`, :mod:`supplyfit.live.signals`) for a stream that does not go
+through one store: after each drop (one micro-batch; Spark's file source with ``maxFilesPerTrigger=1``, files
+oldest first, ties by name), business "now" is the latest event time seen, the week so far per SKU is scored
+against its forecast, and ``demand_above_forecast`` / ``demand_below_forecast`` signals are raised at most once per
+SKU, week and kind unless they escalate. An event is counted once: by ``event_id``, else by its natural key
+(order_id, sku, quantity, unit_price). Goods only (quantity > 0, not postage or fees: the store's catalogue rules).
+Reorders need the store's production plan, so they stay with the server.
+
+On Spark the de-duplication is Spark's streaming state (``dropDuplicates``, checkpointed) and each micro-batch's
+weekly sums are Spark SQL; the driver keeps only the current weeks' sums per SKU and scores them with the same
+functions as the server, so a replay gives the same signals on either engine (``tests/scale``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..live.sensing import elapsed, scored
+from ..live.signals import Rules, demand_signal
+from ..store.catalog import NON_PRODUCT_SKU, NON_PRODUCT_TEXT, is_non_product
+from .engines import _check, spark_session
+
+KEY = ("order_id", "sku", "quantity", "unit_price")
+SIGNAL_COLUMNS = ["kind", "sku", "week", "severity", "ts", "detail"]
+
+
+class Sensor:
+    """The state between micro-batches: units and revenue per (week, SKU), each SKU's category, business now, and
+    the signals already told. ``forecasts``: unique_id, ds, yhat, yhat_q10, yhat_q90 (SKU level)."""
+
+    def __init__(self, forecasts: pd.DataFrame, rules: Rules | None = None):
+        fc = forecasts[forecasts["level"] == "sku"] if "level" in forecasts else forecasts
+        fc = fc.assign(ds=pd.to_datetime(fc["ds"]))
+        self.forecasts = fc[["unique_id", "ds", "yhat", "yhat_q10", "yhat_q90"]]
+        self.rules = rules or Rules()
+        self.sold = pd.DataFrame(columns=["week", "sku", "units", "revenue"])
+        self.category: dict[str, str] = {}
+        self.now: pd.Timestamp | None = None
+        self.told: dict[tuple[Any, str, str], int] = {}
+
+    def add(self, sums: pd.DataFrame, now: pd.Timestamp | None) -> list[dict]:
+        """Take one micro-batch (``sums``: week, sku, units, revenue, category of its goods; ``now``: its latest
+        event time) and return the signals it raises."""
+        if now is None or pd.isna(now):
+            return []
+        self.now = now if self.now is None else max(self.now, now)
+        for sku, cat in zip(sums["sku"], sums["category"]):
+            if isinstance(cat, str) and cat:
+                self.category.setdefault(sku, cat)
+        new = sums[["week", "sku", "units", "revenue"]].astype({"units": float, "revenue": float})
+        both = pd.concat([self.sold, new], ignore_index=True) if len(self.sold) else new
+        week, _ = elapsed(self.now)
+        both = both[both["week"] >= week]  # earlier weeks are over: sensing looks at the current one only
+        self.sold = both.groupby(["week", "sku"], as_index=False)[["units", "revenue"]].sum()
+        return self._signals()
+
+    def week(self) -> pd.DataFrame:
+        """The week so far per SKU, as :func:`supplyfit.live.sensing.live` gives it."""
+        assert self.now is not None
+        week, f = elapsed(self.now)
+        sold = self.sold[self.sold["week"] == week].rename(columns={"sku": "unique_id"}).drop(columns="week")
+        fc = self.forecasts[self.forecasts["ds"] == week].drop(columns="ds")
+        df = sold.merge(fc, on="unique_id", how="outer").sort_values("unique_id", ignore_index=True)
+        df["units"] = df["units"].fillna(0.0)
+        df["revenue"] = df["revenue"].fillna(0.0)
+        df["category"] = df["unique_id"].map(self.category)
+        df["expected"] = df["yhat"] * f
+        df = df.rename(columns={"yhat": "forecast_week"}).assign(elapsed=f, week=week, now=self.now)
+        return scored(df)
+
+    def _signals(self) -> list[dict]:
+        out = []
+        for r in self.week().itertuples(index=False):
+            signal = demand_signal(r, self.rules)
+            if signal is None:
+                continue
+            told = (signal["week"], signal["kind"], signal["sku"])
+            if signal["severity"] > self.told.get(told, 0):
+                self.told[told] = signal["severity"]
+                out.append(signal)
+        return out
+
+
+def sense(
+    drops: str | os.PathLike,
+    forecasts: pd.DataFrame | str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    engine: str = "local",
+    spark: Any = None,
+    rules: Rules | None = None,
+) -> pd.DataFrame:
+    """Replay the drops in ``drops`` (a folder of ``*.ndjson``/``*.json`` or ``*.parquet`` files with order events:
+    order_id, sku, quantity, unit_price, ts [, category, description, event_id]) against ``forecasts`` (a frame
+    or Parquet path) and return the signals raised, in order: kind, sku, week, severity, ts, detail (JSON).
+    With ``output`` they are also written there as NDJSON, one signal a line."""
+    _check(engine)
+    fc = pd.read_parquet(forecasts) if isinstance(forecasts, (str, os.PathLike)) else forecasts
+    sensor = Sensor(fc, rules)
+    if engine == "local":
+        signals = [s for frame in _local_batches(Path(drops)) for s in sensor.add(*_weekly(frame))]
+    else:
+        signals = _spark(Path(drops), sensor, spark or spark_session())
+    result = pd.DataFrame(
+        [{**s, "detail": json.dumps(s["detail"], default=str)} for s in signals], columns=SIGNAL_COLUMNS
+    )
+    if output is not None:
+        result.to_json(output, orient="records", lines=True, date_format="iso", force_ascii=False)
+    return result
+
+
+def drop_files(folder: Path) -> list[Path]:
+    """The drops in the order a file-source stream takes them: oldest first, ties by name."""
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix in (".ndjson", ".json", ".parquet")]
+    if not files:
+        raise ValueError(f"no .ndjson, .json or .parquet drops in {folder}")
+    kinds = {p.suffix == ".parquet" for p in files}
+    if len(kinds) > 1:
+        raise ValueError(f"{folder} mixes Parquet and NDJSON drops; use one format per folder")
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def _local_batches(folder: Path) -> Iterable[pd.DataFrame]:
+    seen: set[str] = set()
+    for path in drop_files(folder):
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_json(path, lines=True, dtype=False)
+        frame = _typed(frame)
+        key = _keys(frame)
+        fresh = ~key.duplicated() & ~key.isin(seen)
+        seen.update(key[fresh])
+        yield frame[fresh.to_numpy()]
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in KEY + ("ts",) if c not in frame]
+    if missing:
+        raise ValueError(f"drop without column(s) {', '.join(missing)}")
+    out = pd.DataFrame(
+        {
+            "order_id": frame["order_id"].astype(str),
+            "sku": frame["sku"].astype(str).str.strip(),
+            "quantity": pd.to_numeric(frame["quantity"], errors="coerce"),
+            "unit_price": pd.to_numeric(frame["unit_price"], errors="coerce"),
+            "ts": pd.to_datetime(frame["ts"], format="ISO8601", utc=True).dt.tz_localize(None),
+        }
+    )
+    for col in ("category", "description", "event_id"):
+        out[col] = frame[col].astype("string") if col in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
+    return out
+
+
+def _keys(frame: pd.DataFrame) -> pd.Series:
+    natural = frame[list(KEY)].astype(str).agg("\x1f".join, axis=1) if len(frame) else frame["order_id"]
+    return frame["event_id"].fillna(natural).astype(str)
+
+
+def _weekly(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    """A micro-batch's sums per (week, sku) of its goods (as the store's ``is_product AND NOT is_return AND
+    quantity > 0``), and its latest event time (over all its lines, goods or not)."""
+    goods = [not is_non_product(s, d) for s, d in zip(frame["sku"], frame["description"].fillna(""))]
+    g = frame[((frame["quantity"] > 0) & (frame["unit_price"] > 0)).to_numpy() & np.array(goods, dtype=bool)]
+    g = g.assign(week=g["ts"].dt.normalize() - pd.to_timedelta(g["ts"].dt.weekday, unit="D"))
+    sums = (
+        g.assign(revenue=g["quantity"] * g["unit_price"])
+        .groupby(["week", "sku"], as_index=False)
+        .agg(units=("quantity", "sum"), revenue=("revenue", "sum"), category=("category", "first"))
+    )
+    return sums, (frame["ts"].max() if len(frame) else None)
+
+
+def _spark(folder: Path, sensor: Sensor, spark: Any) -> list[dict]:
+    """Spark Structured Streaming over ``folder``: file source, one drop per micro-batch, streaming
+    de-duplication, weekly sums in Spark SQL, scoring on the driver (see the module docstring)."""
+    from pyspark.sql import functions as F
+
+    files = drop_files(folder)
+    parquet = files[0].suffix == ".parquet"
+    reader = spark.readStream.option("maxFilesPerTrigger", 1)
+    if parquet:
+        try:
+            schema = spark.read.parquet(str(files[0])).schema
+        except Exception as e:  # pyspark's AnalysisException, without importing its internals
+            if "PARQUET_TYPE_ILLEGAL" not in str(e):
+                raise
+            raise ValueError(
+                f"{files[0].name}: Spark reads Parquet timestamps in microseconds at most; write the drops with "
+                "microsecond timestamps (pandas: to_parquet(..., coerce_timestamps='us'))"
+            ) from None
+        stream = reader.schema(schema).parquet(str(folder))
+    else:
+        fields = ["order_id", "sku", "quantity", "unit_price", "ts", "category", "description", "event_id"]
+        stream = reader.schema(", ".join(f"{c} STRING" for c in fields)).json(str(folder))
+    for col in ("category", "description", "event_id"):
+        if col not in stream.columns:
+            stream = stream.withColumn(col, F.lit(None).cast("string"))
+    typed = stream.select(
+        F.col("order_id").cast("string").alias("order_id"),
+        F.trim(F.col("sku").cast("string")).alias("sku"),
+        F.col("quantity").cast("double").alias("quantity"),
+        F.col("unit_price").cast("double").alias("unit_price"),
+        F.to_timestamp(F.col("ts")).alias("ts"),
+        F.col("category").cast("string").alias("category"),
+        F.col("description").cast("string").alias("description"),
+        F.col("event_id").cast("string").alias("event_id"),
+    )
+    natural = F.concat_ws("\x1f", *[F.col(c).cast("string") for c in KEY])
+    unique = typed.withColumn("_key", F.coalesce(F.col("event_id"), natural)).dropDuplicates(["_key"])
+    signals: list[dict] = []
+
+    def batch(df: Any, _batch_id: int) -> None:
+        now = df.agg(F.max("ts")).first()[0]
+        goods = df.where(
+            (F.col("quantity") > 0)
+            & (F.col("unit_price") > 0)
+            & ~F.col("sku").rlike(f"(?i){NON_PRODUCT_SKU.pattern}")
+            & ~F.coalesce(F.col("description"), F.lit("")).rlike(f"(?i){NON_PRODUCT_TEXT.pattern}")
+        )
+        sums = (
+            goods.withColumn("week", F.date_trunc("week", F.col("ts")))
+            .groupBy("week", "sku")
+            .agg(
+                F.sum("quantity").alias("units"),
+                F.sum(F.col("quantity") * F.col("unit_price")).alias("revenue"),
+                F.first("category", ignorenulls=True).alias("category"),
+            )
+            .toPandas()
+        )
+        signals.extend(sensor.add(sums, None if now is None else pd.Timestamp(now)))
+
+    with tempfile.TemporaryDirectory() as checkpoint:
+        query = (
+            unique.writeStream.foreachBatch(batch)
+            .option("checkpointLocation", checkpoint)
+            .trigger(availableNow=True)
+            .start()
+        )
+        query.awaitTermination()
+        if query.exception() is not None:
+            raise RuntimeError(f"Spark sensing failed: {query.exception()}")
+    return signals
