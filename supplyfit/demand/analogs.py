@@ -126,19 +126,25 @@ def nearest(
     a query are left out: its siblings (colours, sizes launched together) must not stand in for analogs that a new
     item, whose siblings are new too, will not have; this leaves out the item itself too."""
     k = min(k, past.X.shape[0])
-    qcat, qlogp, xcat, xlogp = (f[c].to_numpy() for f in (q.frame, past.frame) for c in ("category", "logp"))
+    codes = pd.factorize(pd.concat([q.frame["category"], past.frame["category"]], ignore_index=True))[0]
+    qcat, xcat = codes[: len(q.frame)], codes[len(q.frame) :]
+    qlogp, xlogp = (f["logp"].to_numpy(np.float32) for f in (q.frame, past.frame))
+    qweek, xweek = (weeks(f["launch"]).astype(np.int32) for f in (q.frame, past.frame)) if training else (None, None)
     idx, val = np.zeros((q.X.shape[0], k), dtype=int), np.zeros((q.X.shape[0], k))
     for a in range(0, q.X.shape[0], chunk):
         b = min(a + chunk, q.X.shape[0])
-        s = (q.X[a:b] @ past.X.T).toarray()
-        s += 0.1 * (qcat[a:b, None] == xcat[None, :])
-        s += 0.1 * np.clip(1 - np.abs(qlogp[a:b, None] - xlogp[None, :]) / np.log(4), 0, 1)
+        s = (q.X[a:b] @ past.X.T).toarray().astype(np.float32)
+        close = np.abs(qlogp[a:b, None] - xlogp[None, :])  # price closeness: 0.1 at the same price, 0 at x4 apart
+        close *= np.float32(-0.1 / np.log(4))
+        close += np.float32(0.1)
+        s += np.maximum(close, 0, out=close)
+        np.add(s, np.float32(0.1), out=s, where=qcat[a:b, None] == xcat[None, :])
         if allowed is not None:
             s[:, ~allowed] = -np.inf
         if training:
-            s[np.abs(weeks(q.frame["launch"])[a:b, None] - weeks(past.frame["launch"])[None, :]) < GAP] = -np.inf
+            s[np.abs(qweek[a:b, None] - xweek[None, :]) < GAP] = -np.inf
         top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        score = np.take_along_axis(s, top, axis=1)
+        score = np.take_along_axis(s, top, axis=1).astype(float)
         order = np.lexsort((top, -score), axis=1)  # best first, ties to the lower index (an older launch)
         idx[a:b], val[a:b] = np.take_along_axis(top, order, axis=1), np.take_along_axis(score, order, axis=1)
     return idx, val

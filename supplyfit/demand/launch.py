@@ -77,7 +77,7 @@ class LaunchForecaster:
             raise ValueError(f"history has {len(past)} launches with {self.h} weeks seen and known items; needs 3")
         self.Y_ = past[[f"w{i + 1}" for i in range(self.h)]].to_numpy()
         self.logT_ = np.log1p(self.Y_.sum(axis=1))
-        catalogue = catalogue_rates(history, self.h).merge(attrs, on="unique_id")
+        catalogue = catalogue_rates(history, self.h, 2 * self.max_launches).merge(attrs, on="unique_id")
         self.text_ = TextSpace().fit(pd.concat([past["description"], catalogue["description"]]))
         self.past_ = Items(past, self.text_.transform(past["description"]))
         self.catalogue_ = Items(catalogue, self.text_.transform(catalogue["description"]))
@@ -130,9 +130,9 @@ class LaunchForecaster:
             allowed, block = (launch < start).to_numpy(), ((launch >= start) & (launch < stop)).to_numpy()
             if allowed.sum() < 20 or block.sum() < 10:
                 continue
-            before = catalogue_rates(history[pd.to_datetime(history["ds"]) < start], self.h).merge(
-                attrs, on="unique_id"
-            )
+            before = catalogue_rates(
+                history[pd.to_datetime(history["ds"]) < start], self.h, 2 * self.max_launches
+            ).merge(attrs, on="unique_id")
             catalogue = Items(before, self.text_.transform(before["description"]))
             models = self._train(allowed, catalogue)
             for method in METHODS:

@@ -5,7 +5,10 @@ Policies:
 - ``naive-reorder``: each review, re-order what sold in the last review period;
 - ``test-and-reorder``: a small first batch (base stock over lead time + review period only), then each review
   period re-forecast with the demand seen so far and order up to the base-stock level.
-New items (no history) get their first batch from comparable items: same category, similar price.
+New items (no history) get a small first batch, the quantile at the service level of their demand over lead time +
+review period from a :class:`~supplyfit.demand.LaunchForecaster` fitted on the history's launches (comparable
+items of the same category and similar price when the history has too few launches); re-orders follow from the
+demand seen, as for every item.
 A plan reads the forecasts the demand stage stored (or fits a model when given none); a replay re-forecasts at
 each of its weeks, once per week for all the policies and service levels played on it (:class:`Replay`).
 """
@@ -18,12 +21,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..demand import Forecaster
+from ..demand import Forecaster, LaunchForecaster
 from ..demand.core import nb_quantiles
 from ..demand.models import LOCAL_MODELS
 from .errors import MissingForecasts
 
 POLICIES = ("season-buy", "naive-reorder", "test-and-reorder")
+LAUNCHES = 2000  # the latest past launches a plan's launch forecasts learn from: a bounded cost at any catalogue size
 
 
 @dataclass
@@ -65,6 +69,71 @@ def launch_rates(history: pd.DataFrame, new: pd.DataFrame, weeks: int = 4) -> pd
             rate = rate[lo:hi] if hi - lo >= 3 else rate
         rates[r.unique_id] = float(np.median(rate)) if len(rate) else overall
     return pd.Series(rates, dtype=float)
+
+
+def _item_attributes(panel: pd.DataFrame, ids: pd.Index, fill_price: float | None = None) -> pd.DataFrame:
+    """unique_id, description, price, category of ``ids`` from a panel's optional columns: the latest description
+    and category, the median positive price (else ``fill_price``, else the panel's median, else 1)."""
+    p = panel.assign(unique_id=panel["unique_id"].astype(str))
+    latest = p.drop_duplicates("unique_id", keep="last").set_index("unique_id").reindex(ids.astype(str))
+    out = pd.DataFrame({"unique_id": ids.astype(str)})
+    text = latest["description"] if "description" in latest.columns else pd.Series("", index=latest.index)
+    out["description"] = text.fillna("").astype(str).to_numpy()
+    price = pd.to_numeric(p["price"], errors="coerce") if "price" in p.columns else pd.Series(np.nan, index=p.index)
+    positive = price.where(price > 0)
+    fill = fill_price if fill_price is not None else (float(positive.median()) if positive.notna().any() else 1.0)
+    out["price"] = positive.groupby(p["unique_id"]).median().reindex(out["unique_id"]).fillna(fill).to_numpy()
+    if "category" in latest.columns:
+        out["category"] = latest["category"].fillna("other").astype(str).to_numpy()
+    return out
+
+
+def launch_forecast(history: pd.DataFrame, new: pd.DataFrame, h: int = 8) -> pd.DataFrame | None:
+    """Weekly launch forecasts (LaunchForecaster's unique_id, week, yhat, yhat_q10/50/90) of the items in ``new``
+    (unique_id + description, price, category when known) from the launches in ``history`` (a weekly panel with
+    description, price and category columns when known); None when the history has too few launches."""
+    items = _item_attributes(history, pd.Index(history["unique_id"].astype(str).unique()))
+    drafts = _item_attributes(new, pd.Index(new["unique_id"].astype(str).unique()), float(items["price"].median()))
+    try:
+        return (
+            LaunchForecaster(h=h, max_launches=LAUNCHES).fit(history[["unique_id", "ds", "y"]], items).predict(drafts)
+        )
+    except ValueError:  # fewer than 3 past launches with h weeks seen
+        return None
+
+
+def cover_quantile(forecast: pd.DataFrame, weeks: int, service_level: float) -> pd.Series:
+    """Per item, the ``service_level`` quantile of its demand over its first ``weeks`` weeks from a launch forecast:
+    lognormal through the sums of the weekly medians and 10%/90% quantiles (weeks beyond the forecast's last repeat
+    its last week)."""
+    f = forecast.sort_values(["unique_id", "week"])
+    last = f.groupby("unique_id")["week"].transform("max")
+    extra = np.where(f["week"] == last, np.maximum(weeks - last, 0), 0) + (f["week"] <= weeks)
+    sums = f[["yhat_q10", "yhat_q50", "yhat_q90"]].mul(extra, axis=0).groupby(f["unique_id"], sort=False).sum()
+    z = float(stats.norm.ppf(service_level))
+    lo, mid, hi = (np.log1p(sums[c].to_numpy()) for c in ("yhat_q10", "yhat_q50", "yhat_q90"))
+    spread = np.where(z >= 0, hi - mid, mid - lo) / stats.norm.ppf(0.9)
+    return pd.Series(np.expm1(mid + z * spread), index=sums.index.astype(str))
+
+
+def first_batches(
+    forecast: pd.DataFrame,
+    moq: float = 0,
+    capacity: float | None = None,
+    service_level: float = 0.9,
+    weeks_cover: int = 2,
+) -> pd.DataFrame:
+    """The suggested first batch of each new item of a launch forecast (:meth:`LaunchForecaster.predict`): its
+    demand over the first ``weeks_cover`` weeks (lead time + review period: a small test batch, re-orders follow
+    the demand seen) at ``service_level``, rounded up to the MOQ, a shared ``capacity`` going first to the
+    largest. Returns unique_id, demand (that quantile), first_batch."""
+    if not 0 < service_level < 1:
+        raise ValueError("service_level must be between 0 and 1")
+    if weeks_cover < 1:
+        raise ValueError("weeks_cover must be at least 1")
+    demand = cover_quantile(forecast, weeks_cover, service_level)
+    batch = apply_moq_capacity(np.ceil(demand - 1e-9), moq, capacity, demand)
+    return pd.DataFrame({"unique_id": demand.index, "demand": demand.to_numpy(), "first_batch": batch.to_numpy()})
 
 
 def _new_item_quantiles(rates: np.ndarray, weeks: int, q: float) -> np.ndarray:
@@ -161,10 +230,11 @@ class Replay:
         self.launch_week = np.where(new, np.argmax(self.demand > 0, axis=1), -1)
         attrs = actuals.drop_duplicates("unique_id").set_index("unique_id")
         launches = pd.DataFrame({"unique_id": self.ids[new]})
-        for col in ("category", "price"):
+        for col in ("category", "price", "description"):
             if col in attrs.columns:
                 launches[col] = launches["unique_id"].map(attrs[col])
-        rates = launch_rates(history, launches) if len(launches) else pd.Series(dtype=float)
+        self.launch_fc = launch_forecast(history, launches) if len(launches) else None
+        rates = launch_rates(history, launches) if len(launches) and self.launch_fc is None else pd.Series(dtype=float)
         self.rates = rates.reindex(self.ids).fillna(0.0).to_numpy()
         price = attrs["price"] if "price" in attrs.columns else pd.Series(1.0, index=self.ids)
         self.price = price.reindex(self.ids).fillna(1.0).to_numpy()
@@ -182,6 +252,14 @@ class Replay:
             seen = ~self.replayed | (pd.to_datetime(self.panel["ds"]) < self.weeks[t]).to_numpy()
             self.outlooks[(t, steps)] = Outlook.fit(self.panel[seen], steps, self.model)
         return self.outlooks[(t, steps)]
+
+    def first_batch(self, launching: np.ndarray, weeks: int, service_level: float) -> np.ndarray:
+        """First batches of the items in ``launching`` (a mask of ids): the quantile of their launch forecast's
+        demand over ``weeks``, or of comparable launches' rates when the history has too few launches."""
+        if self.launch_fc is None:
+            return _new_item_quantiles(self.rates[launching], weeks, service_level)
+        demand = cover_quantile(self.launch_fc, weeks, service_level)
+        return demand.reindex(self.ids[launching].astype(str)).fillna(0.0).to_numpy()
 
     def simulate(
         self,
@@ -236,7 +314,7 @@ class Replay:
             if launching.any():  # new items: first batch from comparable launches
                 weeks_cover = H - t if policy == "season-buy" else min(cover, H - t)
                 batch = np.zeros(len(ids))
-                batch[launching] = _new_item_quantiles(self.rates[launching], weeks_cover, service_level)
+                batch[launching] = self.first_batch(launching, weeks_cover, service_level)
                 place(batch, t)
             start, arrivals, d = on_hand, pipeline[:, t].copy(), self.demand[:, t]
             served = np.minimum(start + arrivals, d)
@@ -307,8 +385,8 @@ def plan(
 
     ``forecasts`` is the demand stage's stored table, starting at ``asof`` (the plan then fits nothing); without
     it ``model`` is fitted on the weeks before ``asof``. ``inventory`` (unique_id, on_hand [, on_order]) is netted
-    off; new items (in ``panel`` with a category and price but no sales yet) get a first batch from comparable
-    launches.
+    off; new items (in ``panel`` with a price, and a description and category when known, but no sales yet) get
+    a first batch from their launch forecast (:func:`launch_forecast`) over lead time + review period.
     """
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}")
@@ -334,9 +412,14 @@ def plan(
     want = want.reindex(ids).fillna(0.0)
     new_ids = ids.difference(active)
     if len(new_ids):
-        attrs = panel.drop_duplicates("unique_id").set_index("unique_id").reindex(new_ids).reset_index()
-        rates = launch_rates(hist, attrs).reindex(new_ids).fillna(0.0)
-        want[new_ids] = _new_item_quantiles(rates.to_numpy(), cover, service_level)
+        attrs = panel.drop_duplicates("unique_id").set_index("unique_id").reindex(new_ids).rename_axis("unique_id")
+        attrs = attrs.reset_index()
+        fc = launch_forecast(hist, attrs)
+        if fc is None:
+            rates = launch_rates(hist, attrs).reindex(new_ids).fillna(0.0)
+            want[new_ids] = _new_item_quantiles(rates.to_numpy(), cover, service_level)
+        else:
+            want[new_ids] = cover_quantile(fc, cover, service_level).reindex(new_ids.astype(str)).fillna(0.0).to_numpy()
     need = (want - position.reindex(ids).fillna(0.0)).clip(lower=0)
     price = panel.groupby("unique_id")["price"].last() if "price" in panel.columns else pd.Series(1.0, index=ids)
     qty = apply_moq_capacity(need, moq, capacity, need * price.reindex(ids).fillna(1.0))
