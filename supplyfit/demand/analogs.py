@@ -129,7 +129,7 @@ def nearest(
     codes = pd.factorize(pd.concat([q.frame["category"], past.frame["category"]], ignore_index=True))[0]
     qcat, xcat = codes[: len(q.frame)], codes[len(q.frame) :]
     qlogp, xlogp = (f["logp"].to_numpy(np.float32) for f in (q.frame, past.frame))
-    qweek, xweek = (weeks(f["launch"]).astype(np.int32) for f in (q.frame, past.frame)) if training else (None, None)
+    qweek, xweek = (weeks(f["launch"]).astype(np.int32) for f in (q.frame, past.frame))
     idx, val = np.zeros((q.X.shape[0], k), dtype=int), np.zeros((q.X.shape[0], k))
     for a in range(0, q.X.shape[0], chunk):
         b = min(a + chunk, q.X.shape[0])
