@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..api.jobs import run_job
 from ..api.service import Service, lower_priority
+from ..assets import stale
 from ..store import IngestError
 from . import sensing, webhooks
 from .events import EVENTS_FILE, store_events
@@ -44,6 +46,7 @@ class LiveOptions:
     watch_kind: str = "orders"
     watch_tenant: str = "default"
     watch_interval: float = 1.0
+    refresh_every: float | None = None  # s between refreshes of stale results (forecasts, plan, ...); None: never
 
 
 class LiveEngine:
@@ -64,6 +67,8 @@ class LiveEngine:
         targets = [("writer", self._write_loop), ("webhooks", self._deliver_loop)]
         if self.options.watch is not None:
             targets.append(("watch", self._watch_loop))
+        if self.options.refresh_every:
+            targets.append(("refresh", self._refresh_loop))
         for name, target in targets:
             t = threading.Thread(target=target, name=f"supplyfit-live-{name}", daemon=True)
             t.start()
@@ -103,6 +108,29 @@ class LiveEngine:
             self.service.store.con.execute(
                 "DELETE FROM live_events WHERE load_id NOT IN (SELECT load_id FROM loads WHERE status = 'ok')"
             )
+
+    # ---- scheduled refresh -------------------------------------------------------------------------------
+    def _refresh_loop(self) -> None:
+        """Every ``refresh_every`` seconds, run the stages of each tenant whose results are stale (or that has
+        orders and no results yet) as a job: expensive results follow the data on the operator's schedule, never on
+        a request. Jobs show in ``GET /api/v1/jobs`` like those a user starts."""
+        assert self.options.refresh_every
+        while not self._stop.wait(self.options.refresh_every):
+            for tenant in self.due():
+                if self._stop.is_set():
+                    return
+                run_job(self.service, self.service.jobs.add(tenant, "all"), tenant)
+
+    def due(self) -> list[str]:
+        """Tenants whose results are stale, or who have orders and no forecasts yet."""
+        cur = self.service.cursor()
+        tenants = [t for (t,) in cur.execute("SELECT DISTINCT tenant FROM orders ORDER BY 1").fetchall()]
+        out = []
+        for tenant in tenants:
+            store = self.service.store.scoped(tenant, cur)
+            if stale(store) or not store.has_result("forecasts"):
+                out.append(tenant)
+        return out
 
     # ---- writer ------------------------------------------------------------------------------------------
     def _write_loop(self) -> None:
