@@ -154,3 +154,106 @@ def test_capacity_shared_by_priority_exactly():
     assert apply_moq_capacity(want, 10, 70, prio).to_dict() == {"a": 30.0, "b": 25.0, "c": 12.0, "d": 0.0}
     assert apply_moq_capacity(want, 10, 66.5, prio).to_dict() == {"a": 30.0, "b": 25.0, "c": 11.0, "d": 0.0}
     assert apply_moq_capacity(want, 10, 62, prio).to_dict() == {"a": 30.0, "b": 25.0, "c": 0.0, "d": 0.0}
+
+
+# ---- new items: first batches from launch forecasts ------------------------------------------------------------------
+
+
+def _launch_panel(seed=0, weeks=40):
+    """Past launches of two kinds (bags sell ~30 a week, cards ~2), launched over the weeks, with descriptions."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2023-01-02", periods=weeks, freq="W-MON")
+    rows = []
+    for i in range(60):
+        bag = i % 2 == 0
+        start = 4 + i % (weeks - 12)
+        y = rng.poisson(30.0 if bag else 2.0, weeks - start).astype(float)
+        y[0] = max(y[0], 1.0)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"p{i}",
+                    "ds": ds[start:],
+                    "y": y,
+                    "price": 2.0 if bag else 10.0,
+                    "category": "bags" if bag else "stationery & gift wrap",
+                    "description": f"jumbo bag {['red', 'blue', 'pink'][i % 3]}" if bag else f"greeting card {i}",
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_first_batches_quantile_moq_and_capacity_exact():
+    from supplyfit.supply.policies import first_batches
+
+    weeks = [1, 2, 3]
+    fc = pd.DataFrame(
+        {
+            "unique_id": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+            "week": weeks * 3,
+            "yhat": [5.0] * 3 + [0.0] * 3 + [8.0] * 3,
+            "yhat_q10": [1.0] * 3 + [0.0] * 3 + [2.0] * 3,
+            "yhat_q50": [4.0] * 3 + [0.0] * 3 + [8.0] * 3,
+            "yhat_q90": [10.0] * 3 + [0.0] * 3 + [15.0] * 3,
+        }
+    )
+    out = first_batches(fc, moq=25, service_level=0.9, weeks_cover=2).set_index("unique_id")
+    assert list(out.columns) == ["demand", "first_batch"]
+    assert out["demand"].round(9).to_dict() == {"a": 20.0, "b": 0.0, "c": 30.0}  # weekly 90% quantiles summed
+    assert out["first_batch"].to_dict() == {"a": 25.0, "b": 0.0, "c": 30.0}  # MOQ; nothing for no demand
+    median = first_batches(fc, service_level=0.5, weeks_cover=5).set_index("unique_id")["demand"]
+    assert median.round(9).to_dict() == {"a": 20.0, "b": 0.0, "c": 40.0}  # beyond the forecast: its last week
+    shared = first_batches(fc, capacity=40, service_level=0.9, weeks_cover=2).set_index("unique_id")["first_batch"]
+    assert shared.to_dict() == {"a": 10.0, "b": 0.0, "c": 30.0}  # the largest first, the rest what is left
+    with pytest.raises(ValueError, match="service_level"):
+        first_batches(fc, service_level=1.0)
+    with pytest.raises(ValueError, match="weeks_cover"):
+        first_batches(fc, weeks_cover=0)
+
+
+def test_plan_sizes_new_items_from_their_launch_forecast():
+    from supplyfit.supply.policies import cover_quantile, launch_forecast
+
+    p = _launch_panel()
+    asof = p.ds.max() + pd.Timedelta(weeks=1)
+    drafts = pd.DataFrame(
+        {
+            "unique_id": ["new-bag", "new-card"],
+            "ds": p.ds.max(),
+            "y": 0.0,
+            "price": [2.0, 10.0],
+            "category": ["bags", "stationery & gift wrap"],
+            "description": ["jumbo bag green", "greeting card gold"],
+        }
+    )
+    out = plan(pd.concat([p, drafts], ignore_index=True), asof, service_level=0.9, model="ses")
+    got = out.set_index("unique_id")["qty"]
+    hist = pd.concat([p, drafts], ignore_index=True)
+    expected = cover_quantile(launch_forecast(hist, drafts), 2, 0.9).round()
+    assert got["new-bag"] == expected["new-bag"] and got.get("new-card", 0.0) == expected["new-card"]
+    assert expected["new-bag"] > 5 * max(expected["new-card"], 1)  # a bag's first batch is a bag's, not a card's
+
+
+def test_simulation_launches_get_their_launch_forecast_as_first_batch():
+    from supplyfit.supply.policies import cover_quantile
+
+    p = _launch_panel()
+    start = p.ds.unique()[-6]
+    hist, act = p[p.ds < start], p[p.ds >= start]
+    new = pd.DataFrame(
+        {
+            "unique_id": "new-bag",
+            "ds": act.ds.unique()[2:],
+            "y": 25.0,
+            "price": 2.0,
+            "category": "bags",
+            "description": "jumbo bag green",
+        }
+    )
+    replay = Replay(hist, pd.concat([act, new], ignore_index=True), model="ses")
+    assert replay.launch_fc is not None and set(replay.launch_fc.unique_id) == {"new-bag"}
+    res = replay.simulate("test-and-reorder", lead_time=1, review_period=1, service_level=0.9)
+    first = res.orders[res.orders.unique_id == "new-bag"].sort_values("ds").iloc[0]
+    assert first.ds == act.ds.unique()[2]
+    assert first.qty == round(cover_quantile(replay.launch_fc, 2, 0.9)["new-bag"])
