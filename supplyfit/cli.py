@@ -147,13 +147,13 @@ def _progress(what: str) -> Iterator[Callable[[str], None]]:
     plain line per step on stdout (a log reads one line per step, no control characters, and stderr keeps to the
     one line of an error)."""
     if not err.is_terminal:
-        yield console.print
+        yield lambda step: console.print(f"{what}: {step}")
         return
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
     ) as progress:
         task = progress.add_task(what)
-        yield lambda step: progress.update(task, description=step)
+        yield lambda step: progress.update(task, description=f"{what}: {step}")
 
 
 def _ingest(kind: str, file: Path, db: Path, tenant: str, mapping: list[str], **options: Any) -> None:
@@ -165,9 +165,8 @@ def _ingest(kind: str, file: Path, db: Path, tenant: str, mapping: list[str], **
         _fail(f"no file {file}")
     try:
         overrides = parse_overrides(mapping)
-        with _open(db, tenant, create=True) as store, _progress(f"loading {file.name}") as step:
-            say = lambda msg: step(f"{file.name}: {msg}")  # noqa: E731
-            report = ingest(store, file, kind, mapping=overrides, progress=say, **options)
+        with _open(db, tenant, create=True) as store, _progress(file.name) as step:
+            report = ingest(store, file, kind, mapping=overrides, progress=step, **options)
     except IngestError as e:
         _fail(str(e))
     except ValueError as e:
