@@ -75,8 +75,19 @@ def _when(t: object) -> str:
 
 def briefing_html(b: Briefing) -> str:
     """The briefing as the report's first section: each part says what to do, or why there is nothing yet."""
-    out = ["<h2>This week · 本周要做什么</h2>"]
-    out.append("<h3>Re-orders to place · 需补货</h3>")
+    title = "<h2>This week · 本周要做什么</h2>"
+    if b.freshness.last_load is None:  # an empty store: one thing to do
+        body = (
+            "<p class='kpi'>No data loaded yet · 尚未导入数据: load orders with `supplyfit ingest orders FILE` "
+            "(and reviews with `supplyfit ingest reviews FILE`), then run every stage with `supplyfit run`.</p>"
+        )
+    else:
+        body = "".join(_briefing_parts(b))
+    return f"<section class='briefing' id='briefing' data-section='briefing'>{title}{body}</section>"
+
+
+def _briefing_parts(b: Briefing) -> list[str]:
+    out = ["<h3>Re-orders to place · 需补货</h3>"]
     if b.reorders.empty:
         out.append("<p>No production plan yet · 尚无生产计划: run `supplyfit plan`.</p>")
     else:
@@ -119,7 +130,7 @@ def briefing_html(b: Briefing) -> str:
     if f.stale:
         fresh += f" Out of date · 已过期: {', '.join(f.stale)} (`supplyfit run` refreshes them)."
     out.append(f"<p>{html.escape(fresh)}</p>")
-    return f"<section class='briefing' id='briefing' data-section='briefing'>{''.join(out)}</section>"
+    return out
 
 
 def stale_notes(store: Store) -> dict[str, str]:

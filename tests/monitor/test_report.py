@@ -36,7 +36,11 @@ def test_sizes_follow_content(demo_store, tmp_path):
     with Store(demo_store, read_only=True) as st:
         demo = write_report(st, tmp_path / "demo.html")
     assert empty.stat().st_size <= 500_000 and demo.stat().st_size <= 2_000_000
-    assert "<script" not in empty.read_text(encoding="utf-8")  # no chart library at all
+    text = empty.read_text(encoding="utf-8")
+    assert "<script" not in text  # no chart library at all
+    assert "No data loaded yet · 尚未导入数据: load orders with `supplyfit ingest orders FILE`" in _section(
+        text, "briefing"
+    )
 
 
 def test_briefing_comes_first_and_says_what_to_do(demo_store, demo_html):
