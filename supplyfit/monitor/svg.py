@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -87,6 +87,29 @@ def _clean(values: Sequence[float]) -> list[float]:
     return [0.0 if v is None or pd.isna(v) else float(v) for v in values]
 
 
+def _bars(vals: list[list[float]], stacked: bool, fill: float) -> Iterator[tuple[int, float, float, float, float, int]]:
+    """Each bar as (label index, offset and thickness as shares of the label's band, base value, value, series):
+    series side by side in ``fill`` of the band, or stacked (each bar starts where the one before ended)."""
+    n = len(vals)
+    for i in range(len(vals[0]) if vals else 0):
+        start = 0.0
+        for j in range(n):
+            size = fill / (1 if stacked else n)
+            offset = (1 - fill) / 2 + (0 if stacked else j * size)
+            if vals[j][i]:  # a zero draws nothing (its number is in the hover of the others and the caption)
+                yield i, offset, size, start if stacked else 0.0, vals[j][i], j
+            start += vals[j][i]
+
+
+def _rect(x: float, y: float, w: float, h: float, series: list[Series], j: int, label: str, v: float, fmt: Fmt) -> str:
+    color = series[j].color or PALETTE[j % len(PALETTE)]
+    tip = html.escape(f"{label} · {series[j].name}: {fmt(v)}")
+    return (
+        f"<rect x='{x:.1f}' y='{y:.1f}' width='{max(w, 0.5):.1f}' height='{max(h, 0.5):.1f}' fill='{color}'>"
+        f"<title>{tip}</title></rect>"
+    )
+
+
 def bars(
     title: str,
     labels: Sequence[str],
@@ -114,20 +137,10 @@ def bars(
             for t in ticks
         ]
         for i, label in enumerate(labels):
-            y = top + i * band
-            body.append(_text(left - 6, y + band / 2 + 4, label[:60], "end"))
-            start = 0.0
-            for j, s in enumerate(series):
-                v, color = vals[j][i], s.color or PALETTE[j % len(PALETTE)]
-                base = start if stacked else 0.0
-                h = band * 0.7 / (1 if stacked else len(series))
-                y0 = y + band * 0.15 + (0 if stacked else j * h)
-                x0, x1 = sorted((scale(base), scale(base + v)))
-                body.append(
-                    f"<rect x='{x0:.1f}' y='{y0:.1f}' width='{max(x1 - x0, 0.5):.1f}' height='{h:.1f}' fill='{color}'>"
-                    f"<title>{html.escape(f'{label} · {s.name}: {fmt(v)}')}</title></rect>"
-                )
-                start += v
+            body.append(_text(left - 6, top + (i + 0.5) * band + 4, label[:60], "end"))
+        for i, offset, size, base, v, j in _bars(vals, stacked, 0.7):
+            x0, x1 = sorted((scale(base), scale(base + v)))
+            body.append(_rect(x0, top + (i + offset) * band, x1 - x0, size * band, series, j, labels[i], v, fmt))
         return _frame(title, "".join(body), series, height)
     left, top, bottom, right = 64, 52, H - 40, W - 16
     band = (right - left) / n
@@ -139,21 +152,11 @@ def bars(
     ]
     every = max(1, math.ceil(n / 14))
     for i, label in enumerate(labels):
-        x = left + i * band
         if i % every == 0:
-            body.append(_text(x + band / 2, bottom + 16, label[:14]))
-        start = 0.0
-        for j, s in enumerate(series):
-            v, color = vals[j][i], s.color or PALETTE[j % len(PALETTE)]
-            base = start if stacked else 0.0
-            w = band * 0.75 / (1 if stacked else len(series))
-            x0 = x + band * 0.125 + (0 if stacked else j * w)
-            y0, y1 = sorted((scale(base + v), scale(base)))
-            body.append(
-                f"<rect x='{x0:.1f}' y='{y0:.1f}' width='{w:.1f}' height='{max(y1 - y0, 0.5):.1f}' fill='{color}'>"
-                f"<title>{html.escape(f'{label} · {s.name}: {fmt(v)}')}</title></rect>"
-            )
-            start += v
+            body.append(_text(left + (i + 0.5) * band, bottom + 16, label[:14]))
+    for i, offset, size, base, v, j in _bars(vals, stacked, 0.75):
+        y0, y1 = sorted((scale(base + v), scale(base)))
+        body.append(_rect(left + (i + offset) * band, y0, size * band, y1 - y0, series, j, labels[i], v, fmt))
     return _frame(title, "".join(body), series, H)
 
 
