@@ -14,7 +14,10 @@ from sklearn.preprocessing import normalize
 MIN_LAUNCHES = 30  # fewer launches after the burn-in: every item of the history counts as one
 GAP = 4  # weeks: past items launched this close to a past launch are not its analogs (see nearest)
 K_ANALOGS, K_WIDE, PRICE_WINDOW = 5, 20, 50
-FEATURES = ("catalogue", "analogs", "analogs_20", "similarity", "category", "price_band", "log_price", "sin", "cos")
+FEATURES = (
+    *("catalogue_20", "catalogue_5", "analogs_5", "analogs_20", "similarity", "category", "price_band", "level"),
+    *("log_price", "season_sin", "season_cos"),
+)
 
 
 def require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -162,31 +165,40 @@ def _median(values: np.ndarray, valid: np.ndarray, fallback: float) -> np.ndarra
     return np.nanmedian(masked, axis=1)
 
 
+def _rolling_median(values: np.ndarray, w: int) -> np.ndarray:
+    """Medians of the runs of w consecutive values (one per start position)."""
+    return np.median(np.lib.stride_tricks.sliding_window_view(values, w), axis=1)
+
+
 def features(
-    q: Items, past: Items, logT: np.ndarray, allowed: np.ndarray, catalogue: Items, training: bool
+    q: Items, past: Items, logT: np.ndarray, allowed: np.ndarray, catalogue: Items, training: bool, h: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The analogs (indices, scores) of ``q`` among the ``allowed`` past launches, and the learned model's
-    FEATURES: medians of log1p first-h-week totals of the analogs (5, 20), of the category and of the
-    PRICE_WINDOW launches nearest in price; the median rate of the 20 nearest items of the ``catalogue``; the
-    analogs' mean score; log price; launch season."""
+    FEATURES: the median rate of the 20 and 5 nearest items of the ``catalogue``; medians of log1p first-h-week
+    totals of the 5 and 20 analogs, of the category, of the PRICE_WINDOW launches nearest in price and of the
+    PRICE_WINDOW latest launches whose h weeks were over by the item's launch (the market's level); the analogs'
+    mean score; log price; launch season."""
     idx, val = nearest(q, past, K_WIDE, allowed, training)
     near, near_val = nearest(q, catalogue, K_WIDE, None, training)
-    pool = np.flatnonzero(allowed)
+    pool = np.flatnonzero(allowed)  # in launch order, as past launches are
     fallback = float(np.median(logT[pool]))
-    cat_med = pd.Series(logT[pool]).groupby(past.frame["category"].to_numpy()[pool]).median()
+    w = min(PRICE_WINDOW, len(pool))
     by_price = pool[np.argsort(past.frame["logp"].to_numpy()[pool], kind="stable")]
-    w = min(PRICE_WINDOW, len(by_price))
-    band = np.median(np.lib.stride_tricks.sliding_window_view(logT[by_price], w), axis=1)
-    pos = np.searchsorted(past.frame["logp"].to_numpy()[by_price], q.frame["logp"].to_numpy()) - w // 2
+    at_price = np.searchsorted(past.frame["logp"].to_numpy()[by_price], q.frame["logp"].to_numpy()) - w // 2
+    seen = np.searchsorted(weeks(past.frame["launch"])[pool] + h, weeks(q.frame["launch"]), side="right") - w
+    cat_med = pd.Series(logT[pool]).groupby(past.frame["category"].to_numpy()[pool]).median()
+    rate = catalogue.frame["logR"].to_numpy()
     angle = 2 * np.pi * pd.to_datetime(q.frame["launch"]).dt.isocalendar().week.to_numpy(float) / 52.18
     first = np.isfinite(val[:, :K_ANALOGS])
     F = np.c_[
-        _median(catalogue.frame["logR"].to_numpy()[near], np.isfinite(near_val), fallback),
+        _median(rate[near], np.isfinite(near_val), fallback),
+        _median(rate[near[:, :K_ANALOGS]], np.isfinite(near_val[:, :K_ANALOGS]), fallback),
         _median(logT[idx[:, :K_ANALOGS]], first, fallback),
         _median(logT[idx], np.isfinite(val), fallback),
         np.where(first, val[:, :K_ANALOGS], 0).mean(axis=1),
         q.frame["category"].map(cat_med).fillna(fallback).to_numpy(float),
-        band[np.clip(pos, 0, len(band) - 1)],
+        _rolling_median(logT[by_price], w)[np.clip(at_price, 0, len(pool) - w)],
+        _rolling_median(logT[pool], w)[np.clip(seen, 0, len(pool) - w)],
         q.frame["logp"].to_numpy(),
         np.sin(angle),
         np.cos(angle),

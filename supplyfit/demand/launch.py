@@ -17,7 +17,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .analogs import K_ANALOGS, Items, TextSpace, attributes, catalogue_rates, features, past_launches, require
+from .analogs import (
+    FEATURES,
+    K_ANALOGS,
+    Items,
+    TextSpace,
+    attributes,
+    catalogue_rates,
+    features,
+    past_launches,
+    require,
+)
 
 METHODS = ("analogs", "model", "linear", "blend")
 DRAWS, SIZE_BINS = 200, 5
@@ -97,7 +107,9 @@ class LaunchForecaster:
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
-        _, _, F = features(self.past_.subset(allowed), self.past_, self.logT_, allowed, catalogue, training=True)
+        _, _, F = features(
+            self.past_.subset(allowed), self.past_, self.logT_, allowed, catalogue, training=True, h=self.h
+        )
         gbm = lgb.LGBMRegressor(
             objective="l1", n_estimators=200, learning_rate=0.03, num_leaves=7, min_child_samples=30,
             subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=0, n_jobs=1, deterministic=True,
@@ -110,9 +122,9 @@ class LaunchForecaster:
         self, q: Items, allowed: np.ndarray, models: dict[str, Any], method: str, catalogue: Items
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Analogs (indices, scores) and the log1p h-week total that ``method`` forecasts for ``q``."""
-        idx, val, F = features(q, self.past_, self.logT_, allowed, catalogue, training=False)
+        idx, val, F = features(q, self.past_, self.logT_, allowed, catalogue, training=False, h=self.h)
         if method == "analogs":
-            return idx, val, F[:, 1]
+            return idx, val, F[:, FEATURES.index("analogs_5")]
         top = float(self.logT_[allowed].max())  # no extrapolation beyond the biggest launch seen
         pred = {name: np.clip(m.predict(F), 0, top) for name, m in models.items()}
         return idx, val, (pred["model"] + pred["linear"]) / 2 if method == "blend" else pred[method]
