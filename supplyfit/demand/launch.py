@@ -35,6 +35,9 @@ Z80 = float(stats.norm.ppf(0.9))
 # the weekly 80% intervals are sized to hold this share of the history's validation weeks: more than 80%, because
 # launches after the history differ more from it than its own windows do (chosen on the benchmark's 2010 windows)
 COVERAGE_AIM = 0.85
+# the validation windows' median error (and the WAPE-best scale) shift the forecast by at most this on the log
+# scale (x2.7): a drift seen inside the history need not carry on after it
+MAX_OFFSET = 1.0
 
 
 def _wape(point: np.ndarray, truth: np.ndarray) -> float:
@@ -173,8 +176,9 @@ class LaunchForecaster:
         self.chosen_ = str(mean.idxmin()) if self.method == "auto" else self.method
         chosen = folds[folds["method"] == self.chosen_]
         r = self.logT_[chosen["row"]] - chosen["pred"].to_numpy()
-        self.offset_ = float(np.median(r))
-        self.shift_ = float(np.log(max(scale[self.chosen_], 1e-3)) - self.offset_)  # WAPE-best point vs median
+        self.offset_ = float(np.clip(np.median(r), -MAX_OFFSET, MAX_OFFSET))
+        wape_best = np.clip(np.log(max(scale[self.chosen_], 1e-3)), -MAX_OFFSET, MAX_OFFSET)
+        self.shift_ = float(wape_best - self.offset_)  # from the prior's median to the WAPE-best point
         self.sigma_ = float(max(np.subtract(*np.quantile(r - self.offset_, [0.9, 0.1])) / (2 * Z80), 0.05))
         mu, Y = chosen["pred"].to_numpy() + self.offset_, self.Y_[chosen["row"]]
         coverage = {}
@@ -235,7 +239,8 @@ class LaunchForecaster:
         q = self._new(new_items)
         everyone = np.ones(self.n_launches_, bool)
         idx, val, pred = self._predict_log(q, everyone, self.models_, self.chosen_, self.catalogue_)
-        mu0, s0 = pred + self.offset_, np.full(len(pred), self.sigma_)
+        mu0 = np.clip(pred + self.offset_, 0, self.logT_.max())  # never above the biggest launch seen
+        s0 = np.full(len(pred), self.sigma_)
         n, e = q.frame["preorders"].to_numpy(float), q.frame["preorder_weeks"].to_numpy(float)
         v = 1 / (n + 0.5) + self.preorder_noise**2
         w = np.where(n > 0, s0**2 / (s0**2 + v), 0.0)
@@ -256,7 +261,8 @@ class LaunchForecaster:
         post = self.posterior(new_items)
         self.analogs_ = self._listing(*self._used)
         mu, sigma, w = (post[c].to_numpy() for c in ("mu", "sigma", "preorder_weight"))
-        point = np.expm1(mu + (1 - w) * self.shift_)  # the shift fades as pre-orders take over
+        # the shift fades as pre-orders take over; without them, never above the biggest launch seen
+        point = np.expm1(np.minimum(mu + (1 - w) * self.shift_, np.maximum(mu, self.logT_.max())))
         yhat = point[:, None] * self.profile_[np.searchsorted(self.edges_, mu)]
         out = pd.DataFrame(
             {
