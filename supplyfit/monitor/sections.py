@@ -183,13 +183,23 @@ def store_section(store: Store) -> Section:
     if len(info["quarantine_reasons"]):
         sec.table(info["quarantine_reasons"], "Why rows were quarantined · 隔离原因")
     if len(monthly):
-        months = [f"{m:%Y-%m}" for m in monthly.month]
+        lo, hi = pd.Timestamp(span.lo[0]), pd.Timestamp(span.hi[0])
+        first = monthly.month.min()  # a month is partial when the data start or end within it
+        partial = [
+            (m == first and lo.day > 1) or (m + pd.offsets.MonthEnd(0)).date() > hi.date() for m in monthly.month
+        ]
+        months = [f"{m:%Y-%m}{'*' if p else ''}" for m, p in zip(monthly.month, partial, strict=True)]
         chart = svg.bars(
             "Order lines per month · 每月订单行",
             months,
             [Series("order lines · 订单行", monthly.lines), Series("return lines · 退货行", monthly.return_lines)],
         )
-        sec.chart(chart, "Numbers: " + ", ".join(f"{m} {n:,}" for m, n in zip(months, monthly.lines, strict=True)))
+        sec.chart(
+            chart,
+            "Numbers: "
+            + ", ".join(f"{m} {n:,}" for m, n in zip(months, monthly.lines, strict=True))
+            + (" (* partial month: the data start or end within it)" if any(partial) else ""),
+        )
     return sec
 
 
