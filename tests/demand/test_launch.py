@@ -166,3 +166,51 @@ def test_bad_input_raises_a_clear_value_error(fitted):
         lf.predict(new.assign(preorders=-1))
     with pytest.raises(ValueError, match="before predict"):
         LaunchForecaster().predict(new)
+
+
+def test_a_single_huge_order_barely_moves_the_forecasts(fitted):
+    """74,215 extra units in the launch week of the best analog of every new mug (what one cancelled order did to
+    item 23166): medians on the log scale keep each forecast within 25% of what it was."""
+    lf, history, past, new = fitted
+    mugs = new[new["type"] == 0]
+    before = lf.predict(mugs).groupby("unique_id")["yhat"].sum()
+    hit = set(lf.analogs_.groupby("unique_id")["analog_id"].first())
+    first = history.groupby("unique_id")["ds"].transform("min") == history["ds"]
+    spiked = history.assign(y=history["y"] + 74_215.0 * (first & history["unique_id"].isin(hit)))
+    again = LaunchForecaster(h=H).fit(spiked, past[["unique_id", "description", "price"]])
+    after = again.predict(mugs).groupby("unique_id")["yhat"].sum()
+    assert (again.analogs_["first_h_units"] > 74_215).any()  # the spiked analogs are still listed
+    assert ((after / before - 1).abs() < 0.25).all(), (after / before).round(2).tolist()
+
+
+def test_runs_on_the_bundled_sample_orders():
+    """Real descriptions and prices (the UCI sample shipped with the package): the launches after 2010-09-06
+    forecast from the weeks before, analogs listed with their first 8 weeks' units."""
+    from supplyfit.demand import weekly_panel
+    from supplyfit.pipeline import sample_path
+
+    lines = pd.read_parquet(sample_path("sample_orders.parquet"))
+    lines = lines[~lines["Invoice"].astype(str).str.startswith("C")]
+    orders = pd.DataFrame(
+        {"sku": lines["StockCode"].astype(str), "quantity": lines["Quantity"].astype(float)}
+        | {"unit_price": lines["Price"], "ts": lines["InvoiceDate"]}
+    )
+    panel = weekly_panel(orders)[["unique_id", "ds", "y"]]
+    items = (
+        lines.groupby(lines["StockCode"].astype(str))
+        .agg(description=("Description", "first"), price=("Price", "median"))
+        .rename_axis("unique_id")
+        .reset_index()
+    )
+    cut = pd.Timestamp("2010-09-06")
+    launched = panel.groupby("unique_id")["ds"].min()
+    new = items[items["unique_id"].isin(launched[launched >= cut].index)]
+    lf = LaunchForecaster(h=H).fit(panel[panel["ds"] < cut], items)
+    fc = lf.predict(new)
+    assert len(fc) == len(new) * H and len(new) >= 10
+    assert (fc.groupby("unique_id")["yhat"].sum() > 0).all()
+    listed = lf.analogs_
+    assert listed.groupby("unique_id").size().eq(5).all() and listed["description"].str.len().gt(0).all()
+    early = panel[panel["ds"] < panel.groupby("unique_id")["ds"].transform("min") + pd.Timedelta(weeks=H)]
+    truth = early.groupby("unique_id")["y"].sum()
+    assert np.array_equal(listed["first_h_units"].to_numpy(), truth.reindex(listed["analog_id"]).to_numpy())
