@@ -48,8 +48,16 @@ class Briefing:
     freshness: Freshness
 
 
-def _rows(store: Store, name: str) -> pd.DataFrame:
-    return store.table(name) if store.has_table(name) else pd.DataFrame()
+def _rows(store: Store, name: str, where: str = "") -> pd.DataFrame:
+    return store.table(name, where=where) if store.has_table(name) else pd.DataFrame()
+
+
+def _of(store: Store, table: str, ids: list[str], sql: str) -> pd.DataFrame:
+    """``sql`` (SELECT … FROM ``table`` WHERE …) for the tenant's rows of the SKUs ``ids`` only: the briefing
+    reads a handful of SKUs, not tables that hold every SKU's weeks."""
+    if not store.has_table(table):
+        return pd.DataFrame()
+    return store.query(f"{sql} AND tenant = $tenant AND list_contains($ids, unique_id)", {"ids": ids})
 
 
 def descriptions(store: Store) -> dict[str, str]:
@@ -64,10 +72,15 @@ def _reorders(store: Store, names: dict[str, str], n: int) -> tuple[pd.DataFrame
     if plan.empty:
         return pd.DataFrame(columns=cols), (0, 0.0)
     top = plan.sort_values("qty", ascending=False, kind="stable").head(n)
-    fc = _rows(store, "forecasts")
-    fc = fc[fc["level"] == "sku"] if len(fc) else fc
-    panel = _rows(store, "demand_panel")
-    last = panel[panel["ds"] == panel["ds"].max()].set_index("unique_id")["y"] if len(panel) else pd.Series()
+    ids = top["unique_id"].astype(str).tolist()
+    fc = _of(store, "forecasts", ids, "SELECT unique_id, ds, yhat, yhat_q90 FROM forecasts WHERE level = 'sku'")
+    last = _of(
+        store,
+        "demand_panel",
+        ids,
+        "SELECT unique_id, y FROM demand_panel WHERE ds = (SELECT max(ds) FROM demand_panel WHERE tenant = $tenant)",
+    )
+    last = last.set_index("unique_id")["y"] if len(last) else pd.Series(dtype=float)
     rising = set(_rows(store, "hotspots").get("unique_id", pd.Series(dtype=str)).astype(str))
     why = []
     for sku, arrive in zip(top["unique_id"].astype(str), top["ds"], strict=True):
@@ -133,8 +146,7 @@ def _week(store: Store) -> Week | None:
     start = pd.Timestamp(latest["period"])
     last_ts = store.query("SELECT max(ts) AS ts FROM orders WHERE tenant = $tenant")["ts"].iloc[0]
     days = 7 if bool(latest["complete"]) or pd.isna(last_ts) else (pd.Timestamp(last_ts).normalize() - start).days + 1
-    fc = _rows(store, "forecasts")
-    row = fc[(fc["level"] == "total") & (fc["ds"] == start)] if len(fc) else fc
+    row = _rows(store, "forecasts", where=f"level = 'total' AND ds = DATE '{start:%Y-%m-%d}'")
     if row.empty:
         return Week(start, days, float(latest["units"]), None, None, None)
     r = row.iloc[0]
