@@ -126,7 +126,7 @@ DECLARED = (
                 "backtest",
                 "cutoff TIMESTAMP_NS, level VARCHAR, model VARCHAR, series BIGINT, wrmsse DOUBLE, "
                 "mase DOUBLE, bias DOUBLE, pinball_q10 DOUBLE, pinball_q50 DOUBLE, pinball_q90 DOUBLE, "
-                "coverage_80 DOUBLE",
+                "coverage_80 DOUBLE, band_width DOUBLE",
             ),
         ),
     ),

@@ -39,6 +39,7 @@ def score(history: Wide, actual: np.ndarray, fc: pd.DataFrame) -> dict[str, floa
         "pinball_q50": metrics.pinball(actual, q50, 0.5),
         "pinball_q90": metrics.pinball(actual, q90, 0.9),
         "coverage_80": metrics.coverage(actual, q10, q90),
+        "band_width": float(np.mean(q90 - q10) / max(float(np.mean(actual)), 1e-9)),  # 80% band / mean level
     }
 
 

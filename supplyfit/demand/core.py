@@ -11,10 +11,12 @@ import pandas as pd
 from scipy import special, stats
 
 from . import models as m
+from .calendar import ahead, open_share, seasonal_factor
 from .panel import FREQ, Wide
 
 QUANTILES = (0.1, 0.5, 0.9)
 CALIBRATION_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # dispersion multipliers tried
+SEASON_WEIGHT = 0.5  # exponent of the shop's seasonal factor (calendar.seasonal_factor); 0 leaves forecasts as made
 CORRELATIONS = (0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)  # error correlations tried
 
 
@@ -181,7 +183,9 @@ class Forecaster:
     ``model='auto'`` is the default (global LightGBM on scale-free targets, see :class:`Auto`); any name accepted by
     :func:`make_model` works. Intervals come from a negative binomial around ``yhat`` whose dispersion is
     estimated per series, shrunk towards the panel's median (``dispersion_prior`` fixes it, e.g. when a panel is
-    forecast in shards) and calibrated on the last ``h`` weeks of the training data.
+    forecast in shards) and calibrated on the last ``h`` weeks of the training data. With ``calendar`` (the
+    default) the shop's close-downs are read off its weekly total, left out of what the models learn from, and
+    repeated a year later (:mod:`.calendar`).
     """
 
     def __init__(
@@ -193,11 +197,13 @@ class Forecaster:
         calibrate: bool = True,
         seed: int = 0,
         dispersion_prior: float | None = None,
+        calendar: bool = True,
     ):
         if freq != FREQ:
             raise ValueError(f"only weekly panels (freq={FREQ!r}) are supported")
         self.h, self.freq, self.model_name, self.quantiles = h, freq, model, tuple(quantiles)
         self.calibrate, self.seed, self.dispersion_prior = calibrate, seed, dispersion_prior
+        self.calendar = calendar
 
     def fit(self, panel: pd.DataFrame) -> Forecaster:
         missing = {"unique_id", "ds", "y"} - set(panel.columns)
@@ -205,13 +211,29 @@ class Forecaster:
             raise ValueError(f"panel lacks column(s) {sorted(missing)}; expected long format unique_id, ds, y")
         self.wide_ = Wide.from_long(panel)
         self.categories_ = self._categories(panel)
+        T = len(self.wide_.dates)
+        self.open_ = open_share(np.nansum(self.wide_.Y, axis=0)) if self.calendar else np.ones(T)
+        self.learn_ = self._without_closed_weeks()
         with warnings.catch_warnings():  # all-NaN windows of young series are expected
             warnings.simplefilter("ignore", RuntimeWarning)
-            self.model_ = _fit(make_model(self.model_name, self.seed), self.wide_, self.categories_, self.h)
-            self.dispersion_ = dispersion(self.wide_.Y, prior=self.dispersion_prior)
+            self.model_ = _fit(make_model(self.model_name, self.seed), self.learn_, self.categories_, self.h)
+            self.dispersion_ = dispersion(self.learn_.Y, prior=self.dispersion_prior)
             self.scale_, self.correlation_ = self._calibrate() if self.calibrate else (1.0, 0.0)
-            self.mean_ = np.clip(self.model_.forecast(self.h), 0, None)
+            self.mean_ = np.clip(self.model_.forecast(self.h), 0, None) * ahead(self.open_, self.h)[None, :]
+            if self.calendar and SEASON_WEIGHT:
+                total = np.nansum(self.wide_.Y, axis=0)
+                factor = seasonal_factor(total, self.open_, self.mean_.sum(axis=0))
+                self.mean_ = self.mean_ * (factor**SEASON_WEIGHT)[None, :]
         return self
+
+    def _without_closed_weeks(self) -> Wide:
+        """The history the models learn from: closed weeks (open share < 1) are missing, not zero demand."""
+        closed = self.open_ < 1
+        if not closed.any():
+            return self.wide_
+        Y = self.wide_.Y.copy()
+        Y[:, closed] = np.nan
+        return Wide(self.wide_.ids, self.wide_.dates, Y, self.wide_.revenue, self.wide_.price)
 
     def _categories(self, panel: pd.DataFrame) -> np.ndarray | None:
         if "category" not in panel.columns:
@@ -225,21 +247,22 @@ class Forecaster:
 
         The errors come from a fast stand-in (SES) refitted without those weeks, so calibration costs
         milliseconds, not a second fit of the full model."""
-        h, T = self.h, self.wide_.Y.shape[1]
+        h, T, learn = self.h, self.wide_.Y.shape[1], self.learn_
         if T < 3 * h:
             return 1.0, 0.0
         head = Wide(
-            self.wide_.ids,
-            self.wide_.dates[:-h],
-            self.wide_.Y[:, :-h],
-            None if self.wide_.revenue is None else self.wide_.revenue[:, :-h],
-            None if self.wide_.price is None else self.wide_.price[:, :-h],
+            learn.ids,
+            learn.dates[:-h],
+            learn.Y[:, :-h],
+            None if learn.revenue is None else learn.revenue[:, :-h],
+            None if learn.price is None else learn.price[:, :-h],
         )
         keep = ~np.all(np.isnan(head.Y), axis=1)
-        if keep.sum() < 10:
+        weeks = self.open_[-h:] == 1  # closed weeks are not demand to calibrate on
+        if keep.sum() < 10 or not weeks.any():
             return 1.0, 0.0
-        mean = m.SES().fit(head).forecast(h)[keep]
-        actual = self.wide_.Y[keep, -h:]
+        mean = m.SES().fit(head).forecast(h)[keep][:, weeks]
+        actual = learn.Y[keep, -h:][:, weeks]
         a = dispersion(head.Y)[keep][:, None]
         scale = min(
             CALIBRATION_SCALES, key=lambda c: abs(np.mean(nb_interval_hits(actual, mean, a * c, 0.1, 0.9)) - 0.8)

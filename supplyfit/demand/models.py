@@ -199,6 +199,7 @@ class GlobalGBM(Model):
             known = self._known_at(origin, idx)
             for k in range(1, min(h, T - origin) + 1):
                 F, level, rows = self._features(known, origin, k)
+                rows = rows & ~np.isnan(wide.Y[idx, origin + k - 1])  # a closed week teaches nothing
                 target = wide.Y[idx, origin + k - 1][rows]
                 X.append(F[rows])
                 y.append(np.minimum(target / level[rows], self.max_ratio))
@@ -239,9 +240,10 @@ class GlobalGBM(Model):
             price = self.wide.price[idx, :origin] if self.wide.price is not None else np.full(Y.shape, np.nan)
             p_last = pd.DataFrame(price[:, -8:]).ffill(axis=1).to_numpy()[:, -1] if origin else np.full(n, np.nan)
             price_ratio = p_last / np.nanmean(price[:, -26:], axis=1)
-            market = np.nansum(self.wide.Y[:, :origin], axis=0)
-            market4 = market[-4:].mean() / max(market[-26:].mean(), 1e-9)
-            market13 = market[-13:].mean() / max(market[-26:].mean(), 1e-9)
+            past = self.wide.Y[:, :origin]
+            market = np.where(np.isnan(past).all(axis=0), np.nan, np.nansum(past, axis=0))  # closed weeks: NaN
+            market4 = np.nanmean(market[-4:]) / max(np.nanmean(market[-26:]), 1e-9)
+            market13 = np.nanmean(market[-13:]) / max(np.nanmean(market[-26:]), 1e-9)
         before = np.column_stack(
             [
                 lag(1),
