@@ -40,6 +40,10 @@ COVERAGE_AIM = 0.85
 MAX_OFFSET = 1.0
 
 
+class TooFewLaunches(ValueError):
+    """The history holds fewer than 3 past launches with all their first h weeks (and known items)."""
+
+
 def _wape(point: np.ndarray, truth: np.ndarray) -> float:
     return float(np.abs(point - truth).sum() / max(truth.sum(), 1e-9))
 
@@ -87,7 +91,7 @@ class LaunchForecaster:
         attrs = attributes(items, "items").drop_duplicates("unique_id")
         past = past_launches(history, self.h, self.max_launches).merge(attrs, on="unique_id")
         if len(past) < 3:
-            raise ValueError(f"history has {len(past)} launches with {self.h} weeks seen and known items; needs 3")
+            raise TooFewLaunches(f"history has {len(past)} launches with {self.h} weeks seen and known items; needs 3")
         self.Y_ = past[[f"w{i + 1}" for i in range(self.h)]].to_numpy()
         self.logT_ = np.log1p(self.Y_.sum(axis=1))
         catalogue = catalogue_rates(history, self.h, 2 * self.max_launches).merge(attrs, on="unique_id")

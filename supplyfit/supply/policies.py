@@ -23,6 +23,7 @@ from scipy import stats
 
 from ..demand import Forecaster, LaunchForecaster
 from ..demand.core import nb_quantiles
+from ..demand.launch import TooFewLaunches
 from ..demand.models import LOCAL_MODELS
 from .errors import MissingForecasts
 
@@ -88,18 +89,38 @@ def _item_attributes(panel: pd.DataFrame, ids: pd.Index, fill_price: float | Non
     return out
 
 
-def launch_forecast(history: pd.DataFrame, new: pd.DataFrame, h: int = 8) -> pd.DataFrame | None:
-    """Weekly launch forecasts (LaunchForecaster's unique_id, week, yhat, yhat_q10/50/90) of the items in ``new``
-    (unique_id + description, price, category when known) from the launches in ``history`` (a weekly panel with
-    description, price and category columns when known); None when the history has too few launches."""
-    items = _item_attributes(history, pd.Index(history["unique_id"].astype(str).unique()))
-    drafts = _item_attributes(new, pd.Index(new["unique_id"].astype(str).unique()), float(items["price"].median()))
+def launch_forecast(
+    history: pd.DataFrame, new: pd.DataFrame, h: int = 8, items: pd.DataFrame | None = None
+) -> pd.DataFrame | None:
+    """Weekly launch forecasts (LaunchForecaster's unique_id, week, yhat, yhat_q10/50/90) of the drafts in ``new``
+    (unique_id, price, + description, category; a missing price takes the history's median) from the launches in
+    ``history`` (a weekly panel). The history's items take their description, price and category from ``items``
+    (unique_id + any of those, e.g. the store's products) or else from the panel's columns of those names. None
+    when the history has too few launches; a ValueError for drafts with a price that is not positive."""
+    attrs = _item_attributes(history, pd.Index(history["unique_id"].astype(str).unique()))
+    if items is not None:
+        given = items.assign(unique_id=items["unique_id"].astype(str)).drop_duplicates("unique_id")
+        given, attrs = given.set_index("unique_id").reindex(attrs["unique_id"]), attrs.set_index("unique_id")
+        if "price" in given.columns:
+            price = pd.to_numeric(given["price"], errors="coerce")
+            given["price"] = price.where(price > 0)
+        for col in ("description", "price", "category"):
+            if col in given.columns:
+                attrs[col] = given[col].fillna(attrs[col]) if col in attrs.columns else given[col]
+        attrs = attrs.reset_index()
+    drafts = new.drop_duplicates("unique_id").assign(unique_id=lambda d: d["unique_id"].astype(str))
+    median_price = float(attrs["price"].median())
+    drafts = drafts.assign(
+        description=drafts["description"].fillna("") if "description" in drafts.columns else "",
+        price=pd.to_numeric(drafts["price"], errors="coerce").fillna(median_price)
+        if "price" in drafts.columns
+        else median_price,
+    )
     try:
-        return (
-            LaunchForecaster(h=h, max_launches=LAUNCHES).fit(history[["unique_id", "ds", "y"]], items).predict(drafts)
-        )
-    except ValueError:  # fewer than 3 past launches with h weeks seen
+        lf = LaunchForecaster(h=h, max_launches=LAUNCHES).fit(history[["unique_id", "ds", "y"]], attrs)
+    except TooFewLaunches:
         return None
+    return lf.predict(drafts)
 
 
 def cover_quantile(forecast: pd.DataFrame, weeks: int, service_level: float) -> pd.Series:

@@ -257,3 +257,21 @@ def test_simulation_launches_get_their_launch_forecast_as_first_batch():
     first = res.orders[res.orders.unique_id == "new-bag"].sort_values("ds").iloc[0]
     assert first.ds == act.ds.unique()[2]
     assert first.qty == round(cover_quantile(replay.launch_fc, 2, 0.9)["new-bag"])
+
+
+def test_launch_forecast_reads_descriptions_from_items_and_checks_drafts():
+    from supplyfit.supply.policies import launch_forecast
+
+    p = _launch_panel()
+    products = p.drop_duplicates("unique_id")[["unique_id", "description", "category"]]
+    drafts = pd.DataFrame(
+        {"unique_id": ["d1", "d2"], "description": ["jumbo bag green", "greeting card"], "price": 2.0}
+    )
+    from_panel = launch_forecast(p, drafts)
+    from_items = launch_forecast(p.drop(columns=["description", "category"]), drafts, items=products)
+    pd.testing.assert_frame_equal(from_items, from_panel)
+    unpriced = launch_forecast(p, drafts.drop(columns="price"))  # the history's median price: (2 + 10) / 2
+    pd.testing.assert_frame_equal(unpriced, launch_forecast(p, drafts.assign(price=6.0)))
+    with pytest.raises(ValueError, match="price must be a positive number"):
+        launch_forecast(p, drafts.assign(price=-1.0))
+    assert launch_forecast(p[p.unique_id.isin(["p0", "p1"])], drafts) is None  # too few launches to learn from
