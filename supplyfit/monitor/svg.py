@@ -71,15 +71,17 @@ def _frame(title: str, body: str, legend: list[Series], height: int) -> str:
     for i, s in enumerate(legend if len(legend) > 1 else []):
         color = s.color or PALETTE[i % len(PALETTE)]
         width = 24 + text_width(s.name)
-        if x + width > W:  # the next legend row, drawn over the top margin's white space
-            x, y = 60.0, y + 14
+        if x + width > W:  # the next legend row; the plot moves down to make room for it
+            x, y = 60.0, y + 16
         items.append(
             f"<rect x='{x:.0f}' y='{y}' width='10' height='10' fill='{color}'/>{_text(x + 14, y + 9, s.name, 'start')}"
         )
         x += width
+    extra = y - 30
     return (
-        f"<svg class='svgchart' viewBox='0 0 {W} {height}' width='100%' role='img' {FONT}>"
-        f"<title>{html.escape(title)}</title>{_text(10, 18, title, 'start', 14, '#222')}{''.join(items)}{body}</svg>"
+        f"<svg class='svgchart' viewBox='0 0 {W} {height + extra}' width='100%' role='img' {FONT}>"
+        f"<title>{html.escape(title)}</title>{_text(10, 18, title, 'start', 14, '#222')}{''.join(items)}"
+        f"<g transform='translate(0,{extra})'>{body}</g></svg>"
     )
 
 
