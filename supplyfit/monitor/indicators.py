@@ -213,8 +213,33 @@ def _indicators(
     )
     if forecast:
         weekly = per_period if freq == "W" else _aggregate(con, {"period": "date_trunc('week', ts)"})
-        ind.forecast = _forecast(weekly, last, freq, horizon or (8 if freq == "W" else 3))
+        units = None if isinstance(source, pd.DataFrame) else _priced_units(source)
+        ind.forecast = _forecast(weekly, last, freq, horizon or (8 if freq == "W" else 3), units)
     return ind
+
+
+def _priced_units(store: Store) -> pd.DataFrame | None:
+    """The stored weekly revenue the demand stage's units imply: per week, the sum over SKUs of forecast units x
+    the SKU's expected price (its average over its last 13 weeks of sales, else over all its sales), with the 80%
+    band of the total's units scaled alike. None without stored forecasts."""
+    if not store.has_result("forecasts"):
+        return None
+    return store.query("""
+        WITH last AS (SELECT max(ts) AS t FROM orders WHERE tenant = $tenant),
+        price AS (
+            SELECT sku, coalesce(sum(quantity * unit_price) FILTER (WHERE ts > (SELECT t FROM last) - INTERVAL 91 DAY)
+                                 / nullif(sum(quantity) FILTER (WHERE ts > (SELECT t FROM last) - INTERVAL 91 DAY), 0),
+                                 sum(quantity * unit_price) / nullif(sum(quantity), 0)) AS price
+            FROM orders WHERE tenant = $tenant AND is_product AND NOT is_return AND quantity > 0 GROUP BY sku),
+        sku AS (
+            SELECT f.ds, sum(f.yhat * p.price) AS revenue, sum(f.yhat) AS units
+            FROM forecasts f JOIN price p ON p.sku = f.unique_id
+            WHERE f.tenant = $tenant AND f.level = 'sku' GROUP BY f.ds),
+        total AS (SELECT ds, yhat, yhat_q10, yhat_q90 FROM forecasts WHERE tenant = $tenant AND level = 'total')
+        SELECT sku.ds AS period, sku.revenue AS yhat,
+               sku.revenue * total.yhat_q10 / nullif(total.yhat, 0) AS yhat_q10,
+               sku.revenue * total.yhat_q90 / nullif(total.yhat, 0) AS yhat_q90
+        FROM sku JOIN total USING (ds) ORDER BY 1""")
 
 
 def _contribution(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -315,11 +340,15 @@ def _sentiment(source, reviews: pd.DataFrame | None, freq: str, notes: list[str]
     return sentiment_index(reviews, freq)
 
 
-def _forecast(weekly: pd.DataFrame, last: pd.Timestamp, freq: str, horizon: int) -> pd.DataFrame:
+def _forecast(
+    weekly: pd.DataFrame, last: pd.Timestamp, freq: str, horizon: int, priced: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Next periods of the total metrics, from weekly forecasts of :mod:`supplyfit.demand` (summed into months
     for 'M'; monthly bands are the sums of the weekly quantiles, so they are wide on purpose, and distinct
     customers are not forecast per month because weekly counts do not add up to monthly ones). ``weekly``: the
-    metrics per week, ``last``: the time of the last line."""
+    metrics per week, ``last``: the time of the last line. Revenue comes from ``priced`` (the stored SKU
+    forecasts x expected prices, :func:`_priced_units`) for the weeks it covers, so it has the units' season and
+    mix; a revenue series of its own (smoothing) only serves the weeks beyond them."""
     from ..demand import Forecaster
 
     full = pd.date_range(weekly.period.min(), weekly.period.max(), freq=FREQ)
@@ -333,6 +362,12 @@ def _forecast(weekly: pd.DataFrame, last: pd.Timestamp, freq: str, horizon: int)
     fc = fc.rename(columns={"unique_id": "metric", "ds": "period"})[
         ["metric", "period", "yhat", "yhat_q10", "yhat_q90"]
     ]
+    if priced is not None and len(priced):
+        cols = ["yhat", "yhat_q10", "yhat_q90"]
+        own = fc.metric == "revenue"
+        by_week = pd.DataFrame(priced).assign(period=lambda d: pd.to_datetime(d.period)).set_index("period")
+        hit = own & fc.period.isin(by_week.index)
+        fc.loc[hit, cols] = by_week.loc[fc.period[hit], cols].to_numpy()
     if freq == "M":
         fc["period"] = period_start(fc.period, "M")
         fc = fc[fc.metric != "customers"].groupby(["metric", "period"], as_index=False).sum()

@@ -119,3 +119,23 @@ def test_demo_store_has_indicator_tables(demo_store):
         sales = st.sales()
         assert weekly.revenue.sum() == pytest.approx((sales.quantity * sales.unit_price).sum())
         assert len(st.table("hotspots")) == 20
+
+
+def test_revenue_forecast_is_forecast_units_times_expected_prices(demo_store):
+    """Not a smoothed constant: each week's revenue is the SKUs' forecast units x their recent average price, its
+    band the total units' band scaled alike."""
+    from supplyfit.store import Store
+
+    with Store(demo_store, read_only=True) as st:
+        rev = indicators(st, freq="W").forecast.query("metric == 'revenue'").reset_index(drop=True)
+        fc = st.table("forecasts")
+        prices = st.query("""
+            SELECT sku, sum(quantity * unit_price) / sum(quantity) AS price FROM orders
+            WHERE tenant = $tenant AND is_product AND NOT is_return AND quantity > 0
+              AND ts > (SELECT max(ts) FROM orders WHERE tenant = $tenant) - INTERVAL 91 DAY GROUP BY sku""")
+    first = rev.period.iloc[0]
+    units = fc[(fc.level == "sku") & (fc.ds == first)].merge(prices, left_on="unique_id", right_on="sku")
+    total = fc[(fc.level == "total") & (fc.ds == first)].iloc[0]
+    assert rev.yhat.iloc[0] == pytest.approx((units.yhat * units.price).sum(), rel=0.02)
+    assert rev.yhat_q90.iloc[0] / rev.yhat.iloc[0] == pytest.approx(total.yhat_q90 / total.yhat)
+    assert rev.yhat.nunique() > 1
