@@ -72,17 +72,17 @@ def launch_rates(history: pd.DataFrame, new: pd.DataFrame, weeks: int = 4) -> pd
     return pd.Series(rates, dtype=float)
 
 
-def _item_attributes(panel: pd.DataFrame, ids: pd.Index, fill_price: float | None = None) -> pd.DataFrame:
-    """unique_id, description, price, category of ``ids`` from a panel's optional columns: the latest description
-    and category, the median positive price (else ``fill_price``, else the panel's median, else 1)."""
+def _item_attributes(panel: pd.DataFrame) -> pd.DataFrame:
+    """unique_id, description, price, category of a panel's items from its optional columns: the latest description
+    and category, the median positive price (else the panel's median, else 1)."""
     p = panel.assign(unique_id=panel["unique_id"].astype(str))
-    latest = p.drop_duplicates("unique_id", keep="last").set_index("unique_id").reindex(ids.astype(str))
-    out = pd.DataFrame({"unique_id": ids.astype(str)})
+    latest = p.drop_duplicates("unique_id", keep="last").set_index("unique_id")
+    out = pd.DataFrame({"unique_id": latest.index.to_numpy()})
     text = latest["description"] if "description" in latest.columns else pd.Series("", index=latest.index)
     out["description"] = text.fillna("").astype(str).to_numpy()
     price = pd.to_numeric(p["price"], errors="coerce") if "price" in p.columns else pd.Series(np.nan, index=p.index)
     positive = price.where(price > 0)
-    fill = fill_price if fill_price is not None else (float(positive.median()) if positive.notna().any() else 1.0)
+    fill = float(positive.median()) if positive.notna().any() else 1.0
     out["price"] = positive.groupby(p["unique_id"]).median().reindex(out["unique_id"]).fillna(fill).to_numpy()
     if "category" in latest.columns:
         out["category"] = latest["category"].fillna("other").astype(str).to_numpy()
@@ -97,7 +97,7 @@ def launch_forecast(
     ``history`` (a weekly panel). The history's items take their description, price and category from ``items``
     (unique_id + any of those, e.g. the store's products) or else from the panel's columns of those names. None
     when the history has too few launches; a ValueError for drafts with a price that is not positive."""
-    attrs = _item_attributes(history, pd.Index(history["unique_id"].astype(str).unique()))
+    attrs = _item_attributes(history)
     if items is not None:
         given = items.assign(unique_id=items["unique_id"].astype(str)).drop_duplicates("unique_id")
         given, attrs = given.set_index("unique_id").reindex(attrs["unique_id"]), attrs.set_index("unique_id")
