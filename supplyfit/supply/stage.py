@@ -33,14 +33,32 @@ def _stored(store: Store, name: str) -> pd.DataFrame:
     return frame
 
 
-def run(store: Store, lead_time: int = 1, service_level: float = 0.9, weeks: int = 8) -> str:
-    """Write ``production_plan`` (orders from the week after the panel on, from the stored forecasts) and
-    ``policy_comparison`` (last ``weeks`` weeks replayed: each policy's fill rate, leftovers and runs, at several
-    service levels). Raises :class:`MissingForecasts` when the demand stage has not run for this tenant."""
+def run(
+    store: Store,
+    lead_time: int = 1,
+    service_level: float = 0.9,
+    weeks: int = 8,
+    policy: str = "test-and-reorder",
+    moq: float = 0,
+    capacity: float | None = None,
+) -> str:
+    """Write ``production_plan`` (orders from the week after the panel on, from the stored forecasts, under
+    ``policy``, ``moq`` and ``capacity`` as in :func:`plan`) and ``policy_comparison`` (last ``weeks`` weeks
+    replayed: each policy's fill rate, leftovers and runs, at several service levels). Raises
+    :class:`MissingForecasts` when the demand stage has not run for this tenant."""
     panel = _stored(store, "demand_panel")
     forecasts = _stored(store, "forecasts")
     asof = panel["ds"].max() + pd.Timedelta(weeks=1)
-    orders = plan(panel, asof, lead_time=lead_time, service_level=service_level, forecasts=forecasts)
+    orders = plan(
+        panel,
+        asof,
+        policy=policy,
+        lead_time=lead_time,
+        service_level=service_level,
+        moq=moq,
+        capacity=capacity,
+        forecasts=forecasts,
+    )
     store.write_result("production_plan", orders)
     start = asof - pd.Timedelta(weeks=weeks)
     history, actuals = panel[panel["ds"] < start], panel[panel["ds"] >= start]

@@ -1,17 +1,14 @@
 """The CLI end to end, as a user runs it (subprocesses on a real DuckDB file)."""
 
-import inspect
 import re
 import shutil
 import subprocess
 import sys
 
-import pytest
 import typer
 
 from supplyfit.cli import app
 from supplyfit.store import Store
-from supplyfit.supply import stage as supply_stage
 
 NOT_PLAIN = re.compile("[\x1b\u2800-\u28ff\r]")  # ANSI escapes, braille spinner frames, carriage-return redraws
 
@@ -163,10 +160,6 @@ def test_ambiguous_values_ask_for_the_option_that_settles_them(tmp_path):
     assert loads == ["failed", "failed", "ok"]
 
 
-STAGE_TAKES_POLICY = "policy" in inspect.signature(supply_stage.run).parameters
-
-
-@pytest.mark.xfail(not STAGE_TAKES_POLICY, reason="supply.stage.run does not take policy/moq/capacity yet", strict=True)
 def test_plan_options_reach_the_plan(demo_store, tmp_path):
     db = tmp_path / "d.duckdb"
     for suffix in ("", ".secret"):
