@@ -1,5 +1,7 @@
-"""The shop's own calendar, read off its weekly total: close-downs (Christmas breaks, stocktakes, Spring Festival)
-found in the history and expected again a year later.
+"""Calendars. The shop's own, read off its weekly total: close-downs (Christmas breaks, stocktakes, Spring
+Festival) found in the history and expected again a year later. The known one: public holidays of a country (the
+``holidays`` package), Chinese shopping festivals (618, Double 11, the shopping before Spring Festival) and the
+tenant's own events (``supplyfit ingest events``: promotions, closures, launches), as days per week.
 
 A week is (partly) closed when the shop's total falls below ``CLOSED`` of the median of the weeks around it; its
 open share is that ratio. Forecasters learn from the history with closed weeks taken out (a closed week says
@@ -11,7 +13,10 @@ again in the 2010 break, while forecasts without it stayed at 27.7k a week throu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 
 CLOSED = 0.5  # a week below half the weeks around it is a close-down, not a slow week
 AROUND = 6  # weeks on either side that make the reference level
@@ -64,3 +69,87 @@ def seasonal_factor(total: np.ndarray, share: np.ndarray, forecast: np.ndarray, 
     ok = np.isfinite(ratio) & (ratio > 0) & (share[ago : ago + h] == 1)
     out[: len(ratio)][ok] = ratio[ok]
     return out
+
+
+def public_holidays(country: str, years: range) -> pd.DatetimeIndex:
+    """The public holidays of ``country`` (ISO code, e.g. GB, CN, US, DE) in ``years``."""
+    import holidays
+
+    try:
+        days = holidays.country_holidays(country.upper(), years=list(years))
+    except NotImplementedError:
+        raise ValueError(
+            f"no public holidays known for country {country!r} (use an ISO code such as GB or CN)"
+        ) from None
+    return pd.DatetimeIndex(sorted(pd.Timestamp(d) for d in days))
+
+
+def festivals(years: range) -> pd.DataFrame:
+    """China's shopping festivals as promotion events (scope all): 618 (1-18 June), Double 11 (1-11 November) and
+    the two weeks of shopping before Spring Festival (Chinese New Year's Day from the ``holidays`` package)."""
+    import holidays
+
+    rows = []
+    for y in years:
+        rows += [("618", f"{y}-06-01", f"{y}-06-18"), ("Double 11", f"{y}-11-01", f"{y}-11-11")]
+        new_year = [d for d, name in holidays.country_holidays("CN", years=y).items() if "Spring Festival" in name]
+        if new_year:
+            first = pd.Timestamp(min(new_year))
+            rows.append(("Spring Festival shopping", first - pd.Timedelta(days=14), first - pd.Timedelta(days=1)))
+    frame = pd.DataFrame(rows, columns=["name", "start", "end"])
+    return frame.assign(
+        start=pd.to_datetime(frame.start), end=pd.to_datetime(frame.end), scope="all", target="", kind="promotion"
+    )
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """What a forecaster knows of the days ahead and behind: ``events`` (name, start, end, scope, target, kind, as
+    stored by ``supplyfit ingest events``), the public holidays of ``country`` and, with ``festivals``, China's
+    shopping festivals as promotions."""
+
+    events: pd.DataFrame | None = None
+    country: str | None = None
+    festivals: bool = False
+
+    def weekly(self, weeks: pd.DatetimeIndex, ids: np.ndarray, categories: np.ndarray | None) -> WeeklyCalendar:
+        """Days per week (Monday-starting ``weeks``): promotion days per series, closure days and public
+        holidays of the whole shop."""
+        days = pd.date_range(weeks[0], weeks[-1] + pd.Timedelta(days=6), freq="D")
+        years = range(days[0].year, days[-1].year + 1)
+        events = self.events if self.events is not None else pd.DataFrame(columns=["start", "end", "scope", "kind"])
+        if self.festivals:
+            events = pd.concat([events, festivals(years)], ignore_index=True)
+        week_of = np.repeat(np.arange(len(weeks)), 7)[: len(days)]
+        promo = np.zeros((len(ids), len(weeks)))
+        closed = np.zeros(len(weeks))
+        for e in events.itertuples(index=False):
+            on = (days >= pd.Timestamp(e.start)) & (days <= pd.Timestamp(e.end))
+            per_week = np.bincount(week_of[on], minlength=len(weeks)).astype(float)
+            if e.kind == "closure" and e.scope == "all":
+                closed += per_week
+            elif e.kind == "promotion":
+                rows = _rows(e.scope, e.target, ids, categories)
+                promo[rows] += per_week
+        holiday = np.zeros(len(weeks))
+        if self.country:
+            hit = days.isin(public_holidays(self.country, years))
+            holiday = np.bincount(week_of[hit], minlength=len(weeks)).astype(float)
+        return WeeklyCalendar(np.minimum(promo, 7), np.minimum(closed, 7), holiday)
+
+
+def _rows(scope: str, target: str, ids: np.ndarray, categories: np.ndarray | None) -> np.ndarray:
+    if scope == "all":
+        return np.ones(len(ids), bool)
+    if scope == "sku":
+        return ids == target
+    return categories == target if categories is not None else np.zeros(len(ids), bool)
+
+
+@dataclass(frozen=True)
+class WeeklyCalendar:
+    """Per week: ``promo`` days per series (series x week), ``closed`` days and public ``holiday`` days."""
+
+    promo: np.ndarray
+    closed: np.ndarray
+    holiday: np.ndarray

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import special, stats
 
 from . import models as m
-from .calendar import ahead, open_share, seasonal_factor
+from .calendar import Calendar, ahead, open_share, seasonal_factor
 from .panel import FREQ, Wide
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -185,7 +185,8 @@ class Forecaster:
     estimated per series, shrunk towards the panel's median (``dispersion_prior`` fixes it, e.g. when a panel is
     forecast in shards) and calibrated on the last ``h`` weeks of the training data. With ``calendar`` (the
     default) the shop's close-downs are read off its weekly total, left out of what the models learn from, and
-    repeated a year later (:mod:`.calendar`).
+    repeated a year later; a :class:`~.calendar.Calendar` adds known days: its closures do the same, its
+    promotions and public holidays are features of the global model (:mod:`.calendar`).
     """
 
     def __init__(
@@ -197,7 +198,7 @@ class Forecaster:
         calibrate: bool = True,
         seed: int = 0,
         dispersion_prior: float | None = None,
-        calendar: bool = True,
+        calendar: bool | Calendar = True,
     ):
         if freq != FREQ:
             raise ValueError(f"only weekly panels (freq={FREQ!r}) are supported")
@@ -211,16 +212,23 @@ class Forecaster:
             raise ValueError(f"panel lacks column(s) {sorted(missing)}; expected long format unique_id, ds, y")
         self.wide_ = Wide.from_long(panel)
         self.categories_ = self._categories(panel)
-        T = len(self.wide_.dates)
-        self.open_ = open_share(np.nansum(self.wide_.Y, axis=0)) if self.calendar else np.ones(T)
+        T, h = len(self.wide_.dates), self.h
+        learned = open_share(np.nansum(self.wide_.Y, axis=0)) if self.calendar is not False else np.ones(T)
+        planned, self.days_ = np.ones(T + h), None
+        if isinstance(self.calendar, Calendar):
+            weeks = pd.date_range(self.wide_.dates[0], periods=T + h, freq=FREQ)
+            self.days_ = self.calendar.weekly(weeks, self.wide_.ids, self.categories_)
+            planned = 1 - self.days_.closed / 7
+        self.open_ = np.minimum(learned, planned[:T])
+        self.ahead_ = np.minimum(ahead(self.open_, h), planned[T:])
         self.learn_ = self._without_closed_weeks()
         with warnings.catch_warnings():  # all-NaN windows of young series are expected
             warnings.simplefilter("ignore", RuntimeWarning)
             self.model_ = _fit(make_model(self.model_name, self.seed), self.learn_, self.categories_, self.h)
             self.dispersion_ = dispersion(self.learn_.Y, prior=self.dispersion_prior)
             self.scale_, self.correlation_ = self._calibrate() if self.calibrate else (1.0, 0.0)
-            self.mean_ = np.clip(self.model_.forecast(self.h), 0, None) * ahead(self.open_, self.h)[None, :]
-            if self.calendar and SEASON_WEIGHT:
+            self.mean_ = np.clip(self.model_.forecast(self.h), 0, None) * self.ahead_[None, :]
+            if self.calendar is not False and SEASON_WEIGHT:
                 total = np.nansum(self.wide_.Y, axis=0)
                 factor = seasonal_factor(total, self.open_, self.mean_.sum(axis=0))
                 self.mean_ = self.mean_ * (factor**SEASON_WEIGHT)[None, :]
@@ -228,12 +236,13 @@ class Forecaster:
 
     def _without_closed_weeks(self) -> Wide:
         """The history the models learn from: closed weeks (open share < 1) are missing, not zero demand."""
-        closed = self.open_ < 1
-        if not closed.any():
-            return self.wide_
-        Y = self.wide_.Y.copy()
-        Y[:, closed] = np.nan
-        return Wide(self.wide_.ids, self.wide_.dates, Y, self.wide_.revenue, self.wide_.price)
+        w, closed = self.wide_, self.open_ < 1
+        Y = w.Y
+        if closed.any():
+            Y = Y.copy()
+            Y[:, closed] = np.nan
+        days = self.days_
+        return Wide(w.ids, w.dates, Y, w.revenue, w.price, *((days.promo, days.holiday) if days else (None, None)))
 
     def _categories(self, panel: pd.DataFrame) -> np.ndarray | None:
         if "category" not in panel.columns:

@@ -160,7 +160,7 @@ class GlobalGBM(Model):
         }
         self.origins, self.max_ratio, self.max_rows, self.seed = origins, max_ratio, max_rows, seed
 
-    columns = (
+    columns: tuple[str, ...] = (
         "h",
         "lag1",
         "lag2",
@@ -189,6 +189,8 @@ class GlobalGBM(Model):
 
         self.wide, self.h = wide, h
         self.cat_codes = None if categories is None else pd.Categorical(categories).codes
+        self.known_days = wide.promo is not None and wide.holiday is not None
+        self.columns = type(self).columns + (("promo", "holiday") if self.known_days else ())
         n, T = wide.Y.shape
         origins = range(max(8, T - self.origins - h), T - 1)
         share = self.sample_share(n, sum(min(h, T - o) for o in origins))
@@ -242,8 +244,9 @@ class GlobalGBM(Model):
             price_ratio = p_last / np.nanmean(price[:, -26:], axis=1)
             past = self.wide.Y[:, :origin]
             market = np.where(np.isnan(past).all(axis=0), np.nan, np.nansum(past, axis=0))  # closed weeks: NaN
-            market4 = np.nanmean(market[-4:]) / max(np.nanmean(market[-26:]), 1e-9)
-            market13 = np.nanmean(market[-13:]) / max(np.nanmean(market[-26:]), 1e-9)
+            base = max(float(np.nanmean(market[-26:])), 1e-9)
+            market4 = float(np.nanmean(market[-4:])) / base
+            market13 = float(np.nanmean(market[-13:])) / base
         before = np.column_stack(
             [
                 lag(1),
@@ -284,10 +287,11 @@ class GlobalGBM(Model):
             with np.errstate(all="ignore"):
                 return np.nanmean(self.wide.Y[idx, lo:hi], axis=1) / level
 
-        F = np.column_stack(
-            [np.full(n, k), before, year_ago(0, 1), year_ago(-1, 3), year_ago(0, 4) - year_ago(-8, 4), after]
-        )
-        return F, level, rows
+        parts = [np.full(n, k), before, year_ago(0, 1), year_ago(-1, 3), year_ago(0, 4) - year_ago(-8, 4), after]
+        if self.known_days:  # the target week's promotion days (of each series) and public holidays
+            assert self.wide.promo is not None and self.wide.holiday is not None
+            parts += [self.wide.promo[idx, target], np.full(n, self.wide.holiday[target])]
+        return np.column_stack(parts), level, rows
 
     def forecast(self, h: int) -> np.ndarray:
         T, n = self.wide.Y.shape[1], self.wide.Y.shape[0]

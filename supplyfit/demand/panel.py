@@ -108,13 +108,17 @@ def _zero_fill(weekly: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
 
 @dataclass
 class Wide:
-    """A panel as a matrix: ``Y[i, t]`` units of series ``ids[i]`` in week ``dates[t]``; NaN before first sale."""
+    """A panel as a matrix: ``Y[i, t]`` units of series ``ids[i]`` in week ``dates[t]``; NaN before first sale.
+    ``promo`` (series x week) and ``holiday`` (week) are calendar days per week known for the history and the
+    weeks ahead (:mod:`.calendar`), when a calendar is given."""
 
     ids: np.ndarray
     dates: pd.DatetimeIndex
     Y: np.ndarray
     revenue: np.ndarray | None = None
     price: np.ndarray | None = None
+    promo: np.ndarray | None = None
+    holiday: np.ndarray | None = None
 
     @classmethod
     def from_long(cls, panel: pd.DataFrame) -> Wide:

@@ -7,6 +7,7 @@ import pandas as pd
 from ..pipeline import MissingInput
 from ..store import Store
 from .backtest import backtest, default_cutoffs
+from .calendar import Calendar
 from .core import Forecaster
 from .panel import product_lines, weekly_panel
 
@@ -30,16 +31,27 @@ def history(store: Store) -> pd.DataFrame:
     return panel
 
 
+def calendar(store: Store) -> Calendar | bool:
+    """The tenant's known calendar: its events, its country's public holidays and, in China, the shopping
+    festivals; True (close-downs learned from the history only) when none is set."""
+    events, country = store.events(), store.country
+    if events.empty and country is None:
+        return True
+    return Calendar(events=events, country=country, festivals=country == "CN")
+
+
 def run(store: Store, h: int = 8, model: str = "auto") -> str:
     """Write ``demand_panel``, ``forecasts`` (sku/category/total, reconciled) and ``backtest`` (when the history
     allows a cut-off) tables."""
     panel = history(store)
-    fc = Forecaster(h=h, model=model).fit(panel)
+    fc = Forecaster(h=h, model=model, calendar=calendar(store)).fit(panel)
     store.write_result("demand_panel", panel)
     store.write_result("forecasts", fc.predict_hierarchy())
     cutoffs = default_cutoffs(panel, h, n=2)
     if cutoffs:
-        store.write_result("backtest", backtest(panel, cutoffs, h=h, model=model, active_weeks=26))
+        store.write_result(
+            "backtest", backtest(panel, cutoffs, h=h, model=model, active_weeks=26, calendar=fc.calendar)
+        )
     weeks = panel["ds"].nunique()
     start = pd.Timestamp(fc.wide_.dates[-1]) + pd.Timedelta(weeks=1)
     tested = (

@@ -19,7 +19,7 @@ from .sql import scalar, transaction
 DEFAULT_DB = "supplyfit.duckdb"
 SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine", "live_events")
 # rows carry the load_id of the load that stored them (recovery removes those of a load not marked ok)
-LOADED_TABLES = ("orders", "reviews", "quarantine", "live_events")
+LOADED_TABLES = ("orders", "reviews", "quarantine", "live_events", "events")
 # the store's own bookkeeping: never a result, never shown or exported
 INTERNAL_TABLES = ("meta", "api_keys", "result_meta", "live_signals", "live_webhooks", "live_outbox")
 # numeric types by the values they hold, for migrating a shared result table's column without changing values
@@ -146,6 +146,26 @@ class Store:
         """Set the tenant's time zone for later loads (already stored times are not moved)."""
         self.con.execute("SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [tz])  # raises if unknown
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"timezone:{self.tenant}", tz])
+
+    @property
+    def country(self) -> str | None:
+        """The tenant's country (ISO code such as GB or CN): its public holidays are calendar days of the
+        forecasts (None: not set)."""
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", [f"country:{self.tenant}"]).fetchone()
+        return row[0] if row else None
+
+    def set_country(self, country: str) -> None:
+        """Set the tenant's country for later forecasts (ISO code; raises ValueError if no holidays are known)."""
+        from ..demand.calendar import public_holidays
+
+        public_holidays(country, range(2020, 2021))  # raises if unknown
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"country:{self.tenant}", country.upper()])
+
+    def events(self) -> pd.DataFrame:
+        """The tenant's calendar events (``supplyfit ingest events``): name, start, end, scope, target, kind."""
+        return self.query(
+            'SELECT name, start, "end", scope, target, kind FROM events WHERE tenant = $tenant ORDER BY start, name'
+        )
 
     def scoped(self, tenant: str, con: duckdb.DuckDBPyConnection | None = None) -> Store:
         """Another handle on the same open database for ``tenant``: its own cursor (or ``con``, one of this

@@ -37,7 +37,7 @@ NUMBER_FIELDS = ("quantity", "unit_price", "rating")
 # DuckDB's memory during a load (it spills beyond it): 5M lines peaked at 2.5 GB RSS with DuckDB's default (80% of
 # RAM) and 1.4 GB with 1 GB, at ~1.4x the time. Set $SUPPLYFIT_LOAD_MEMORY to trade memory for speed.
 LOAD_MEMORY = os.environ.get("SUPPLYFIT_LOAD_MEMORY", "1GB")
-DATE_FIELDS = ("ts",)
+DATE_FIELDS = ("ts", "start", "end")
 POSITIVE_LABELS = ("1", "1.0", "pos", "positive", "true", "yes", "正面", "好评", "积极")
 NEGATIVE_LABELS = ("0", "0.0", "neg", "negative", "false", "no", "负面", "差评", "消极")
 
@@ -261,6 +261,30 @@ def _reviews_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str
     return cols, reason, derived
 
 
+EVENT_SCOPES = ("all", "category", "sku")
+EVENT_KINDS = ("promotion", "closure", "launch")
+
+
+def _events_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str]:
+    """A tenant's calendar events: name, first and last day, scope (all, category or sku) with its target, kind."""
+    scopes, kinds = ", ".join(map(_lit, EVENT_SCOPES)), ", ".join(map(_lit, EVENT_KINDS))
+    cols = f"""
+        {s.raw("name")} AS name, date_trunc('day', {s.timestamp("start")}) AS start,
+        date_trunc('day', {s.timestamp("end")}) AS end_given, coalesce(lower({s.raw("scope")}), 'all') AS scope,
+        coalesce({s.raw("target")}, '') AS target, coalesce(lower({s.raw("kind")}), 'promotion') AS kind,
+        NULL::VARCHAR AS merchant"""
+    reason = f"""concat_ws('; ',
+        CASE WHEN name IS NULL THEN 'missing name' END,
+        CASE WHEN start IS NULL THEN CASE WHEN {s.present("start")} THEN 'unparsable start: ' || {s.raw("start")}
+                                               ELSE 'missing start' END END,
+        CASE WHEN end_given IS NULL AND {s.present("end")} THEN 'unparsable end: ' || {s.raw("end")}
+             WHEN end_given < start THEN 'end before start' END,
+        CASE WHEN scope NOT IN ({scopes}) THEN 'scope is not all, category or sku: ' || scope
+             WHEN scope <> 'all' AND target = '' THEN 'scope ' || scope || ' without a target' END,
+        CASE WHEN kind NOT IN ({kinds}) THEN 'kind is not promotion, closure or launch: ' || kind END)"""
+    return cols, reason, 'coalesce(end_given, start) AS "end"'
+
+
 # kind -> (select builder, natural key, INSERT of the rows in ``_new`` into the store table)
 _KINDS = {
     # line_no is the line's place in its file: it orders an order's lines without a per-order pass over the load
@@ -281,6 +305,13 @@ _KINDS = {
         INSERT INTO reviews
         SELECT $tenant, review_id, sku, category, text, label, rating, ts, lang, $load_id, _row, merchant
         FROM _new""",
+    ),
+    "events": (
+        _events_select,
+        ("name", "start", "scope", "target", "kind"),
+        """
+        INSERT INTO events
+        SELECT $tenant, name, start, "end", scope, target, kind, $load_id, _row FROM _new""",
     ),
 }
 

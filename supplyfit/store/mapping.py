@@ -143,7 +143,17 @@ REVIEW_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "merchant": (False, MERCHANT_HEADERS),
 }
 
-FIELDS = {"orders": ORDER_FIELDS, "reviews": REVIEW_FIELDS}
+# the calendar of a tenant's own events: promotions, close-downs, launches (supplyfit.demand.calendar)
+EVENT_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
+    "name": (True, ("name", "event", "event_name", "title", "活动", "活动名称", "事件", "名称")),
+    "start": (True, ("start", "start_date", "from", "begin", "date", "开始", "开始日期", "开始时间", "日期")),
+    "end": (False, ("end", "end_date", "to", "until", "结束", "结束日期", "结束时间")),
+    "scope": (False, ("scope", "applies_to", "范围")),
+    "target": (False, ("target", "category", "sku", "对象", "品类", "商品")),
+    "kind": (False, ("kind", "type", "event_type", "类型", "活动类型")),
+}
+
+FIELDS = {"orders": ORDER_FIELDS, "reviews": REVIEW_FIELDS, "events": EVENT_FIELDS}
 
 PRESETS: dict[str, dict[str, str]] = {
     # UCI Online Retail II (xlsx/csv/parquet as published): source column -> field

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import duckdb
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Each entry migrates from version i to i + 1. Append, never edit: stores in the field run them in order.
 MIGRATIONS: list[str] = [
@@ -117,6 +117,20 @@ MIGRATIONS: list[str] = [
     -- when each tenant's result table was last written (Store.write_result), to tell stale results
     CREATE TABLE IF NOT EXISTS result_meta (
         tenant VARCHAR NOT NULL, name VARCHAR NOT NULL, written TIMESTAMP NOT NULL, PRIMARY KEY (tenant, name)
+    );
+    """,
+    """
+    -- a tenant's own calendar (supplyfit ingest events): promotions, close-downs and launches, each over days
+    CREATE TABLE IF NOT EXISTS events (
+        tenant VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        start TIMESTAMP NOT NULL,           -- first day
+        "end" TIMESTAMP NOT NULL,           -- last day (the start when not given)
+        scope VARCHAR NOT NULL,             -- all | category | sku
+        target VARCHAR NOT NULL,            -- the category or SKU ('' for all)
+        kind VARCHAR NOT NULL,              -- promotion | closure | launch
+        load_id BIGINT NOT NULL,
+        src_row BIGINT NOT NULL
     );
     """,
 ]

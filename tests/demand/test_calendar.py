@@ -55,3 +55,86 @@ def test_seasonal_factor_follows_last_years_shape():
     f = seasonal_factor(hist, share, np.full(4, 100.0))
     assert f.tolist() == [0.5, 0.5, 1.0, 1.0]
     assert seasonal_factor(hist[:55], share[:55], np.full(4, 100.0)).tolist() == [1.0] * 4  # under a year + 8
+
+
+EVENTS = """活动名称,开始日期,结束日期,范围,对象,类型
+Spring sale,2011-03-01,2011-03-07,all,,promotion
+Stocktake,2011-01-03,2011-01-04,all,,closure
+Garden week,2011-04-04,2011-04-10,category,garden,promotion
+Bad one,2011-13-01,,all,,promotion
+No target,2011-02-01,2011-02-02,sku,,promotion
+Reversed,2011-02-05,2011-02-01,all,,promotion
+Odd kind,2011-02-05,,all,,party
+"""
+
+
+def test_events_load_like_any_file_bad_rows_quarantined_and_a_rerun_counts_duplicates(tmp_path):
+    from supplyfit.store import Store, ingest
+
+    path = tmp_path / "events.csv"
+    path.write_text(EVENTS, encoding="utf-8")
+    again = tmp_path / "events-again.csv"
+    again.write_text(EVENTS.replace("Odd kind", "Odd kind 2"), encoding="utf-8")
+    with Store(tmp_path / "s.duckdb") as st:
+        r = ingest(st, path, "events")
+        assert (r.rows_read, r.stored, r.quarantined, r.duplicates) == (7, 3, 4, 0)
+        assert r.reasons == {
+            "unparsable start: 2011-13-01": 1,
+            "scope sku without a target": 1,
+            "end before start": 1,
+            "kind is not promotion, closure or launch: party": 1,
+        }
+        r2 = ingest(st, again, "events")
+        assert (r2.stored, r2.quarantined, r2.duplicates) == (0, 4, 3)
+        events = st.events()
+    assert events.name.tolist() == ["Stocktake", "Spring sale", "Garden week"]
+    assert events.set_index("name").loc["Spring sale", "end"] == pd.Timestamp("2011-03-07")
+
+
+def test_weekly_calendar_counts_days_per_week_and_scope():
+    from supplyfit.demand.calendar import Calendar
+
+    events = pd.DataFrame(
+        {
+            "name": ["sale", "garden week", "stocktake"],
+            "start": pd.to_datetime(["2010-12-06", "2010-12-08", "2010-12-27"]),
+            "end": pd.to_datetime(["2010-12-07", "2010-12-20", "2010-12-31"]),
+            "scope": ["all", "category", "all"],
+            "target": ["", "garden", ""],
+            "kind": ["promotion", "promotion", "closure"],
+        }
+    )
+    weeks = pd.date_range("2010-12-06", periods=4, freq="W-MON")
+    ids, cats = np.array(["A", "B"]), np.array(["garden", "home"])
+    days = Calendar(events, country="GB").weekly(weeks, ids, cats)
+    assert days.promo.tolist() == [[7, 7, 1, 0], [2, 0, 0, 0]]  # A: sale 2 + garden 5, then 7, then 1
+    assert days.closed.tolist() == [0, 0, 0, 5]
+    assert days.holiday.tolist() == [0, 0, 2, 3]  # 25-26 Dec (Sat, Sun); 27-28 observed and 1 Jan
+
+
+def test_known_closures_and_promotions_reach_the_forecast():
+    """Promotions that doubled sales in random past weeks: the global model gives the promoted week ahead more;
+    a closure event empties its week."""
+    from supplyfit.demand.calendar import Calendar
+
+    panel = _panel(80, series=200)
+    ds = pd.DatetimeIndex(sorted(panel.ds.unique()))
+    # random weeks, none a year before the weeks ahead (the model reads those too) nor in the last weeks
+    promoted = ds[np.sort(np.random.default_rng(1).choice(np.r_[4:24, 36:70], 16, replace=False))]
+    panel.loc[panel.ds.isin(promoted), "y"] *= 2
+    start = ds[-1] + pd.Timedelta(weeks=1)
+    starts = [*promoted, start + pd.Timedelta(weeks=1), start + pd.Timedelta(weeks=3)]
+    events = pd.DataFrame(
+        {
+            "name": [f"e{i}" for i in range(len(starts))],
+            "start": starts,
+            "end": [s + pd.Timedelta(days=6) for s in starts],
+            "scope": "all",
+            "target": "",
+            "kind": ["promotion"] * (len(starts) - 1) + ["closure"],
+        }
+    )
+    fc = Forecaster(h=5, model="lgbm", calendar=Calendar(events)).fit(panel)
+    total = fc.predict().groupby("ds").yhat.sum().to_numpy()
+    assert total[1] > 1.25 * max(total[0], total[2], total[4])  # the promoted week
+    assert total[3] == 0.0  # the whole week closed
