@@ -245,6 +245,10 @@ _ingest_command(
     "Load order lines: order_id, sku, quantity, unit_price, ts (+ description, customer_id, region, merchant...).",
 )
 _ingest_command("reviews", "Load reviews: text (+ category, sku, label or rating, ts, lang, merchant).")
+_ingest_command(
+    "events",
+    "Load calendar events: name, start (+ end, scope all|category|sku, target, kind promotion|closure|launch).",
+)
 
 
 @app.command()
@@ -349,9 +353,21 @@ def forecast(
         "--model",
         help="auto | lgbm | ses | tsb | ets | croston | imapa | adida | arima | seasonal_naive | naive",
     ),
+    country: str | None = typer.Option(
+        None, "--country", help="ISO code (GB, CN, ...): its public holidays enter the forecasts; kept for the tenant."
+    ),
 ) -> None:
-    """Weekly forecasts with quantiles for SKUs, categories and total (demand_panel, forecasts, backtest)."""
+    """Weekly forecasts with quantiles for SKUs, categories and total (demand_panel, forecasts, backtest).
+
+    The tenant's calendar counts: close-downs found in its history, its events (`supplyfit ingest events`) and,
+    with --country, its public holidays."""
     _check_model(model)
+    if country is not None:
+        with _open(db, tenant, write=True) as store:
+            try:
+                store.set_country(country)
+            except ValueError as e:
+                _fail(f"--country: {e}")
     _stage("demand", db, tenant, h=h, model=model)
 
 
@@ -536,6 +552,17 @@ def report(db: Path = DbOpt, tenant: str = TenantOpt, out: Path = ReportOutOpt) 
 WatchOpt = typer.Option(None, "--watch", help="Watch folder: load each new file put there (see `watch`).")
 
 
+def _seconds(text: str, option: str) -> float:
+    """A duration such as 90s, 30m, 1h or 1d in seconds; a usage error (exit 2) for anything else."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text.lower())
+    if not m or float(m.group(1)) <= 0:
+        _fail(f"{option} {text!r} is not a duration; give e.g. 90s, 30m, 1h or 1d")
+    assert m is not None
+    return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
 @app.command()
 def serve(
     db: Path = DbOpt,
@@ -548,6 +575,12 @@ def serve(
     watch: Path | None = WatchOpt,
     watch_kind: str = typer.Option("orders", "--watch-kind", help="orders | reviews"),
     watch_tenant: str = typer.Option("default", "--watch-tenant", help="Tenant the watched files load into."),
+    refresh_every: str | None = typer.Option(
+        None,
+        "--refresh-every",
+        metavar="DURATION",
+        help="Rerun the stages of tenants whose results are stale this often, e.g. 30m, 1h, 1d (default: never).",
+    ),
 ) -> None:
     """REST API (docs at /docs) and the dashboard (/) on the store; needs keys from `supplyfit keys create`."""
     _need_serve()
@@ -558,12 +591,14 @@ def serve(
 
     if watch_kind not in ("orders", "reviews"):
         _fail("--watch-kind must be orders or reviews")
+    every = _seconds(refresh_every, "--refresh-every") if refresh_every else None
     app = create_app(db, max_upload_mb=max_upload_mb)
     app.state.live_options = LiveOptions(
         webhook_allow=frozenset(h.strip().lower() for h in webhook_allow.split(",") if h.strip()),
         watch=watch,
         watch_kind=watch_kind,
         watch_tenant=watch_tenant,
+        refresh_every=every,
     )
     console.print(f"supplyfit on http://{host}:{port}/  (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -652,8 +687,11 @@ def _scale(step: str, engine: str, master: str | None, **kw) -> None:
     if engine not in ("local", "spark"):
         _fail("--engine must be local or spark")
     spark = scale.spark_session(master) if engine == "spark" else None
-    with _progress(f"{step} on {engine}"):
-        result = getattr(scale, step)(engine=engine, spark=spark, **kw)
+    try:
+        with _progress(f"{step} on {engine}"):
+            result = getattr(scale, step)(engine=engine, spark=spark, **kw)
+    except ValueError as e:  # bad input, said in one line (exit 2)
+        _fail(f"scale {step}: {e}")
     import pandas as pd
 
     if isinstance(result, pd.DataFrame):
@@ -717,6 +755,25 @@ def scale_score(
 ) -> None:
     """Sentiment scores (p_positive, predicted) for reviews with a ``text`` column."""
     _scale("score_reviews", engine, master, reviews=input, output=output)
+
+
+@scale_app.command("sense")
+def scale_sense(
+    drops: str = typer.Argument(
+        ..., help="Folder of order-event drops (*.ndjson or *.parquet), read oldest first.", show_default=False
+    ),
+    forecasts: str = typer.Option(..., "--forecasts", help="Parquet of SKU forecasts (unique_id, ds, yhat, q10, q90)."),
+    output: str = typer.Option(..., "--output", help="NDJSON file the signals are written to, one a line."),
+    engine: str = EngineOpt,
+    master: str | None = MasterOpt,
+    threshold: float = typer.Option(3.0, min=0.5, help="Sensing score (z) past which a signal is raised."),
+    min_units: float = typer.Option(10.0, min=0, help="Units sold (above) or expected (below) a signal needs."),
+) -> None:
+    """Demand sensing over a stream of drops (Spark Structured Streaming with --engine spark): the week so far per
+    SKU against its forecast, and demand_above/below_forecast signals, as the server raises them."""
+    from .live.signals import Rules
+
+    _scale("sense", engine, master, drops=drops, forecasts=forecasts, output=output, rules=Rules(threshold, min_units))
 
 
 @scale_app.command("rules")

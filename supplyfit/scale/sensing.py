@@ -114,12 +114,17 @@ def sense(
         [{**s, "detail": json.dumps(s["detail"], default=str)} for s in signals], columns=SIGNAL_COLUMNS
     )
     if output is not None:
-        result.to_json(output, orient="records", lines=True, date_format="iso", force_ascii=False)
+        with open(output, "w", encoding="utf-8") as out:
+            for sig in signals:  # as the webhooks send them: detail a JSON object, times in ISO 8601
+                line = {**sig, "week": f"{sig['week']:%Y-%m-%d}", "ts": pd.Timestamp(sig["ts"]).isoformat()}
+                out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
     return result
 
 
 def drop_files(folder: Path) -> list[Path]:
     """The drops in the order a file-source stream takes them: oldest first, ties by name."""
+    if not folder.is_dir():
+        raise ValueError(f"no folder {folder}")
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix in (".ndjson", ".json", ".parquet")]
     if not files:
         raise ValueError(f"no .ndjson, .json or .parquet drops in {folder}")

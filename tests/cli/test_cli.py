@@ -1,10 +1,12 @@
 """The CLI end to end, as a user runs it (subprocesses on a real DuckDB file)."""
 
+import json
 import re
 import shutil
 import subprocess
 import sys
 
+import pandas as pd
 import typer
 
 from supplyfit.cli import app
@@ -176,3 +178,46 @@ def test_plan_options_reach_the_plan(demo_store, tmp_path):
 def test_plan_policy_must_be_known(tmp_path):
     p = run("plan", "--db", tmp_path / "none.duckdb", "--policy", "just-in-case")
     assert p.returncode == 2 and "--policy must be one of season-buy, naive-reorder, test-and-reorder" in p.stderr
+
+
+def test_calendar_commands_load_events_and_refuse_what_they_cannot_use(tmp_path):
+    events = tmp_path / "events.csv"
+    events.write_text("name,start,end,kind\nStocktake,2011-01-03,2011-01-04,closure\nSale,2011-13-01,,promotion\n")
+    p = run("ingest", "events", events, "--db", tmp_path / "s.duckdb")
+    assert p.returncode == 0 and "2 rows read = 1 stored + 1 quarantined + 0 duplicates" in p.stdout
+    assert "quarantined 1: unparsable start: 2011-13-01" in p.stdout
+    with Store(tmp_path / "s.duckdb", read_only=True) as st:
+        assert st.events().name.tolist() == ["Stocktake"]
+    p = run("forecast", "--db", tmp_path / "s.duckdb", "--country", "XX")
+    assert p.returncode == 2 and p.stderr.strip() == (
+        "error: --country: no public holidays known for country 'XX' (use an ISO code such as GB or CN)"
+    )
+    p = run("serve", "--db", tmp_path / "s.duckdb", "--refresh-every", "soon")
+    assert p.returncode == 2 and "is not a duration; give e.g. 90s, 30m, 1h or 1d" in p.stderr
+
+
+def test_scale_sense_writes_the_signals_of_a_folder_of_drops(tmp_path):
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    lines = [
+        {"order_id": f"O{i}", "sku": "A1", "quantity": 40, "unit_price": 2.0, "ts": f"2024-04-0{i + 1}T10:00:00"}
+        for i in range(3)
+    ]
+    for i, line in enumerate(lines):
+        (drops / f"{i}.ndjson").write_text(json.dumps(line) + "\n")
+    fc = pd.DataFrame(
+        {
+            "unique_id": ["A1"],
+            "ds": [pd.Timestamp("2024-04-01")],
+            "yhat": [20.0],
+            "yhat_q10": [10.0],
+            "yhat_q90": [30.0],
+        }
+    )
+    fc.to_parquet(tmp_path / "fc.parquet")
+    p = run("scale", "sense", drops, "--forecasts", tmp_path / "fc.parquet", "--output", tmp_path / "s.ndjson")
+    assert p.returncode == 0, p.stderr
+    signals = [json.loads(s) for s in (tmp_path / "s.ndjson").read_text().splitlines()]
+    assert [(s["kind"], s["sku"], s["detail"]["units"]) for s in signals][0] == ("demand_above_forecast", "A1", 40.0)
+    p = run("scale", "sense", tmp_path / "nope", "--forecasts", tmp_path / "fc.parquet", "--output", tmp_path / "x")
+    assert p.returncode == 2 and "no folder" in p.stderr
