@@ -483,6 +483,73 @@ def plan(
             )
 
 
+DraftsArg = typer.Argument(
+    ...,
+    help="CSV, Excel or Parquet of new designs: id and description (+ price, category, preorders, preorder_weeks); "
+    "English or Chinese headers.",
+    show_default=False,
+)
+LaunchOutOpt = typer.Option(None, "--out", help="CSV to write the weekly forecasts and first batches to.")
+
+
+@app.command()
+def launch(
+    drafts: Path = DraftsArg,
+    db: Path = DbOpt,
+    tenant: str = TenantOpt,
+    h: int = typer.Option(8, "--h", min=1, max=26, help="Weeks after launch to forecast."),
+    moq: float = typer.Option(0, min=0, help="Minimum order quantity: a first batch is rounded up to it."),
+    capacity: float | None = typer.Option(None, min=0, help="Units that can be made for all first batches together."),
+    service_level: float = typer.Option(
+        0.9, min=0.5, max=0.999, help="Chance the first batch covers the demand of its weeks."
+    ),
+    weeks_cover: int = typer.Option(2, min=1, max=26, help="Weeks the first batch covers (lead time + review)."),
+    out: Path | None = LaunchOutOpt,
+) -> None:
+    """Launch demand of new designs from their description, price and pre-orders, and a small first batch each.
+
+    Learns from the items whose first weeks the store's history holds (run `supplyfit forecast` first); each
+    forecast lists the past launches it leans on."""
+    import pandas as pd
+
+    from .supply import MissingForecasts, read_drafts
+    from .supply import launch as launch_drafts
+    from .supply.policies import cover_quantile
+
+    try:
+        frame = read_drafts(drafts)
+        with _open(db, tenant) as store:
+            answer = launch_drafts(store, frame, h, moq, capacity, service_level, weeks_cover)
+    except FileNotFoundError:
+        _fail(f"no file {drafts}")
+    except (ValueError, MissingForecasts) as e:
+        _fail(f"{drafts.name}: {e}")
+    fc, batches = answer.forecast, answer.batches.set_index("unique_id")
+    lo, hi = cover_quantile(fc, h, 0.1), cover_quantile(fc, h, 0.9)
+    total = fc.groupby("unique_id").yhat.sum()
+    top = answer.analogs.drop_duplicates("unique_id").set_index("unique_id")
+    names = frame.drop_duplicates("unique_id").set_index("unique_id")["description"]
+    table = pd.DataFrame(
+        {
+            "design": total.index,
+            "description": names.reindex(total.index).to_numpy(),
+            f"units in {h} weeks": total.round().to_numpy(),
+            "80% range": [f"{lo[i]:,.0f} – {hi[i]:,.0f}" for i in total.index],
+            "first batch": batches.first_batch.reindex(total.index).to_numpy(),
+            "closest past launch": [
+                f"{top.analog_id.get(i, '')} {str(top.description.get(i, ''))[:30]} "
+                f"({top.first_h_units.get(i, 0):,.0f})"
+                for i in total.index
+            ],
+        }
+    )
+    console.print(_df_table(table, f"launch forecasts and first batches (MOQ {moq:g}, {weeks_cover} weeks covered)"))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fc.merge(answer.batches, on="unique_id").to_csv(out, index=False)
+        console.print(f"weekly forecasts → {out}")
+
+
 @app.command()
 def match(
     db: Path = DbOpt,

@@ -97,6 +97,15 @@ def launch_forecast(
     ``history`` (a weekly panel). The history's items take their description, price and category from ``items``
     (unique_id + any of those, e.g. the store's products) or else from the panel's columns of those names. None
     when the history has too few launches; a ValueError for drafts with a price that is not positive."""
+    fitted = launch_model(history, h, items)
+    return None if fitted is None else fitted[0].predict(drafts_frame(new, fitted[1]))
+
+
+def launch_model(
+    history: pd.DataFrame, h: int = 8, items: pd.DataFrame | None = None
+) -> tuple[LaunchForecaster, float] | None:
+    """A LaunchForecaster fitted on the launches in ``history`` (items as for :func:`launch_forecast`) and the
+    history's median price (what a draft without one takes); None when the history has too few launches."""
     attrs = _item_attributes(history)
     if items is not None:
         given = items.assign(unique_id=items["unique_id"].astype(str)).drop_duplicates("unique_id")
@@ -108,19 +117,23 @@ def launch_forecast(
             if col in given.columns:
                 attrs[col] = given[col].fillna(attrs[col]) if col in attrs.columns else given[col]
         attrs = attrs.reset_index()
+    try:
+        lf = LaunchForecaster(h=h, max_launches=LAUNCHES).fit(history[["unique_id", "ds", "y"]], attrs)
+    except TooFewLaunches:
+        return None
+    return lf, float(attrs["price"].median())
+
+
+def drafts_frame(new: pd.DataFrame, median_price: float) -> pd.DataFrame:
+    """Drafts as LaunchForecaster.predict takes them: one row per id, a blank description, the median price where
+    none is given."""
     drafts = new.drop_duplicates("unique_id").assign(unique_id=lambda d: d["unique_id"].astype(str))
-    median_price = float(attrs["price"].median())
-    drafts = drafts.assign(
+    return drafts.assign(
         description=drafts["description"].fillna("") if "description" in drafts.columns else "",
         price=pd.to_numeric(drafts["price"], errors="coerce").fillna(median_price)
         if "price" in drafts.columns
         else median_price,
     )
-    try:
-        lf = LaunchForecaster(h=h, max_launches=LAUNCHES).fit(history[["unique_id", "ds", "y"]], attrs)
-    except TooFewLaunches:
-        return None
-    return lf.predict(drafts)
 
 
 def cover_quantile(forecast: pd.DataFrame, weeks: int, service_level: float) -> pd.Series:

@@ -221,3 +221,28 @@ def test_scale_sense_writes_the_signals_of_a_folder_of_drops(tmp_path):
     assert [(s["kind"], s["sku"], s["detail"]["units"]) for s in signals][0] == ("demand_above_forecast", "A1", 40.0)
     p = run("scale", "sense", tmp_path / "nope", "--forecasts", tmp_path / "fc.parquet", "--output", tmp_path / "x")
     assert p.returncode == 2 and "no folder" in p.stderr
+
+
+def test_launch_prints_forecasts_and_first_batches_of_drafts(demo_store, tmp_path):
+    drafts = tmp_path / "drafts.csv"
+    drafts.write_text(
+        "款号,商品名称,价格,预订\nD1,RED RETROSPOT LUNCH BAG,1.65,\nD2,儿童 保温杯 卡通,39,120\n", encoding="utf-8"
+    )
+    p = run("launch", drafts, "--db", demo_store, "--moq", "24", "--out", tmp_path / "launch.csv")
+    assert p.returncode == 0, p.stderr
+    assert "launch forecasts and first batches (MOQ 24, 2 weeks covered)" in p.stdout and "D2" in p.stdout
+    out = pd.read_csv(tmp_path / "launch.csv")
+    assert list(out.columns) == [
+        "unique_id",
+        "week",
+        "yhat",
+        "yhat_q10",
+        "yhat_q50",
+        "yhat_q90",
+        "demand",
+        "first_batch",
+    ]
+    assert len(out) == 16 and (out.first_batch >= 24).all()
+    (tmp_path / "bad.csv").write_text("name,price\nx,1\n")
+    p = run("launch", tmp_path / "bad.csv", "--db", demo_store)
+    assert p.returncode == 2 and "drafts need column(s) unique_id" in p.stderr

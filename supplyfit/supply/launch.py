@@ -1,0 +1,94 @@
+"""New designs: launch forecasts and suggested first batches of a designer's drafts, from the tenant's stored
+weekly history and catalogue. What ``supplyfit launch``, ``POST /api/v1/launch`` and the dashboard's new-design
+form answer: a small first batch, with re-orders to follow the demand sensed once it sells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..store import Store
+from .errors import MissingForecasts
+from .policies import drafts_frame, first_batches, launch_model
+
+# draft field -> header synonyms (compared lower-cased, spaces as underscores)
+DRAFT_FIELDS = {
+    "unique_id": ("unique_id", "id", "sku", "design", "design_id", "款号", "编号", "商品编码"),
+    "description": ("description", "name", "title", "product_name", "描述", "名称", "商品名称", "标题"),
+    "price": ("price", "unit_price", "retail_price", "价格", "售价", "单价"),
+    "category": ("category", "类别", "品类", "类目"),
+    "preorders": ("preorders", "pre_orders", "votes", "预订", "预售", "预订量", "投票"),
+    "preorder_weeks": ("preorder_weeks", "pre_order_weeks", "预订周数", "预售周数"),
+}
+
+
+@dataclass
+class LaunchAnswer:
+    """Per draft: weekly forecast (unique_id, week 1..h, yhat, yhat_q10/50/90), first batch (unique_id, demand,
+    first_batch) and the past launches it leans on (unique_id, analog_id, description, similarity,
+    first_h_units)."""
+
+    forecast: pd.DataFrame
+    batches: pd.DataFrame
+    analogs: pd.DataFrame
+
+
+def read_drafts(path: str | Path) -> pd.DataFrame:
+    """Drafts from a CSV, Excel or Parquet file, columns found by name (English or Chinese headers)."""
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        frame = pd.read_excel(path, engine="calamine")
+    elif path.suffix.lower() == ".parquet":
+        frame = pd.read_parquet(path)
+    else:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return map_drafts(frame)
+
+
+def map_drafts(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its columns renamed to the draft fields (unique_id and description required)."""
+    norm = {str(c).strip().lower().replace(" ", "_"): c for c in frame.columns}
+    found = {f: next((norm[s] for s in names if s in norm), None) for f, names in DRAFT_FIELDS.items()}
+    missing = [f for f in ("unique_id", "description") if found[f] is None]
+    if missing:
+        raise ValueError(
+            f"drafts need column(s) {', '.join(missing)} (e.g. {DRAFT_FIELDS[missing[0]][:3]}); "
+            f"found {', '.join(map(str, frame.columns))}"
+        )
+    out = frame[[c for c in found.values() if c is not None]].rename(columns={c: f for f, c in found.items() if c})
+    for col in ("price", "preorders", "preorder_weeks"):
+        if col in out:
+            out[col] = pd.to_numeric(out[col].replace("", None), errors="coerce")
+    return out.assign(unique_id=out["unique_id"].astype(str).str.strip())
+
+
+def launch(
+    store: Store,
+    drafts: pd.DataFrame,
+    h: int = 8,
+    moq: float = 0,
+    capacity: float | None = None,
+    service_level: float = 0.9,
+    weeks_cover: int = 2,
+) -> LaunchAnswer:
+    """Forecast ``drafts`` (draft fields, :func:`map_drafts`) from the tenant's stored weekly panel and products,
+    and size their first batches (:func:`first_batches`). MissingForecasts without a stored panel (run the demand
+    stage first); ValueError when the history has too few launches to learn from, or a draft is bad."""
+    if not store.has_result("demand_panel"):
+        raise MissingForecasts(f"no demand_panel for tenant {store.tenant!r}: run `supplyfit forecast` first")
+    panel = store.table("demand_panel")
+    products = store.query(
+        "SELECT sku AS unique_id, name AS description, avg_price AS price, category FROM products "
+        "WHERE tenant = $tenant"
+    )
+    fitted = launch_model(panel, h, products)
+    if fitted is None:
+        raise ValueError("the history has too few launches (items whose first weeks it holds) to learn from")
+    model, median_price = fitted
+    ready = drafts_frame(drafts, median_price)
+    forecast = model.predict(ready)
+    batches = first_batches(forecast, moq=moq, capacity=capacity, service_level=service_level, weeks_cover=weeks_cover)
+    return LaunchAnswer(forecast, batches, model.analogs(ready))
