@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Res
 
 from . import errors
 from .gate import Gate, RequestLog
-from .routers import jobs, keys, launch, live, loads, results
+from .routers import briefing, jobs, keys, launch, live, loads, results
 from .service import Service
 
 STATIC = Path(str(resources.files("supplyfit") / "api" / "static"))
@@ -94,7 +94,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64,
     app.add_middleware(Gate, max_upload_bytes=max_bytes)
     app.add_middleware(RequestLog)  # outermost: it also times and logs what the gate refuses
     errors.install(app)
-    for area in (keys, loads, results, jobs, live, launch):
+    for area in (keys, loads, results, jobs, live, launch, briefing):
         app.include_router(area.router)
     _offline_docs(app)
 
