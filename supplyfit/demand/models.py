@@ -155,6 +155,8 @@ class GlobalGBM(Model):
             "colsample_bytree": 0.8,
             "reg_lambda": 5.0,
             "random_state": seed,
+            "deterministic": True,  # same forecasts from the same panel in any process
+            "force_row_wise": True,
             "verbose": -1,
             "n_jobs": LGBM_THREADS,
         }

@@ -197,6 +197,8 @@ def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, spells: Sp
         subsample_freq=1,
         colsample_bytree=0.8,
         random_state=seed,
+        deterministic=True,  # the same list from the same input in any process, on any number of cores
+        force_row_wise=True,
         verbose=-1,
         n_jobs=2,
     )
@@ -219,7 +221,9 @@ def _reason(r: pd.Series) -> str:
     if r.s4 > 1.2 * r.s4_prev and r.s4 - r.s4_prev >= 5:
         parts.append(f"accelerating: last 4 weeks {r.s4:,.0f} vs {r.s4_prev:,.0f} the 4 before")
     if np.isfinite(r.ya_rise) and r.ya_rise > 0:
-        parts.append(f"season starting: the same weeks a year ago rose by {r.ya_rise:,.0f}")
+        before = r.ya_level - r.ya_rise  # the 8 weeks before those, a year ago
+        times = f"{r.ya_level / before:.1f}× " if before > 0 else ""
+        parts.append(f"season starting: rose {times}in the same weeks last year (+{r.ya_rise:,.0f} units)")
     if r.cat_growth > 0.2:
         parts.append(f"its category is growing ({r.cat_growth:+.0%} over 8 weeks)")
     return "; ".join(parts)

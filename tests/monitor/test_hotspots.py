@@ -117,3 +117,29 @@ def test_reasons_of_a_history_shorter_than_the_horizon_count_what_there_is():
     out = hotspots(panel, k=2)
     assert set(out.last_units) == {6.0, 5.0} and "nan" not in " ".join(out.reason)
     assert out.set_index("unique_id").loc["a", "reason"].startswith("6 units in the last 3 weeks")
+
+
+def test_the_same_panel_gives_the_same_list_in_another_process_and_says_when_last_year_rose(tmp_path):
+    """LightGBM runs deterministically: a fresh interpreter ranks exactly as this one, whatever ran here before
+    (a forecast fitted first once changed the splits). A series that rose in the same weeks a year ago says so."""
+    import subprocess
+    import sys
+
+    from supplyfit.demand import Forecaster
+    from supplyfit.scale.synthetic import synthetic_panel
+
+    panel = synthetic_panel(600, seed=3)
+    asof = sorted(panel.ds.unique())[-30]
+    panel.to_parquet(tmp_path / "p.parquet")
+    Forecaster(h=4).fit(panel[panel.ds < asof])  # process state a fresh interpreter does not have
+    here = hotspots(panel, asof=asof, k=20)
+    code = (
+        "import sys, pandas as pd; from supplyfit.monitor import hotspots; "
+        f"h = hotspots(pd.read_parquet(sys.argv[1]), asof=pd.Timestamp('{pd.Timestamp(asof)}'), k=20); "
+        "h.to_parquet(sys.argv[2])"
+    )
+    subprocess.run([sys.executable, "-c", code, tmp_path / "p.parquet", tmp_path / "h.parquet"], check=True)
+    there = pd.read_parquet(tmp_path / "h.parquet")
+    assert here.unique_id.tolist() == there.unique_id.tolist()
+    np.testing.assert_allclose(here.score, there.score)
+    assert any("in the same weeks last year (+" in r for r in here.reason)
