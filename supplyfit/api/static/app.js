@@ -5,6 +5,12 @@ let me = null; // the caller (whoami)
 let hasData = false; // whether the tenant has a successful load: without one every view shows the guide
 let names = new Map(); // SKU -> description, where the service offers /api/v1/products
 const TOP = 10; // rows per list on the first screen; "see all" opens the full view
+const LIVE_TOP = 50; // SKUs in the live view: the most unusual weeks so far
+const FEED_EVERY_MS = 5000; // how often the live view asks for new signals
+const FEED_KEEP = 200; // signals kept on screen, newest first
+let feed = {next: "0", rows: []}; // the signal feed: the cursor of the next poll and the signals seen
+let feedTimer = null;
+let lastLaunch = null; // the last answer of the new-design form, shown again when the view reopens
 
 async function api(path, init = {}) {
   const r = await fetch(path, {...init, headers: {"X-API-Key": sessionStorage.getItem("sf-key") || "", ...init.headers}});
@@ -55,31 +61,35 @@ function card(parent, metric, label, value, sub) {
 
 const views = {
   async week() {
-    const loads = await api("/api/v1/loads?limit=50");
-    const ok = loads.filter((l) => l.status === "ok");
+    const [b, events] = await Promise.all([api(`/api/v1/briefing?n=${TOP}`), api("/api/v1/events")]);
+    const f = b.freshness;
     $("freshness").innerHTML = "";
-    const latest = ok[0];
-    card($("freshness"), "fresh", t("fresh_latest"), latest ? fmt(latest.finished, "time") : t("fresh_none"),
-      latest ? {text: `${t("kind_" + latest.kind)} · ${latest.file}`, cls: ""} : null).dataset.value = latest?.finished ?? "";
-    const [plan, fc, hs, cp] = await Promise.all([result("/api/v1/plan?limit=100000"),
-      result("/api/v1/forecasts?level=sku&limit=100000"), result("/api/v1/hotspots?k=100"),
-      result("/api/v1/complaints?limit=5")]);
-    if (plan && plan.length) {
-      const first = plan.reduce((m, r) => (r.ds < m ? r.ds : m), plan[0].ds);
-      const rows = withWhy(plan.filter((r) => r.ds === first), fc, hs).sort((a, b) => b.qty - a.qty);
-      $("reorders-title").textContent = `${t("reorders")} · ${t("week_of", {d: fmt(first, "date")})} · ` +
-        t("top_n", {n: Math.min(TOP, rows.length), m: rows.length});
-      grid("reorders", rows.slice(0, TOP), [...idCols(), {key: "qty", label: "qty", kind: "int"}, {key: "why", label: "reason"}],
-        "reorders");
-    } else if (plan) {
+    card($("freshness"), "fresh", t("fresh_latest"), f.last_load ? fmt(f.last_load, "time") : t("fresh_none"))
+      .dataset.value = f.last_load ?? "";
+    card($("freshness"), "orders_until", t("orders_until"), f.last_order ? fmt(f.last_order, "time") : t("none_yet"));
+    card($("freshness"), "reviews_until", t("reviews_until"), f.last_review ? fmt(f.last_review, "time") : t("none_yet"));
+    if (b.week) weekCard(b.week);
+    $("stale").hidden = !f.stale.length;
+    $("stale").innerHTML = `${t("stale", {n: f.stale.length, s: f.stale.join(", ")})} <a href="#data">${t("run_it")}</a>`;
+    if (b.computed.reorders && b.reorders.length) {
+      $("reorders-title").textContent = `${t("reorders")} · ` + t("top_lines", {n: b.reorders.length,
+        m: fmt(b.reorder_total.lines, "int"), u: fmt(b.reorder_total.units, "int")});
+      grid("reorders", b.reorders, [{key: "sku", label: "item", kind: "id"}, {key: "description", label: "desc"},
+        {key: "qty", label: "qty", kind: "int"}, {key: "arrives", label: "arrives", kind: "date"},
+        {key: "why", label: "reason", show: reason}], "reorders");
+    } else if (b.computed.reorders) {
       $("reorders").textContent = t("reorders_none");
     } else notRun("reorders");
-    if (hs) {
-      grid("rising", hs.slice(0, TOP), [{key: "rank", label: "rank", kind: "int"}, ...idCols(),
-        {key: "category", label: "category"}, {key: "reason", label: "reason", show: reason}], "rising");
+    if (b.computed.rising) {
+      grid("rising", b.rising, [{key: "sku", label: "item", kind: "id"}, {key: "description", label: "desc"},
+        {key: "category", label: "category"}, {key: "why", label: "reason", show: reason}], "rising");
     } else notRun("rising");
-    if (cp) grid("urgent", cp, complaintCols(), "urgent-complaints");
-    else notRun("urgent");
+    if (b.computed.complaints) {
+      grid("urgent", b.complaints, [{key: "severity", label: "severity", show: (v) => t("sev_" + v), cls: (v) => "sev-" + v},
+        {key: "category", label: "category"}, {key: "reason", label: "reason", show: reason}, {key: "text", label: "text"}],
+      "urgent-complaints");
+    } else notRun("urgent");
+    calendar(events, f.last_order);
   },
 
   async overview() {
@@ -184,6 +194,41 @@ const views = {
     });
   },
 
+  async live() {
+    const w = await api("/api/v1/live");
+    $("live-clock").innerHTML = "";
+    if (!w.now) {
+      $("live-skus").className = "notice";
+      $("live-skus").textContent = t("live_none");
+      $("live-categories").innerHTML = "";
+    } else {
+      card($("live-clock"), "live_week", t("live_week"), fmt(w.week, "date"),
+        {text: t("live_elapsed", {p: fmt(w.elapsed, "pct", 0)}), cls: ""});
+      card($("live-clock"), "live_now", t("live_now"), fmt(w.now, "time"));
+      const units = w.skus.reduce((s, r) => s + r.units, 0);
+      card($("live-clock"), "live_units", t("units"), fmt(units, "int")).dataset.value = units;
+      const cols = [{key: "units", label: "units", kind: "int"}, {key: "revenue", label: "revenue", kind: "money2"},
+        {key: "expected", label: "expected", kind: "int"}, {key: "forecast_week", label: "forecast_week", kind: "int"},
+        {key: "score", label: "score", kind: "num", digits: 1, cls: scoreClass}];
+      grid("live-categories", w.categories, [{key: "category", label: "category"}, ...cols], "live-categories");
+      const unusual = w.skus.slice().sort((a, b) => Math.abs(b.score ?? 0) - Math.abs(a.score ?? 0)).slice(0, LIVE_TOP);
+      $("live-skus-title").textContent = `${t("live_skus")} · ${t("top_n", {n: unusual.length, m: w.skus.length})}`;
+      grid("live-skus", unusual, [{key: "sku", label: "item", kind: "id"}, {key: "sku", label: "desc", show: (v) => desc(v)},
+        {key: "category", label: "category"}, ...cols], "live-skus");
+    }
+    await pollFeed(true);
+    clearInterval(feedTimer);
+    feedTimer = setInterval(() => pollFeed(false).catch((e) => { $("error").textContent = e.message; }), FEED_EVERY_MS);
+  },
+
+  async launch() {
+    if (!$("l-cats").options.length) {
+      const cats = (await result("/api/v1/forecasts?level=category&limit=100000")) || [];
+      [...new Set(cats.map((r) => r.unique_id.replace(/^category\//, "")))].forEach((c) => $("l-cats").append(new Option(c)));
+    }
+    if (lastLaunch) showLaunch(lastLaunch);
+  },
+
   async data() {
     const writer = me.role !== "reader";
     $("data-forms").hidden = !writer;
@@ -215,6 +260,119 @@ function withWhy(rows, fc, hs) {
       rank.has(r.unique_id) ? t("why_rising", {r: rank.get(r.unique_id)}) : ""].filter(Boolean).join(t("sep"));
     return {...r, yhat, why};
   });
+}
+
+/** This week's units against the forecast for the whole week, after ``days`` of its 7. */
+function weekCard(w) {
+  const share = w.forecast ? w.units / w.forecast : null;
+  const sub = w.forecast == null ? {text: t("no_week_fc"), cls: ""} : {cls: "",
+    text: t("week_vs", {fc: fmt(w.forecast, "int"), p: fmt(share, "pct", 0), lo: fmt(w.low, "int"), hi: fmt(w.high, "int")})};
+  card($("freshness"), "week_units", t("week_units", {d: fmt(w.start, "date"), n: w.days}), fmt(w.units, "int"), sub)
+    .dataset.value = w.units;
+}
+
+/** The tenant's events that end at most 8 weeks before ``now`` (business time) or later, or how to load some. */
+function calendar(events, now) {
+  const box = $("events");
+  if (!events.length) {
+    box.className = "notice";
+    box.innerHTML = t("events_none");
+    return;
+  }
+  const from = now ? new Date(new Date(now).getTime() - 56 * 864e5).toISOString().slice(0, 10) : "";
+  const rows = events.filter((e) => e.end >= from);
+  $("events-title").textContent = `${t("events_title")} · ${t("events_of", {n: rows.length, m: events.length})}`;
+  grid("events", rows, [{key: "name", label: "ev_name"}, {key: "kind", label: "kind", show: (v) => t("ev_" + v)},
+    {key: "start", label: "ev_start", kind: "date"}, {key: "end", label: "ev_end", kind: "date"},
+    {key: "scope", label: "ev_scope", show: (v) => t("ev_" + v)}, {key: "target", label: "ev_target"}], "events");
+}
+
+const scoreClass = (v) => (v == null ? "" : v >= 3 ? "above" : v <= -3 ? "below" : "");
+
+/** New signals after the feed's cursor, newest first above the ones already shown; ``redraw`` draws even
+ * when nothing is new (on opening the view). New signals also refresh the week's tables. */
+async function pollFeed(redraw) {
+  if (document.body.dataset.view !== "live") { clearInterval(feedTimer); return; }
+  let fresh = [];
+  for (;;) {
+    const page = await api(`/api/v1/signals?since=${feed.next}&limit=1000`);
+    fresh = fresh.concat(page.signals);
+    feed.next = page.next;
+    if (page.signals.length < 1000) break;
+  }
+  feed.rows = fresh.reverse().concat(feed.rows).slice(0, FEED_KEEP);
+  if (fresh.length && !redraw) return views.live();
+  if (!feed.rows.length) {
+    $("feed").className = "notice";
+    $("feed").textContent = t("feed_none");
+    return;
+  }
+  grid("feed", feed.rows, [{key: "ts", label: "sig_ts", kind: "time"},
+    {key: "kind", label: "kind", show: (v) => t("sig_" + v), cls: (v) => "sig-" + v},
+    {key: "sku", label: "item", kind: "id"}, {key: "sku", label: "desc", show: (v) => desc(v)},
+    {key: "detail", label: "what", show: signalText}], "signals");
+}
+
+/** What a signal says, in the page's language. */
+function signalText(d, s) {
+  if (s.kind === "reorder") {
+    return t("sig_reorder_text", {q: fmt(d.quantity, "int"), d: fmt(d.needed_by, "date")}) + t("sep") + reason(d.reason);
+  }
+  return t("sig_demand_text", {u: fmt(d.units, "int"), e: fmt(d.expected, "int"), p: fmt(d.elapsed, "pct", 0),
+    s: fmt(d.score, "num")});
+}
+
+/** Send the new-design form to POST /api/v1/launch and show the answer. */
+async function sendLaunch(ev) {
+  ev.preventDefault();
+  const num = (id) => ($(id).value === "" ? undefined : Number($(id).value));
+  const draft = {unique_id: $("l-id").value.trim(), description: $("l-desc").value.trim(), price: num("l-price"),
+    category: $("l-category").value.trim() || undefined, preorders: num("l-pre"), preorder_weeks: num("l-preweeks")};
+  const body = {drafts: [draft], moq: num("l-moq") ?? 0, capacity: num("l-capacity"),
+    service_level: (num("l-service") ?? 90) / 100, weeks_cover: num("l-cover") ?? 2};
+  $("l-send").disabled = true;
+  $("l-status").textContent = t("l_working");
+  document.body.dataset.ready = "0";
+  try {
+    lastLaunch = await api("/api/v1/launch", {method: "POST", headers: {"content-type": "application/json"},
+      body: JSON.stringify(body)});
+    $("l-status").textContent = "";
+    showLaunch(lastLaunch);
+  } catch (e) {
+    $("l-status").textContent = e.message;
+  } finally {
+    $("l-send").disabled = false;
+    document.body.dataset.ready = "1";
+  }
+}
+
+/** A launch answer: the first batch, the weekly forecast with its 80% band (chart and table), the analogs. */
+function showLaunch(out) {
+  $("launch-out").hidden = false;
+  const fc = out.forecasts, batch = out.first_batches[0];
+  const h = fc.length;
+  $("launch-kpis").innerHTML = "";
+  card($("launch-kpis"), "first_batch", t("l_batch"), fmt(batch.first_batch, "int"),
+    {text: t("l_batch_sub", {d: fmt(batch.demand, "int")}), cls: ""}).dataset.value = batch.first_batch;
+  const total = fc.reduce((s, r) => s + r.yhat, 0);
+  card($("launch-kpis"), "launch_total", t("l_total", {h}), fmt(total, "int")).dataset.value = total;
+  const weeks = fc.map((r) => t("l_week", {w: r.week}));
+  plot("chart-launch", [
+    {x: weeks.concat([...weeks].reverse()), y: fc.map((r) => r.yhat_q90).concat(fc.map((r) => r.yhat_q10).reverse()),
+     fill: "toself", opacity: 0.3, line: {width: 0}, name: t("band")},
+    {x: weeks, y: fc.map((r) => r.yhat), name: t("fc"), mode: "lines+markers"},
+  ], `${t("launch")}: ${batch.unique_id}`, {xaxis: {type: "category"}, yaxis: {tickformat: ",.0f"}});
+  grid("launch-table", fc, [{key: "week", label: "l_week_col", kind: "int"}, {key: "yhat", label: "fc", kind: "int"},
+    {key: "yhat_q10", label: "q10", kind: "int"}, {key: "yhat_q90", label: "q90", kind: "int"}], `launch-${batch.unique_id}`);
+  if (out.analogs.length) {
+    grid("launch-analogs", out.analogs, [{key: "analog_id", label: "item", kind: "id"}, {key: "description", label: "desc"},
+      {key: "similarity", label: "similarity", kind: "pct", digits: 0},
+      {key: "first_h_units", label: "first_h", kind: "int"}], `analogs-${batch.unique_id}`);
+    $("launch-analogs-title").textContent = t("l_analogs", {h});
+  } else {
+    $("launch-analogs").className = "notice";
+    $("launch-analogs").textContent = t("l_no_analogs");
+  }
 }
 
 const complaintCols = () => [{key: "rank", label: "rank", kind: "int"}, {key: "category", label: "category"},
@@ -304,10 +462,12 @@ function translate() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   document.querySelectorAll("option[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-ph]").forEach((el) => { el.placeholder = t(el.dataset.i18nPh); });
 }
 
 async function show(view) {
   if (!views[view]) view = "week";
+  clearInterval(feedTimer);
   const guide = !hasData && view !== "data";
   $("guide").hidden = !guide;
   document.querySelectorAll(".view").forEach((el) => { el.hidden = guide || el.id !== "view-" + view; });
@@ -347,6 +507,7 @@ $("currency").addEventListener("change", () => {
   if (!$("tabs").hidden) show(document.body.dataset.view);
 });
 $("upload").addEventListener("submit", upload);
+$("launch-form").addEventListener("submit", sendLaunch);
 $("jobs").addEventListener("submit", (ev) => runJob(ev).catch((e) => { $("job-status").textContent = e.message; $("job-run").disabled = false; }));
 window.addEventListener("hashchange", () => { if (!$("tabs").hidden) show(location.hash.slice(1)); });
 translate();

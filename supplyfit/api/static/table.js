@@ -22,10 +22,11 @@ function fmt(v, kind = "text", digits = 1) {
   }
 }
 const NUMERIC = new Set(["int", "num", "money", "money2", "pct", "delta"]);
-const PROSE = new Set(["text", "reason", "why", "note", "message"]); // columns that wrap; the others stay on one line
+const PROSE = new Set(["text", "reason", "why", "note", "message", "detail"]); // columns that wrap; the others stay on one line
 
 /** Render ``rows`` into the element ``id`` as a toolbar (search, row count, CSV) over a sortable table.
- * ``cols``: [{key, label, kind, show}] where ``show(value, row)`` gives the text (default: fmt by kind);
+ * ``cols``: [{key, label, kind, show, cls}] where ``show(value, row)`` gives the text (default: fmt by kind) and
+ * ``cls(value, row)`` an extra class for the cell (a colour);
  * the CSV holds the shown text of every matching row, with the headers in the current language. */
 function grid(id, rows, cols, name) {
   const box = $(id);
@@ -79,6 +80,7 @@ function grid(id, rows, cols, name) {
         if (NUMERIC.has(c.kind)) td.className = "num";
         if (c.kind === "id") td.className = "id";
         if (PROSE.has(c.key)) td.className = "prose";
+        if (c.cls && c.cls(r[c.key], r)) td.classList.add(c.cls(r[c.key], r));
       });
     });
     head.querySelectorAll("th").forEach((th) => {
