@@ -48,6 +48,8 @@ def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_week
     Extra columns: ``revenue`` and ``price`` (average unit price, forward-filled) and ``category`` when known.
     The last week is dropped when the data stop before its Sunday (``complete_weeks``).
     """
+    if hasattr(orders, "sales") and level == "sku":
+        return _store_panel(orders, complete_weeks)
     df = product_lines(orders.sales() if hasattr(orders, "sales") else orders)
     if df.empty:
         return pd.DataFrame(
@@ -68,6 +70,36 @@ def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_week
     full = finish_panel(weekly[weekly["ds"] <= last], last)
     if "category" in df.columns and level != "category":
         full["category"] = full["unique_id"].map(most_common(key, df["category"]))
+    return full.sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def _store_panel(store: Store, complete_weeks: bool) -> pd.DataFrame:
+    """:func:`weekly_panel` of a Store's SKUs with the weekly sums and categories computed by DuckDB: the same
+    panel without copying every order line into pandas first (at 200k SKUs the lines took 7 GB)."""
+    weekly = store.query("""
+        SELECT sku AS unique_id, date_trunc('week', ts) AS ds, sum(quantity)::DOUBLE AS y,
+               sum(quantity * unit_price)::DOUBLE AS revenue
+        FROM orders WHERE tenant = $tenant AND is_product AND NOT is_return AND quantity > 0
+        GROUP BY ALL""")
+    if weekly.empty:
+        return pd.DataFrame(
+            {"unique_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)}
+        )
+    ts_max = store.query(
+        "SELECT max(ts) AS t FROM orders WHERE tenant = $tenant AND is_product AND quantity > 0 AND NOT is_return"
+    ).t.iloc[0]
+    cats = store.query("""
+        WITH lines AS (
+            SELECT o.sku, coalesce(o.category, p.category) AS category
+            FROM orders o LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku
+            WHERE o.tenant = $tenant AND o.is_product AND NOT o.is_return AND o.quantity > 0),
+        counts AS (SELECT sku, category, count(*) AS n FROM lines WHERE category IS NOT NULL GROUP BY ALL)
+        SELECT sku, first(category ORDER BY n DESC, category) AS category FROM counts GROUP BY sku""")
+    weekly["ds"] = pd.to_datetime(weekly["ds"]).astype("datetime64[ns]")
+    last = last_complete_week(ts_max, weekly["ds"].max()) if complete_weeks else weekly["ds"].max()
+    full = finish_panel(weekly[weekly["ds"] <= last], last)
+    if len(cats):
+        full["category"] = full["unique_id"].map(cats.set_index("sku")["category"])
     return full.sort_values(["unique_id", "ds"], ignore_index=True)
 
 

@@ -15,9 +15,9 @@ from .panel import product_lines, weekly_panel
 def history(store: Store) -> pd.DataFrame:
     """The tenant's weekly panel; :class:`MissingInput` when it is empty, saying what is missing: product sales,
     or a complete week of them (the week in progress is left out, it would read as a collapse)."""
-    sales = product_lines(store.sales())
-    panel = weekly_panel(sales)
+    panel = weekly_panel(store)
     if panel.empty:
+        sales = product_lines(store.sales())
         if sales.empty:
             raise MissingInput(
                 f"no product sales (only returns) for tenant {store.tenant!r}: load orders with sales "
