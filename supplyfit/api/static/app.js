@@ -5,7 +5,7 @@ let me = null; // the caller (whoami)
 let hasData = false; // whether the tenant has a successful load: without one every view shows the guide
 let names = new Map(); // SKU -> description, where the service offers /api/v1/products
 const TOP = 10; // rows per list on the first screen; "see all" opens the full view
-const LIVE_TOP = 50; // SKUs in the live view: the most unusual weeks so far
+const LIVE_TOP = 25; // SKUs in the live view: the most unusual weeks so far
 const FEED_EVERY_MS = 5000; // how often the live view asks for new signals
 const FEED_KEEP = 200; // signals kept on screen, newest first
 let feed = {next: "0", rows: []}; // the signal feed: the cursor of the next poll and the signals seen
@@ -362,7 +362,7 @@ function showLaunch(out) {
      fill: "toself", opacity: 0.3, line: {width: 0}, name: t("band")},
     {x: weeks, y: fc.map((r) => r.yhat), name: t("fc"), mode: "lines+markers"},
   ], `${t("launch")}: ${batch.unique_id}`, {xaxis: {type: "category"}, yaxis: {tickformat: ",.0f"}});
-  grid("launch-table", fc, [{key: "week", label: "l_week_col", kind: "int"}, {key: "yhat", label: "fc", kind: "int"},
+  grid("launch-table", fc, [{key: "week", label: "l_week_col", kind: "int"}, {key: "yhat", label: "fc_col", kind: "int"},
     {key: "yhat_q10", label: "q10", kind: "int"}, {key: "yhat_q90", label: "q90", kind: "int"}], `launch-${batch.unique_id}`);
   if (out.analogs.length) {
     grid("launch-analogs", out.analogs, [{key: "analog_id", label: "item", kind: "id"}, {key: "description", label: "desc"},

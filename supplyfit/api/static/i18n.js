@@ -50,11 +50,11 @@ const T = {
     sig_reorder: "补货建议", sig_reorder_text: "{d} 前补货 {q} 件", sig_demand_text: "已售 {u} 件，预期 {e} 件（已过 {p}，评分 {s}）",
     l_title: "新品设计：首批做多少", l_hint: "填写设计稿的描述和价格（可选品类与预售量），系统参考相似的历史新品给出每周预测和首批数量。",
     l_id: "编号", l_desc_ph: "例如：红色爱心烛台", l_price: "价格", l_cat_ph: "自动识别", l_pre: "预售/投票数",
-    l_pre_weeks: "预售周数", l_moq: "最小起订量", l_capacity: "产能上限", l_service: "服务水平", l_cover: "覆盖周数",
+    l_pre_weeks: "预售周数", l_moq: "最小起订量", l_capacity: "产能上限", l_service: "服务水平 (%)", fc_col: "预测", l_cover: "覆盖周数",
     l_send: "预测", l_working: "计算中…", l_batch: "建议首批", l_batch_sub: "服务水平下的需求 {d} 件",
     l_total: "前 {h} 周预测合计", l_week: "第 {w} 周", l_week_col: "上市周", l_weekly: "每周预测与 80% 区间",
     l_analogs: "参考的历史新品及其前 {h} 周销量", l_no_analogs: "没有找到相似的历史新品。", similarity: "相似度",
-    first_h: "前几周销量",
+    first_h: "前 8 周销量",
   },
   en: {
     title: "supplyfit · data middle platform", key: "API key", login: "Sign in", logout: "Sign out", lang: "中文",
@@ -113,12 +113,12 @@ const T = {
     sig_demand_text: "{u} sold vs {e} expected ({p} of the week, score {s})",
     l_title: "New design: how many to make first", l_hint: "Describe the draft and give its price (category and pre-orders optional): the forecast leans on similar past launches.",
     l_id: "Id", l_desc_ph: "e.g. red heart candle holder", l_price: "Price", l_cat_ph: "detect", l_pre: "Pre-orders / votes",
-    l_pre_weeks: "Pre-order weeks", l_moq: "MOQ", l_capacity: "Capacity", l_service: "Service level",
+    l_pre_weeks: "Pre-order weeks", l_moq: "MOQ", l_capacity: "Capacity", l_service: "Service level (%)", fc_col: "Forecast",
     l_cover: "Weeks covered", l_send: "Forecast", l_working: "Working…", l_batch: "Suggested first batch",
     l_batch_sub: "demand at the service level: {d}", l_total: "Forecast, first {h} weeks", l_week: "Week {w}",
     l_week_col: "Week after launch", l_weekly: "Weekly forecast and 80% band",
     l_analogs: "Past launches it leans on, with their first {h} weeks' units", l_no_analogs: "No similar past launch found.",
-    similarity: "Similarity", first_h: "Units, first weeks",
+    similarity: "Similarity", first_h: "Units, first 8 weeks",
   },
 };
 let lang = localStorage.getItem("sf-lang") || "zh";

@@ -11,7 +11,8 @@ function fmt(v, kind = "text", digits = 1) {
   const n = Number(v);
   switch (kind) {
     case "int": return Math.round(n).toLocaleString(locale());
-    case "num": return n.toLocaleString(locale(), {minimumFractionDigits: digits, maximumFractionDigits: digits});
+    case "num": return (Number(n.toFixed(digits)) || 0) // no "-0.0"
+      .toLocaleString(locale(), {minimumFractionDigits: digits, maximumFractionDigits: digits});
     case "money": return n.toLocaleString(locale(), {style: "currency", currency: currency(), maximumFractionDigits: 0});
     case "money2": return n.toLocaleString(locale(), {style: "currency", currency: currency()});
     case "pct": return (100 * n).toFixed(digits) + "%";
