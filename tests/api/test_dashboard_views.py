@@ -38,6 +38,7 @@ def views_server(demo_store, tmp_path_factory):
         ingest(st, tmp / "calendar.csv", "events")
         keys = {role: create_key(st, "default", role) for role in ("reader", "writer")}
         keys["b_reader"] = create_key(st, "brand-b", "reader")
+        keys.update(c_writer=create_key(st, "brand-c", "writer"), c_reader=create_key(st, "brand-c", "reader"))
     app = create_app(db)
     with serving(app) as url:
         yield {"url": url, "keys": keys, "app": app}
@@ -212,3 +213,42 @@ def test_new_design_form_forecasts_a_first_batch(page, views_server, lang):
     check_screen(page, f"launch-{lang}")
     guide_shot(page, f"launch-{lang}")
     assert page.errors == []
+
+
+@needs_browser
+def test_live_and_new_design_before_any_forecast(page, views_server):
+    """A tenant whose only data are a few streamed orders: the week so far without expectations, an empty feed
+    that says why, and the new-design form answering why it cannot forecast yet."""
+    lines = [{"order_id": f"B{i}", "sku": f"B-{i % 2}", "quantity": 2, "unit_price": 9.9, "ts": "2024-04-03T10:00:00",
+              "event_id": f"b-{i}"} for i in range(4)]  # fmt: skip
+    r = httpx.post(
+        views_server["url"] + "/api/v1/events/orders",
+        json=lines,
+        headers={"X-API-Key": views_server["keys"]["c_writer"]},
+    )
+    assert r.status_code == 202, r.text
+    sign_in_lang(page, views_server, "en", "c_reader")
+    open_view(page, "live")
+    assert page.get_attribute("#live-skus table", "data-rows") == "2"
+    assert (
+        page.inner_text("#feed")
+        == "No signals yet: they appear here when this week's sales leave the forecast's range."
+    )
+    check_screen(page, "live-no-forecast-en")
+    open_view(page, "launch")
+    page.fill("#l-desc", "blue cup")
+    page.click("#l-send")
+    page.wait_for_selector("#l-status:not(:empty)")
+    page.wait_for_function("document.body.dataset.ready === '1' && !document.getElementById('l-send').disabled")
+    want = httpx.post(
+        views_server["url"] + "/api/v1/launch",
+        json={"drafts": [{"unique_id": "NEW-1", "description": "blue cup"}]},
+        headers={"X-API-Key": views_server["keys"]["c_reader"]},
+    )
+    assert want.status_code == 404
+    assert page.inner_text("#l-status") == (
+        "No demand forecast yet: a new design is forecast from past sales. Run the analysis under “Data & jobs”"
+    )
+    assert not page.is_visible("#launch-out")
+    check_screen(page, "launch-no-forecast-en")
+    assert [e for e in page.errors if "status of 404" not in e] == []  # the launch's 404, logged by the browser

@@ -316,7 +316,7 @@ async function pollFeed(redraw) {
 /** What a signal says, in the page's language. */
 function signalText(d, s) {
   if (s.kind === "reorder") {
-    return t("sig_reorder_text", {q: fmt(d.quantity, "int"), d: fmt(d.needed_by, "date")}) + t("sep") + reason(d.reason);
+    return t("sig_reorder_text", {d: fmt(d.needed_by, "date")}) + t("sep") + reason(d.reason);
   }
   return t("sig_demand_text", {u: fmt(d.units, "int"), e: fmt(d.expected, "int"), p: fmt(d.elapsed, "pct", 0),
     s: fmt(d.score, "num")});
@@ -339,7 +339,8 @@ async function sendLaunch(ev) {
     $("l-status").textContent = "";
     showLaunch(lastLaunch);
   } catch (e) {
-    $("l-status").textContent = e.message;
+    if (e.status === 404) $("l-status").innerHTML = `${t("l_need_fc")} <a href="#data">${t("run_it")}</a>`;
+    else $("l-status").textContent = e.message;
   } finally {
     $("l-send").disabled = false;
     document.body.dataset.ready = "1";
