@@ -182,6 +182,13 @@ def test_live_view_and_signal_feed(page, views_server, lang):
         more = stream_spike(views_server, ("22086",), minute=5)
         page.wait_for_function(f"document.querySelector('#feed table').dataset.rows === '{len(more)}'")
         assert page.inner_text("#feed tbody tr:first-child td:nth-child(3)") == "22086"
+    open_view(page, "week")  # the streamed orders are newer than the stored results: the briefing says so
+    stale = get(views_server, "/api/v1/briefing")["freshness"]["stale"]
+    assert "forecasts" in stale and page.is_visible("#stale")
+    assert page.inner_text("#stale").startswith(
+        {"zh": f"{len(stale)} 项结果已过期", "en": f"{len(stale)} result(s)"}[lang]
+    )
+    check_screen(page, f"briefing-stale-{lang}")
     assert page.errors == []
 
 

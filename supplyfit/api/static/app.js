@@ -70,7 +70,8 @@ const views = {
     card($("freshness"), "reviews_until", t("reviews_until"), f.last_review ? fmt(f.last_review, "time") : t("none_yet"));
     if (b.week) weekCard(b.week);
     $("stale").hidden = !f.stale.length;
-    $("stale").innerHTML = `${t("stale", {n: f.stale.length, s: f.stale.join(", ")})} <a href="#data">${t("run_it")}</a>`;
+    const named = f.stale.slice(0, 5).join(", ") + (f.stale.length > 5 ? t("and_more", {n: f.stale.length - 5}) : "");
+    $("stale").innerHTML = `${t("stale", {n: f.stale.length, s: named})} <a href="#data">${t("run_it")}</a>`;
     if (b.computed.reorders && b.reorders.length) {
       $("reorders-title").textContent = `${t("reorders")} · ` + t("top_lines", {n: b.reorders.length,
         m: fmt(b.reorder_total.lines, "int"), u: fmt(b.reorder_total.units, "int")});
