@@ -4,11 +4,11 @@ Festival) found in the history and expected again a year later. The known one: p
 tenant's own events (``supplyfit ingest events``: promotions, closures, launches), as days per week.
 
 A week is (partly) closed when the shop's total falls below ``CLOSED`` of the median of the weeks around it; its
-open share is that ratio. Forecasters learn from the history with closed weeks taken out (a closed week says
-nothing about demand, and the weeks after it would start from a level it dragged down) and scale the forecast of a
-week by the open share of the same week a year before. A shop that never closes gets shares of 1 everywhere: the
-forecasts are unchanged. Found on the UCI retail shop, whose weekly total fell to 2k and 0 in the 2009 break and
-again in the 2010 break, while forecasts without it stayed at 27.7k a week through both.
+open share is that ratio. The global model does not learn from closed weeks as targets (a closed week says nothing
+about demand), and the forecast of a week is scaled by the open share of the same week a year before. A shop that
+never closes gets shares of 1 everywhere: the forecasts are unchanged. Found on the UCI retail shop, whose weekly
+total fell to 2k and 0 in the 2009 break and again in the 2010 break, while forecasts without it stayed at 27.7k a
+week through both.
 """
 
 from __future__ import annotations
@@ -43,32 +43,6 @@ def ahead(share: np.ndarray, h: int) -> np.ndarray:
     n = len(share)
     idx = n - SEASON + np.arange(h)
     return np.where(idx >= 0, share[np.clip(idx, 0, None)], 1.0) if n else np.ones(h)
-
-
-def seasonal_factor(total: np.ndarray, share: np.ndarray, forecast: np.ndarray, window: int = 8) -> np.ndarray:
-    """Per forecast week, how much the shop's forecast total should move to follow last year's shape: the total
-    of the same week a year before over last year's level at the same point (the ``window`` open weeks before it),
-    divided by the forecast total over this year's level (the ``window`` open weeks before the forecast). 1 where
-    the history is shorter than a year and ``window`` weeks, or a ratio is undefined.
-
-    The models' own year-ago features need origins whose target weeks have a year before them to learn from; with
-    one year and a bit of history they have almost none, and forecasts made in December carried the Christmas level
-    into January (bias +85% on the retail data). A shop's total has a season long before each SKU does."""
-    n, h = len(total), len(forecast)
-    out = np.ones(h)
-    ago = n - SEASON
-    open_total = np.where(share == 1, total, np.nan)
-    before = open_total[max(ago - window, 0) : max(ago, 0)]
-    now = open_total[n - window :]
-    if ago < 0 or np.sum(~np.isnan(before)) < window // 2 or np.sum(~np.isnan(now)) < window // 2:
-        return out
-    with np.errstate(all="ignore"):
-        last_year = total[ago : ago + h] / np.nanmean(before)
-        this_year = forecast[: len(last_year)] / np.nanmean(now)
-        ratio = last_year / this_year
-    ok = np.isfinite(ratio) & (ratio > 0) & (share[ago : ago + h] == 1)
-    out[: len(ratio)][ok] = ratio[ok]
-    return out
 
 
 def public_holidays(country: str, years: range) -> pd.DatetimeIndex:

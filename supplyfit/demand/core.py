@@ -11,12 +11,11 @@ import pandas as pd
 from scipy import special, stats
 
 from . import models as m
-from .calendar import Calendar, ahead, open_share, seasonal_factor
+from .calendar import Calendar, ahead, open_share
 from .panel import FREQ, Wide
 
 QUANTILES = (0.1, 0.5, 0.9)
 CALIBRATION_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # dispersion multipliers tried
-SEASON_WEIGHT = 0.5  # exponent of the shop's seasonal factor (calendar.seasonal_factor); 0 leaves forecasts as made
 CORRELATIONS = (0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)  # error correlations tried
 
 
@@ -228,21 +227,17 @@ class Forecaster:
             self.dispersion_ = dispersion(self.learn_.Y, prior=self.dispersion_prior)
             self.scale_, self.correlation_ = self._calibrate() if self.calibrate else (1.0, 0.0)
             self.mean_ = np.clip(self.model_.forecast(self.h), 0, None) * self.ahead_[None, :]
-            if self.calendar is not False and SEASON_WEIGHT:
-                total = np.nansum(self.wide_.Y, axis=0)
-                factor = seasonal_factor(total, self.open_, self.mean_.sum(axis=0))
-                self.mean_ = self.mean_ * (factor**SEASON_WEIGHT)[None, :]
         return self
 
     def _without_closed_weeks(self) -> Wide:
-        """The history the models learn from: closed weeks (open share < 1) are missing, not zero demand."""
-        w, closed = self.wide_, self.open_ < 1
-        Y = w.Y
-        if closed.any():
-            Y = Y.copy()
-            Y[:, closed] = np.nan
-        days = self.days_
-        return Wide(w.ids, w.dates, Y, w.revenue, w.price, *((days.promo, days.holiday) if days else (None, None)))
+        """The history the models learn from, with its closed weeks (open share < 1) marked: the global model
+        does not take them as targets (they are no demand), while its features keep their zeros, as sales did.
+
+        Chosen on 7 cut-offs of 18 months of retail data: leaving the closed weeks out of the features too made
+        the weeks after a close-down start from the peak before it (SKU WRMSSE 0.894 against 0.868)."""
+        w, days = self.wide_, self.days_
+        promo, holiday = (days.promo, days.holiday) if days else (None, None)
+        return Wide(w.ids, w.dates, w.Y, w.revenue, w.price, promo, holiday, self.open_ < 1)
 
     def _categories(self, panel: pd.DataFrame) -> np.ndarray | None:
         if "category" not in panel.columns:

@@ -203,7 +203,8 @@ class GlobalGBM(Model):
             known = self._known_at(origin, idx)
             for k in range(1, min(h, T - origin) + 1):
                 F, level, rows = self._features(known, origin, k)
-                rows = rows & ~np.isnan(wide.Y[idx, origin + k - 1])  # a closed week teaches nothing
+                if wide.closed is not None and wide.closed[origin + k - 1]:
+                    continue  # a closed week is no demand to learn (its zeros stay in the features, as sales did)
                 target = wide.Y[idx, origin + k - 1][rows]
                 X.append(F[rows])
                 y.append(np.minimum(target / level[rows], self.max_ratio))

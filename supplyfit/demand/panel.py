@@ -142,7 +142,7 @@ def _zero_fill(weekly: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
 class Wide:
     """A panel as a matrix: ``Y[i, t]`` units of series ``ids[i]`` in week ``dates[t]``; NaN before first sale.
     ``promo`` (series x week) and ``holiday`` (week) are calendar days per week known for the history and the
-    weeks ahead (:mod:`.calendar`), when a calendar is given."""
+    weeks ahead (:mod:`.calendar`), when a calendar is given; ``closed`` marks the history's close-down weeks."""
 
     ids: np.ndarray
     dates: pd.DatetimeIndex
@@ -151,6 +151,7 @@ class Wide:
     price: np.ndarray | None = None
     promo: np.ndarray | None = None
     holiday: np.ndarray | None = None
+    closed: np.ndarray | None = None
 
     @classmethod
     def from_long(cls, panel: pd.DataFrame) -> Wide:

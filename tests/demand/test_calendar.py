@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from supplyfit.demand import Forecaster
-from supplyfit.demand.calendar import ahead, open_share, seasonal_factor
+from supplyfit.demand.calendar import ahead, open_share
 
 
 def _panel(weeks: int, closed: tuple[int, ...] = (), series: int = 30, seed: int = 0) -> pd.DataFrame:
@@ -46,15 +46,6 @@ def test_a_shop_that_never_closes_gets_the_same_forecasts():
     a = Forecaster(h=4).fit(panel).predict()
     b = Forecaster(h=4, calendar=False).fit(panel).predict()
     pd.testing.assert_frame_equal(a, b)
-
-
-def test_seasonal_factor_follows_last_years_shape():
-    share = np.ones(78)
-    hist = np.full(78, 100.0)
-    hist[26:28] = 50.0  # the first two forecast weeks a year before: half
-    f = seasonal_factor(hist, share, np.full(4, 100.0))
-    assert f.tolist() == [0.5, 0.5, 1.0, 1.0]
-    assert seasonal_factor(hist[:55], share[:55], np.full(4, 100.0)).tolist() == [1.0] * 4  # under a year + 8
 
 
 EVENTS = """活动名称,开始日期,结束日期,范围,对象,类型
