@@ -501,7 +501,7 @@ def launch(
     moq: float = typer.Option(0, min=0, help="Minimum order quantity: a first batch is rounded up to it."),
     capacity: float | None = typer.Option(None, min=0, help="Units that can be made for all first batches together."),
     service_level: float = typer.Option(
-        0.9, min=0.5, max=0.999, help="Chance the first batch covers the demand of its weeks."
+        0.5, min=0.5, max=0.999, help="Chance the first batch covers its weeks (default the median: a test batch)."
     ),
     weeks_cover: int = typer.Option(2, min=1, max=26, help="Weeks the first batch covers (lead time + review)."),
     out: Path | None = LaunchOutOpt,

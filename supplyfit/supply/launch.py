@@ -71,12 +71,13 @@ def launch(
     h: int = 8,
     moq: float = 0,
     capacity: float | None = None,
-    service_level: float = 0.9,
+    service_level: float = 0.5,
     weeks_cover: int = 2,
 ) -> LaunchAnswer:
     """Forecast ``drafts`` (draft fields, :func:`map_drafts`) from the tenant's stored weekly panel and products,
     and size their first batches (:func:`first_batches`). MissingForecasts without a stored panel (run the demand
-    stage first); ValueError when the history has too few launches to learn from, or a draft is bad."""
+    stage first); ValueError when the history has too few launches to learn from, or a draft is bad. The default
+    service level is the median: a first batch is a test, and re-orders follow the demand sensed once it sells."""
     if not store.has_result("demand_panel"):
         raise MissingForecasts(f"no demand_panel for tenant {store.tenant!r}: run `supplyfit forecast` first")
     panel = store.table("demand_panel")

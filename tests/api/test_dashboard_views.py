@@ -206,7 +206,7 @@ def test_new_design_form_forecasts_a_first_batch(page, views_server, lang):
     page.wait_for_selector("#launch-out:not([hidden]) #launch-table table")
     want = httpx.post(
         views_server["url"] + "/api/v1/launch",
-        json={"drafts": [DRAFT], "moq": 100, "service_level": 0.9, "weeks_cover": 2},
+        json={"drafts": [DRAFT], "moq": 100, "service_level": 0.5, "weeks_cover": 2},
         headers={"X-API-Key": views_server["keys"]["reader"]},
         timeout=60,
     ).json()

@@ -29,7 +29,9 @@ class LaunchRequest(BaseModel):
     h: int = Field(8, ge=1, le=26, description="Weeks after launch to forecast.")
     moq: float = Field(0, ge=0, description="Minimum order quantity of a first batch.")
     capacity: float | None = Field(None, ge=0, description="Units that can be made for all first batches together.")
-    service_level: float = Field(0.9, ge=0.5, le=0.999, description="Chance a first batch covers its weeks.")
+    service_level: float = Field(
+        0.5, ge=0.5, le=0.999, description="Chance a first batch covers its weeks (the median: a test batch)."
+    )
     weeks_cover: int = Field(2, ge=1, le=26, description="Weeks a first batch covers (lead time + review).")
 
 

@@ -330,7 +330,7 @@ async function sendLaunch(ev) {
   const draft = {unique_id: $("l-id").value.trim(), description: $("l-desc").value.trim(), price: num("l-price"),
     category: $("l-category").value.trim() || undefined, preorders: num("l-pre"), preorder_weeks: num("l-preweeks")};
   const body = {drafts: [draft], moq: num("l-moq") ?? 0, capacity: num("l-capacity"),
-    service_level: (num("l-service") ?? 90) / 100, weeks_cover: num("l-cover") ?? 2};
+    service_level: (num("l-service") ?? 50) / 100, weeks_cover: num("l-cover") ?? 2};
   $("l-send").disabled = true;
   $("l-status").textContent = t("l_working");
   document.body.dataset.ready = "0";
