@@ -17,7 +17,7 @@ from .schema import SCHEMA_VERSION, migrate
 from .sql import scalar, transaction
 
 DEFAULT_DB = "supplyfit.duckdb"
-SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine", "live_events")
+SOURCE_TABLES = ("orders", "products", "customers", "reviews", "loads", "quarantine", "live_events", "events")
 # rows carry the load_id of the load that stored them (recovery removes those of a load not marked ok)
 LOADED_TABLES = ("orders", "reviews", "quarantine", "live_events", "events")
 # the store's own bookkeeping: never a result, never shown or exported

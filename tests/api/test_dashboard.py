@@ -8,7 +8,7 @@ import re
 import pytest
 from browser import ARTIFACTS, browser_page, needs_browser
 
-VIEWS = ["week", "overview", "hotspots", "complaints", "forecast", "plan", "data"]
+VIEWS = ["week", "live", "overview", "hotspots", "complaints", "forecast", "plan", "launch", "data"]
 GUIDE = {("week", "zh"): "week", ("overview", "en"): "overview"}
 BAD_TEXT = re.compile(r"\b(nan|undefined|null)\b", re.IGNORECASE)  # a missing value shown raw
 ID_AXES = {"chart-hotspots": "yaxis", "chart-categories": "xaxis", "chart-revenue": "xaxis", "chart-forecast": "xaxis"}
