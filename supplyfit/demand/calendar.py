@@ -76,15 +76,28 @@ def festivals(years: range) -> pd.DataFrame:
     )
 
 
+def shop_closures(total: pd.Series) -> pd.Series:
+    """The open share of each week (index: Mondays) of a shop's weekly ``total``: what a forecaster of one part of the
+    shop (a shard or chunk of its series) must be given, since its own part's total is not the shop's."""
+    return pd.Series(open_share(total.to_numpy(float)), index=pd.DatetimeIndex(total.index))
+
+
 @dataclass(frozen=True)
 class Calendar:
     """What a forecaster knows of the days ahead and behind: ``events`` (name, start, end, scope, target, kind, as
     stored by ``supplyfit ingest events``), the public holidays of ``country`` and, with ``festivals``, China's
-    shopping festivals as promotions."""
+    shopping festivals as promotions; ``closures``, the shop's open share per week (:func:`shop_closures`) when the
+    panel forecast is a part of the shop."""
 
     events: pd.DataFrame | None = None
     country: str | None = None
     festivals: bool = False
+    closures: pd.Series | None = None
+
+    @property
+    def knows_days(self) -> bool:
+        """Whether it has days to count (events, holidays or festivals), as features of the global model."""
+        return (self.events is not None and len(self.events) > 0) or bool(self.country) or self.festivals
 
     def weekly(self, weeks: pd.DatetimeIndex, ids: np.ndarray, categories: np.ndarray | None) -> WeeklyCalendar:
         """Days per week (Monday-starting ``weeks``): promotion days per series, closure days and public

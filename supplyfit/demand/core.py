@@ -212,11 +212,17 @@ class Forecaster:
         self.wide_ = Wide.from_long(panel)
         self.categories_ = self._categories(panel)
         T, h = len(self.wide_.dates), self.h
-        learned = open_share(np.nansum(self.wide_.Y, axis=0)) if self.calendar is not False else np.ones(T)
+        known = self.calendar if isinstance(self.calendar, Calendar) else None
+        if known is not None and known.closures is not None:  # the whole shop's, given (a shard's total is not)
+            learned = known.closures.reindex(self.wide_.dates).fillna(1.0).to_numpy(float)
+        elif self.calendar is not False:
+            learned = open_share(np.nansum(self.wide_.Y, axis=0))
+        else:
+            learned = np.ones(T)
         planned, self.days_ = np.ones(T + h), None
-        if isinstance(self.calendar, Calendar):
+        if known is not None and known.knows_days:
             weeks = pd.date_range(self.wide_.dates[0], periods=T + h, freq=FREQ)
-            self.days_ = self.calendar.weekly(weeks, self.wide_.ids, self.categories_)
+            self.days_ = known.weekly(weeks, self.wide_.ids, self.categories_)
             planned = 1 - self.days_.closed / 7
         self.open_ = np.minimum(learned, planned[:T])
         self.ahead_ = np.minimum(ahead(self.open_, h), planned[T:])

@@ -197,6 +197,7 @@ def forecast(
     Locally, a Parquet panel with an ``output`` is forecast ``chunk_series`` series at a time (memory bounded by
     the chunk, not the panel) and the path is returned; otherwise the result is a DataFrame."""
     from ..demand import Forecaster
+    from ..demand.calendar import Calendar, shop_closures
 
     _check(engine)
     if engine == "local" and isinstance(panel, (str, os.PathLike)) and output is not None:
@@ -211,6 +212,8 @@ def forecast(
 
     keep = [c for c in ("unique_id", "ds", "y", "revenue", "price", "category") if c in df.columns]
     sharded = df.select(*keep).withColumn("_shard", F.abs(F.hash("unique_id")) % shards)
+    total = df.groupBy("ds").agg(F.sum("y").alias("y")).toPandas()
+    calendar = Calendar(closures=shop_closures(_weekly_total(total)))
 
     def shard_dispersion(pdf: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"a": raw_dispersion(Wide.from_long(pdf.drop(columns="_shard")).Y)})
@@ -223,9 +226,16 @@ def forecast(
 
     def per_shard(pdf: pd.DataFrame) -> pd.DataFrame:
         pdf = pdf.drop(columns="_shard")
-        return Forecaster(h=h, model=model, calibrate=calibrate, dispersion_prior=prior).fit(pdf).predict()
+        fc = Forecaster(h=h, model=model, calibrate=calibrate, dispersion_prior=prior, calendar=calendar)
+        return fc.fit(pdf).predict()
 
     return _write(sharded.groupBy("_shard").applyInPandas(per_shard, schema), output)
+
+
+def _weekly_total(total: pd.DataFrame) -> pd.Series:
+    """The shop's units per week (ds, y rows; weeks without a row are 0), for its close-downs (:mod:`..calendar`)."""
+    t = total.assign(ds=pd.to_datetime(total["ds"])).groupby("ds")["y"].sum().sort_index()
+    return t.reindex(pd.date_range(t.index.min(), t.index.max(), freq="W-MON"), fill_value=0.0)
 
 
 def _chunked_forecast(
@@ -237,6 +247,7 @@ def _chunked_forecast(
     import pyarrow.parquet as pq
 
     from ..demand import Forecaster
+    from ..demand.calendar import Calendar, shop_closures
     from ..demand.core import dispersion_prior, raw_dispersion
     from ..demand.panel import Wide
 
@@ -250,12 +261,16 @@ def _chunked_forecast(
         return con.execute(f"SELECT * FROM {src} WHERE hash(unique_id) % {k} = {i}").df()
 
     prior = dispersion_prior(np.concatenate([raw_dispersion(Wide.from_long(chunk(i)).Y) for i in range(k)]))
+    calendar = Calendar(
+        closures=shop_closures(_weekly_total(con.execute(f"SELECT ds, sum(y) AS y FROM {src} GROUP BY ds").df()))
+    )
     writer = None
     for i in range(k):
         part = chunk(i)
         if part.empty:
             continue
-        out = Forecaster(h=h, model=model, calibrate=calibrate, dispersion_prior=prior).fit(part).predict()
+        fc = Forecaster(h=h, model=model, calibrate=calibrate, dispersion_prior=prior, calendar=calendar)
+        out = fc.fit(part).predict()
         table = pa.Table.from_pandas(out, preserve_index=False).cast(
             pa.schema(
                 [("unique_id", pa.string()), ("ds", pa.timestamp("us")), *[(c, pa.float64()) for c in out.columns[2:]]]
