@@ -86,8 +86,23 @@ def main() -> None:
     ap.add_argument("--with-forecaster", action="store_true", help="also rank by Forecaster's predicted rise")
     ap.add_argument("--dense", action="store_true", help="also score every Monday of Feb-Jul 2010 (validation)")
     ap.add_argument("--synthetic", type=int, nargs="*", default=[], help="also score seeded synthetic panels")
+    ap.add_argument(
+        "--second-year",
+        action="store_true",
+        help="also score every other Monday 2010-12-06..2011-03-28 on both UCI files (a year of history behind each)",
+    )
     args = ap.parse_args()
     k, h = args.k, args.horizon
+    if args.second_year:
+        import tempfile
+        from pathlib import Path
+
+        from forecast_calendar import real_panel
+
+        with tempfile.TemporaryDirectory() as tmp:
+            both = real_panel(Path(tmp))
+        scores = mean_precision(both, pd.date_range("2010-12-06", "2011-03-28", freq="2W-MON"), h, k)
+        print(f"both files, every other Monday 2010-12-06..2011-03-28, mean precision@{k}:\n{scores.to_string()}\n")
     panel = load_uci_panel()
     if args.dense:
         dense = mean_precision(panel, pd.date_range("2010-02-01", "2010-07-05", freq="W-MON"), h, k)
