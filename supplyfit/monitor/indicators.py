@@ -148,19 +148,22 @@ def indicators(
     horizon: int | None = None,
     reviews: pd.DataFrame | None = None,
     forecast: bool = True,
+    store: Store | None = None,
 ) -> Indicators:
     """Indicators of consumption from order lines, per period (``freq`` 'W' or 'M').
 
     ``source``: a Store or order lines (sku, quantity, unit_price, ts, order_id; optional customer_id,
     category, region, channel, is_return). ``reviews`` with ts, category and p_positive (the voice module's
     scores) give the sentiment index; from a Store they are read from ``review_scores``. ``forecast`` adds the
-    next ``horizon`` periods of revenue, units, orders and customers from :mod:`supplyfit.demand`.
+    next ``horizon`` periods of revenue, units, orders and customers from :mod:`supplyfit.demand`; revenue from the
+    stored SKU forecasts x expected prices of ``store`` (``source`` itself when it is a Store) when it has them.
     """
     if freq not in SEASON:
         raise ValueError(f"freq must be 'W' or 'M', not {freq!r}")
     con = _connect(source, freq)
     try:
-        return _indicators(con, source, freq, horizon, reviews, forecast)
+        priced = store if store is not None else None if isinstance(source, pd.DataFrame) else source
+        return _indicators(con, source, freq, horizon, reviews, forecast, priced)
     finally:
         con.close()
 
@@ -172,6 +175,7 @@ def _indicators(
     horizon: int | None,
     reviews: pd.DataFrame | None,
     forecast: bool,
+    priced: Store | None = None,
 ) -> Indicators:
     season = SEASON[freq]
     notes: list[str] = []
@@ -213,7 +217,7 @@ def _indicators(
     )
     if forecast:
         weekly = per_period if freq == "W" else _aggregate(con, {"period": "date_trunc('week', ts)"})
-        units = None if isinstance(source, pd.DataFrame) else _priced_units(source)
+        units = None if priced is None else _priced_units(priced)
         ind.forecast = _forecast(weekly, last, freq, horizon or (8 if freq == "W" else 3), units)
     return ind
 

@@ -20,7 +20,7 @@ def run(store: Store, k: int = 20) -> str:
     """Write ``ind_<name>`` tables (both frequencies, told apart by ``freq``), ``ind_notes`` and ``hotspots``
     (empty, with a note, before the first complete week)."""
     sales, reviews = store.sales(), scored_reviews(store)
-    per_freq = [indicators(sales, freq=f, reviews=reviews) for f in ("W", "M")]
+    per_freq = [indicators(sales, freq=f, reviews=reviews, store=store) for f in ("W", "M")]
     tables = [ind.tables() for ind in per_freq]
     for name in tables[0]:
         store.write_result(f"ind_{name}", pd.concat([t[name] for t in tables], ignore_index=True))

@@ -139,3 +139,6 @@ def test_revenue_forecast_is_forecast_units_times_expected_prices(demo_store):
     assert rev.yhat.iloc[0] == pytest.approx((units.yhat * units.price).sum(), rel=0.02)
     assert rev.yhat_q90.iloc[0] / rev.yhat.iloc[0] == pytest.approx(total.yhat_q90 / total.yhat)
     assert rev.yhat.nunique() > 1
+    with Store(demo_store, read_only=True) as st:  # what the monitor stage stored for the report and the API
+        stored = st.table("ind_forecast", where="freq = 'W' AND metric = 'revenue'").sort_values("period")
+    assert stored.yhat.round(6).tolist() == rev.yhat.round(6).tolist()
