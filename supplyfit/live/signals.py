@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from ..store import Store
-from .events import scalar
+from ..store.sql import scalar, transaction
 from .sensing import live
 
 KINDS = ("demand_above_forecast", "demand_below_forecast", "reorder")
@@ -148,8 +148,7 @@ def raise_signals(store: Store, rules: Rules, week: pd.DataFrame | None = None) 
     new = [c for c in candidates(con, store.tenant, rules, week) if c["severity"] > told.get((c["kind"], c["sku"]), 0)]
     if not new:
         return 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         first = scalar(con, "SELECT coalesce(max(signal_id), 0) + 1 FROM live_signals")
         rows = pd.DataFrame(
             {
@@ -177,10 +176,6 @@ def raise_signals(store: Store, rules: Rules, week: pd.DataFrame | None = None) 
             WHERE s.tenant = ? AND s.signal_id >= ?""",
             [utcnow(), store.tenant, first],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(new)
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 from standardwebhooks import Webhook
 
 from ..store import Store
+from ..store.sql import transaction
 from .signals import KINDS, message, utcnow
 
 TIMEOUT_S = 5.0
@@ -111,15 +112,14 @@ def listing(store: Store) -> list[dict]:
 
 def delete(store: Store, hook_id: str) -> bool:
     """Remove a webhook of the tenant and its pending deliveries; False if it has none by that id."""
-    con = store.con
-    con.execute("BEGIN TRANSACTION")
-    gone = con.execute(
-        "DELETE FROM live_webhooks WHERE webhook_id = ? AND tenant = ? RETURNING 1", [hook_id, store.tenant]
-    ).fetchall()
-    con.execute(
-        "DELETE FROM live_outbox WHERE webhook_id = ? AND tenant = ? AND delivered IS NULL", [hook_id, store.tenant]
-    )
-    con.execute("COMMIT")
+    with transaction(store.con) as con:
+        gone = con.execute(
+            "DELETE FROM live_webhooks WHERE webhook_id = ? AND tenant = ? RETURNING 1", [hook_id, store.tenant]
+        ).fetchall()
+        con.execute(
+            "DELETE FROM live_outbox WHERE webhook_id = ? AND tenant = ? AND delivered IS NULL",
+            [hook_id, store.tenant],
+        )
     return bool(gone)
 
 
