@@ -363,11 +363,14 @@ def forecast(
     with --country, its public holidays."""
     _check_model(model)
     if country is not None:
+        from .demand.calendar import public_holidays
+
+        try:
+            public_holidays(country, range(2020, 2021))  # a country without known holidays is a usage error
+        except ValueError as e:
+            _fail(f"--country: {e}")
         with _open(db, tenant, write=True) as store:
-            try:
-                store.set_country(country)
-            except ValueError as e:
-                _fail(f"--country: {e}")
+            store.set_country(country)
     _stage("demand", db, tenant, h=h, model=model)
 
 

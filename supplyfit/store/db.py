@@ -155,10 +155,8 @@ class Store:
         return row[0] if row else None
 
     def set_country(self, country: str) -> None:
-        """Set the tenant's country for later forecasts (ISO code; raises ValueError if no holidays are known)."""
-        from ..demand.calendar import public_holidays
-
-        public_holidays(country, range(2020, 2021))  # raises if unknown
+        """Set the tenant's country for later forecasts (ISO code). The store only keeps it: the forecasts' calendar
+        (``supplyfit.demand.calendar.public_holidays``) says when no holidays are known for it."""
         self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"country:{self.tenant}", country.upper()])
 
     def events(self) -> pd.DataFrame:
