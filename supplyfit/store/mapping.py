@@ -223,6 +223,15 @@ def resolve(
         if field not in fields:
             raise ValueError(f"unknown {kind} field {field!r}; fields: {', '.join(fields)}")
         columns[field] = src
+    return Mapping(kind, match_headers(source_columns, fields, columns))
+
+
+def match_headers(
+    source_columns: list[str], fields: dict[str, tuple[bool, tuple[str, ...]]], columns: dict[str, str] | None = None
+) -> dict[str, str]:
+    """``columns`` (field -> source column, given explicitly) completed by header recognition: each other field
+    takes the first of its synonyms found among the source columns not yet taken (compared after normalisation)."""
+    columns = dict(columns or {})
     taken = set(columns.values())
     by_norm = {_norm(c): c for c in source_columns if c not in taken}
     for field, (_, synonyms) in fields.items():
@@ -234,4 +243,4 @@ def resolve(
                 columns[field] = found
                 taken.add(found)
                 break
-    return Mapping(kind, columns)
+    return columns

@@ -11,17 +11,18 @@ from pathlib import Path
 import pandas as pd
 
 from ..store import Store
+from ..store.mapping import match_headers
 from .errors import MissingForecasts
 from .policies import drafts_frame, first_batches, launch_model
 
-# draft field -> header synonyms (compared lower-cased, spaces as underscores)
+# draft field -> (required, header synonyms), recognised as the store recognises a file's columns
 DRAFT_FIELDS = {
-    "unique_id": ("unique_id", "id", "sku", "design", "design_id", "款号", "编号", "商品编码"),
-    "description": ("description", "name", "title", "product_name", "描述", "名称", "商品名称", "标题"),
-    "price": ("price", "unit_price", "retail_price", "价格", "售价", "单价"),
-    "category": ("category", "类别", "品类", "类目"),
-    "preorders": ("preorders", "pre_orders", "votes", "预订", "预售", "预订量", "投票"),
-    "preorder_weeks": ("preorder_weeks", "pre_order_weeks", "预订周数", "预售周数"),
+    "unique_id": (True, ("unique_id", "id", "sku", "design", "design_id", "款号", "编号", "商品编码")),
+    "description": (True, ("description", "name", "title", "product_name", "描述", "名称", "商品名称", "标题")),
+    "price": (False, ("price", "unit_price", "retail_price", "价格", "售价", "单价")),
+    "category": (False, ("category", "类别", "品类", "类目")),
+    "preorders": (False, ("preorders", "pre_orders", "votes", "预订", "预售", "预订量", "投票")),
+    "preorder_weeks": (False, ("preorder_weeks", "pre_order_weeks", "预订周数", "预售周数")),
 }
 
 
@@ -50,15 +51,14 @@ def read_drafts(path: str | Path) -> pd.DataFrame:
 
 def map_drafts(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its columns renamed to the draft fields (unique_id and description required)."""
-    norm = {str(c).strip().lower().replace(" ", "_"): c for c in frame.columns}
-    found = {f: next((norm[s] for s in names if s in norm), None) for f, names in DRAFT_FIELDS.items()}
-    missing = [f for f in ("unique_id", "description") if found[f] is None]
+    found = match_headers(list(frame.columns), DRAFT_FIELDS)
+    missing = [f for f, (required, _) in DRAFT_FIELDS.items() if required and f not in found]
     if missing:
         raise ValueError(
-            f"drafts need column(s) {', '.join(missing)} (e.g. {DRAFT_FIELDS[missing[0]][:3]}); "
+            f"drafts need column(s) {', '.join(missing)} (e.g. {DRAFT_FIELDS[missing[0]][1][:3]}); "
             f"found {', '.join(map(str, frame.columns))}"
         )
-    out = frame[[c for c in found.values() if c is not None]].rename(columns={c: f for f, c in found.items() if c})
+    out = frame[list(found.values())].rename(columns={c: f for f, c in found.items()})
     for col in ("price", "preorders", "preorder_weeks"):
         if col in out:
             out[col] = pd.to_numeric(out[col].replace("", None), errors="coerce")
