@@ -52,9 +52,7 @@ def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_week
         return _store_panel(orders, complete_weeks)
     df = product_lines(orders.sales() if hasattr(orders, "sales") else orders)
     if df.empty:
-        return pd.DataFrame(
-            {"unique_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)}
-        )
+        return _empty_panel()
     ts = pd.to_datetime(df["ts"])
     key = pd.Series("total", index=df.index) if level == "total" else df[level].astype(str)
     frame = pd.DataFrame(
@@ -73,6 +71,12 @@ def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_week
     return full.sort_values(["unique_id", "ds"], ignore_index=True)
 
 
+def _empty_panel() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"unique_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)}
+    )
+
+
 def _store_panel(store: Store, complete_weeks: bool) -> pd.DataFrame:
     """:func:`weekly_panel` of a Store's SKUs with the weekly sums and categories computed by DuckDB: the same
     panel without copying every order line into pandas first (at 200k SKUs the lines took 7 GB)."""
@@ -82,9 +86,7 @@ def _store_panel(store: Store, complete_weeks: bool) -> pd.DataFrame:
         FROM orders WHERE tenant = $tenant AND is_product AND NOT is_return AND quantity > 0
         GROUP BY ALL""")
     if weekly.empty:
-        return pd.DataFrame(
-            {"unique_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)}
-        )
+        return _empty_panel()
     ts_max = store.query(
         "SELECT max(ts) AS t FROM orders WHERE tenant = $tenant AND is_product AND quantity > 0 AND NOT is_return"
     ).t.iloc[0]

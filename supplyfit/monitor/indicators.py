@@ -162,8 +162,9 @@ def indicators(
         raise ValueError(f"freq must be 'W' or 'M', not {freq!r}")
     con = _connect(source, freq)
     try:
-        priced = store if store is not None else None if isinstance(source, pd.DataFrame) else source
-        return _indicators(con, source, freq, horizon, reviews, forecast, priced)
+        if store is None and not isinstance(source, pd.DataFrame):
+            store = source
+        return _indicators(con, source, freq, horizon, reviews, forecast, store)
     finally:
         con.close()
 
