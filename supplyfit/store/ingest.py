@@ -269,7 +269,7 @@ def _events_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str]
     """A tenant's calendar events: name, first and last day, scope (all, category or sku) with its target, kind."""
     scopes, kinds = ", ".join(map(_lit, EVENT_SCOPES)), ", ".join(map(_lit, EVENT_KINDS))
     cols = f"""
-        {s.raw("name")} AS name, date_trunc('day', {s.timestamp("start")}) AS start,
+        {scrub_sql(s.raw("name"))} AS name, date_trunc('day', {s.timestamp("start")}) AS start,
         date_trunc('day', {s.timestamp("end")}) AS end_given, coalesce(lower({s.raw("scope")}), 'all') AS scope,
         coalesce({s.raw("target")}, '') AS target, coalesce(lower({s.raw("kind")}), 'promotion') AS kind,
         NULL::VARCHAR AS merchant"""
