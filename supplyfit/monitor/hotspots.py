@@ -245,7 +245,27 @@ def hotspots(
     biggest unit risers); with fewer than ``horizon + 9`` weeks of history, too few to train it, the score is
     ``reach`` (ties broken by ``spell_gap``, how far the last spell is below the series' mean spell).
     """
-    wide = Wide.from_long(panel)
+    wide = Wide.from_long(panel[["unique_id", "ds", "y"]])  # units only: revenue and price are not features
+    cat = (
+        panel.drop_duplicates("unique_id").set_index("unique_id")["category"].reindex(wide.ids)
+        if "category" in panel.columns
+        else None
+    )
+    return rank(wide, cat, asof, k, horizon, origins, seed)
+
+
+def rank(
+    wide: Wide,
+    categories: pd.Series | None,
+    asof: str | pd.Timestamp | None = None,
+    k: int = 20,
+    horizon: int = 8,
+    origins: int = 40,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """:func:`hotspots` of a panel already in matrix form (``wide.Y``; revenue and price are not read), for a
+    caller that builds the matrix without a long frame. ``categories``: each series' category, in ``wide.ids``
+    order (missing ones are 'other'), or None when the panel has none."""
     if asof is None:
         asof = wide.dates[-1] + pd.Timedelta(weeks=1)
     t = int(wide.dates.searchsorted(pd.Timestamp(asof)))
@@ -253,14 +273,9 @@ def hotspots(
     if t == 0 or not known.any():
         return pd.DataFrame(columns=COLUMNS)
     cat = (
-        panel.drop_duplicates("unique_id")
-        .set_index("unique_id")["category"]
-        .reindex(wide.ids)
-        .fillna("other")
-        .astype(str)
-        .to_numpy()
-        if "category" in panel.columns
-        else np.full(len(wide.ids), "")
+        np.full(len(wide.ids), "")
+        if categories is None
+        else categories.astype(object).fillna("other").astype(str).to_numpy()
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
