@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 from scipy import stats
 
 from ..demand import Forecaster, LaunchForecaster
@@ -72,20 +73,28 @@ def launch_rates(history: pd.DataFrame, new: pd.DataFrame, weeks: int = 4) -> pd
     return pd.Series(rates, dtype=float)
 
 
+def _values(x: pd.Series | pd.Index | pd.Categorical | np.ndarray) -> np.ndarray:
+    """Plain values (a categorical's values, not its codes): ids read compactly index like the strings they are."""
+    return np.asarray(x.astype(object) if isinstance(x.dtype, pd.CategoricalDtype) else x)
+
+
 def _item_attributes(panel: pd.DataFrame) -> pd.DataFrame:
     """unique_id, description, price, category of a panel's items from its optional columns: the latest description
     and category, the median positive price (else the panel's median, else 1)."""
-    p = panel.assign(unique_id=panel["unique_id"].astype(str))
-    latest = p.drop_duplicates("unique_id", keep="last").set_index("unique_id")
+    uid = panel["unique_id"]
+    last = ~uid.duplicated(keep="last").to_numpy()  # each item's latest row, without a copy of the whole panel
+    latest = panel.loc[last, [c for c in ("description", "category") if c in panel.columns]]
+    latest.index = pd.Index(uid[last].astype(str).to_numpy())
     out = pd.DataFrame({"unique_id": latest.index.to_numpy()})
     text = latest["description"] if "description" in latest.columns else pd.Series("", index=latest.index)
-    out["description"] = text.fillna("").astype(str).to_numpy()
-    price = pd.to_numeric(p["price"], errors="coerce") if "price" in p.columns else pd.Series(np.nan, index=p.index)
+    out["description"] = text.astype(object).fillna("").astype(str).to_numpy()
+    price = pd.to_numeric(panel["price"], errors="coerce") if "price" in panel.columns else pd.Series(np.nan, uid.index)
     positive = price.where(price > 0)
     fill = float(positive.median()) if positive.notna().any() else 1.0
-    out["price"] = positive.groupby(p["unique_id"]).median().reindex(out["unique_id"]).fillna(fill).to_numpy()
+    median = positive.groupby(uid.astype(str) if uid.dtype == object else uid, observed=True).median()
+    out["price"] = median.set_axis(median.index.astype(str)).reindex(out["unique_id"]).fillna(fill).to_numpy()
     if "category" in latest.columns:
-        out["category"] = latest["category"].fillna("other").astype(str).to_numpy()
+        out["category"] = latest["category"].astype(object).fillna("other").astype(str).to_numpy()
     return out
 
 
@@ -208,7 +217,7 @@ class Outlook:
             )
         spread = (fc["yhat_q90"] - fc["yhat_q10"]) / (2 * stats.norm.ppf(0.9))
         wide = fc.assign(var=spread**2).pivot(index="unique_id", columns="ds", values=["yhat", "var"]).fillna(0.0)
-        return cls(wide.index, wide["yhat"].to_numpy(float), wide["var"].to_numpy(float))
+        return cls(pd.Index(_values(wide.index)), wide["yhat"].to_numpy(float), wide["var"].to_numpy(float))
 
     def quantile(self, steps: int, q: float) -> pd.Series:
         """Per series, quantile ``q`` of total demand over the first ``steps`` weeks (a negative binomial with the
@@ -249,42 +258,49 @@ class Replay:
     each week are fitted once and shared by every policy and service level played on the same replay."""
 
     def __init__(self, history: pd.DataFrame, actuals: pd.DataFrame, model: str = "auto"):
-        known = pd.Index(history["unique_id"].unique())
+        known = pd.Index(_values(history["unique_id"].unique()))
         if known.empty:
             raise ValueError("history is empty: simulate needs the weeks before the plan starts")
-        self.model, self.history = model, history
+        self.model = model
         self.weeks = pd.DatetimeIndex(sorted(pd.to_datetime(actuals["ds"]).unique()))
-        demand = (
-            actuals.pivot_table(index="unique_id", columns="ds", values="y", aggfunc="sum")
-            .reindex(columns=self.weeks)
-            .fillna(0.0)
-        )
+        demand = actuals.pivot_table(index="unique_id", columns="ds", values="y", aggfunc="sum", observed=True)
+        demand = demand.set_axis(_values(demand.index)).sort_index().reindex(columns=self.weeks).fillna(0.0)
         self.ids, self.demand = demand.index, demand.to_numpy()
         new = ~self.ids.isin(known)
         self.launch_week = np.where(new, np.argmax(self.demand > 0, axis=1), -1)
-        attrs = actuals.drop_duplicates("unique_id").set_index("unique_id")
+        attrs = actuals.drop_duplicates("unique_id")
+        attrs = attrs.set_index(_values(attrs["unique_id"])).drop(columns="unique_id")
         launches = pd.DataFrame({"unique_id": self.ids[new]})
         for col in ("category", "price", "description"):
             if col in attrs.columns:
-                launches[col] = launches["unique_id"].map(attrs[col])
+                launches[col] = launches["unique_id"].map(pd.Series(_values(attrs[col]), index=attrs.index))
         self.launch_fc = launch_forecast(history, launches) if len(launches) else None
         rates = launch_rates(history, launches) if len(launches) and self.launch_fc is None else pd.Series(dtype=float)
         self.rates = rates.reindex(self.ids).fillna(0.0).to_numpy()
         price = attrs["price"] if "price" in attrs.columns else pd.Series(1.0, index=self.ids)
         self.price = price.reindex(self.ids).fillna(1.0).to_numpy()
-        # a local model (SES, ...) reads units only; the ids as categories make each refit's panel cheap to pivot
-        wanted = ("category",) if model in LOCAL_MODELS else ("price", "revenue", "category")
+        # what naive-reorder orders first: the mean of the history's last 4 weeks (the history is not kept)
+        recent = history[history["ds"] >= history["ds"].max() - pd.Timedelta(weeks=3)]
+        self.recent_rate = recent.groupby("unique_id", observed=True)["y"].mean()
+        self.recent_rate.index = pd.Index(_values(self.recent_rate.index))
+        # a local model (SES, ...) reads units only (the categories would only set the correlation of aggregate
+        # intervals, which an outlook does not use). The actual weeks follow the history in week order, so that
+        # what is seen at a week is a slice (no copy), and the ids are categories: each refit's panel is cheap
+        wanted = () if model in LOCAL_MODELS else ("price", "revenue", "category")
         columns = ["unique_id", "ds", "y"] + [c for c in wanted if c in history.columns]
-        self.panel = pd.concat([history[columns], actuals[columns]], ignore_index=True)
-        self.panel["unique_id"] = self.panel["unique_id"].astype("category")
-        self.replayed = np.r_[np.zeros(len(history), bool), np.ones(len(actuals), bool)]
+        later = actuals[columns].sort_values("ds", kind="stable")
+        ids = union_categoricals(
+            [pd.Categorical(history["unique_id"]), pd.Categorical(later["unique_id"])], sort_categories=True
+        )
+        self.panel = pd.concat([history[columns[1:]], later[columns[1:]]], ignore_index=True)
+        self.panel.insert(0, "unique_id", ids)
+        self.seen_rows = len(history) + pd.DatetimeIndex(later["ds"]).searchsorted(self.weeks)
         self.outlooks: dict[tuple[int, int], Outlook] = {}
 
     def outlook(self, t: int, steps: int) -> Outlook:
         """The forecast made at week ``t`` of the replay (the history and the weeks before ``t`` seen)."""
         if (t, steps) not in self.outlooks:
-            seen = ~self.replayed | (pd.to_datetime(self.panel["ds"]) < self.weeks[t]).to_numpy()
-            self.outlooks[(t, steps)] = Outlook.fit(self.panel[seen], steps, self.model)
+            self.outlooks[(t, steps)] = Outlook.fit(self.panel.iloc[: self.seen_rows[t]], steps, self.model)
         return self.outlooks[(t, steps)]
 
     def first_batch(self, launching: np.ndarray, weeks: int, service_level: float) -> np.ndarray:
@@ -338,10 +354,7 @@ class Replay:
                     place(np.clip(base - position, 0, None), t + lead_time)
             elif policy == "naive-reorder":
                 if t == 0:
-                    h = self.history
-                    last = h[h["ds"] >= h["ds"].max() - pd.Timedelta(weeks=3)]
-                    rate = last.groupby("unique_id")["y"].mean().reindex(ids).fillna(0.0).to_numpy()
-                    place(rate * min(cover, H), 0)
+                    place(self.recent_rate.reindex(ids).fillna(0.0).to_numpy() * min(cover, H), 0)
                 elif t % review_period == 0 and t + lead_time < H:
                     place(self.demand[:, t - review_period : t].sum(axis=1), t + lead_time)
             launching = self.launch_week == t
@@ -425,9 +438,11 @@ def plan(
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}")
     asof = pd.Timestamp(asof)
-    hist = panel[pd.to_datetime(panel["ds"]) < asof]
-    sold = hist.groupby("unique_id")["y"].sum()
-    ids = pd.Index(sorted(panel["unique_id"].unique()))
+    before = (pd.to_datetime(panel["ds"]) < asof).to_numpy()
+    hist = panel if before.all() else panel[before]  # the stage's panel ends before asof: no copy of it
+    sold = hist.groupby("unique_id", observed=True)["y"].sum()
+    sold.index = pd.Index(_values(sold.index))
+    ids = pd.Index(sorted(_values(panel["unique_id"].unique())))
     active = sold[sold > 0].index
     position = pd.Series(0.0, index=ids)
     if inventory is not None:
@@ -435,7 +450,9 @@ def plan(
         position = position.add(inv.get("on_hand", 0.0), fill_value=0).add(inv.get("on_order", 0.0), fill_value=0)
     cover = horizon if policy == "season-buy" else lead_time + review_period
     if policy == "naive-reorder":
-        want = hist[hist["ds"] >= asof - pd.Timedelta(weeks=review_period)].groupby("unique_id")["y"].sum()
+        recent = hist[hist["ds"] >= asof - pd.Timedelta(weeks=review_period)]
+        want = recent.groupby("unique_id", observed=True)["y"].sum()
+        want.index = pd.Index(_values(want.index))
     else:
         outlook = (
             Outlook.stored(forecasts, asof)
@@ -446,7 +463,8 @@ def plan(
     want = want.reindex(ids).fillna(0.0)
     new_ids = ids.difference(active)
     if len(new_ids):
-        attrs = panel.drop_duplicates("unique_id").set_index("unique_id").reindex(new_ids).rename_axis("unique_id")
+        attrs = panel.drop_duplicates("unique_id").assign(unique_id=lambda f: _values(f["unique_id"]))
+        attrs = attrs.set_index("unique_id").reindex(new_ids).rename_axis("unique_id")
         attrs = attrs.reset_index()
         fc = launch_forecast(hist, attrs)
         if fc is None:
@@ -455,7 +473,11 @@ def plan(
         else:
             want[new_ids] = cover_quantile(fc, cover, service_level).reindex(new_ids.astype(str)).fillna(0.0).to_numpy()
     need = (want - position.reindex(ids).fillna(0.0)).clip(lower=0)
-    price = panel.groupby("unique_id")["price"].last() if "price" in panel.columns else pd.Series(1.0, index=ids)
+    if "price" in panel.columns:
+        price = panel.groupby("unique_id", observed=True)["price"].last()
+        price.index = pd.Index(_values(price.index))
+    else:
+        price = pd.Series(1.0, index=ids)
     qty = apply_moq_capacity(need, moq, capacity, need * price.reindex(ids).fillna(1.0))
     arrive = asof + pd.Timedelta(weeks=lead_time)
     out = pd.DataFrame({"unique_id": qty.index, "ds": arrive, "qty": qty.to_numpy()})

@@ -11,6 +11,7 @@ import pandas as pd
 from ..store import Store
 from .errors import MissingForecasts
 from .policies import POLICIES, Replay, plan
+from .stored import read_compact
 
 COMPARISON = [
     "policy",
@@ -25,9 +26,13 @@ COMPARISON = [
 ]
 
 
-def _stored(store: Store, name: str) -> pd.DataFrame:
-    """This tenant's rows of a table the demand stage writes; MissingForecasts when it has none."""
-    frame = store.table(name) if store.has_table(name) else pd.DataFrame()
+PANEL = {"numbers": ("y", "price"), "texts": ("category",)}  # the panel's columns plans and replays read
+
+
+def _stored(store: Store, name: str, numbers: tuple[str, ...], texts: tuple[str, ...] = (), where: str = ""):
+    """This tenant's rows of a table the demand stage writes, compactly (:func:`read_compact`: the columns the stage
+    reads, ids and texts as categoricals); MissingForecasts when it has none."""
+    frame = read_compact(store, name, numbers, texts, where) if store.has_table(name) else pd.DataFrame()
     if frame.empty:
         raise MissingForecasts(f"no {name} for tenant {store.tenant!r}: run `supplyfit forecast` first")
     return frame
@@ -46,8 +51,8 @@ def run(
     ``policy``, ``moq`` and ``capacity`` as in :func:`plan`) and ``policy_comparison`` (last ``weeks`` weeks
     replayed: each policy's fill rate, leftovers and runs, at several service levels). Raises
     :class:`MissingForecasts` when the demand stage has not run for this tenant."""
-    panel = _stored(store, "demand_panel")
-    forecasts = _stored(store, "forecasts")
+    panel = _stored(store, "demand_panel", **PANEL)
+    forecasts = _stored(store, "forecasts", ("yhat", "yhat_q10", "yhat_q90"), where="level = 'sku'")
     asof = panel["ds"].max() + pd.Timedelta(weeks=1)
     orders = plan(
         panel,
@@ -60,11 +65,14 @@ def run(
         forecasts=forecasts,
     )
     store.write_result("production_plan", orders)
+    del panel, forecasts  # the replay reads its two parts of the panel afresh: never three copies at once
     start = asof - pd.Timedelta(weeks=weeks)
-    history, actuals = panel[panel["ds"] < start], panel[panel["ds"] >= start]
     rows = []
+    history = read_compact(store, "demand_panel", **PANEL, where="ds < $start", params={"start": start})
     if not history.empty:  # else too short a history to replay anything
+        actuals = read_compact(store, "demand_panel", **PANEL, where="ds >= $start", params={"start": start})
         replay = Replay(history, actuals, model="ses")
+        del history, actuals  # the replay keeps the units it refits on, not these
         for policy in POLICIES:
             for sl in (0.7, 0.8, 0.9, 0.95) if policy != "naive-reorder" else (service_level,):
                 res = replay.simulate(policy, lead_time=lead_time, service_level=sl)
