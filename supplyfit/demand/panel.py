@@ -78,43 +78,49 @@ def _empty_panel() -> pd.DataFrame:
 
 
 def _store_panel(store: Store, complete_weeks: bool) -> pd.DataFrame:
-    """:func:`weekly_panel` of a Store's SKUs computed by DuckDB, zero-filling and prices included, its ids and
-    categories fetched compactly (:meth:`Store.query`): the same panel without copying every order line, or a
-    Python string per panel row, into pandas (at 200k SKUs the lines took 7 GB, the rows' ids 1.2 GB)."""
+    """:func:`weekly_panel` of a Store's SKUs computed by DuckDB, zero-filling and prices included: the same
+    panel without copying every order line into pandas (at 200k SKUs the lines took 7 GB). The rows come with an
+    integer SKU code, the names once per SKU: ids and categories are shared strings, not one object per row."""
     sold = "tenant = $tenant AND is_product AND NOT is_return AND quantity > 0"
     span = store.query(f"SELECT max(ts) AS ts, max(date_trunc('week', ts))::TIMESTAMP AS week FROM orders WHERE {sold}")
     if span.empty or pd.isna(span.week.iloc[0]):
         return _empty_panel()
     last = last_complete_week(span.ts.iloc[0], span.week.iloc[0]) if complete_weeks else span.week.iloc[0]
-    full = store.query(
-        f"""
-        WITH weekly AS (
-            SELECT sku, date_trunc('week', ts)::TIMESTAMP AS ds, sum(quantity)::DOUBLE AS y,
-                   sum(quantity * unit_price)::DOUBLE AS revenue
-            FROM orders WHERE {sold} AND ts < $end GROUP BY ALL),
-        grid AS (
-            SELECT sku, unnest(generate_series(min(ds), $last, INTERVAL 7 DAY)) AS ds FROM weekly GROUP BY sku),
+    weeks = {"last": last.to_pydatetime(), "end": (last + pd.Timedelta(weeks=1)).to_pydatetime()}
+    skus = f"""
+        WITH firsts AS (
+            SELECT sku, min(date_trunc('week', ts))::TIMESTAMP AS first FROM orders WHERE {sold} AND ts < $end
+            GROUP BY sku),
         lines AS (
             SELECT o.sku, coalesce(o.category, p.category) AS category
             FROM orders o LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku
             WHERE o.tenant = $tenant AND o.is_product AND NOT o.is_return AND o.quantity > 0),
         counts AS (SELECT sku, category, count(*) AS n FROM lines WHERE category IS NOT NULL GROUP BY ALL),
         cats AS (SELECT sku, first(category ORDER BY n DESC, category) AS category FROM counts GROUP BY sku)
-        SELECT g.sku AS unique_id, g.ds, coalesce(w.y, 0) AS y, coalesce(w.revenue, 0) AS revenue,
+        SELECT (row_number() OVER (ORDER BY f.sku) - 1)::INTEGER AS code, f.sku, f.first, c.category
+        FROM firsts f LEFT JOIN cats c USING (sku)"""
+    keys = store.query(f"{skus} ORDER BY code", {"end": weeks["end"]})
+    rows = store.query(
+        f"""
+        WITH keys AS ({skus}),
+        weekly AS (
+            SELECT sku, date_trunc('week', ts)::TIMESTAMP AS ds, sum(quantity)::DOUBLE AS y,
+                   sum(quantity * unit_price)::DOUBLE AS revenue
+            FROM orders WHERE {sold} AND ts < $end GROUP BY ALL),
+        grid AS (SELECT code, sku, unnest(generate_series(first, $last, INTERVAL 7 DAY)) AS ds FROM keys)
+        SELECT g.code, g.ds, coalesce(w.y, 0) AS y, coalesce(w.revenue, 0) AS revenue,
                last_value(w.revenue / w.y IGNORE NULLS) OVER (
-                   PARTITION BY g.sku ORDER BY g.ds ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS price,
-               c.category
-        FROM grid g LEFT JOIN weekly w USING (sku, ds) LEFT JOIN cats c USING (sku)
-        ORDER BY unique_id, ds""",
-        {"last": last.to_pydatetime(), "end": (last + pd.Timedelta(weeks=1)).to_pydatetime()},
-        compact=True,
+                   PARTITION BY g.code ORDER BY g.ds ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS price
+        FROM grid g LEFT JOIN weekly w USING (sku, ds)
+        ORDER BY g.code, g.ds""",
+        weeks,
     )
-    if full["category"].isna().all():
-        full = full.drop(columns="category")
-    text = [c for c in ("unique_id", "category") if c in full.columns]
-    # plain object columns whose rows share one string per SKU (8 bytes a row): categoricals would change how
-    # callers concatenate and group them
-    return full.astype({c: object for c in text} | {"ds": "datetime64[ns]"})
+    code = rows.pop("code").to_numpy()
+    rows.insert(0, "unique_id", keys["sku"].to_numpy(object)[code])
+    rows["ds"] = rows["ds"].astype("datetime64[ns]")
+    if keys["category"].notna().any():
+        rows["category"] = keys["category"].to_numpy(object)[code]
+    return rows
 
 
 def most_common(key: pd.Series, value: pd.Series) -> pd.Series:
