@@ -38,9 +38,9 @@ class BasketRecommender:
         self.l2, self.alpha, self.repeat_weight = l2, alpha, repeat_weight
         self.max_basket, self.max_dense_items = max_basket, max_dense_items
 
-    def fit(self, baskets, customer_id: Iterable | None = None) -> BasketRecommender:
+    def fit(self, baskets, customer_id: Iterable | pd.Categorical | None = None) -> BasketRecommender:
         """``baskets`` as for :func:`association_rules` (baskets in time order); ``customer_id`` aligned with them
-        (optional; missing ids are skipped)."""
+        (optional; missing ids are skipped; a Categorical is taken as it is, e.g. a BasketMatrix's customers)."""
         X, self.items_ = incidence(baskets)
         X = X.tocsr().astype(np.float32)
         self.index_ = {it: j for j, it in enumerate(self.items_)}
@@ -60,12 +60,15 @@ class BasketRecommender:
         self._fit_history(X, customer_id)
         return self
 
-    def _fit_history(self, X: sparse.csr_matrix, customer_id: Iterable | None) -> None:
+    def _fit_history(self, X: sparse.csr_matrix, customer_id: Iterable | pd.Categorical | None) -> None:
         """Per customer, the items bought, each purchase weighted 1 + (basket position / baskets): later weigh more."""
-        customers = pd.Series([] if customer_id is None else list(customer_id), dtype=object)
-        if customer_id is not None and len(customers) != X.shape[0]:
+        if isinstance(customer_id, pd.Categorical):
+            codes, names = customer_id.codes, customer_id.categories.astype(str)
+        else:
+            customers = pd.Series([] if customer_id is None else list(customer_id), dtype=object)
+            codes, names = pd.factorize(customers.where(customers.isna(), customers.astype(str)))
+        if customer_id is not None and len(codes) != X.shape[0]:
             raise ValueError("customer_id must align with baskets")
-        codes, names = pd.factorize(customers.where(customers.isna(), customers.astype(str)))
         self.customers_ = {c: r for r, c in enumerate(names)}
         rows = X.tocoo()
         known = codes[rows.row] >= 0 if len(codes) else np.zeros(rows.nnz, bool)

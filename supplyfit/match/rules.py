@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .baskets import BasketMatrix, zero_one
+
 
 def popcount_rows(bits: np.ndarray) -> np.ndarray:
     """Set bits per row of a 2-d uint64 array."""
@@ -21,8 +23,11 @@ def popcount_rows(bits: np.ndarray) -> np.ndarray:
 
 
 def incidence(baskets) -> tuple[sparse.csc_matrix, np.ndarray]:
-    """Baskets x items 0/1 matrix (CSC, int32) and the item names (sorted strings), from a list of lists or a long
-    DataFrame (basket_id, item; baskets in order of first appearance, rows without an item ignored)."""
+    """Baskets x items 0/1 matrix (CSC, int32) and the item names (sorted strings), from a list of lists, a long
+    DataFrame (basket_id, item; baskets in order of first appearance, rows without an item ignored) or a
+    :class:`~supplyfit.match.baskets.BasketMatrix` (as it is)."""
+    if isinstance(baskets, BasketMatrix):
+        return baskets.matrix, baskets.items
     if isinstance(baskets, pd.DataFrame):
         if not {"basket_id", "item"} <= set(baskets.columns):
             raise ValueError("a basket DataFrame needs columns basket_id and item")
@@ -38,10 +43,7 @@ def incidence(baskets) -> tuple[sparse.csc_matrix, np.ndarray]:
         rows = np.fromiter((r for r, items in enumerate(sets) for _ in items), dtype=np.int64)
         cols = np.fromiter((index[it] for items in sets for it in items), dtype=np.int64, count=len(rows))
         n = len(sets)
-    X = sparse.csc_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(n, len(names)))
-    X.sum_duplicates()
-    X.data[:] = 1  # an item twice in a basket counts once
-    return X, names
+    return zero_one(rows, cols, (n, len(names))), names
 
 
 def _bitsets(X: sparse.csc_matrix) -> np.ndarray:
@@ -126,7 +128,7 @@ def _rule_splits(sets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     by_size = {}
     for k in np.unique(lengths):
         idx = np.flatnonzero(lengths == k)
-        mat = np.array([[codes[i] for i in sets[j]] for j in idx], dtype=np.uint64).reshape(len(idx), k)
+        mat = np.array([[codes[i] for i in sorted(sets[j])] for j in idx], dtype=np.uint64).reshape(len(idx), k)
         keys[idx] = mat.sum(axis=1, dtype=np.uint64)
         by_size[int(k)] = (idx, mat)
     table = pd.Index(keys)  # a hash table on the keys

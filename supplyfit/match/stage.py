@@ -1,40 +1,55 @@
-"""The matching stage of the pipeline: rules, recommendations and segments written to the store."""
+"""The matching stage of the pipeline: rules, recommendations and segments written to the store.
+
+Order lines are never copied into pandas: baskets come from the store as integer codes (:mod:`.baskets`), and
+segments, segment structure and group demand are summed in DuckDB (:mod:`.lines`)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ..store import Store
+from .baskets import BasketMatrix, basket_matrix
 from .groups import group_demand, segment_structure
+from .lines import Lines
 from .recommend import BasketRecommender
-from .rules import association_rules, order_items, product_lines
+from .rules import association_rules
 from .segments import segment_summary, segments
+
+STRUCTURE = ("category", "region")  # the dimensions of segment_structure
+
+
+def _fitted(baskets: BasketMatrix) -> BasketRecommender:
+    return BasketRecommender().fit(baskets, customer_id=baskets.customers)
 
 
 def recommender(sales: pd.DataFrame) -> BasketRecommender:
     """A recommender fitted on the orders of ``sales`` (order lines; returns and non-product lines are left out),
     orders in time order, each with its first known customer."""
-    lines = product_lines(sales, ["order_id", "sku", "ts", "customer_id"]).sort_values("ts", kind="stable")
-    baskets = order_items(lines)
-    customers = lines.groupby("order_id", sort=False)["customer_id"].first()
-    return BasketRecommender().fit(baskets, customer_id=customers.to_numpy())
+    with Lines.of_frame(sales) as lines:
+        return _fitted(basket_matrix(lines))
+
+
+def store_recommender(store: Store) -> BasketRecommender:
+    """:func:`recommender` of the store's sales, read as integer codes (what the stage and the API fit)."""
+    return _fitted(basket_matrix(Lines.of_store(store)))
 
 
 def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, per_customer: int = 10) -> str:
     """Write ``rules``, ``recommendations`` (per customer), ``segments``, ``segment_summary``, ``segment_structure``
     (segment x category and region) and ``group_demand`` (target groups by month)."""
-    orders = store.sales().drop(columns=["line_no", "description", "channel"], errors="ignore")  # unread here
-    if orders.empty:
+    lines = Lines.of_store(store)
+    if not lines.execute("SELECT 1 FROM {lines} LIMIT 1").fetchall():
         return "no product sales"
-    baskets = order_items(orders)
+    baskets = basket_matrix(lines)
     rules = association_rules(baskets, min_support, min_confidence, max_len=3)
     flat = rules.assign(
         antecedents=rules["antecedents"].map(lambda s: " + ".join(sorted(s))),
         consequents=rules["consequents"].map(lambda s: " + ".join(sorted(s))),
     )
     store.write_result("rules", flat)
-    rec = recommender(orders)
-    seg = segments(orders)
+    rec, n_baskets = _fitted(baskets), baskets.matrix.shape[0]
+    del baskets  # the recommender keeps what it needs
+    seg = segments(lines)
     top = seg.sort_values("monetary", ascending=False).head(200)["customer_id"]
     recs = pd.DataFrame(
         [
@@ -49,10 +64,13 @@ def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, pe
     store.write_result("segment_summary", segment_summary(seg))
     store.write_result(
         "segment_structure",
-        pd.concat([segment_structure(orders, seg, by) for by in ("category", "region")], ignore_index=True),
+        pd.concat(
+            [segment_structure(Lines.of_store(store, categories=by == "category"), seg, by) for by in STRUCTURE],
+            ignore_index=True,
+        ),
     )
-    store.write_result("group_demand", group_demand(orders, store.table("products")))
+    store.write_result("group_demand", group_demand(lines, store.table("products", columns="sku, attributes")))
     return (
-        f"{baskets['basket_id'].nunique():,} baskets → {len(rules):,} rules (support ≥ {min_support}); "
+        f"{n_baskets:,} baskets → {len(rules):,} rules (support ≥ {min_support}); "
         f"{seg['customer_id'].nunique():,} customers in {seg['segment'].nunique()} segments"
     )
