@@ -27,6 +27,7 @@ from ..demand.core import nb_quantiles
 from ..demand.launch import TooFewLaunches
 from ..demand.models import LOCAL_MODELS
 from .errors import MissingForecasts
+from .refit import local_outlook, units_matrix
 
 POLICIES = ("season-buy", "naive-reorder", "test-and-reorder")
 LAUNCHES = 2000  # the latest past launches a plan's launch forecasts learn from: a bounded cost at any catalogue size
@@ -202,6 +203,13 @@ class Outlook:
         return cls(pd.Index(fc.wide_.ids), fc.mean_, fc.mean_ + a * fc.mean_**2)
 
     @classmethod
+    def local(cls, ids: np.ndarray, units: np.ndarray, steps: int, model: str) -> Outlook:
+        """:meth:`fit` of a local model on a units matrix (series ``ids`` x weeks, as :func:`.refit.units_matrix`
+        makes it), in blocks of series: the same numbers without a long panel to pivot."""
+        rows, mean, var = local_outlook(units, max(steps, 1), model)
+        return cls(pd.Index(ids[rows]), mean, var)
+
+    @classmethod
     def stored(cls, forecasts: pd.DataFrame, start: pd.Timestamp) -> Outlook:
         """From a stored forecasts table (unique_id, ds, yhat, yhat_q10, yhat_q90 [, level]) whose SKU rows must
         start at week ``start``; a week's variance is read off its 80% interval as a normal's,
@@ -283,24 +291,32 @@ class Replay:
         recent = history[history["ds"] >= history["ds"].max() - pd.Timedelta(weeks=3)]
         self.recent_rate = recent.groupby("unique_id", observed=True)["y"].mean()
         self.recent_rate.index = pd.Index(_values(self.recent_rate.index))
-        # a local model (SES, ...) reads units only (the categories would only set the correlation of aggregate
-        # intervals, which an outlook does not use). The actual weeks follow the history in week order, so that
-        # what is seen at a week is a slice (no copy), and the ids are categories: each refit's panel is cheap
-        wanted = () if model in LOCAL_MODELS else ("price", "revenue", "category")
-        columns = ["unique_id", "ds", "y"] + [c for c in wanted if c in history.columns]
-        later = actuals[columns].sort_values("ds", kind="stable")
-        ids = union_categoricals(
-            [pd.Categorical(history["unique_id"]), pd.Categorical(later["unique_id"])], sort_categories=True
-        )
-        self.panel = pd.concat([history[columns[1:]], later[columns[1:]]], ignore_index=True)
-        self.panel.insert(0, "unique_id", ids)
-        self.seen_rows = len(history) + pd.DatetimeIndex(later["ds"]).searchsorted(self.weeks)
+        if model in LOCAL_MODELS:  # refitted in blocks of series on a units matrix (.refit)
+            self.ids_seen, dates, self.units = units_matrix([history, actuals])
+            weeks_with_rows = np.flatnonzero(~np.all(np.isnan(self.units), axis=0))
+            # the weeks a refit sees: those before the week played, up to the last that has rows (as a pivot has)
+            before = dates.searchsorted(self.weeks)
+            self.seen = np.array([weeks_with_rows[weeks_with_rows < b].max(initial=-1) + 1 for b in before])
+        else:  # a global model reads the panel's other columns too: the actual weeks follow the history in week
+            # order, so that what is seen at a week is a slice (no copy), and the ids are categories
+            columns = ["unique_id", "ds", "y"] + [c for c in ("price", "revenue", "category") if c in history.columns]
+            later = actuals[columns].sort_values("ds", kind="stable")
+            ids = union_categoricals(
+                [pd.Categorical(history["unique_id"]), pd.Categorical(later["unique_id"])], sort_categories=True
+            )
+            self.panel = pd.concat([history[columns[1:]], later[columns[1:]]], ignore_index=True)
+            self.panel.insert(0, "unique_id", ids)
+            self.seen = len(history) + pd.DatetimeIndex(later["ds"]).searchsorted(self.weeks)
         self.outlooks: dict[tuple[int, int], Outlook] = {}
 
     def outlook(self, t: int, steps: int) -> Outlook:
         """The forecast made at week ``t`` of the replay (the history and the weeks before ``t`` seen)."""
         if (t, steps) not in self.outlooks:
-            self.outlooks[(t, steps)] = Outlook.fit(self.panel.iloc[: self.seen_rows[t]], steps, self.model)
+            self.outlooks[(t, steps)] = (
+                Outlook.local(self.ids_seen, self.units[:, : self.seen[t]], steps, self.model)
+                if self.model in LOCAL_MODELS
+                else Outlook.fit(self.panel.iloc[: self.seen[t]], steps, self.model)
+            )
         return self.outlooks[(t, steps)]
 
     def first_batch(self, launching: np.ndarray, weeks: int, service_level: float) -> np.ndarray:

@@ -29,7 +29,8 @@ def _categorical(codes: np.ndarray, values: np.ndarray) -> pd.Categorical:
     order = np.argsort(values, kind="stable")
     rank = np.empty(len(values), dtype=np.int32)
     rank[order] = np.arange(len(values), dtype=np.int32)
-    recoded = np.where(codes >= 0, rank[np.maximum(codes, 0)] if len(values) else -1, -1).astype(np.int32)
+    recoded = rank[np.maximum(codes, 0)] if len(values) else np.full(len(codes), -1, dtype=np.int32)
+    recoded[codes < 0] = -1
     return pd.Categorical.from_codes(recoded, categories=pd.Index(values[order], dtype=object))
 
 
@@ -80,9 +81,7 @@ def read_compact(
         for c in texts:
             code[c][at : at + n] = block[c].to_numpy()
         at += n
-    frame = pd.DataFrame({"unique_id": _categorical(uid[:at], ids), "ds": ds[:at]})
-    for c in numbers:
-        frame[c] = num[c][:at]
-    for c in texts:
-        frame[c] = _categorical(code[c][:at], labels[c])
+    columns = {"unique_id": _categorical(uid[:at], ids), "ds": ds[:at], **{c: num[c][:at] for c in numbers}}
+    columns.update({c: _categorical(code[c][:at], labels[c]) for c in texts})
+    frame = pd.DataFrame(columns, copy=False)  # the arrays as they are: no second copy of the rows
     return frame
