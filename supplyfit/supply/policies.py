@@ -128,10 +128,19 @@ def launch_model(
                 attrs[col] = given[col].fillna(attrs[col]) if col in attrs.columns else given[col]
         attrs = attrs.reset_index()
     try:
-        lf = LaunchForecaster(h=h, max_launches=LAUNCHES).fit(history[["unique_id", "ds", "y"]], attrs)
+        lf = LaunchForecaster(h=h, max_launches=LAUNCHES).fit(launch_rows(history), attrs)
     except TooFewLaunches:
         return None
     return lf, float(attrs["price"].median())
+
+
+def launch_rows(history: pd.DataFrame) -> pd.DataFrame:
+    """unique_id, ds, y of the rows of ``history`` a LaunchForecaster learns from: those with units (a zero week
+    adds nothing to a launch's first weeks nor to an item's sales) and the first row of each week, so that the
+    history spans the same weeks (its first, its last, the last before each validation window). Of a zero-filled
+    panel, under half the rows: the fit's pivots and copies shrink with them."""
+    keep = (history["y"].to_numpy(float) != 0) | ~history["ds"].duplicated().to_numpy()
+    return history.loc[keep, ["unique_id", "ds", "y"]]
 
 
 def drafts_frame(new: pd.DataFrame, median_price: float) -> pd.DataFrame:

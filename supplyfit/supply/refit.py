@@ -48,25 +48,25 @@ def units_matrix(parts: list[pd.DataFrame]) -> tuple[np.ndarray, pd.DatetimeInde
     return ids.to_numpy(), dates, Y
 
 
-def _blocks(Y: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(row numbers, their units) of each block of the series that have a week in ``Y`` (those Wide.from_long
+def _blocks(Y: np.ndarray, block: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(row numbers, their units) of each ``block`` of series that have a week in ``Y`` (those Wide.from_long
     keeps), one block at a time."""
-    for a in range(0, len(Y), BLOCK):
-        rows = a + np.flatnonzero(~np.all(np.isnan(Y[a : a + BLOCK]), axis=1))
+    for a in range(0, len(Y), block):
+        rows = a + np.flatnonzero(~np.all(np.isnan(Y[a : a + block]), axis=1))
         if len(rows):
             yield rows, Y[rows]
 
 
-def _scale(Y: np.ndarray, open_: np.ndarray, h: int) -> float:
+def _scale(Y: np.ndarray, open_: np.ndarray, h: int, block: int) -> float:
     """Forecaster._calibrate's dispersion multiplier: the one whose SKU 80% intervals (SES fitted without the last h
     weeks) held closest to 80% of those weeks, counted over every block."""
     weeks = open_[-h:] == 1
-    kept = sum(int((~np.all(np.isnan(B[:, :-h]), axis=1)).sum()) for _, B in _blocks(Y))
+    kept = sum(int((~np.all(np.isnan(B[:, :-h]), axis=1)).sum()) for _, B in _blocks(Y, block))
     if Y.shape[1] < 3 * h or kept < 10 or not weeks.any():
         return 1.0
-    prior = dispersion_prior(np.concatenate([raw_dispersion(B[:, :-h]) for _, B in _blocks(Y)]))
+    prior = dispersion_prior(np.concatenate([raw_dispersion(B[:, :-h]) for _, B in _blocks(Y, block)]))
     hits, count = dict.fromkeys(CALIBRATION_SCALES, 0), 0
-    for _, B in _blocks(Y):
+    for _, B in _blocks(Y, block):
         head = B[:, :-h]
         keep = ~np.all(np.isnan(head), axis=1)
         mean = SES().fit(_wide(head)).forecast(h)[keep][:, weeks]
@@ -83,17 +83,17 @@ def _wide(Y: np.ndarray) -> Wide:
     return Wide(np.arange(len(Y)), pd.RangeIndex(Y.shape[1]), Y)
 
 
-def local_outlook(Y: np.ndarray, h: int, model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def local_outlook(Y: np.ndarray, h: int, model: str, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows of ``Y`` (series x week, as :func:`units_matrix`) that have a week, and the negative binomial's mean and
     variance of each of their next ``h`` weeks under the local ``model``: what ``Forecaster(h, model)`` (learned
-    calendar, calibrated) fitted on the same panel gives."""
+    calendar, calibrated) fitted on the same panel gives, ``block`` series at a time."""
     with warnings.catch_warnings():  # all-NaN windows of young series are expected
         warnings.simplefilter("ignore", RuntimeWarning)
-        open_ = open_share(sum(np.nansum(B, axis=0) for _, B in _blocks(Y)))
-        prior = dispersion_prior(np.concatenate([raw_dispersion(B) for _, B in _blocks(Y)]))
-        scale = _scale(Y, open_, h)
+        open_ = open_share(sum(np.nansum(B, axis=0) for _, B in _blocks(Y, block)))
+        prior = dispersion_prior(np.concatenate([raw_dispersion(B) for _, B in _blocks(Y, block)]))
+        scale = _scale(Y, open_, h, block)
         rows, mean, a = [], [], []
-        for r, B in _blocks(Y):
+        for r, B in _blocks(Y, block):
             rows.append(r)
             mean.append(make_model(model).fit(_wide(B)).forecast(h))
             a.append(scale * dispersion(B, prior=prior))

@@ -38,6 +38,17 @@ def _stored(store: Store, name: str, numbers: tuple[str, ...], texts: tuple[str,
     return frame
 
 
+def compare(replay: Replay | None, lead_time: int = 1, service_level: float = 0.9) -> pd.DataFrame:
+    """The ``policy_comparison`` rows of a replay: each policy at 70/80/90/95% service (naive-reorder, which has
+    no service level, once at ``service_level``); none without a replay (a history too short to play)."""
+    rows = []
+    for policy in POLICIES if replay is not None else ():
+        for sl in (0.7, 0.8, 0.9, 0.95) if policy != "naive-reorder" else (service_level,):
+            res = replay.simulate(policy, lead_time=lead_time, service_level=sl)
+            rows.append({"policy": policy, "service_level": sl, **res.metrics})
+    return pd.DataFrame(rows, columns=COMPARISON).astype({"policy": str})
+
+
 def run(
     store: Store,
     lead_time: int = 1,
@@ -67,18 +78,14 @@ def run(
     store.write_result("production_plan", orders)
     del panel, forecasts  # the replay reads its two parts of the panel afresh: never three copies at once
     start = asof - pd.Timedelta(weeks=weeks)
-    rows = []
     history = read_compact(store, "demand_panel", **PANEL, where="ds < $start", params={"start": start})
-    if not history.empty:  # else too short a history to replay anything
-        actuals = read_compact(store, "demand_panel", **PANEL, where="ds >= $start", params={"start": start})
-        replay = Replay(history, actuals, model="ses")
-        del history, actuals  # the replay keeps the units it refits on, not these
-        for policy in POLICIES:
-            for sl in (0.7, 0.8, 0.9, 0.95) if policy != "naive-reorder" else (service_level,):
-                res = replay.simulate(policy, lead_time=lead_time, service_level=sl)
-                rows.append({"policy": policy, "service_level": sl, **res.metrics})
-    store.write_result("policy_comparison", pd.DataFrame(rows, columns=COMPARISON).astype({"policy": str}))
-    replayed = f"{len(rows)} policy settings replayed" if rows else f"history shorter than {weeks + 1} weeks: no replay"
+    actuals = read_compact(store, "demand_panel", **PANEL, where="ds >= $start", params={"start": start})
+    replay = Replay(history, actuals, model="ses") if len(history) else None
+    del history, actuals  # the replay keeps what it refits on (a units matrix), not these
+    comparison = compare(replay, lead_time, service_level)
+    store.write_result("policy_comparison", comparison)
+    n = len(comparison)
+    replayed = f"{n} policy settings replayed" if n else f"history shorter than {weeks + 1} weeks: no replay"
     return (
         f"{len(orders)} SKUs to make ({orders['qty'].sum():,.0f} units) arriving "
         f"{asof + pd.Timedelta(weeks=lead_time):%Y-%m-%d}; {replayed}"

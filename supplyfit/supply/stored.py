@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..store import Store
 
-BLOCK = 20_000  # SKUs read per query: bounds DuckDB's result and its conversion, whatever the catalogue's size
+BLOCK = 2_000  # SKUs per query: bounds what DuckDB holds for a result (its sort, its conversion) at any catalogue size
 
 
 def _distinct(store: Store, table: str, column: str, where: str, params: dict) -> np.ndarray:
@@ -41,10 +41,11 @@ def read_compact(
     texts: tuple[str, ...] = (),
     where: str = "",
     params: dict | None = None,
+    block: int = BLOCK,
 ) -> pd.DataFrame:
     """This tenant's rows of ``table`` (optionally filtered by the SQL condition ``where`` with ``params``) ordered
     by unique_id then ds: unique_id and the ``texts`` columns as categoricals, ``ds`` and the ``numbers`` columns as
-    stored. Read BLOCK SKUs at a time into arrays allocated once."""
+    stored. Read ``block`` SKUs at a time into arrays allocated once."""
     params = dict(params or {})
     cond = f" AND ({where})" if where else ""
     ids = _distinct(store, table, "unique_id", cond, params)
@@ -61,9 +62,9 @@ def read_compact(
     )
     number_sql = "".join(f", {c}::DOUBLE AS {c}" for c in numbers)
     at = 0
-    for lo in range(0, len(ids), BLOCK):
-        hi = min(lo + BLOCK, len(ids)) - 1
-        block = store.query(
+    for lo in range(0, len(ids), block):
+        hi = min(lo + block, len(ids)) - 1
+        part = store.query(
             f"SELECT (dense_rank() OVER (ORDER BY unique_id) - 1 + {lo})::INTEGER AS uid, ds{number_sql}{text_sql} "
             f'FROM "{table}" WHERE tenant = $tenant AND unique_id BETWEEN $lo AND $hi{cond} ORDER BY unique_id, ds',
             {
@@ -73,13 +74,13 @@ def read_compact(
                 **{f"labels_{c}": list(labels[c]) for c in texts if len(labels[c])},
             },
         )
-        n = len(block)
-        uid[at : at + n] = block["uid"].to_numpy()
-        ds[at : at + n] = block["ds"].to_numpy(dtype="datetime64[ns]")
+        n = len(part)
+        uid[at : at + n] = part["uid"].to_numpy()
+        ds[at : at + n] = part["ds"].to_numpy(dtype="datetime64[ns]")
         for c in numbers:
-            num[c][at : at + n] = block[c].to_numpy(dtype=float, na_value=np.nan)
+            num[c][at : at + n] = part[c].to_numpy(dtype=float, na_value=np.nan)
         for c in texts:
-            code[c][at : at + n] = block[c].to_numpy()
+            code[c][at : at + n] = part[c].to_numpy()
         at += n
     columns = {"unique_id": _categorical(uid[:at], ids), "ds": ds[:at], **{c: num[c][:at] for c in numbers}}
     columns.update({c: _categorical(code[c][:at], labels[c]) for c in texts})

@@ -127,6 +127,10 @@ def test_supply_stage_on_a_large_catalogue_reads_the_stored_forecasts(large_stor
     )
     assert len(comparison) == 9 and comparison.fill_rate.between(0, 1).all()
     assert "9 policy settings replayed" in summary
+    # the stage reads the panel compactly (categorical ids, blocks of SKUs): the same replay as the plain table's
+    start = asof - pd.Timedelta(weeks=8)
+    replayed = supply.compare(Replay(panel[panel.ds < start], panel[panel.ds >= start], model="ses"))
+    pd.testing.assert_frame_equal(comparison, replayed, check_dtype=False, check_exact=True)
 
 
 def test_plan_for_a_tenant_without_forecasts_says_what_to_run(large_store):
@@ -275,3 +279,73 @@ def test_launch_forecast_reads_descriptions_from_items_and_checks_drafts():
     with pytest.raises(ValueError, match="price must be a positive number"):
         launch_forecast(p, drafts.assign(price=-1.0))
     assert launch_forecast(p[p.unique_id.isin(["p0", "p1"])], drafts) is None  # too few launches to learn from
+
+
+# ---- the compact paths give the numbers of the plain ones ------------------------------------------------------------
+
+
+def _young_and_gappy_panel(weeks=30):
+    """Series that start late, skip weeks, and a shop-wide close-down in week 20 (a learned calendar week)."""
+    p = _panel(n_items=9, weeks=weeks, seed=4)
+    p = p[~((p.unique_id == "p3") & (p.ds < p.ds.unique()[12]))]  # launched in week 12
+    p = p[~((p.unique_id == "p5") & p.ds.isin(p.ds.unique()[[15, 16]]))]  # no rows in weeks 15-16
+    return p.assign(y=np.where(p.ds == p.ds.unique()[20], 0.0, p.y))
+
+
+@pytest.mark.parametrize("model", ["ses", "tsb", "naive"])
+@pytest.mark.parametrize("steps", [2, 8, 12])  # 12: too few weeks to calibrate (30 < 3 x 12)
+def test_local_outlook_in_blocks_equals_the_forecasters(model, steps):
+    from supplyfit.supply.policies import Outlook
+    from supplyfit.supply.refit import local_outlook, units_matrix
+
+    p = _young_and_gappy_panel()
+    ids, _, units = units_matrix([p[p.ds < p.ds.unique()[25]], p[p.ds >= p.ds.unique()[25]]])
+    whole = Outlook.fit(p, steps, model)
+    rows, mean, var = local_outlook(units, steps, model, block=4)  # 3 blocks, the shop's total over all
+    assert list(ids[rows]) == list(whole.ids)
+    assert np.array_equal(mean, whole.mean) and np.array_equal(var, whole.var)
+
+
+def test_replay_refits_see_the_weeks_before_and_launches_once_they_sell():
+    from supplyfit.supply.policies import Outlook
+
+    p = _young_and_gappy_panel()
+    start = p.ds.unique()[22]
+    new = pd.DataFrame({"unique_id": "new1", "ds": p.ds.unique()[25:], "y": 4.0, "price": 3.0, "category": "c"})
+    hist, act = p[p.ds < start], pd.concat([p[p.ds >= start], new], ignore_index=True)
+    replay = Replay(hist, act, model="ses")
+    for t in (0, 2, 5):
+        seen = pd.concat([hist, act[act.ds < replay.weeks[t]]], ignore_index=True)
+        got, expected = replay.outlook(t, 2), Outlook.fit(seen, 2, "ses")
+        assert list(got.ids) == list(expected.ids) and ("new1" in got.ids) == (t == 5)
+        assert np.array_equal(got.mean, expected.mean) and np.array_equal(got.var, expected.var)
+
+
+def test_read_compact_gives_the_tables_rows_in_blocks(tmp_path):
+    from supplyfit.supply.stored import read_compact
+
+    p = _young_and_gappy_panel().assign(revenue=1.0)
+    p["category"] = pd.Series(np.where(p.unique_id < "p4", "b", "a"), index=p.index).where(p.unique_id != "p2")
+    with Store(tmp_path / "s.duckdb") as st:
+        st.write_result("demand_panel", p)
+        got = read_compact(st, "demand_panel", ("y", "price"), ("category",), block=2)
+        cut = read_compact(st, "demand_panel", ("y",), where="ds >= $start", params={"start": p.ds.unique()[25]})
+    assert got.unique_id.dtype == "category" and list(got.category.cat.categories) == ["a", "b"]
+    expected = p.sort_values(["unique_id", "ds"], ignore_index=True)[["unique_id", "ds", "y", "price", "category"]]
+    pd.testing.assert_frame_equal(got.astype({"unique_id": object, "category": object}), expected)
+    assert len(cut) == (p.ds >= p.ds.unique()[25]).sum() and cut.ds.min() == p.ds.unique()[25]
+
+
+def test_launch_model_learns_from_the_sales_rows_as_from_the_whole_history():
+    from supplyfit.demand import LaunchForecaster
+    from supplyfit.supply.policies import LAUNCHES, _item_attributes, launch_forecast, launch_rows
+
+    p = _launch_panel()
+    p = p.assign(y=np.where(p.ds == p.ds.max(), 0.0, p.y))  # a last week without a sale: the history still spans it
+    drafts = pd.DataFrame(
+        {"unique_id": ["d1", "d2"], "description": ["jumbo bag green", "greeting card"], "price": 2.0}
+    )
+    rows = launch_rows(p)
+    assert len(rows) < len(p) and rows.ds.max() == p.ds.max() and (rows.y > 0).sum() == (p.y > 0).sum()
+    whole = LaunchForecaster(h=8, max_launches=LAUNCHES).fit(p[["unique_id", "ds", "y"]], _item_attributes(p))
+    pd.testing.assert_frame_equal(launch_forecast(p, drafts), whole.predict(drafts), check_exact=True)
