@@ -17,6 +17,7 @@ import pandas as pd
 from ..demand.panel import product_lines, returns_mask
 from ..store import Store
 from ..store.catalog import NON_PRODUCT_SKU, categorize, is_non_product
+from . import stored
 
 COLUMNS = ["kind", "severity", "sku", "reason", "lines", "evidence"]
 SEVERITIES = ("high", "medium", "low", "info")
@@ -36,13 +37,8 @@ CATEGORY_RATIO = 10.0  # a SKU's median price 10x away from its category's media
 QTY_BINS = [0, 2, 11, 23, 99, np.inf]
 
 
-def _lines(source: Store | pd.DataFrame) -> pd.DataFrame:
-    if isinstance(source, Store):
-        return source.query(
-            "SELECT o.order_id, o.line_no, o.sku, o.description, o.quantity, o.unit_price, o.ts, o.is_return, "
-            "o.is_product, coalesce(o.category, p.category) AS category FROM orders o LEFT JOIN products p "
-            "ON p.tenant = o.tenant AND p.sku = o.sku WHERE o.tenant = $tenant"
-        )
+def _lines(source: pd.DataFrame) -> pd.DataFrame:
+    """An order-lines frame with what the checks read: line_no, is_return, is_product and category."""
     df = source.copy()
     if "line_no" not in df:
         df["line_no"] = df.groupby("order_id").cumcount() + 1
@@ -71,12 +67,17 @@ def _finding(kind: str, severity: str, sku: Any, reason: str, lines: int, eviden
 
 def _variants(sold: pd.DataFrame) -> pd.DataFrame:
     """Volumes of every (sku, description) pair, biggest first: the rows behind description findings."""
-    return (
+    pairs = (
         sold.groupby(["sku", "description"])
         .agg(lines=("order_id", "size"), units=("quantity", "sum"), first=("ts", "min"), last=("ts", "max"))
         .reset_index()
-        .sort_values("lines", ascending=False)
     )
+    return by_volume(pairs)
+
+
+def by_volume(pairs: pd.DataFrame) -> pd.DataFrame:
+    """(sku, description) pairs in key order, then biggest first (one order, whatever computed the pairs)."""
+    return pairs.sort_values(["sku", "description"], ignore_index=True).sort_values("lines", ascending=False)
 
 
 def _how_different(names: list[str]) -> tuple[str, bool]:
@@ -94,8 +95,12 @@ def _how_different(names: list[str]) -> tuple[str, bool]:
 
 def check_descriptions(lines: pd.DataFrame) -> list[dict]:
     """One SKU under several descriptions; one description (up to case, spacing, punctuation) under several SKUs."""
-    sold = lines[lines.is_product & lines.description.notna()]
-    pairs = _variants(sold)
+    return description_findings(_variants(lines[lines.is_product & lines.description.notna()]))
+
+
+def description_findings(pairs: pd.DataFrame) -> list[dict]:
+    """:func:`check_descriptions` from the volumes of the product lines' (sku, description) pairs (sku,
+    description, lines, units, first, last; in :func:`by_volume` order)."""
     out = []
     for sku, v in pairs.groupby("sku", sort=False):
         if len(v) < 2:
@@ -152,7 +157,14 @@ def check_prices(lines: pd.DataFrame) -> tuple[list[dict], int]:
     """Sale prices out of line with the SKU's own prices at similar quantities, and SKUs out of line with their
     category. A price far from the SKU's median but usual for its quantity is tier pricing, not an outlier:
     those lines are counted (second value), not reported."""
-    sold = product_lines(lines)
+    outliers, per_sku, tiered = price_outliers(product_lines(lines))
+    return outliers + price_vs_category(per_sku), tiered
+
+
+def price_outliers(sold: pd.DataFrame) -> tuple[list[dict], pd.DataFrame, int]:
+    """The price outliers among sale lines ``sold``, their SKUs' median log prices (sku, category, lp, lines,
+    description: the input of :func:`price_vs_category`) and the lines explained by quantity tiers. Every
+    statistic is per SKU, so the lines may come in chunks of whole SKUs (in SKU order, as the findings are)."""
     sold = sold[sold.unit_price > 0].copy()
     sold["lp"] = np.log(sold.unit_price)
     sold["tier"] = pd.cut(sold.quantity, QTY_BINS, labels=False)
@@ -195,6 +207,12 @@ def check_prices(lines: pd.DataFrame) -> tuple[list[dict], int]:
         .agg(lp=("lp", "median"), lines=("lp", "size"), description=("description", "first"))
         .reset_index()
     )
+    return out, per_sku, tiered
+
+
+def price_vs_category(per_sku: pd.DataFrame) -> list[dict]:
+    """SKUs whose median price is far from their category's (``per_sku`` from :func:`price_outliers`)."""
+    out = []
     cat = per_sku.groupby("category").lp
     per_sku["dev"] = per_sku.lp - cat.transform("median")
     per_sku["z"] = per_sku.dev / _robust_scale(per_sku.lp, [per_sku.category])
@@ -221,15 +239,12 @@ def check_prices(lines: pd.DataFrame) -> tuple[list[dict], int]:
                 },
             )
         )
-    return out, tiered
+    return out
 
 
 def check_categories(lines: pd.DataFrame, k: int = 5, min_similarity: float = 0.5) -> list[dict]:
     """Listings whose nearest listings by name (a k-nearest-neighbour text classifier over the store's own
     categorised listings, each listing left out of its own vote) all sit in one other category."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.neighbors import NearestNeighbors
-
     items = (
         lines[lines.is_product & lines.description.notna() & lines.category.notna()]
         .groupby("sku")
@@ -238,6 +253,15 @@ def check_categories(lines: pd.DataFrame, k: int = 5, min_similarity: float = 0.
         )
         .reset_index()
     )
+    return category_findings(items, k, min_similarity)
+
+
+def category_findings(items: pd.DataFrame, k: int = 5, min_similarity: float = 0.5) -> list[dict]:
+    """:func:`check_categories` from the listings (sku, name: its most frequent description, the smallest of
+    ties; category: that of its first line; lines) in SKU order."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.neighbors import NearestNeighbors
+
     items = items[items.category != "other"].reset_index(drop=True)
     if len(items) <= k or items.category.nunique() < 2:
         return []
@@ -283,6 +307,11 @@ def check_categories(lines: pd.DataFrame, k: int = 5, min_similarity: float = 0.
 def check_claims(lines: pd.DataFrame) -> list[dict]:
     """Descriptions with superlative, absolute or medical claims (最, 第一, 100%, 治疗, cure, ...)."""
     names = lines[lines.description.notna()].groupby(["sku", "description"]).size().reset_index(name="lines")
+    return claim_findings(names)
+
+
+def claim_findings(names: pd.DataFrame) -> list[dict]:
+    """:func:`check_claims` from the lines per (sku, description), every line counted, in key order."""
     out = []
     for r in names.itertuples():
         hits = sorted({m.group(0) for m in RISKY_CLAIM.finditer(r.description)})
@@ -333,11 +362,7 @@ def verify_catalog(source: Store | pd.DataFrame) -> pd.DataFrame:
     Columns: finding_id, kind, severity, sku, reason, lines (rows behind it), evidence (JSON of those rows).
     ``df.attrs["tier_priced_lines"]`` counts the price deviations explained by quantity tiers.
     """
-    lines = _lines(source)
-    prices, tiered = check_prices(lines)
-    found = (
-        check_descriptions(lines) + prices + check_categories(lines) + check_claims(lines) + check_non_products(lines)
-    )
+    found, tiered = _store_checks(source) if isinstance(source, Store) else _frame_checks(_lines(source))
     df = pd.DataFrame(found, columns=COLUMNS)
     df["severity"] = pd.Categorical(df.severity, SEVERITIES, ordered=True)
     df = df.sort_values(["severity", "lines"], ascending=[True, False]).reset_index(drop=True)
@@ -345,3 +370,33 @@ def verify_catalog(source: Store | pd.DataFrame) -> pd.DataFrame:
     df.insert(0, "finding_id", np.arange(1, len(df) + 1))
     df.attrs["tier_priced_lines"] = tiered
     return df
+
+
+def _frame_checks(lines: pd.DataFrame) -> tuple[list[dict], int]:
+    prices, tiered = check_prices(lines)
+    found = (
+        check_descriptions(lines) + prices + check_categories(lines) + check_claims(lines) + check_non_products(lines)
+    )
+    return found, tiered
+
+
+def _store_checks(store: Store) -> tuple[list[dict], int]:
+    """The checks of :func:`_frame_checks` without a store's order lines in memory: aggregates per (sku,
+    description) and per SKU from DuckDB, the sale lines of SKUs with a price history in chunks of whole SKUs,
+    and the (few) non-product lines as they are; lines in their stored order (``rowid``)."""
+    outliers: list[dict] = []
+    per_sku: list[pd.DataFrame] = []
+    tiered = 0
+    for sold in stored.sale_chunks(store, MIN_LINES_PRICE):
+        found, skus, n = price_outliers(sold)
+        outliers, tiered = outliers + found, tiered + n
+        per_sku.append(skus)
+    prices = outliers + (price_vs_category(pd.concat(per_sku, ignore_index=True)) if per_sku else [])
+    found = (
+        description_findings(by_volume(stored.variants(store)))
+        + prices
+        + category_findings(stored.listings(store))
+        + claim_findings(stored.names(store))
+        + check_non_products(stored.non_product_lines(store))
+    )
+    return found, tiered
