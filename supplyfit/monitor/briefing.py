@@ -62,7 +62,7 @@ def _of(store: Store, table: str, ids: list[str], sql: str) -> pd.DataFrame:
 
 def descriptions(store: Store) -> dict[str, str]:
     """SKU -> its description (the products table), for showing beside codes."""
-    products = _rows(store, "products")
+    products = store.table("products", columns="sku, name") if store.has_table("products") else pd.DataFrame()
     return {} if products.empty else dict(zip(products["sku"].astype(str), products["name"].fillna(""), strict=True))
 
 

@@ -241,21 +241,50 @@ def voice_section(store: Store, sec: Section) -> None:
     )
 
 
+def _weekly_units(store: Store, where: str = "true", params: dict | None = None) -> pd.Series:
+    """Units per week of the panel's series matching ``where``, summed by DuckDB (the panel holds SKUs x weeks
+    rows: the report reads sums, never the panel)."""
+    sums = store.query(
+        f"SELECT ds, sum(y) AS y FROM demand_panel WHERE tenant = $tenant AND ({where}) GROUP BY ds ORDER BY ds",
+        params,
+    )
+    return sums.set_index("ds").y
+
+
 @section("demand", "Demand forecasts · 需求预测", "supplyfit forecast", "forecasts")
 def demand_section(store: Store, sec: Section) -> None:
-    panel, fc = store.table("demand_panel"), store.table("forecasts")
+    span = store.query(
+        "SELECT min(ds) AS lo, max(ds) AS hi, count(DISTINCT ds) AS weeks FROM demand_panel WHERE tenant = $tenant"
+    )
+    fc_span = store.query("SELECT min(ds) AS lo, max(ds) AS hi FROM forecasts WHERE tenant = $tenant")
+    window = [window_of(pd.Series([f.lo[0], f.hi[0]]).dropna()) for f in (span, fc_span)]
+    sec.window = f"history {window[0]}; forecast {window[1]}"
     names = descriptions(store)
-    sec.window = f"history {window_of(panel.ds)}; forecast {window_of(fc.ds)}"
-    hist_total = panel.groupby("ds").y.sum()
-    cat_hist = panel.groupby(["category", "ds"]).y.sum() if "category" in panel.columns else None
-    series = [("total", "total · 合计", hist_total)]
-    top_cats = fc[fc.level == "category"].groupby("unique_id").yhat.sum().nlargest(3).index
-    for c in top_cats:
+    series = [("total", "total · 合计", _weekly_units(store))]
+    cats = store.query(
+        "SELECT unique_id, sum(yhat) AS yhat FROM forecasts WHERE tenant = $tenant AND level = 'category' "
+        "GROUP BY unique_id"
+    ).sort_values("unique_id")
+    panel_cats = (
+        set(store.query("SELECT DISTINCT category FROM demand_panel WHERE tenant = $tenant").category.dropna())
+        if "category" in store.query("SELECT * FROM demand_panel LIMIT 0").columns
+        else set()
+    )
+    for c in cats.set_index("unique_id").yhat.nlargest(3).index:
         name = c.split("/", 1)[1]
-        if cat_hist is not None and name in cat_hist.index.get_level_values(0):
-            series.append((c, f"category · 品类 {name}", cat_hist.loc[name]))
-    for s in panel.groupby("unique_id").y.sum().nlargest(3).index:
-        series.append((s, f"SKU {s} · {names.get(str(s), '')}", panel[panel.unique_id == s].set_index("ds").y))
+        if name in panel_cats:
+            series.append((c, f"category · 品类 {name}", _weekly_units(store, "category = $c", {"c": name})))
+    top = store.query(
+        "SELECT unique_id FROM demand_panel WHERE tenant = $tenant GROUP BY unique_id "
+        "ORDER BY coalesce(sum(y), 0) DESC, unique_id LIMIT 3"
+    )
+    for s in top.unique_id:
+        label = f"SKU {s} · {names.get(str(s), '')}"
+        series.append((s, label, _weekly_units(store, "unique_id = $s", {"s": s})))
+    fc = store.query(
+        "SELECT * EXCLUDE (tenant) FROM forecasts WHERE tenant = $tenant AND list_contains($ids, unique_id)",
+        {"ids": [uid for uid, _, _ in series]},
+    )
     for uid, label, hist in series:
         f = fc[fc.unique_id == uid].sort_values("ds")
         chart = svg.lines(
@@ -275,7 +304,7 @@ def demand_section(store: Store, sec: Section) -> None:
     if len(backtest):
         sec.table(backtest, "Backtest (rolling origin, M5 WRMSSE, 80% interval coverage)")
     else:
-        sec.text(f"No backtest: {panel.ds.nunique()} complete week(s) of history, too few for a cut-off.")
+        sec.text(f"No backtest: {span.weeks[0]} complete week(s) of history, too few for a cut-off.")
 
 
 @section("supply", "Flexible production · 柔性生产", "supplyfit plan", "production_plan", "policy_comparison")
