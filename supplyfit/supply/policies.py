@@ -79,6 +79,11 @@ def _values(x: pd.Series | pd.Index | pd.Categorical | np.ndarray) -> np.ndarray
     return np.asarray(x.astype(object) if isinstance(x.dtype, pd.CategoricalDtype) else x)
 
 
+def _by_id(per_id: pd.Series) -> pd.Series:
+    """A per-item aggregate indexed by the plain ids (a groupby over categorical ids indexes by categories)."""
+    return per_id.set_axis(_values(per_id.index))
+
+
 def _item_attributes(panel: pd.DataFrame) -> pd.DataFrame:
     """unique_id, description, price, category of a panel's items from its optional columns: the latest description
     and category, the median positive price (else the panel's median, else 1)."""
@@ -272,7 +277,8 @@ def apply_moq_capacity(want: pd.Series, moq: float, capacity: float | None, prio
 
 class Replay:
     """Policies played week by week against actual demand (``actuals``) after ``history``. The forecasts made at
-    each week are fitted once and shared by every policy and service level played on the same replay."""
+    each week are fitted once and shared by every policy and service level played on the same replay; a local
+    model's on one units matrix, in blocks of series (:mod:`.refit`), the history itself is not kept."""
 
     def __init__(self, history: pd.DataFrame, actuals: pd.DataFrame, model: str = "auto"):
         known = pd.Index(_values(history["unique_id"].unique()))
@@ -298,8 +304,7 @@ class Replay:
         self.price = price.reindex(self.ids).fillna(1.0).to_numpy()
         # what naive-reorder orders first: the mean of the history's last 4 weeks (the history is not kept)
         recent = history[history["ds"] >= history["ds"].max() - pd.Timedelta(weeks=3)]
-        self.recent_rate = recent.groupby("unique_id", observed=True)["y"].mean()
-        self.recent_rate.index = pd.Index(_values(self.recent_rate.index))
+        self.recent_rate = _by_id(recent.groupby("unique_id", observed=True)["y"].mean())
         if model in LOCAL_MODELS:  # refitted in blocks of series on a units matrix (.refit)
             self.ids_seen, dates, self.units = units_matrix([history, actuals])
             weeks_with_rows = np.flatnonzero(~np.all(np.isnan(self.units), axis=0))
@@ -465,8 +470,7 @@ def plan(
     asof = pd.Timestamp(asof)
     before = (pd.to_datetime(panel["ds"]) < asof).to_numpy()
     hist = panel if before.all() else panel[before]  # the stage's panel ends before asof: no copy of it
-    sold = hist.groupby("unique_id", observed=True)["y"].sum()
-    sold.index = pd.Index(_values(sold.index))
+    sold = _by_id(hist.groupby("unique_id", observed=True)["y"].sum())
     ids = pd.Index(sorted(_values(panel["unique_id"].unique())))
     active = sold[sold > 0].index
     position = pd.Series(0.0, index=ids)
@@ -476,8 +480,7 @@ def plan(
     cover = horizon if policy == "season-buy" else lead_time + review_period
     if policy == "naive-reorder":
         recent = hist[hist["ds"] >= asof - pd.Timedelta(weeks=review_period)]
-        want = recent.groupby("unique_id", observed=True)["y"].sum()
-        want.index = pd.Index(_values(want.index))
+        want = _by_id(recent.groupby("unique_id", observed=True)["y"].sum())
     else:
         outlook = (
             Outlook.stored(forecasts, asof)
@@ -498,11 +501,8 @@ def plan(
         else:
             want[new_ids] = cover_quantile(fc, cover, service_level).reindex(new_ids.astype(str)).fillna(0.0).to_numpy()
     need = (want - position.reindex(ids).fillna(0.0)).clip(lower=0)
-    if "price" in panel.columns:
-        price = panel.groupby("unique_id", observed=True)["price"].last()
-        price.index = pd.Index(_values(price.index))
-    else:
-        price = pd.Series(1.0, index=ids)
+    has_price = "price" in panel.columns
+    price = _by_id(panel.groupby("unique_id", observed=True)["price"].last()) if has_price else pd.Series(1.0, ids)
     qty = apply_moq_capacity(need, moq, capacity, need * price.reindex(ids).fillna(1.0))
     arrive = asof + pd.Timedelta(weeks=lead_time)
     out = pd.DataFrame({"unique_id": qty.index, "ds": arrive, "qty": qty.to_numpy()})
