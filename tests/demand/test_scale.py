@@ -69,3 +69,14 @@ def test_gbm_keeps_every_row_below_max_rows_and_samples_series_above():
     assert 8_000 < sampled.rows_ < 12_000
     fc = sampled.forecast(8)
     assert fc.shape == (500, 8) and np.isfinite(fc).all() and (fc >= 0).all()
+
+
+def test_backtest_sample_keeps_whole_series_of_the_same_skus_whatever_the_row_order(store):
+    with Store(store, read_only=True) as st:
+        panel = st.table("demand_panel") if st.has_table("demand_panel") else stage.history(st)
+    assert stage.backtest_sample(panel, n=len(panel)) is panel
+    picked = stage.backtest_sample(panel, n=5_000)
+    shuffled = stage.backtest_sample(panel.sample(frac=1.0, random_state=1), n=5_000)
+    assert picked.unique_id.nunique() == 5_000 and set(picked.unique_id) == set(shuffled.unique_id)
+    weeks = panel.groupby("unique_id").size()
+    assert (picked.groupby("unique_id").size() == weeks.loc[picked.unique_id.unique()]).all()
