@@ -203,7 +203,7 @@ async def segments(ctx: Ctx, summary: bool = True, limit: Annotated[int, Query(g
 def _recommender(ctx: Session) -> object:
     """The tenant's recommender for its current orders, built once per data version (the last orders load
     that stored anything): concurrent requests wait for the one build, at a lower CPU priority."""
-    from ...match.stage import recommender
+    from ...match.stage import store_recommender
 
     store = ctx.store
     version = int(
@@ -214,10 +214,9 @@ def _recommender(ctx: Session) -> object:
     )
 
     def build() -> object:
-        sales = store.sales()
-        if sales.empty:
+        if not version:
             raise HTTPException(404, "no orders loaded for this tenant")
-        return in_background(recommender, sales[~sales.is_return])
+        return in_background(store_recommender, store)  # the lines as integer codes, not a frame of them
 
     tenant = store.tenant
     return ctx.service.recommenders.get((tenant, version), build, replaces=lambda k: k[0] == tenant)
