@@ -26,12 +26,12 @@ COMPARISON = [
     "production_runs",
     "units_made",
 ]
-
-
 NUMBERS, TEXTS = ("y", "price"), ("category",)  # the panel's columns plans and replays read
 
 
-def _stored(store: Store, name: str, numbers: tuple[str, ...], texts: tuple[str, ...] = (), where: str = ""):
+def _stored(
+    store: Store, name: str, numbers: tuple[str, ...], texts: tuple[str, ...] = (), where: str = ""
+) -> pd.DataFrame:
     """This tenant's rows of a table the demand stage writes, compactly (:func:`read_compact`: the columns the stage
     reads, ids and texts as categoricals); MissingForecasts when it has none."""
     frame = read_compact(store, name, numbers, texts, where) if store.has_table(name) else pd.DataFrame()
