@@ -22,8 +22,8 @@ customers AS (
     SELECT customer_id, (row_number() OVER (ORDER BY customer_id) - 1)::INTEGER AS customer
     FROM (SELECT DISTINCT customer_id FROM l WHERE customer_id IS NOT NULL)),
 baskets AS (
-    SELECT order_id, (row_number() OVER (ORDER BY min(row(ts, {{order}}))) - 1)::INTEGER AS basket,
-           arg_min(customer_id, row(ts, {{order}})) FILTER (WHERE customer_id IS NOT NULL) AS customer_id
+    SELECT order_id, (row_number() OVER (ORDER BY {{first_seen}}) - 1)::INTEGER AS basket,
+           arg_min(customer_id, row({{in_order}})) FILTER (WHERE customer_id IS NOT NULL) AS customer_id
     FROM l GROUP BY order_id)
 SELECT b.basket, i.item, coalesce(c.customer, -1)::INTEGER AS customer
 FROM l JOIN baskets b USING (order_id) JOIN items i USING (sku) LEFT JOIN customers c ON c.customer_id = b.customer_id

@@ -33,12 +33,16 @@ _PRODUCT_CATEGORY = {
 
 @dataclass
 class Lines:
-    """Product lines to aggregate: ``relation`` is the SQL of a query with :data:`COLUMNS`, ``order`` the ORDER BY
-    terms of the lines' order (the store's: time, order, line), ``params`` the values of its ``$`` parameters."""
+    """Product lines to aggregate: ``relation`` is the SQL of a query with :data:`COLUMNS`, ``params`` the values of
+    its ``$`` parameters. ORDER BY terms: ``order``, the lines' order (the store's: time, order, line);
+    ``first_seen``, orders (grouped by order_id) by their first line in time; ``in_order``, an order's lines in time.
+    The last two are kept cheap for DuckDB: no text in aggregate states of millions of orders."""
 
     con: duckdb.DuckDBPyConnection
     relation: str
     order: str
+    first_seen: str
+    in_order: str
     params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -46,7 +50,9 @@ class Lines:
         """The store's product lines (returns included) for its tenant, in the order of :meth:`Store.sales`; with
         ``categories``, a line without a category takes its product's (else it stays null)."""
         relation = _STORE_LINES.format(**(_PRODUCT_CATEGORY if categories else {"category": "o.category", "join": ""}))
-        return cls(store.con, relation, "ts, order_id, line_no", {"tenant": store.tenant})
+        return cls(
+            store.con, relation, "ts, order_id, line_no", "min(ts), order_id", "ts, line_no", {"tenant": store.tenant}
+        )
 
     @classmethod
     @contextmanager
@@ -67,14 +73,16 @@ class Lines:
         con = duckdb.connect()
         try:
             con.register("_lines", lines)
-            yield cls(con, "SELECT * FROM _lines", "_seq")
+            yield cls(con, "SELECT * FROM _lines", "_seq", "min(row(ts, _seq))", "ts, _seq")
         finally:
             con.close()
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-        """Run ``sql``, in which ``{lines}`` stands for the lines' relation and ``{order}`` for their order; named
-        ``$`` parameters come from ``params`` and the lines' own."""
-        text = sql.format(lines=f"({self.relation})", order=self.order)
+        """Run ``sql``, in which ``{lines}`` stands for the lines' relation and ``{order}``, ``{first_seen}`` and
+        ``{in_order}`` for their orders; named ``$`` parameters come from ``params`` and the lines' own."""
+        text = sql.format(
+            lines=f"({self.relation})", order=self.order, first_seen=self.first_seen, in_order=self.in_order
+        )
         named = {k: v for k, v in {**self.params, **(params or {})}.items() if f"${k}" in text}
         return self.con.execute(text, named)
 
@@ -91,6 +99,27 @@ class Lines:
             yield
         finally:
             self.con.unregister(name)
+
+
+_UNITS = {"bytes": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}  # DuckDB's words for its memory limit
+_UNITS |= {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+@contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator[None]:
+    """DuckDB's memory limit lowered to ``limit_bytes`` (never raised) while the block runs, then restored: its
+    queries spill to disk beyond it, and the memory it keeps between queries stays below it. DuckDB tells its limit
+    to one decimal (e.g. '1.8 GiB' for 2 GB): it is restored to the middle of that, so it does not creep down."""
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    number, unit = before.split()
+    if float(number) * _UNITS[unit] <= limit_bytes:
+        yield
+        return
+    con.execute(f"SET memory_limit = '{limit_bytes}B'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{int((float(number) + 0.05) * _UNITS[unit])}B'")
 
 
 @contextmanager
