@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..store import Store
+from ..store.sql import scalar
 
 COLUMNS = ("order_id", "sku", "quantity", "unit_price", "ts", "customer_id", "region", "category", "is_return")
 # the store's product lines (returns included), as Store.sales() reads them, without the text columns unread here;
@@ -110,7 +111,7 @@ def memory_limit(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator[N
     """DuckDB's memory limit lowered to ``limit_bytes`` (never raised) while the block runs, then restored: its
     queries spill to disk beyond it, and the memory it keeps between queries stays below it. DuckDB tells its limit
     to one decimal (e.g. '1.8 GiB' for 2 GB): it is restored to the middle of that, so it does not creep down."""
-    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    before = scalar(con, "SELECT current_setting('memory_limit')")
     number, unit = before.split()
     if float(number) * _UNITS[unit] <= limit_bytes:
         yield
