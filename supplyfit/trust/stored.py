@@ -55,13 +55,13 @@ def listings(store: Store) -> pd.DataFrame:
     ).reset_index()
 
 
-def sale_chunks(store: Store, min_lines: int, max_lines: int = CHUNK_LINES) -> Iterator[pd.DataFrame]:
+def sale_chunks(store: Store, min_lines: int) -> Iterator[pd.DataFrame]:
     """The sale lines (positive price and quantity, no returns) of the SKUs with at least ``min_lines`` of them,
-    in chunks of whole SKUs in SKU order, each in stored line order: order_id, line_no, sku, description,
-    quantity, unit_price, ts, category."""
+    in chunks of whole SKUs (about :data:`CHUNK_LINES` lines) in SKU order, each in stored line order: order_id,
+    line_no, sku, description, quantity, unit_price, ts, category."""
     counts = store.query(f"SELECT o.sku, count(*) AS n FROM orders o WHERE {SALE} GROUP BY o.sku")
     counts = counts[counts.n >= min_lines].sort_values("sku", ignore_index=True)
-    chunk = (counts.n.cumsum() - counts.n) // max_lines
+    chunk = (counts.n.cumsum() - counts.n) // CHUNK_LINES
     for _, skus in counts.groupby(chunk, sort=True):
         yield store.query(
             f"""SELECT o.order_id, o.line_no, o.sku, o.description, o.quantity, o.unit_price, o.ts,

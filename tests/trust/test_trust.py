@@ -49,7 +49,8 @@ def test_findings_on_known_problems():
     assert list(f.severity) == sorted(f.severity, key=["high", "medium", "low", "info"].index)
 
 
-def test_category_mismatch_from_similar_listings():
+def _listings() -> pd.DataFrame:
+    """Six kitchen mugs, six garden watering cans, and a grey mug listed under garden."""
     names = [f"{c} CERAMIC MUG" for c in ("RED", "BLUE", "PINK", "GREEN", "WHITE", "BLACK")]
     df = pd.DataFrame(
         {
@@ -76,7 +77,12 @@ def test_category_mismatch_from_similar_listings():
             ),
         ]
     )
-    df["order_id"] = range(len(df))
+    df["order_id"] = [f"L{i}" for i in range(len(df))]
+    return df
+
+
+def test_category_mismatch_from_similar_listings():
+    df = _listings()
     f = verify_catalog(df)
     mism = f[f.kind == "category_mismatch"]
     assert mism.sku.tolist() == ["X"] and "'kitchen'" in mism.reason.iloc[0]
@@ -128,3 +134,30 @@ def test_trust_stage_on_more_items_than_any_internal_limit(tmp_path, tmp_path_fa
     found = set(zip(findings.kind, findings.sku))
     assert skus > 10_000 and {("sku_many_descriptions", "A1"), ("price_outlier", "C1")} <= found
     assert set(CATEGORIES) <= set(credit.iloc[:, 0]) and credit.score.between(0, 100).all()
+
+
+def test_store_checks_equal_the_checks_of_its_lines_in_chunks_of_whole_skus(tmp_path, db, monkeypatch):
+    """On a store the checks read aggregates and the sale lines a few SKUs at a time: the findings are those of
+    the same lines as a frame (in stored order), whatever the chunk size, and another tenant's lines stay out."""
+    from supplyfit.store.ingest import load_frame
+    from supplyfit.trust import stored
+
+    lines = _lines().assign(category=lambda d: np.where(d.sku.str.upper().isin(["A1", "B1"]), "kitchen", "home"))
+    lines = pd.concat([lines, _listings()], ignore_index=True)
+    with Store(db) as st:
+        load_frame(st, lines, "orders", "problems", tmp_path)
+        frame = st.query(
+            "SELECT o.order_id, o.line_no, o.sku, o.description, o.quantity, o.unit_price, o.ts, o.is_return, "
+            "o.is_product, coalesce(o.category, p.category) AS category FROM orders o LEFT JOIN products p "
+            "ON p.tenant = o.tenant AND p.sku = o.sku WHERE o.tenant = $tenant ORDER BY o.rowid"
+        )
+        other = lines.assign(unit_price=lines.unit_price * 100, description="最好的 " + lines.description)
+        load_frame(st.scoped("other"), other, "orders", "other", tmp_path)
+        want = verify_catalog(frame)
+        for chunk in (10**6, 150):  # every SKU at once; chunks of a SKU or two
+            monkeypatch.setattr(stored, "CHUNK_LINES", chunk)
+            got = verify_catalog(st)
+            pd.testing.assert_frame_equal(got, want)
+            assert got.attrs == want.attrs == {"tier_priced_lines": 1}
+    kinds = {"sku_many_descriptions", "description_many_skus", "price_outlier", "risky_claim", "non_product"}
+    assert kinds | {"category_mismatch"} <= set(want.kind)
