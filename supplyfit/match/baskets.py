@@ -16,17 +16,17 @@ from .lines import Lines
 
 _SOLD = "SELECT * FROM {lines} WHERE NOT is_return AND sku IS NOT NULL"
 _CODES = f"""
-WITH l AS ({_SOLD}),
-items AS (SELECT sku, (row_number() OVER (ORDER BY sku) - 1)::INTEGER AS item FROM (SELECT DISTINCT sku FROM l)),
+WITH sold AS ({_SOLD}),
+items AS (SELECT sku, (row_number() OVER (ORDER BY sku) - 1)::INTEGER AS item FROM (SELECT DISTINCT sku FROM sold)),
 customers AS (
     SELECT customer_id, (row_number() OVER (ORDER BY customer_id) - 1)::INTEGER AS customer
-    FROM (SELECT DISTINCT customer_id FROM l WHERE customer_id IS NOT NULL)),
+    FROM (SELECT DISTINCT customer_id FROM sold WHERE customer_id IS NOT NULL)),
+l AS (SELECT s.*, i.item, c.customer FROM sold s JOIN items i USING (sku) LEFT JOIN customers c USING (customer_id)),
 baskets AS (
     SELECT order_id, (row_number() OVER (ORDER BY {{first_seen}}) - 1)::INTEGER AS basket,
-           arg_min(customer_id, row({{in_order}})) FILTER (WHERE customer_id IS NOT NULL) AS customer_id
+           coalesce(arg_min(customer, row({{in_order}})) FILTER (WHERE customer IS NOT NULL), -1) AS customer
     FROM l GROUP BY order_id)
-SELECT b.basket, i.item, coalesce(c.customer, -1)::INTEGER AS customer
-FROM l JOIN baskets b USING (order_id) JOIN items i USING (sku) LEFT JOIN customers c ON c.customer_id = b.customer_id
+SELECT b.basket, l.item, b.customer FROM l JOIN baskets b USING (order_id)
 """
 
 
