@@ -26,6 +26,7 @@ METRICS = ["revenue", "units", "orders", "customers"]
 DIMENSIONS = ("category", "region", "channel")
 IDS = ("order_id", "sku", "customer_id")  # counted and grouped, never shown
 PRICE_BANDS = (0, 1, 2, 5, 10, 20, np.inf)
+BATCH_LINES = 2_000_000  # lines aggregated at a time (whole periods) by the metrics with distinct counts
 
 
 @dataclass
@@ -79,12 +80,35 @@ AGGREGATE = """
     returned_units / nullif(units, 0) AS return_rate"""  # revenue is net of returns; the rest counts sales
 
 
-def _aggregate(con: duckdb.DuckDBPyConnection, keys: dict[str, str], where: str = "true") -> pd.DataFrame:
-    """:data:`AGGREGATE`'s metrics of the lines per group of ``keys`` (output name: SQL expression), ordered by
-    the keys."""
+def _batches(con: duckdb.DuckDBPyConnection) -> list[pd.Timestamp]:
+    """Starts of consecutive runs of periods of about :data:`BATCH_LINES` lines (a run holds at least one period)."""
+    counts = con.execute("SELECT period, count(*) AS n FROM lines GROUP BY period ORDER BY period").df()
+    run = (counts.n.cumsum() - counts.n) // BATCH_LINES
+    return [pd.Timestamp(p) for p in counts.period[run.ne(run.shift())]]
+
+
+def _in_batches(con: duckdb.DuckDBPyConnection, sql: str, period: str, starts: list[pd.Timestamp]) -> pd.DataFrame:
+    """``sql`` (with a ``{batch}`` condition in its WHERE) run once per run of periods (:func:`_batches`), the
+    condition bounding the expression ``period``; results concatenated in period order.
+
+    Every metric here is per period, so each run's result is the whole result for its periods, and a distinct
+    count's hash table holds one run's orders instead of every order (1.5 GB at 200k SKUs)."""
+    bounds = [f"TIMESTAMP '{t}'" for t in starts[1:]]
+    conditions = [
+        " AND ".join(([f"{period} >= {lo}"] if lo else []) + ([f"{period} < {hi}"] if hi else [])) or "true"
+        for lo, hi in zip([None, *bounds], [*bounds, None], strict=True)
+    ]
+    return pd.concat([_fetch(con, sql.format(batch=c)) for c in conditions], ignore_index=True)
+
+
+def _aggregate(
+    con: duckdb.DuckDBPyConnection, keys: dict[str, str], starts: list[pd.Timestamp], where: str = "true"
+) -> pd.DataFrame:
+    """:data:`AGGREGATE`'s metrics of the lines per group of ``keys`` (output name: SQL expression; one of them
+    ``period``), ordered by the keys; computed run by run of periods (``starts``, :func:`_batches`)."""
     select = ", ".join(f"{expr} AS {name}" for name, expr in keys.items())
-    order = ", ".join(str(i + 1) for i in range(len(keys)))
-    return _fetch(con, f"SELECT {select}, {AGGREGATE} FROM lines WHERE {where} GROUP BY ALL ORDER BY {order}")
+    sql = f"SELECT {select}, {AGGREGATE} FROM lines WHERE {where} AND {{batch}} GROUP BY ALL"
+    return _in_batches(con, sql, keys["period"], starts).sort_values(list(keys), ignore_index=True)
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
@@ -204,7 +228,8 @@ def _indicators(
     if not n:
         raise ValueError("no product order lines to compute indicators from")
     last = pd.Timestamp(last)
-    per_period = _aggregate(con, {"period": "period"})
+    starts = _batches(con)
+    per_period = _aggregate(con, {"period": "period"}, starts)
     totals = _growth(per_period, [], season, freq)
     totals["complete"] = complete(totals.period, freq, last)
     if not totals.complete.iloc[-1]:
@@ -217,7 +242,7 @@ def _indicators(
         if not known:
             notes.append(f"no {d} column in the orders: no breakdown by {d}")
         part = _growth(
-            _aggregate(con, {"value": f"coalesce({d}, 'unknown')", "period": "period"}, str(known)),
+            _aggregate(con, {"value": f"coalesce({d}, 'unknown')", "period": "period"}, starts, str(known)),
             ["value"],
             season,
             freq,
@@ -230,14 +255,14 @@ def _indicators(
         totals,
         by_dim,
         _contribution(con),
-        _concentration(con),
+        _concentration(con, starts),
         _price_bands(con),
         _new_returning(con),
         _sentiment(source, reviews, freq, notes),
         notes=notes,
     )
     if forecast:
-        weekly = per_period if freq == "W" else _aggregate(con, {"period": "date_trunc('week', ts)"})
+        weekly = per_period if freq == "W" else _aggregate(con, {"period": "date_trunc('week', ts)"}, starts)
         units = None if priced is None else _priced_units(priced)
         ind.forecast = _forecast(weekly, last, freq, horizon or (8 if freq == "W" else 3), units)
     return ind
@@ -280,30 +305,34 @@ def _contribution(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return out.dropna(subset=["contribution"])
 
 
-def _concentration(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per period: the top 10 SKUs' share of revenue, the Herfindahl index of SKU shares (0-10,000), SKUs sold."""
-    return _fetch(
+def _concentration(con: duckdb.DuckDBPyConnection, starts: list[pd.Timestamp]) -> pd.DataFrame:
+    """Per period: the top 10 SKUs' share of revenue, the Herfindahl index of SKU shares (0-10,000), SKUs sold;
+    run by run of periods (``starts``): the (period, SKU) sums of one run at a time."""
+    return _in_batches(
         con,
         """
         WITH sku AS (SELECT period, greatest(sum(revenue), 0) AS revenue FROM lines WHERE sku IS NOT NULL
-                     GROUP BY period, sku),
+                     AND {batch} GROUP BY period, sku),
         share AS (SELECT period, revenue / sum(revenue) OVER (PARTITION BY period) AS share,
                          row_number() OVER (PARTITION BY period ORDER BY revenue DESC) AS rank FROM sku)
         SELECT period, coalesce(sum(share) FILTER (WHERE rank <= 10), 0) AS top10_share,
                coalesce(sum(share * share), 0) * 10000 AS hhi, count(*) AS skus
         FROM share GROUP BY period ORDER BY period""",
+        "period",
+        starts,
     )
 
 
 def _price_bands(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Revenue, units and revenue share of each unit-price band (:data:`PRICE_BANDS`, lower bound included) per
-    period; every band in every period, empty ones at zero."""
+    period; every band in every period, empty ones at zero. (``sold`` is read twice: NOT MATERIALIZED keeps
+    DuckDB from copying every sale line for its readers; likewise in :func:`_new_returning`.)"""
     labels = [f"{lo:g}–{hi:g}" if np.isfinite(hi) else f"{lo:g}+" for lo, hi in itertools.pairwise(PRICE_BANDS)]
     band = " ".join(f"WHEN unit_price < {hi:g} THEN {i}" for i, hi in enumerate(PRICE_BANDS[1:-1]))
     out = _fetch(
         con,
         f"""
-        WITH sold AS (SELECT period, unit_price, revenue, quantity FROM lines WHERE NOT is_return),
+        WITH sold AS NOT MATERIALIZED (SELECT period, unit_price, revenue, quantity FROM lines WHERE NOT is_return),
         sums AS (SELECT period, CASE {band} ELSE {len(labels) - 1} END AS band, sum(revenue) AS revenue,
                         sum(quantity) AS units FROM sold WHERE unit_price >= 0 GROUP BY ALL)
         SELECT p.period, b.band, coalesce(s.revenue, 0) AS revenue, coalesce(s.units, 0) AS units
@@ -321,7 +350,8 @@ def _new_returning(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return _fetch(
         con,
         """
-        WITH sold AS (SELECT period, customer_id, revenue FROM lines WHERE NOT is_return AND customer_id IS NOT NULL),
+        WITH sold AS NOT MATERIALIZED (
+            SELECT period, customer_id, revenue FROM lines WHERE NOT is_return AND customer_id IS NOT NULL),
         first AS (SELECT customer_id, min(period) AS first FROM sold GROUP BY customer_id),
         s AS (SELECT sold.*, sold.period = first.first AS new FROM sold JOIN first USING (customer_id))
         SELECT period, count(DISTINCT customer_id) FILTER (WHERE new) AS new_customers,

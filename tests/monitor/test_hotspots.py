@@ -143,3 +143,29 @@ def test_the_same_panel_gives_the_same_list_in_another_process_and_says_when_las
     assert here.unique_id.tolist() == there.unique_id.tolist()
     np.testing.assert_allclose(here.score, there.score)
     assert any("in the same weeks last year (+" in r for r in here.reason)
+
+
+def test_the_stored_panel_read_in_batches_is_the_matrix_of_the_long_panel(tmp_path, monkeypatch):
+    """The monitor stage reads the demand stage's panel straight into the units matrix, a few rows at a time:
+    the same matrix, categories and hotspots as from the long frame; no panel stored, no matrix."""
+    import importlib
+
+    from supplyfit.demand.panel import Wide
+    from supplyfit.monitor.hotspots import rank
+    from supplyfit.store import Store
+
+    stage = importlib.import_module("supplyfit.monitor.stage")
+    panel = _panel(4)
+    panel = panel[~((panel.unique_id == "s05") & (panel.ds < panel.ds.min() + pd.Timedelta(weeks=9)))]  # a late one
+    monkeypatch.setattr(stage, "BATCH", 1_000)
+    with Store(tmp_path / "s.duckdb") as st:
+        assert stage.stored_panel(st) is None
+        full = panel.assign(revenue=0.0, price=1.0)  # the demand stage's columns
+        st.write_result("demand_panel", full)
+        st.scoped("other").write_result("demand_panel", full.assign(unique_id="z" + full.unique_id, y=0.0))
+        wide, categories = stage.stored_panel(st)
+    want = Wide.from_long(panel)
+    assert list(wide.ids) == list(want.ids) and wide.dates.equals(want.dates)
+    np.testing.assert_array_equal(wide.Y, want.Y)
+    assert categories.tolist() == [f"c{int(i[1:]) % 3}" for i in want.ids]
+    pd.testing.assert_frame_equal(rank(wide, categories, k=10), hotspots(panel, k=10))

@@ -142,3 +142,26 @@ def test_revenue_forecast_is_forecast_units_times_expected_prices(demo_store):
     with Store(demo_store, read_only=True) as st:  # what the monitor stage stored for the report and the API
         stored = st.table("ind_forecast", where="freq = 'W' AND metric = 'revenue'").sort_values("period")
     assert stored.yhat.round(6).tolist() == rev.yhat.round(6).tolist()
+
+
+def test_a_store_gives_the_indicators_of_its_lines_run_by_run_of_periods(lines, tmp_path, monkeypatch):
+    """From a store the indicators aggregate its orders in DuckDB, a few periods at a time (here 25 lines, so
+    many runs): the same tables as from its lines as a frame, up to the order of floating-point sums."""
+    import importlib
+
+    from supplyfit.store import Store
+    from supplyfit.store.ingest import load_frame
+
+    module = importlib.import_module("supplyfit.monitor.indicators")
+    with Store(tmp_path / "s.duckdb") as st:
+        load_frame(st, lines, "orders", "lines", tmp_path)
+        load_frame(st.scoped("other"), lines.assign(quantity=lines.quantity * 3), "orders", "other", tmp_path)
+        for freq in ("W", "M"):
+            want = indicators(st.sales(), freq=freq, forecast=False).tables()
+            monkeypatch.setattr(module, "BATCH_LINES", 25)
+            got = indicators(st, freq=freq, forecast=False).tables()
+            monkeypatch.undo()
+            assert got.keys() == want.keys()
+            for name in want:
+                pd.testing.assert_frame_equal(got[name], want[name], rtol=1e-12)
+    assert len(want["totals"]) == 14 and want["customers"].new_customers.sum() == 60  # months; c0..c59

@@ -119,3 +119,15 @@ def test_section_of_a_stage_not_run_says_so(tmp_path, sample_orders):
         html = write_report(st, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "data-section='demand' data-missing='1'" in html and "Stage not run yet" in html
     assert "No production plan yet · 尚无生产计划: run `supplyfit plan`." in html
+
+
+def test_demand_section_charts_the_panels_top_series_from_sums(demo_store, demo_html):
+    """The section reads weekly sums and the top series from DuckDB, never the panel: its window, the three SKUs
+    with most units and the week count are those of the whole panel."""
+    with Store(demo_store, read_only=True) as st:
+        panel, backtest = st.table("demand_panel"), st.table("backtest")
+    demand = _section(demo_html, "demand")
+    assert f"history {panel.ds.min():%Y-%m-%d} – {panel.ds.max():%Y-%m-%d}" in demand
+    titles = list(dict.fromkeys(re.findall(r"Weekly units · 周销量: SKU (\S+) ·", demand)))  # title and label
+    assert titles == panel.groupby("unique_id").y.sum().nlargest(3).index.tolist()
+    assert "Weekly units · 周销量: total · 合计" in demand and len(backtest) > 0
