@@ -96,7 +96,7 @@ def test_memory_limit_is_lowered_then_restored(store):
 
     before = limit()
     with memory_limit(store.con, 256 * 2**20):
-        assert limit() == "256.0 MiB"
+        assert limit().startswith("256")  # e.g. 256.0 MiB
         with memory_limit(store.con, 2**40):  # never raised
-            assert limit() == "256.0 MiB"
+            assert limit().startswith("256")  # e.g. 256.0 MiB
     assert limit() == before
