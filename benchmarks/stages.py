@@ -2,9 +2,11 @@
 
     python benchmarks/stages.py --skus 5000 20000 50000 [--stages ingest forecast plan match verify monitor report]
                                 [--limit-gb 8] [--work DIR] [--forecast-model auto] [--customers N]
+                                [--real ../shared/data/online_retail/online_retail_II_2009_2010.parquet]
 
 The data is :mod:`supplyfit.scale.synthetic`'s generator (two years of weekly history, one order line per order,
-no customer ids; with ``--customers N`` the lines are grouped into orders of about 2.5 lines of N customers),
+no customer ids; with ``--customers N`` the lines are grouped into orders of about 2.5 lines of N customers), or
+with ``--real FILE`` a real shop's orders replicated with SKU suffixes and varied volumes (:func:`write_replicated`),
 written as one Parquet file and loaded with ``supplyfit ingest orders`` (the ``ingest`` stage); every stage then
 runs as ``supplyfit <stage>`` in a process of its own, its peak RSS read from the kernel's accounting of that child
 (``os.wait4``), under ``ulimit -v`` (``--limit-gb``) so that a runaway stage fails instead of taking the machine
@@ -61,6 +63,11 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help="keep (and reuse) the generated stores here")
     ap.add_argument("--forecast-model", default="auto", help="model of the forecast stage (plan reads its output)")
     ap.add_argument("--customers", type=int, help="group the lines into orders of this many customers")
+    ap.add_argument(
+        "--real",
+        type=Path,
+        help="instead of the generator: this UCI Online Retail II file replicated to the SKUs asked for",
+    )
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp())
     work.mkdir(parents=True, exist_ok=True)
@@ -69,17 +76,19 @@ def main() -> None:
     rows = []
     for n in args.skus:
         tag = f"{n}" if args.customers is None else f"{n}-c{args.customers}"
+        tag = f"real-{n}" if args.real else tag
         data, db = work / f"orders-{tag}.parquet", work / f"stages-{tag}.duckdb"
         if not data.exists():
             t0 = time.perf_counter()
-            lines = write_orders(data, n, customers=args.customers)
+            real, customers = args.real, args.customers
+            lines = write_replicated(data, n, real) if real else write_orders(data, n, customers=customers)
             print(f"{n:,} SKUs: {lines:,} lines generated in {time.perf_counter() - t0:.0f} s", flush=True)
         if "ingest" in args.stages or not db.exists():
             for stale in (db, Path(f"{db}.secret"), Path(f"{db}.wal")):
                 stale.unlink(missing_ok=True)
         for stage in [s for s in STAGES if s in args.stages or (s == "ingest" and not db.exists())]:
             cmd = {
-                "ingest": ["ingest", "orders", str(data)],
+                "ingest": ["ingest", "orders", str(data)] + (["--preset", "uci-online-retail"] if args.real else []),
                 "report": ["report", "--out", str(work / f"report-{tag}.html")],
             }.get(stage, [stage])
             r = measure(cli + cmd + ["--db", str(db)] + options.get(stage, []), args.limit_gb)
@@ -90,6 +99,33 @@ def main() -> None:
     df = pd.DataFrame(rows).drop(columns="tail")
     print(df.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print_growth(df)
+
+
+def write_replicated(path: Path, skus: int, source: Path, seed: int = 0) -> int:
+    """Real orders at another scale: copies of a UCI Online Retail II file, each with its own SKUs, invoices and
+    customers (ids suffixed ``~k``), until the copies hold about ``skus`` SKUs. Volumes vary by copy: each keeps
+    a share of the invoices (40–100%, whole invoices, so baskets stay real) and multiplies quantities by 1, 2 or
+    3, prices by 0.8–1.25. Dates, basket shapes, returns, postage lines and seasons are the real shop's."""
+    real = pd.read_parquet(source)
+    copies = max(1, round(skus / real["StockCode"].nunique()))
+    rng = np.random.default_rng(seed)
+    invoices = real["Invoice"].astype(str)
+    parts = []
+    for k in range(copies):
+        keep = invoices.isin(invoices.drop_duplicates().sample(frac=rng.uniform(0.4, 1.0), random_state=seed + k))
+        part = real[keep.to_numpy()].copy()
+        suffix = f"~{k}"
+        part["Invoice"] = part["Invoice"].astype(str) + suffix  # a C-prefix (cancellation) stays in front
+        part["StockCode"] = part["StockCode"].astype(str) + suffix
+        part["Customer ID"] = (part["Customer ID"].astype("Int64").astype(str) + suffix).where(
+            part["Customer ID"].notna()
+        )
+        part["Quantity"] = part["Quantity"] * int(rng.integers(1, 4))
+        part["Price"] = (part["Price"] * rng.uniform(0.8, 1.25)).round(2)
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    out.to_parquet(path, index=False)
+    return len(out)
 
 
 def print_growth(df: pd.DataFrame) -> None:

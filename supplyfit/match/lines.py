@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from ..store import Store
-from ..store.sql import scalar
 
 COLUMNS = ("order_id", "sku", "quantity", "unit_price", "ts", "customer_id", "region", "category", "is_return")
 # the store's product lines (returns included), as Store.sales() reads them, without the text columns unread here;
@@ -100,27 +99,6 @@ class Lines:
             yield
         finally:
             self.con.unregister(name)
-
-
-_UNITS = {"bytes": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12}  # DuckDB's words for its memory limit
-_UNITS |= {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
-
-
-@contextmanager
-def memory_limit(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator[None]:
-    """DuckDB's memory limit lowered to ``limit_bytes`` (never raised) while the block runs, then restored: its
-    queries spill to disk beyond it, and the memory it keeps between queries stays below it. DuckDB tells its limit
-    to one decimal (e.g. '1.8 GiB' for 2 GB): it is restored to the middle of that, so it does not creep down."""
-    before = scalar(con, "SELECT current_setting('memory_limit')")
-    number, unit = before.split()
-    if float(number) * _UNITS[unit] <= limit_bytes:
-        yield
-        return
-    con.execute(f"SET memory_limit = '{limit_bytes}B'")
-    try:
-        yield
-    finally:
-        con.execute(f"SET memory_limit = '{int((float(number) + 0.05) * _UNITS[unit])}B'")
 
 
 @contextmanager

@@ -8,9 +8,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ..store import Store
+from ..store.db import STORE_MEMORY
+from ..store.sql import memory_limit
 from .baskets import BasketMatrix, basket_matrix
 from .groups import group_demand, segment_structure
-from .lines import Lines, memory_limit
+from .lines import Lines
 from .recommend import BasketRecommender
 from .rules import association_rules
 from .segments import segment_summary, segments
@@ -40,7 +42,7 @@ def store_recommender(store: Store) -> BasketRecommender:
 def run(store: Store, min_support: float = 0.01, min_confidence: float = 0.2, per_customer: int = 10) -> str:
     """Write ``rules``, ``recommendations`` (per customer), ``segments``, ``segment_summary``, ``segment_structure``
     (segment x category and region) and ``group_demand`` (target groups by month)."""
-    with memory_limit(store.con, STAGE_DUCKDB_MEMORY):
+    with memory_limit(store.con, STAGE_DUCKDB_MEMORY, STORE_MEMORY):
         return _run(store, min_support, min_confidence, per_customer)
 
 

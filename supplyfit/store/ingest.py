@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import catalog, parsing
-from .db import Store
+from .db import STORE_MEMORY, Store
 from .dimensions import refresh_dimensions
 from .encoding import canonical
 from .errors import IngestError
@@ -455,7 +455,6 @@ def ingest(
     with lock:
         load_id = _new_load(store, kind, file, digest)
     con = store.con
-    memory = scalar(con, "SELECT current_setting('memory_limit')")
     con.execute(f"SET memory_limit = {_lit(LOAD_MEMORY)}")
     slot = {name: f"_c{i}" for i, name in enumerate(names)}  # source headers may clash with field names
     stg = None
@@ -559,7 +558,7 @@ def ingest(
         mark_failed(store, load_id, e, lock)
         raise
     finally:
-        con.execute(f"SET memory_limit = {_lit(memory)}")
+        con.execute(f"SET memory_limit = {_lit(STORE_MEMORY)}")  # not the rounded text DuckDB reports
         con.execute("DROP VIEW IF EXISTS _src" if src.parquet else "DROP TABLE IF EXISTS _src")
         for name_ in ["_stg", *(stg.lookups if stg else [])]:
             con.execute(f"DROP TABLE IF EXISTS {name_}")

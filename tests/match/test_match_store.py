@@ -9,7 +9,7 @@ import pytest
 from supplyfit.match import segments
 from supplyfit.match.baskets import basket_matrix
 from supplyfit.match.groups import group_demand, segment_structure
-from supplyfit.match.lines import Lines, memory_limit
+from supplyfit.match.lines import Lines
 from supplyfit.match.stage import recommender, store_recommender
 from supplyfit.store import Store, ingest_orders
 
@@ -88,15 +88,3 @@ def test_structure_and_group_demand_from_the_store(store):
     demand = group_demand(Lines.of_store(store), store.table("products", columns="sku, attributes"))
     assert demand[["group", "units", "revenue"]].values.tolist() == [["general", 9.0, 22.5], ["general", 1.0, 1.5]]
     assert demand.period.dt.month.tolist() == [1, 2] and demand.revenue_share.tolist() == [1.0, 1.0]
-
-
-def test_memory_limit_is_lowered_then_restored(store):
-    def limit() -> str:
-        return store.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-
-    before = limit()
-    with memory_limit(store.con, 256 * 2**20):
-        assert limit().startswith("256")  # e.g. 256.0 MiB
-        with memory_limit(store.con, 2**40):  # never raised
-            assert limit().startswith("256")  # e.g. 256.0 MiB
-    assert limit() == before
