@@ -18,11 +18,13 @@ how each stage's time and memory grew against the SKUs between the smallest and 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -80,8 +82,15 @@ def main() -> None:
         data, db = work / f"orders-{tag}.parquet", work / f"stages-{tag}.duckdb"
         if not data.exists():
             t0 = time.perf_counter()
-            real, customers = args.real, args.customers
-            lines = write_replicated(data, n, real) if real else write_orders(data, n, customers=customers)
+            # in a process of its own: a stage's peak RSS counts its parent's at the fork (Linux keeps the high-water
+            # mark across exec), so this process must not hold the generated lines
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                job = (
+                    pool.submit(write_replicated, data, n, args.real)
+                    if args.real
+                    else pool.submit(write_orders, data, n, customers=args.customers)
+                )
+                lines = job.result()
             print(f"{n:,} SKUs: {lines:,} lines generated in {time.perf_counter() - t0:.0f} s", flush=True)
         if "ingest" in args.stages or not db.exists():
             for stale in (db, Path(f"{db}.secret"), Path(f"{db}.wal")):
