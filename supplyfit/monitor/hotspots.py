@@ -69,9 +69,10 @@ class Spells:
     def __init__(self, Y: np.ndarray, horizon: int, k: int):
         observed = ~np.isnan(Y)
         first = np.where(observed.any(axis=1), np.argmax(observed, axis=1), Y.shape[1])
-        c = np.cumsum(np.pad(np.nan_to_num(Y), ((0, 0), (1, 0))), axis=1)
-        sums = c[:, horizon:] - c[:, :-horizon]
-        self.sums = np.where(np.arange(sums.shape[1])[None, :] >= first[:, None], sums, np.nan)
+        c = np.zeros((Y.shape[0], Y.shape[1] + 1))
+        np.cumsum(np.nan_to_num(Y), axis=1, out=c[:, 1:])  # in place: no padded copy of the matrix
+        self.sums = c[:, horizon:] - c[:, :-horizon]
+        self.sums[np.arange(self.sums.shape[1])[None, :] < first[:, None]] = np.nan
         self.horizon, self.k = horizon, k
 
     def rise(self, origin: int) -> np.ndarray:
@@ -115,7 +116,8 @@ def features(wide: Wide, origin: int, horizon: int, groups: np.ndarray, spells: 
     past = Y[:, :origin]
     observed = ~np.isnan(past)
     first = np.where(observed.any(axis=1), np.argmax(observed, axis=1), origin)
-    sold = np.where(np.nan_to_num(past) > 0, np.arange(origin)[None, :], -1).max(axis=1)
+    sale = past > 0  # the last week with a sale, -1 for none: from booleans, not a matrix of week numbers
+    sold = np.where(sale.any(axis=1), origin - 1 - np.argmax(sale[:, ::-1], axis=1), -1)
     s = {w: _window(Y, origin - w, origin) for w in (1, 2, 4, 8, 13, 26)}
     s4_prev = _window(Y, origin - 8, origin - 4)
     x = np.arange(8) - 3.5

@@ -39,8 +39,9 @@ def stored_panel(store: Store) -> tuple[Wide, pd.Series | None] | None:
         if (col < 0).any():
             raise ValueError("panel dates must be Mondays (freq W-MON); use weekly_panel()")
         Y[index.get_indexer(part.unique_id.astype(str)), col] = part.y.to_numpy(float)
-    first = np.where(np.isnan(Y), len(dates), np.arange(len(dates))).min(axis=1)
-    Y = np.where((np.arange(len(dates))[None, :] >= first[:, None]) & np.isnan(Y), 0.0, Y)  # gaps: zero sales
+    observed = ~np.isnan(Y)
+    first = np.where(observed.any(axis=1), np.argmax(observed, axis=1), len(dates))
+    Y[~observed & (np.arange(len(dates))[None, :] >= first[:, None])] = 0.0  # gaps after the first week: no sales
     categories = None
     if "category" in store.query("SELECT * FROM demand_panel LIMIT 0").columns:
         cats = store.query(
@@ -63,14 +64,15 @@ def _hotspots(store: Store, k: int) -> pd.DataFrame | None:
 
 def run(store: Store, k: int = 20) -> str:
     """Write ``ind_<name>`` tables (both frequencies, told apart by ``freq``), ``ind_notes`` and ``hotspots``
-    (empty, with a note, before the first complete week)."""
+    (empty, with a note, before the first complete week). Hotspots come first: their matrix is freed before
+    DuckDB's aggregates fill its cache of the orders."""
+    hs = _hotspots(store, k)
     reviews = scored_reviews(store)
     per_freq = [indicators(store, freq=f, reviews=reviews) for f in ("W", "M")]
     tables = [ind.tables() for ind in per_freq]
     for name in tables[0]:
         store.write_result(f"ind_{name}", pd.concat([t[name] for t in tables], ignore_index=True))
     notes = {n for ind in per_freq for n in ind.notes}
-    hs = _hotspots(store, k)
     if hs is None:
         notes.add("no complete week of sales yet: no hotspots")
         hs = pd.DataFrame(columns=COLUMNS)
