@@ -33,6 +33,7 @@ import pandas as pd
 from supplyfit.scale.synthetic import write_orders
 
 STAGES = ("ingest", "forecast", "plan", "match", "verify", "monitor", "report")
+CURVES = (("wall seconds per stage, by SKUs", "seconds"), ("peak GiB per stage, by SKUs", "peak_gib"))
 
 
 def measure(args: list[str], limit_gb: float) -> dict:
@@ -65,12 +66,22 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help="keep (and reuse) the generated stores here")
     ap.add_argument("--forecast-model", default="auto", help="model of the forecast stage (plan reads its output)")
     ap.add_argument("--customers", type=int, help="group the lines into orders of this many customers")
+    ap.add_argument("--svg", type=Path, help="also draw time and memory against SKUs per stage (an SVG file)")
+    ap.add_argument(
+        "--plot",
+        type=Path,
+        nargs="+",
+        help="draw --svg from these stages.csv files of earlier runs instead of running anything",
+    )
     ap.add_argument(
         "--real",
         type=Path,
         help="instead of the generator: this UCI Online Retail II file replicated to the SKUs asked for",
     )
     args = ap.parse_args()
+    if args.plot:
+        draw(pd.concat([pd.read_csv(f) for f in args.plot], ignore_index=True), args.svg or Path("stages.svg"))
+        return
     work = args.work or Path(tempfile.mkdtemp())
     work.mkdir(parents=True, exist_ok=True)
     cli = [sys.executable, "-m", "supplyfit.cli"]
@@ -106,8 +117,42 @@ def main() -> None:
             rows.append({"skus": n, "customers": args.customers or 0, "stage": stage, **r})
             print(rows[-1], flush=True)
     df = pd.DataFrame(rows).drop(columns="tail")
+    df.to_csv(work / "stages.csv", mode="a", header=not (work / "stages.csv").exists(), index=False)
     print(df.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print_growth(df)
+    if args.svg:
+        draw(df, args.svg)
+
+
+def draw(df: pd.DataFrame, path: Path) -> None:
+    """Wall time and peak memory of each stage against the SKUs (the last run of each stage and size), as two
+    line charts in one SVG file (the report's own chart code: no plotting library needed)."""
+    from supplyfit.monitor.svg import Series, lines
+
+    ok = df[df.rc == 0].drop_duplicates(["skus", "customers", "stage"], keep="last").sort_values("skus")
+    charts = [
+        lines(
+            title,
+            [Series(stage, g[column].tolist(), g["skus"].tolist()) for stage, g in ok.groupby("stage", sort=False)],
+            markers=True,
+        )
+        for title, column in CURVES
+    ]
+    path.write_text("<div>" + "".join(charts) + "</div>" if path.suffix == ".html" else _stack(charts))
+    print(f"curves: {path}")
+
+
+def _stack(charts: list[str]) -> str:
+    """The charts (each an <svg> sized by its viewBox) one under the other in a single SVG document."""
+    sizes = [[int(float(v)) for v in c.split("viewBox='", 1)[1].split("'", 1)[0].split()[2:]] for c in charts]
+    placed = [
+        c.replace("<svg ", f"<svg x='0' y='{sum(h for _, h in sizes[:i])}' width='{w}' height='{h}' ", 1).replace(
+            "width='100%' ", "", 1
+        )
+        for i, (c, (w, h)) in enumerate(zip(charts, sizes))
+    ]
+    width, height = max(w for w, _ in sizes), sum(h for _, h in sizes)
+    return f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}'>{''.join(placed)}</svg>"
 
 
 def write_replicated(path: Path, skus: int, source: Path, seed: int = 0) -> int:
