@@ -242,22 +242,15 @@ class Store:
     def has_table(self, name: str) -> bool:
         return bool(scalar(self.con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
 
-    def query(self, sql: str, params: dict[str, Any] | None = None, compact: bool = False) -> pd.DataFrame:
-        """Run SQL with named ``$params`` and return a DataFrame; ``$tenant`` is bound to this store's tenant.
-
-        ``compact``: text columns come as pandas categoricals (through Arrow, dictionary-encoded), for frames of
-        millions of rows whose text repeats (SKU ids, categories): a 4-byte code per row instead of a Python
-        string object (about 60 bytes); a 200k-SKU weekly panel's ids took 1.2 GB as objects."""
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run SQL with named ``$params`` and return a DataFrame; ``$tenant`` is bound to this store's tenant."""
         named = dict(params or {})
         if "$tenant" in sql:
             named.setdefault("tenant", self.tenant)
-        result = self.con.execute(sql, named) if named else self.con.execute(sql)
-        if not compact:
-            return result.df()
-        return result.fetch_arrow_table().to_pandas(strings_to_categorical=True, date_as_object=False)
+        return (self.con.execute(sql, named) if named else self.con.execute(sql)).df()
 
-    def table(self, name: str, where: str = "", columns: str = "*", compact: bool = False) -> pd.DataFrame:
-        """Rows of a table for this tenant (without the tenant column); ``compact`` as in :meth:`query`."""
+    def table(self, name: str, where: str = "", columns: str = "*") -> pd.DataFrame:
+        """Rows of a table for this tenant (without the tenant column)."""
         if not self.has_table(name):
             raise KeyError(f"table {name!r} does not exist yet; run the stage that writes it")
         sql = (
@@ -267,7 +260,7 @@ class Store:
         )
         if where:
             sql += f" AND ({where})"
-        return self.query(sql, compact=compact)
+        return self.query(sql)
 
     def sales(self) -> pd.DataFrame:
         """Product lines (returns included, non-product lines excluded) with the product category."""
