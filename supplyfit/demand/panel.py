@@ -185,6 +185,14 @@ def _zero_fill(weekly: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
     return out
 
 
+def zero_gaps(Y: np.ndarray) -> None:
+    """In place: the missing weeks (NaN) of each series after its first observed one are zero sales; the weeks
+    before it stay NaN (not yet listed)."""
+    observed = ~np.isnan(Y)
+    first = np.where(observed.any(axis=1), np.argmax(observed, axis=1), Y.shape[1])
+    Y[~observed & (np.arange(Y.shape[1])[None, :] >= first[:, None])] = 0.0
+
+
 @dataclass
 class Wide:
     """A panel as a matrix: ``Y[i, t]`` units of series ``ids[i]`` in week ``dates[t]``; NaN before first sale.
@@ -211,9 +219,7 @@ class Wide:
             raise ValueError("panel dates must be Mondays (freq W-MON); use weekly_panel()")
         Y = np.full((len(ids), len(dates)), np.nan)
         Y[row, col] = panel["y"].to_numpy(float)
-        first = np.where(np.isnan(Y), len(dates), np.arange(len(dates))).min(axis=1)
-        after_first = np.arange(len(dates))[None, :] >= first[:, None]
-        Y = np.where(after_first & np.isnan(Y), 0.0, Y)  # gaps after the first observation are zero sales
+        zero_gaps(Y)
 
         def matrix(column: str) -> np.ndarray | None:
             if column not in panel.columns:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..demand import weekly_panel
-from ..demand.panel import FREQ, Wide
+from ..demand.panel import FREQ, Wide, zero_gaps
 from ..store import Store
 from .hotspots import COLUMNS, hotspots, rank
 from .indicators import indicators, scored_reviews
@@ -39,9 +39,7 @@ def stored_panel(store: Store) -> tuple[Wide, pd.Series | None] | None:
         if (col < 0).any():
             raise ValueError("panel dates must be Mondays (freq W-MON); use weekly_panel()")
         Y[index.get_indexer(part.unique_id.astype(str)), col] = part.y.to_numpy(float)
-    observed = ~np.isnan(Y)
-    first = np.where(observed.any(axis=1), np.argmax(observed, axis=1), len(dates))
-    Y[~observed & (np.arange(len(dates))[None, :] >= first[:, None])] = 0.0  # gaps after the first week: no sales
+    zero_gaps(Y)
     categories = None
     if "category" in store.query("SELECT * FROM demand_panel LIMIT 0").columns:
         cats = store.query(
