@@ -1,8 +1,8 @@
 """Real time, end to end: replay a real week of orders into a running server and measure how fast events are
 taken, how soon they show in /live, and how fast /live reads.
 
-The bundled sample's orders up to ``--week`` are loaded, forecasts and the production plan made (`forecast`,
-`plan` stages); then ``supplyfit serve`` runs in its own process and the week's lines are POSTed to
+The orders up to ``--week`` are loaded (``--orders``: the UCI 2009-2010 file beside the checkout, else the
+bundled sample), forecasts and the production plan made (`forecast`, `plan` stages); then ``supplyfit serve`` runs in its own process and the week's lines are POSTed to
 /api/v1/events/orders in batches, by ``--clients`` concurrent clients, in time order. ``--repeat`` replays the
 week that many times (order and event ids suffixed, so each copy is new events) to stream long enough to
 measure. Each client sends its next batch as soon as the last is acknowledged. Reported: events/s (lines sent /
@@ -34,18 +34,21 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+from _common import UCI
+
+from supplyfit.pipeline import sample_path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def prepare(db: Path, week: pd.Timestamp) -> tuple[str, pd.DataFrame, set[str]]:
-    """The store with history before ``week``, forecasts and plan; a writer key; the week's lines; the SKUs
-    forecast for that week."""
+def prepare(db: Path, week: pd.Timestamp, source: Path) -> tuple[str, pd.DataFrame, set[str]]:
+    """The store with the orders of ``source`` (UCI Online Retail columns) before ``week``, forecasts and plan;
+    a writer key; the week's lines; the SKUs forecast for that week."""
     from supplyfit.api import create_key
-    from supplyfit.pipeline import sample_path, stage
+    from supplyfit.pipeline import stage
     from supplyfit.store import Store, load_frame
 
-    orders = pd.read_parquet(sample_path("sample_orders.parquet"))
+    orders = pd.read_parquet(source)
     with Store(db) as st:
         load_frame(st, orders[orders["InvoiceDate"] < week], "orders", "history", db.parent, preset="uci-online-retail")
         for name in ("demand", "supply"):
@@ -188,13 +191,23 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8, help="concurrent senders")
     ap.add_argument("--repeat", type=int, default=30, help="copies of the week streamed")
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument(
+        "--orders",
+        type=Path,
+        default=UCI if UCI.exists() else sample_path("sample_orders.parquet"),
+        help="orders file with UCI Online Retail columns (default: the UCI 2009-2010 file beside the checkout, "
+        "else the bundled sample)",
+    )
     args = ap.parse_args()
     week = pd.Timestamp(args.week)
     with tempfile.TemporaryDirectory(prefix="supplyfit-live-bench-") as tmp:
         db = Path(tmp) / "live.duckdb"
         t = time.perf_counter()
-        key, lines, skus = prepare(db, week)
-        print(f"prepared in {time.perf_counter() - t:.1f} s: {len(lines):,} lines in the week of {week:%Y-%m-%d}")
+        key, lines, skus = prepare(db, week, args.orders)
+        print(
+            f"prepared in {time.perf_counter() - t:.1f} s from {args.orders.name}: {len(lines):,} lines in the week "
+            f"of {week:%Y-%m-%d}"
+        )
         sent = [e for copy in range(args.repeat) for e in events(lines, copy)]
         batches = [sent[i : i + args.batch] for i in range(0, len(sent), args.batch)]
         proc = serve(db, args.port)

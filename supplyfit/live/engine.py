@@ -1,7 +1,8 @@
 """The real-time side of a running server: event writes with group commit, signals on write, the webhook
 outbox's delivery, and the optional watch folder, each on a thread of its own.
 
-Group commit: requests hand their parsed lines to one writer thread and wait. The writer takes everything
+Group commit: requests hand their lines (parsed and laid out as columns on their own threads) to one writer
+thread and wait. The writer takes everything
 queued (up to ``MAX_LINES``), stores each tenant's batches as one load (one transaction, one refresh of
 products and customers), computes the week so far (the new ``/live`` answer, swapped into the cache), answers
 each request with its own counts, and raises the signals (at most every ``SIGNAL_INTERVAL`` per tenant, and as
@@ -24,8 +25,10 @@ from ..api.jobs import run_job
 from ..api.service import Service, lower_priority
 from ..assets import stale
 from ..store import IngestError
-from . import sensing, webhooks
-from .events import EVENTS_FILE, store_events
+from ..store.dimensions import refresh_pending
+from ..store.sql import transaction
+from . import events, sensing, webhooks
+from .events import EVENTS_FILE
 from .signals import Rules, raise_signals
 from .watch import Watcher
 
@@ -54,11 +57,11 @@ class LiveEngine:
 
     def __init__(self, service: Service, options: LiveOptions):
         self.service, self.options = service, options
-        self._queue: queue.Queue[tuple[str, list[Any], Future] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, events.Batch, Future] | None] = queue.Queue()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._weeks: dict[str, tuple[int, sensing.Week]] = {}
+        self._weeks: dict[str, tuple[int, sensing.Week, bytes]] = {}  # generation, week, its /live body
         # the week of a write whose signals are not raised yet (None: not computed, the signals read it)
         self._unsignalled: dict[str, sensing.Week | None] = {}
         self._computed: dict[str, float] = {}  # when each tenant's week was last computed (monotonic)
@@ -91,18 +94,18 @@ class LiveEngine:
     def week(self, tenant: str) -> sensing.Week:
         """The tenant's week so far: as computed after its last write of events while no other write came since
         (a read then filters it, instead of querying), else read now."""
-        generation, known = self._weeks.get(tenant, (-1, None))
+        generation, known, _ = self._weeks.get(tenant, (-1, None, b""))
         if known is not None and generation == self.service.results.generation(tenant):
             return known
         return sensing.week(self.service.cursor(), tenant)
 
-    def submit(self, tenant: str, lines: list[Any]) -> Future:
-        """Queue a batch of parsed lines; the future's result is its :class:`Counts` once they are durable."""
+    def submit(self, tenant: str, batch: events.Batch) -> Future:
+        """Queue a batch of lines; the future's result is its :class:`Counts` once they are durable."""
         fut: Future = Future()
         if self._stop.is_set():
             fut.set_exception(RuntimeError("the server is shutting down"))
         else:
-            self._queue.put((tenant, lines, fut))
+            self._queue.put((tenant, batch, fut))
         return fut
 
     def _forget_aborted(self) -> None:
@@ -160,7 +163,7 @@ class LiveEngine:
                     break
                 taken.append(nxt)
                 lines += len(nxt[1])
-            by_tenant: dict[str, list[tuple[str, list[Any], Future]]] = defaultdict(list)
+            by_tenant: dict[str, list[tuple[str, events.Batch, Future]]] = defaultdict(list)
             for t in taken:
                 by_tenant[t[0]].append(t)
             for tenant, items in by_tenant.items():
@@ -182,18 +185,22 @@ class LiveEngine:
         for tenant in tenants:
             self._signal(tenant)
 
-    def _commit(self, tenant: str, items: list[tuple[str, list[Any], Future]]) -> None:
+    def _commit(self, tenant: str, items: list[tuple[str, events.Batch, Future]]) -> None:
         """Store the items as one load and answer each request. Then, under the write lock (no other write
         between), compute the week so far once and swap it in as the cached ``/live`` answer while clearing the
         tenant's other answers (reads keep hitting the cache), and raise the signals. While more writes queue
         behind this one, the week is computed at most every ``SIGNAL_INTERVAL`` (the cached ``/live`` lags by
-        that much; at 100-line batches the week was a sixth of the writer's time). A group the store refuses
+        that much; at 100-line batches the week was a sixth of the writer's time), and products and customers
+        are rebuilt only with it (they were two fifths of a commit on a real shop's orders). A group the store refuses
         (a batch of ambiguous text numbers) is retried batch by batch, so only that batch fails."""
         svc = self.service
         store = svc.store.scoped(tenant)
         try:
+            # with a week to compute, products and customers are rebuilt first (new SKUs get their category);
+            # under load, only then (a rebuild reads all orders of the SKUs and customers touched)
+            fresh = self._queue.empty() or time.monotonic() - self._computed.get(tenant, 0.0) >= SIGNAL_INTERVAL
             try:
-                counts = store_events(store, [lines for _, lines, _ in items], svc.write_lock)
+                counts = events.store_events(store, [batch for _, batch, _ in items], svc.write_lock, fresh)
             except IngestError as e:
                 if len(items) == 1:
                     items[0][2].set_exception(e)
@@ -205,7 +212,6 @@ class LiveEngine:
                 for _, _, fut in items:
                     fut.set_exception(e)
                 return
-            fresh = self._queue.empty() or time.monotonic() - self._computed.get(tenant, 0.0) >= SIGNAL_INTERVAL
             now: sensing.Week | None = None
             try:
                 if fresh:
@@ -230,12 +236,15 @@ class LiveEngine:
         swapped = False
         try:
             with svc.write_lock:
+                if tenant in self._lagging:  # its last writes may have left products and customers to rebuild
+                    with transaction(store.con):
+                        refresh_pending(store.con, tenant)
                 now = sensing.week(store.con, tenant)
                 body = sensing.answer(now)
                 svc.results.clear(tenant)
                 generation = svc.results.generation(tenant)
                 svc.results.put((tenant, *LIVE_KEY, None, None), body, generation)
-                self._weeks[tenant] = (generation, now)
+                self._weeks[tenant] = (generation, now, body)
                 self._computed[tenant] = time.monotonic()
                 swapped = True
         finally:
@@ -249,12 +258,12 @@ class LiveEngine:
         :meth:`_catch_up_weeks` computes it again; its signals then read the week themselves."""
         svc = self.service
         with svc.write_lock:
-            _, known = self._weeks.get(tenant, (-1, None))
+            _, known, body = self._weeks.get(tenant, (-1, None, b""))
             svc.results.clear(tenant)
             if known is not None:
                 generation = svc.results.generation(tenant)
-                svc.results.put((tenant, *LIVE_KEY, None, None), sensing.answer(known), generation)
-                self._weeks[tenant] = (generation, known)
+                svc.results.put((tenant, *LIVE_KEY, None, None), body, generation)
+                self._weeks[tenant] = (generation, known, body)
         self._lagging.add(tenant)
 
     def _catch_up_weeks(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..store import Store
-from ..store.dimensions import refresh_dimensions
+from ..store.dimensions import defer_dimensions, refresh_dimensions
 from ..store.errors import IngestError
 from ..store.ingest import _KINDS, _new_load, _now, _orders_select, _Staging, mark_failed
 from ..store.mapping import Mapping
@@ -92,8 +93,8 @@ def _is_number(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-def _table(lines: list[Any]) -> pa.Table:
-    """Lines in slot columns, with ``_row`` (1-based) and ``_bad`` (why a line is not a record). Cells are text,
+def _columns(lines: list[Any]) -> pa.Table:
+    """Lines in slot columns, with ``_bad`` (why a line is not a record). Cells are text,
     as a CSV's are, except a number column whose values are all JSON numbers: typed, it needs no guessing of its
     decimal convention (which is most of the validation's cost on a small batch)."""
     records = [line if isinstance(line, dict) else {} for line in lines]
@@ -118,24 +119,54 @@ def _table(lines: list[Any]) -> pa.Table:
         else "line is not a JSON object"
         for i in range(len(lines))
     ]
-    return pa.table(
-        {**cols, "_row": pa.array(range(1, len(lines) + 1), pa.int64()), "_bad": pa.array(bad, pa.string())}
-    )
+    return pa.table({**cols, "_bad": pa.array(bad, pa.string())})
 
 
-def store_events(store: Store, batches: list[list[Any]], lock: AbstractContextManager) -> list[Counts]:
-    """Store the batches (lists of parsed lines) of one tenant as one load; the counts of each batch.
+@dataclass(frozen=True)
+class Batch:
+    """A request's order lines and their columns, laid out on the request's own thread: the writer, which every
+    request waits for, then only joins the batches of a group commit."""
+
+    lines: list[Any]
+    table: pa.Table
+
+    @classmethod
+    def of(cls, lines: list[Any]) -> Batch:
+        return cls(lines, _columns(lines))
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def _joined(batches: list[Batch]) -> pa.Table:
+    """The batches' columns as one table with ``_row`` (1-based over all of them). Batches whose number columns
+    differ in type (JSON numbers in one, text in another) are laid out again together."""
+    tables = [b.table for b in batches]
+    if all(t.schema == tables[0].schema for t in tables):
+        table = pa.concat_tables(tables)
+    else:
+        table = _columns([line for b in batches for line in b.lines])
+    return table.append_column("_row", pa.array(range(1, table.num_rows + 1), pa.int64()))
+
+
+def store_events(
+    store: Store, batches: Sequence[Batch | list[Any]], lock: AbstractContextManager, dimensions: bool = True
+) -> list[Counts]:
+    """Store the batches (:class:`Batch`, or lists of parsed lines) of one tenant as one load; the counts of each
+    batch. Products and customers are rebuilt in the same transaction, or with ``dimensions=False`` marked for the
+    next rebuild (:func:`~supplyfit.store.dimensions.defer_dimensions`).
 
     Validation runs before ``lock``, the transaction (quarantine, orders, event ids, products and customers,
     the load marked ok) inside it."""
-    lines = [line for batch in batches for line in batch]
+    laid = [b if isinstance(b, Batch) else Batch.of(b) for b in batches]
+    lines = [line for b in laid for line in b.lines]
     if not lines:
-        return [Counts() for _ in batches]
+        return [Counts() for _ in laid]
     con = store.con
     # a load's content hash lets a file sent again be skipped; events are deduplicated line by line instead, so
     # their loads get a unique mark that no file's hash can equal (and hashing every line cost a fifth of a load)
     digest = f"{EVENTS_FILE}:{secrets.token_hex(16)}"
-    table = _table(lines)
+    table = _joined(laid)
     con.register("_events", table)
     con.execute("CREATE OR REPLACE TEMP TABLE _src AS SELECT * FROM _events")
     con.unregister("_events")
@@ -172,13 +203,13 @@ def store_events(store: Store, batches: list[list[Any]], lock: AbstractContextMa
                 "INSERT INTO live_events SELECT $tenant, event_id, $load_id, _row FROM _new WHERE event_id IS NOT NULL",
                 params,
             )
-            refresh_dimensions(con, store.tenant, load_id)
+            (refresh_dimensions if dimensions else defer_dimensions)(con, store.tenant, load_id)
             con.execute(
                 "UPDATE loads SET rows_read = ?, stored = ?, quarantined = ?, duplicates = ?, finished = ?, "
                 "status = 'ok' WHERE load_id = ?",
                 [len(lines), stored, quarantined, len(lines) - stored - quarantined, _now(), load_id],
             )
-            counts = _per_batch(store, [len(b) for b in batches])
+            counts = _per_batch(store, [len(b) for b in laid])
             con.execute("COMMIT")
             in_transaction = False
         return counts

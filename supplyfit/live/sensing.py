@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+from scipy import special
 
 Z80 = 1.2815515655446004  # the 90% quantile of a standard normal: q10..q90 spans 2 * Z80 sd
 
@@ -71,9 +73,18 @@ def live(con: duckdb.DuckDBPyConnection, tenant: str, level: str = "sku") -> pd.
 
 def scored(df: pd.DataFrame) -> pd.DataFrame:
     """Add ``score`` and ``p_tail`` to a week-so-far frame (units, expected, yhat_q10, yhat_q90, elapsed) and
-    drop the band: what :func:`live` does after its query, and what Spark's sensing does after its aggregation."""
-    df["score"] = [_score(*r) for r in zip(df["units"], df["expected"], df["yhat_q10"], df["yhat_q90"], df["elapsed"])]
-    df["p_tail"] = [None if s is None else 0.5 * math.erfc(abs(s) / math.sqrt(2)) for s in df["score"]]
+    drop the band: what :func:`live` does after its query, and what Spark's sensing does after its aggregation.
+    ``score`` is the z-score of the units so far under the prorated forecast distribution (see the module
+    docstring), null without a forecast."""
+    units, expected, q10, q90, f = (
+        pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        for c in ("units", "expected", "yhat_q10", "yhat_q90", "elapsed")
+    )
+    spread = np.where(np.isnan(q10) | np.isnan(q90), 0.0, np.maximum(q90 - q10, 0.0) / (2 * Z80))
+    with np.errstate(invalid="ignore"):
+        sd = np.maximum(spread * np.sqrt(f), np.sqrt(np.maximum(expected, 1.0)))
+        df["score"] = np.round((units - expected) / sd, 4)
+    df["p_tail"] = 0.5 * special.erfc(np.abs(df["score"].to_numpy()) / math.sqrt(2))
     return df.drop(columns=["yhat_q10", "yhat_q90"])
 
 
@@ -81,15 +92,6 @@ def elapsed(now: pd.Timestamp) -> tuple[pd.Timestamp, float]:
     """The business week (Monday) of ``now`` and the fraction of it elapsed, as :func:`live`'s SQL computes them."""
     week = now.normalize() - pd.Timedelta(days=now.weekday())
     return week, min(max((now - week).total_seconds() / 604800.0, 1e-4), 1.0)
-
-
-def _score(units: float, expected: float, q10: float, q90: float, f: float) -> float | None:
-    """z-score of ``units`` so far under the prorated forecast distribution (see the module docstring)."""
-    if expected is None or pd.isna(expected):
-        return None
-    spread = max(q90 - q10, 0.0) / (2 * Z80) if not (pd.isna(q10) or pd.isna(q90)) else 0.0
-    sd = max(spread * math.sqrt(f), math.sqrt(max(expected, 1.0)))
-    return round((units - expected) / sd, 4)
 
 
 @dataclass(frozen=True)

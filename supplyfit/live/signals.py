@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ..store import Store
@@ -145,6 +146,7 @@ def raise_signals(store: Store, rules: Rules, week: pd.DataFrame | None = None) 
             [store.tenant, week["week"].iloc[0]],
         ).fetchall()
     }
+    week = _untold(week, rules, told)
     new = [c for c in candidates(con, store.tenant, rules, week) if c["severity"] > told.get((c["kind"], c["sku"]), 0)]
     if not new:
         return 0
@@ -177,6 +179,20 @@ def raise_signals(store: Store, rules: Rules, week: pd.DataFrame | None = None) 
             [utcnow(), store.tenant, first],
         )
     return len(new)
+
+
+def _untold(week: pd.DataFrame, rules: Rules, told: dict[tuple[str, str], int]) -> pd.DataFrame:
+    """The rows of the week that may call for a signal not told yet: past the threshold, at a severity above what
+    was told of their kind (or, above forecast, of their reorder). The exact rules then run on these rows only;
+    building every candidate of a busy week, to drop those already told, was most of a raise."""
+    score = pd.to_numeric(week["score"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    severity = sum((np.abs(score) >= rules.threshold * m).astype(int) for m in ESCALATION)
+    above = score >= 0
+    skus = week["unique_id"].tolist()
+    kinds = np.where(above, "demand_above_forecast", "demand_below_forecast")
+    known = np.array([told.get((k, u), 0) for k, u in zip(kinds, skus)], dtype=int)
+    reorder = np.array([told.get(("reorder", u), 0) for u in skus], dtype=int)
+    return week[(severity > known) | (above & (severity > reorder))]
 
 
 def utcnow() -> dt.datetime:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..assets import Result, declared, stale_stages
 from . import privacy
-from .dimensions import refresh_dimensions
+from .dimensions import refresh_dimensions, refresh_pending
 from .schema import SCHEMA_VERSION, migrate
 from .sql import scalar, transaction
 
@@ -83,6 +83,7 @@ class Store:
                 migrate(self.con)
                 self._protect_personal_data()
                 self._undo_unfinished()
+                refresh_pending(self.con)
 
     def recover(self) -> dict[int, int]:
         """Undo every load not marked ok (as opening the store does); see :meth:`_undo_unfinished`."""

@@ -1,4 +1,5 @@
-"""Products and customers: derived from a tenant's orders, rebuilt inside the transaction that changes them."""
+"""Products and customers: derived from a tenant's orders, rebuilt inside the transaction that changes them, or
+(a stream of event batches under load) left to the next rebuild by a durable mark in the same transaction."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import duckdb
 from . import catalog
 from .sql import scalar
 
+PENDING = "dimensions_pending:"  # meta key + tenant: the first load whose products and customers wait for a rebuild
+
 
 def refresh_dimensions(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int | None = None) -> None:
     """Rebuild ``tenant``'s products and customers from its orders: only the SKUs and customers that load
@@ -14,11 +17,17 @@ def refresh_dimensions(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int
 
     A load touches a small part of a large tenant: rebuilding everything made each small load (a stream of event
     batches) cost time proportional to the tenant's whole history. A tenant's first load touches everything:
-    it skips the per-key filters (a tenth of a first load's time)."""
+    it skips the per-key filters (a tenth of a first load's time). Loads that deferred their rebuild
+    (:func:`defer_dimensions`) are rebuilt too."""
     scope, args = "", [tenant]
+    mark = con.execute("DELETE FROM meta WHERE key = ? RETURNING value", [PENDING + tenant]).fetchone()
+    pending = None if mark is None else mark[0]
     if load_id is not None and _has_other_orders(con, tenant, load_id):
         scope = " AND {col} IN (SELECT {col} FROM orders WHERE tenant = ? AND load_id = ?)"
         args = [tenant, tenant, str(load_id)]
+        if pending is not None:  # and those of the loads that left theirs (and any after them)
+            scope = " AND {col} IN (SELECT {col} FROM orders WHERE tenant = ? AND load_id >= ?)"
+            args = [tenant, tenant, str(min(load_id, int(pending)))]
     prods = con.execute(
         f"""
         SELECT sku, mode(description) AS name, mode(category) AS category,
@@ -58,3 +67,21 @@ def _has_other_orders(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int)
     """Whether ``tenant`` has orders from loads other than ``load_id`` (stops at the first one found)."""
     sql = "SELECT EXISTS (SELECT 1 FROM orders WHERE tenant = ? AND load_id <> ?)"
     return bool(scalar(con, sql, [tenant, load_id]))
+
+
+def defer_dimensions(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int) -> None:
+    """Leave the rebuild of products and customers for load ``load_id`` to the next one, marked in the load's own
+    transaction so that no crash loses it (the store rebuilds what is marked on opening).
+
+    Each rebuild reads every order of the SKUs and customers a load touched: on a stream of event batches it was
+    two fifths of a commit, so under load the events writer rebuilds with every commit that computes the week
+    (at most every half second) instead of with each one."""
+    con.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", [PENDING + tenant, str(load_id)])
+
+
+def refresh_pending(con: duckdb.DuckDBPyConnection, tenant: str | None = None) -> None:
+    """Rebuild the products and customers that loads left to a later rebuild (of ``tenant``, or of every tenant)."""
+    marks = con.execute("SELECT key, value FROM meta WHERE starts_with(key, ?)", [PENDING]).fetchall()
+    for key, first in marks:
+        if tenant is None or key == PENDING + tenant:
+            refresh_dimensions(con, key.removeprefix(PENDING), int(first))

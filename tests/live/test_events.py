@@ -127,3 +127,39 @@ def test_times_with_an_offset_are_converted_and_ambiguous_dates_are_not_guessed(
     assert reasons == [
         f"ambiguous ts: {d} (day-first or month-first?); send ISO 8601 times" for d in ("03/04/2024", "04/03/2024")
     ]
+
+
+def test_deferred_products_and_customers_are_rebuilt_by_the_next_rebuild_or_on_reopening(store_db):
+    """Under load the writer stores events without rebuilding products and customers, marked in the same
+    transaction: the next rebuild (or reopening the store after a crash) brings them to what a rebuild on every
+    load gives."""
+    import threading
+
+    from supplyfit.live.events import store_events
+    from supplyfit.store import Store
+    from supplyfit.store.dimensions import PENDING, refresh_dimensions
+    from supplyfit.store.sql import transaction
+
+    db, _ = store_db
+    dims = "SELECT * FROM products WHERE tenant = 'default' ORDER BY sku"
+    people = "SELECT * FROM customers WHERE tenant = 'default' ORDER BY customer_id"
+    lock = threading.Lock()
+    with Store(db) as st:
+        store_events(st, [[line("D1", sku="NEW1", description="RED MUG", customer_id="c-9", quantity=3)]], lock, False)
+        store_events(st, [[line("D2", sku="A1", customer_id="c-9", unit_price=7.5)]], lock, False)
+        assert st.con.execute("SELECT count(*) FROM products WHERE sku = 'NEW1'").fetchone() == (0,)
+        assert st.con.execute("SELECT count(*) FROM meta WHERE key = ?", [PENDING + "default"]).fetchone() == (1,)
+        before = st.con.execute(dims).df(), st.con.execute(people).df()
+    with Store(db) as st:  # as after a crash: the mark is in the store, the rebuild happens on opening
+        rebuilt = st.con.execute(dims).df(), st.con.execute(people).df()
+        with transaction(st.con):
+            refresh_dimensions(st.con, "default")
+        assert rebuilt[0].equals(st.con.execute(dims).df()) and rebuilt[1].equals(st.con.execute(people).df())
+        assert not before[0].equals(rebuilt[0])
+        assert rebuilt[0].set_index("sku").loc["NEW1", "name"] == "RED MUG"
+        assert st.con.execute("SELECT count(*) FROM meta WHERE key = ?", [PENDING + "default"]).fetchone() == (0,)
+        # a deferred load, then one that rebuilds: that rebuild covers the deferred one's SKUs too
+        store_events(st, [[line("D3", sku="NEW2", description="BLUE BOWL")]], lock, False)
+        store_events(st, [[line("D4", sku="A1")]], lock)
+        assert st.con.execute("SELECT name FROM products WHERE sku = 'NEW2'").fetchone() == ("BLUE BOWL",)
+        assert st.con.execute("SELECT count(*) FROM meta WHERE key = ?", [PENDING + "default"]).fetchone() == (0,)
