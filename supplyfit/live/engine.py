@@ -66,6 +66,7 @@ class LiveEngine:
         self._unsignalled: dict[str, sensing.Week | None] = {}
         self._computed: dict[str, float] = {}  # when each tenant's week was last computed (monotonic)
         self._lagging: set[str] = set()  # tenants whose /live answer is held from before their last write
+        self._deferred: set[str] = set()  # tenants whose last writes left products and customers to rebuild
         self._signalled: dict[str, float] = {}  # when each tenant's signals were last raised (monotonic)
 
     def start(self) -> None:
@@ -196,11 +197,11 @@ class LiveEngine:
         svc = self.service
         store = svc.store.scoped(tenant)
         try:
-            # with a week to compute, products and customers are rebuilt first (new SKUs get their category);
-            # under load, only then (a rebuild reads all orders of the SKUs and customers touched)
-            fresh = self._queue.empty() or time.monotonic() - self._computed.get(tenant, 0.0) >= SIGNAL_INTERVAL
+            # products and customers are rebuilt with the commits that compute the week (their categories count),
+            # not with the others: a rebuild reads all orders of the SKUs and customers a commit touched
+            due = time.monotonic() - self._computed.get(tenant, 0.0) >= SIGNAL_INTERVAL
             try:
-                counts = events.store_events(store, [batch for _, batch, _ in items], svc.write_lock, fresh)
+                counts = events.store_events(store, [batch for _, batch, _ in items], svc.write_lock, due)
             except IngestError as e:
                 if len(items) == 1:
                     items[0][2].set_exception(e)
@@ -212,6 +213,9 @@ class LiveEngine:
                 for _, _, fut in items:
                     fut.set_exception(e)
                 return
+            if not due:
+                self._deferred.add(tenant)
+            fresh = due or self._queue.empty()
             now: sensing.Week | None = None
             try:
                 if fresh:
@@ -236,9 +240,10 @@ class LiveEngine:
         swapped = False
         try:
             with svc.write_lock:
-                if tenant in self._lagging:  # its last writes may have left products and customers to rebuild
+                if tenant in self._deferred:  # writes since the last week left products and customers to rebuild
                     with transaction(store.con):
                         refresh_pending(store.con, tenant)
+                    self._deferred.discard(tenant)
                 now = sensing.week(store.con, tenant)
                 body = sensing.answer(now)
                 svc.results.clear(tenant)
