@@ -130,7 +130,8 @@ class Stream:
             while (batch := self.take()) is not None:
                 units = defaultdict(float)
                 for e in batch:
-                    if e["sku"] in self.probe_skus and e["quantity"] > 0 and not e["order_id"].startswith("C"):
+                    sale = e["quantity"] > 0 < e["unit_price"] and not e["order_id"].startswith("C")
+                    if e["sku"] in self.probe_skus and sale:  # a line /live counts (a free one is quarantined)
                         units[e["sku"]] += e["quantity"]
                 t0 = time.perf_counter()
                 r = c.post("/api/v1/events/orders", json=batch)

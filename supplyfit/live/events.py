@@ -89,6 +89,15 @@ def _cell(value: Any) -> str | None:
     return str(value)[:MAX_CELL]
 
 
+def _text(values: list[Any]) -> pa.Array:
+    """Cells as text of at most MAX_CELL characters. Strings (nearly every cell) go to Arrow as they are and are cut
+    there; a column with any other JSON value goes cell by cell (:func:`_cell`)."""
+    try:
+        return pc.utf8_slice_codeunits(pa.array(values, pa.string()), 0, MAX_CELL)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([_cell(v) for v in values], pa.string())
+
+
 def _is_number(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
@@ -104,7 +113,7 @@ def _columns(lines: list[Any]) -> pa.Table:
         if c in NUMBERS and all(_is_number(v) for v in values):
             cols[SLOT[c]] = pa.array([None if v is None else float(v) for v in values], pa.float64())
         else:
-            cols[SLOT[c]] = pa.array([_cell(v) for v in values], pa.string())
+            cols[SLOT[c]] = _text(values)
     unread = {i: line for i, line in enumerate(lines) if not isinstance(line, dict)}
     if unread:  # keep what was sent (scrubbed like any quarantined cell) with the reason
         description = cols[SLOT["description"]].to_pylist()
