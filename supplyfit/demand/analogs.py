@@ -16,8 +16,9 @@ GAP = 4  # weeks: past items launched this close to a past launch are not its an
 K_ANALOGS, K_WIDE, PRICE_WINDOW = 5, 20, 50
 FEATURES = (
     *("catalogue_20", "catalogue_5", "analogs_5", "analogs_20", "similarity", "category", "price_band", "level"),
-    *("log_price", "season_sin", "season_cos"),
+    *("log_price", "season_sin", "season_cos", "family"),
 )
+FAMILY = 0.3  # text cosine from which two items launched in the same week count as one range (colours, sizes)
 
 
 def require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -170,6 +171,20 @@ def _rolling_median(values: np.ndarray, w: int) -> np.ndarray:
     return np.median(np.lib.stride_tricks.sliding_window_view(values, w), axis=1)
 
 
+def ranges(q: Items) -> np.ndarray:
+    """Per item of ``q``: log1p of the other items of ``q`` launched in the same week with a similar description
+    (text cosine >= FAMILY): the range it is launched in (colours, sizes, motifs of one design), which is how the
+    biggest launches start. For drafts, read from those given to predict with the same launch week (all of them
+    without one): related drafts sent together make a range, unrelated ones do not move each other (a count of
+    all same-week launches did: a planner's batch of unrelated drafts was forecast 1.85x its total)."""
+    week = weeks(q.frame["launch"])
+    out = np.zeros(len(week))
+    for w in np.unique(week):
+        rows = np.flatnonzero(week == w)
+        out[rows] = ((q.X[rows] @ q.X[rows].T).toarray() >= FAMILY).sum(axis=1) - 1
+    return np.log1p(np.maximum(out, 0))
+
+
 def features(
     q: Items, past: Items, logT: np.ndarray, allowed: np.ndarray, catalogue: Items, training: bool, h: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,7 +192,7 @@ def features(
     FEATURES: the median rate of the 20 and 5 nearest items of the ``catalogue``; medians of log1p first-h-week
     totals of the 5 and 20 analogs, of the category, of the PRICE_WINDOW launches nearest in price and of the
     PRICE_WINDOW latest launches whose h weeks were over by the item's launch (the market's level); the analogs'
-    mean score; log price; launch season."""
+    mean score; log price; launch season; the size of its range (see ranges)."""
     idx, val = nearest(q, past, K_WIDE, allowed, training)
     near, near_val = nearest(q, catalogue, K_WIDE, None, training)
     pool = np.flatnonzero(allowed)  # in launch order, as past launches are
@@ -202,5 +217,6 @@ def features(
         q.frame["logp"].to_numpy(),
         np.sin(angle),
         np.cos(angle),
+        ranges(q),
     ]
     return idx, val, F
