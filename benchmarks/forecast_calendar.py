@@ -1,13 +1,15 @@
 """Forecasts on 18 months of real data: rolling origin across the 2010-2011 winter and the 2011 spring.
 
     python benchmarks/forecast_calendar.py [--cutoffs 2010-10-11 2010-11-08 ...] [--models auto imapa ...]
+        [--panel panel.parquet]
 
 Both UCI Online Retail II files go through the store (their overlap is stored once: the store's duplicate count
 is printed), then the weekly panel of SKUs active in the 26 weeks before each cut-off is backtested with h = 8
 for every model, at SKU, category and total level, through ``supplyfit.demand.backtest``. Printed per model and
 level: WRMSSE per cut-off and mean, 80% coverage, and mean band width / mean level (q90 - q10 over the mean
 actual), next to the same for seasonal naive. "best baseline" is the statistical model with the lowest mean SKU
-WRMSSE in this run.
+WRMSSE in this run. ``--panel FILE`` keeps the weekly panel in a parquet file: the first run writes it, later runs
+read it instead of loading the store again (for quick comparisons of models).
 """
 
 from __future__ import annotations
@@ -43,14 +45,26 @@ def real_panel(work: Path) -> pd.DataFrame:
         return weekly_panel(st)
 
 
+def load_panel(cache: Path | None) -> pd.DataFrame:
+    """The real panel, read from ``cache`` when that file exists, else built through the store (and written
+    to ``cache`` when given)."""
+    if cache is not None and cache.exists():
+        return pd.read_parquet(cache)
+    with tempfile.TemporaryDirectory() as tmp:
+        panel = real_panel(Path(tmp))
+    if cache is not None:
+        panel.to_parquet(cache)
+    return panel
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cutoffs", nargs="+", default=CUTOFFS)
     ap.add_argument("--models", nargs="+", default=MODELS)
     ap.add_argument("--h", type=int, default=8)
+    ap.add_argument("--panel", type=Path, help="parquet file to read the panel from, or to write it to")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        panel = real_panel(Path(tmp))
+    panel = load_panel(args.panel)
     print(f"panel: {panel.unique_id.nunique():,} SKUs, {panel.ds.min():%Y-%m-%d} .. {panel.ds.max():%Y-%m-%d}")
     results = []
     for model in args.models:

@@ -21,6 +21,7 @@ import pandas as pd
 CLOSED = 0.5  # a week below half the weeks around it is a close-down, not a slow week
 AROUND = 6  # weeks on either side that make the reference level
 SEASON = 52
+REFERENCE = 13  # weeks before the origin a year ago that the year-ago season is measured against
 
 
 def open_share(total: np.ndarray) -> np.ndarray:
@@ -43,6 +44,33 @@ def ahead(share: np.ndarray, h: int) -> np.ndarray:
     n = len(share)
     idx = n - SEASON + np.arange(h)
     return np.where(idx >= 0, share[np.clip(idx, 0, None)], 1.0) if n else np.ones(h)
+
+
+def season(total: np.ndarray, share: np.ndarray, origin: int, h: int) -> np.ndarray:
+    """The shop's season over the ``h`` weeks from week ``origin``, as it was a year before: per week, the total of
+    the same weeks a year before (that week and one on either side) over the total of the ``REFERENCE`` weeks
+    before the origin a year before, both over open weeks only (``share`` == 1: a close-down is not the season,
+    :func:`ahead` repeats it). 1 where the history does not reach back that far. Only weeks before ``origin`` are
+    read (h < 52).
+
+    On the UCI shop it says what a level cannot: that the weeks after the Christmas close-down sell about 60% of
+    November's, as they did a year before."""
+    total, open_week = np.nan_to_num(np.asarray(total, float)), np.asarray(share) == 1
+
+    def open_mean(lo: int, hi: int) -> float:
+        weeks = np.arange(max(lo, 0), min(hi, origin))
+        weeks = weeks[open_week[weeks]]
+        return float(total[weeks].mean()) if len(weeks) else np.nan
+
+    ref = open_mean(origin - SEASON - REFERENCE, origin - SEASON)
+    out = np.ones(h)
+    if not ref > 0:
+        return out
+    for k in range(h):
+        t = origin + k - SEASON
+        same = open_mean(t - 1, t + 2)
+        out[k] = same / ref if np.isfinite(same) else 1.0
+    return out
 
 
 def public_holidays(country: str, years: range) -> pd.DatetimeIndex:

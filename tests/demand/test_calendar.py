@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from supplyfit.demand import Forecaster
-from supplyfit.demand.calendar import ahead, open_share
+from supplyfit.demand.calendar import ahead, open_share, season
 
 
 def _panel(weeks: int, closed: tuple[int, ...] = (), series: int = 30, seed: int = 0) -> pd.DataFrame:
@@ -39,6 +39,33 @@ def test_the_same_weeks_a_year_later_are_forecast_closed_and_the_weeks_after_are
     assert 0.8 * 600 < total[0] < 1.2 * 600 and 0.8 * 600 < total[4] < 1.2 * 600  # 30 series x 20
     plain = Forecaster(h=6, calendar=False).fit(panel).predict().groupby("ds").yhat.sum().to_numpy()
     assert plain[2] > 400  # without the calendar the close-down is forecast as a normal week
+
+
+def test_season_is_last_years_same_weeks_over_the_weeks_before_them_open_weeks_only():
+    total = np.full(60, 100.0)
+    total[8:20] = 50.0  # a slow season a year before weeks 60..71
+    total[3], share = 0.0, np.ones(60)
+    share[3] = 0.0  # a close-down is not the season: left out of the reference (weeks 0..7)
+    assert np.allclose(season(total, share, 60, 3), [200 / 300, 0.5, 0.5])
+    assert season(total, share, 52, 3).tolist() == [1.0, 1.0, 1.0]  # no weeks before the origin a year ago
+
+
+def test_a_short_history_follows_last_years_season_with_the_calendar_only():
+    """60 weeks at 20 a week per series, except 12 a week in weeks 8..19: the weeks 60..63 ahead, a year after
+    that slow season, are forecast lower than the level; without the calendar they are not."""
+    panel = _panel(60)
+    weeks = pd.DatetimeIndex(sorted(panel.ds.unique()))
+    slow = panel.ds.isin(weeks[8:20])
+    panel.loc[slow, "y"] = np.random.default_rng(1).poisson(12, slow.sum())
+    total = Forecaster(h=4).fit(panel).predict().groupby("ds").yhat.sum().to_numpy()
+    plain = Forecaster(h=4, calendar=False).fit(panel).predict().groupby("ds").yhat.sum().to_numpy()
+    assert 0.8 * 600 < plain.min() and plain.max() < 1.2 * 600  # 30 series x 20
+    assert np.allclose(total[1:] / plain[1:], 0.6, atol=0.1)
+    # five series are too few to tell a shop's season from their noise: no season
+    few = panel[panel.unique_id.isin(sorted(panel.unique_id.unique())[:5])]
+    total = Forecaster(h=4).fit(few).predict().groupby("ds").yhat.sum().to_numpy()
+    plain = Forecaster(h=4, calendar=False).fit(few).predict().groupby("ds").yhat.sum().to_numpy()
+    assert np.allclose(total / plain, 1.0, atol=0.1)
 
 
 def test_a_shop_that_never_closes_gets_the_same_forecasts():
