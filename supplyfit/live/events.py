@@ -152,7 +152,7 @@ def _joined(batches: list[Batch]) -> pa.Table:
     differ in type (JSON numbers in one, text in another) are laid out again together."""
     tables = [b.table for b in batches]
     if all(t.schema == tables[0].schema for t in tables):
-        table = pa.concat_tables(tables)
+        table = pa.concat_tables(tables).combine_chunks()  # one chunk: DuckDB copied 20 chunks in twice the time
     else:
         table = _columns([line for b in batches for line in b.lines])
     return table.append_column("_row", pa.array(range(1, table.num_rows + 1), pa.int64()))

@@ -23,16 +23,18 @@ from scipy import special
 
 Z80 = 1.2815515655446004  # the 90% quantile of a standard normal: q10..q90 spans 2 * Z80 sd
 
+# the business clock first, on its own: given to the week's query as values, its time filter skips the orders'
+# older row groups (joined from a CTE, it scanned them all: 40% of the query on a year of a shop's orders)
+_CLOCK = "SELECT max(ts) AS now, date_trunc('week', max(ts)) AS week FROM orders WHERE tenant = ?"
 _SQL = """
-WITH clock AS (
-    SELECT max(ts) AS now, date_trunc('week', max(ts)) AS week FROM orders WHERE tenant = $tenant),
+WITH clock AS (SELECT $now::TIMESTAMP AS now, $week::TIMESTAMP AS week),
 frac AS (
     SELECT now, week, greatest(least(epoch(now - week) / 604800.0, 1.0), 1e-4) AS f FROM clock),
 lines AS (
     SELECT o.sku, coalesce(o.category, p.category) AS category, o.quantity, o.quantity * o.unit_price AS revenue
-    FROM orders o JOIN frac ON o.ts >= frac.week AND o.ts <= frac.now
-    LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku
-    WHERE o.tenant = $tenant AND o.is_product AND NOT o.is_return AND o.quantity > 0),
+    FROM orders o LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku
+    WHERE o.tenant = $tenant AND o.ts >= $week::TIMESTAMP AND o.ts <= $now::TIMESTAMP
+        AND o.is_product AND NOT o.is_return AND o.quantity > 0),
 sold AS (
     SELECT {key} AS unique_id, sum(quantity) AS units, sum(revenue) AS revenue FROM lines GROUP BY 1),
 fc AS (
@@ -56,7 +58,8 @@ def live(con: duckdb.DuckDBPyConnection, tenant: str, level: str = "sku") -> pd.
         key, cat = "sku", f"(SELECT p.category FROM products p WHERE p.tenant = $tenant AND p.sku = {uid})"
     else:
         key, cat = "'category/' || coalesce(category, 'unknown')", f"substr({uid}, 10)"
-    params: dict[str, Any] = {"tenant": tenant, "level": level}
+    now, week = con.execute(_CLOCK, [tenant]).fetchone() or (None, None)
+    params: dict[str, Any] = {"tenant": tenant, "level": level, "now": now, "week": week}
     sql = _SQL.format(key=key, category=cat)
     try:
         df = con.execute(sql, params).df()
