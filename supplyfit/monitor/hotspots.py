@@ -13,6 +13,10 @@ distribution. It is also the ranking when the history is too short to train the 
 the top 20 of each origin first, so the model spends its capacity on the head of the list, what a buyer acts
 on. Design choices were made on validation dates only (see benchmarks/monitor.py and docs/benchmarks.md).
 An origin with more series than ``MAX_QUERY`` trains on all its graded rows and a seeded sample of the others.
+
+One guard against a season the ranker's origins have not seen (the restart after the Christmas close-down, when
+the history is a year long): when 4-week momentum caught more of the top risers than the ranker did on the
+latest origins whose outcome is known, the list is the rank average of the two (:func:`momentum_leads`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4"
 # precision within noise (4 dates: 0.19 vs 0.20 at 10,000; docs/benchmarks.md).
 MAX_QUERY = 5_000
 LIFT_SHARE = 0.25  # the lift that counts for reach, as a share of a typical k-th largest rise (validation-chosen)
+RECENT = 4  # latest known origins on which the ranker is checked against momentum (validation-chosen, 1-6 tried)
 
 
 def _window(Y: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -208,6 +213,41 @@ def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, spells: Sp
     return model
 
 
+def _top(score: np.ndarray, tie: np.ndarray, known: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest scores among ``known`` rows, ties broken by ``tie`` (higher first)."""
+    return np.lexsort((-tie, -np.where(known, score, -np.inf)))[:k]
+
+
+def _ranks(score: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Each row's rank among ``known`` rows as a share of all rows, 1 for the highest score (ties: earlier row)."""
+    order = np.argsort(-np.where(known, score, -np.inf), kind="stable")
+    r = np.empty(len(score))
+    r[order] = np.arange(len(score), 0, -1) / len(score)
+    return r
+
+
+def momentum_leads(
+    wide: Wide, t: int, horizon: int, k: int, groups: np.ndarray, spells: Spells, origins: int, seed: int
+) -> bool:
+    """Whether 4-week momentum caught more of the ``k`` biggest risers than the ranker on the last ``RECENT``
+    origins whose outcome is known before week ``t``. The ranker there is the one fitted at ``t - horizon`` (on
+    the origins known by then): one extra fit, not one per origin. Around the Christmas close-down the ranker's
+    origins have seen no restart, and momentum, which follows it, led there (docs/benchmarks.md)."""
+    model = _fit_ranker(wide, t - horizon, horizon, groups, spells, origins, seed)
+    if model is None:
+        return False
+    hits = np.zeros(2)
+    for o in range(max(t - horizon - RECENT + 1, horizon), t - horizon + 1):
+        known = ~np.all(np.isnan(wide.Y[:, :o]), axis=1)
+        F = features(wide, o, horizon, groups, spells)
+        rise = _window(wide.Y, o, o + horizon) - _window(wide.Y, o - horizon, o)
+        true = np.argsort(-np.nan_to_num(rise, nan=-np.inf), kind="stable")[:k]
+        gap = F.spell_gap.to_numpy()
+        for i, s in enumerate((model.predict(F[FEATURES]), (F.s4 - F.s4_prev).to_numpy())):
+            hits[i] += len(np.intersect1d(true, _top(s, gap, known, k)))
+    return bool(hits[1] > hits[0])
+
+
 def _weeks(n: int) -> str:
     return "1 week" if n == 1 else f"{n} weeks"
 
@@ -244,9 +284,9 @@ def hotspots(
     ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used
     (default: after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4,
     s4_prev, ya_rise, reach``, best first; ``score`` is the ranker's score (higher = more likely among the
-    biggest unit risers); with fewer than ``horizon + 9`` weeks of history, too few to train it, the score is
-    ``reach`` (ties broken by ``spell_gap``, how far the last spell is below the series' mean spell).
-    """
+    biggest unit risers), or, where 4-week momentum led the ranker lately, the sum of both rank shares (up to
+    2); with fewer than ``horizon + 9`` weeks of history, too few to train it, the score is ``reach`` (ties
+    broken by ``spell_gap``, how far the last spell is below the series' mean spell)."""
     wide = Wide.from_long(panel[["unique_id", "ds", "y"]])  # units only: revenue and price are not features
     cat = (
         panel.drop_duplicates("unique_id").set_index("unique_id")["category"].reindex(wide.ids)
@@ -285,6 +325,8 @@ def rank(
         F = features(wide, t, horizon, cat, spells)
         model = _fit_ranker(wide, t, horizon, cat, spells, origins, seed)
         score = model.predict(F[FEATURES]) if model is not None else F.reach.to_numpy()
+        if model is not None and momentum_leads(wide, t, horizon, k, cat, spells, origins, seed):
+            score = _ranks(score, known) + _ranks((F.s4 - F.s4_prev).to_numpy(), known)
     recent = min(horizon, t)  # a history shorter than the horizon: its whole length
     out = F.assign(
         unique_id=wide.ids,

@@ -1,5 +1,7 @@
 """Hotspots: a clear riser is found, the interface holds, the future is never read."""
 
+import importlib
+
 import numpy as np
 import pandas as pd
 
@@ -169,3 +171,42 @@ def test_the_stored_panel_read_in_batches_is_the_matrix_of_the_long_panel(tmp_pa
     np.testing.assert_array_equal(wide.Y, want.Y)
     assert categories.tolist() == [f"c{int(i[1:]) % 3}" for i in want.ids]
     pd.testing.assert_frame_equal(rank(wide, categories, k=10), hotspots(panel, k=10))
+
+
+class _Stub:
+    """A ranker that scores by 4-week momentum times ``sign``."""
+
+    def __init__(self, sign: float):
+        self.sign = sign
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.sign * (X.s4 - X.s4_prev).to_numpy()
+
+
+def test_momentum_leads_only_when_it_caught_more_of_the_recent_risers(monkeypatch):
+    hot = importlib.import_module("supplyfit.monitor.hotspots")  # the package's name is the function
+    from supplyfit.demand.panel import Wide
+
+    panel = _panel()  # every tenth item ramps up for good: momentum finds them
+    wide = Wide.from_long(panel)
+    t = wide.Y.shape[1]
+    groups = np.full(len(wide.ids), "")
+    spells = hot.Spells(wide.Y, 8, 5)
+    leads = {}
+    for sign in (-1.0, 1.0, None):
+        monkeypatch.setattr(hot, "_fit_ranker", lambda *a, s=sign, **kw: None if s is None else _Stub(s))
+        leads[sign] = hot.momentum_leads(wide, t, 8, 5, groups, spells, 40, 0)
+    assert leads == {-1.0: True, 1.0: False, None: False}  # beaten / level (no switch on a tie) / no ranker
+
+
+def test_when_momentum_led_the_list_is_the_rank_average_of_both(monkeypatch):
+    hot = importlib.import_module("supplyfit.monitor.hotspots")  # the package's name is the function
+
+    panel = _panel()
+    ramp = panel.unique_id == "s07"
+    panel.loc[ramp & (panel.ds >= panel.ds.max() - pd.Timedelta(weeks=12)), "y"] += np.linspace(0, 400, 13)
+    ranker = hotspots(panel, k=10)
+    monkeypatch.setattr(hot, "momentum_leads", lambda *a, **kw: True)
+    blend = hotspots(panel, k=10)
+    assert blend.score.is_monotonic_decreasing and blend.score.between(0, 2).all()
+    assert blend.unique_id.iloc[0] == "s07" and ranker.score.max() != blend.score.max()
