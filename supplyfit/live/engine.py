@@ -2,11 +2,11 @@
 outbox's delivery, and the optional watch folder, each on a thread of its own.
 
 Group commit: requests hand their lines (parsed and laid out as columns on their own threads) to one writer
-thread and wait. The writer takes everything
-queued (up to ``MAX_LINES``), stores each tenant's batches as one load (one transaction, one refresh of
-products and customers), computes the week so far (the new ``/live`` answer, swapped into the cache), answers
-each request with its own counts, and raises the signals (at most every ``SIGNAL_INTERVAL`` per tenant, and as
-soon as writes pause). Under load, many requests share a commit; alone, a request commits at once.
+thread and wait. The writer takes everything queued (up to ``MAX_LINES``), stores each tenant's batches as one
+load (one transaction), computes the week so far (the new ``/live`` answer, swapped into the cache), answers each
+request with its own counts, and raises the signals (at most every ``SIGNAL_INTERVAL`` per tenant, and as soon as
+writes pause). Under load, many requests share a commit, and the week and the rebuild of products and customers
+come with at most one commit every ``SIGNAL_INTERVAL``; alone, a request commits at once.
 """
 
 from __future__ import annotations
@@ -66,7 +66,6 @@ class LiveEngine:
         self._unsignalled: dict[str, sensing.Week | None] = {}
         self._computed: dict[str, float] = {}  # when each tenant's week was last computed (monotonic)
         self._lagging: set[str] = set()  # tenants whose /live answer is held from before their last write
-        self._deferred: set[str] = set()  # tenants whose last writes left products and customers to rebuild
         self._signalled: dict[str, float] = {}  # when each tenant's signals were last raised (monotonic)
 
     def start(self) -> None:
@@ -213,8 +212,6 @@ class LiveEngine:
                 for _, _, fut in items:
                     fut.set_exception(e)
                 return
-            if not due:
-                self._deferred.add(tenant)
             fresh = due or self._queue.empty()
             now: sensing.Week | None = None
             try:
@@ -240,10 +237,8 @@ class LiveEngine:
         swapped = False
         try:
             with svc.write_lock:
-                if tenant in self._deferred:  # writes since the last week left products and customers to rebuild
-                    with transaction(store.con):
-                        refresh_pending(store.con, tenant)
-                    self._deferred.discard(tenant)
+                with transaction(store.con):  # what writes since the last week left to rebuild, if any
+                    refresh_pending(store.con, tenant)
                 now = sensing.week(store.con, tenant)
                 body = sensing.answer(now)
                 svc.results.clear(tenant)

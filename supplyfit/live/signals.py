@@ -43,7 +43,8 @@ class Rules:
     capacity: float | None = None
 
 
-def _severity(score: float, threshold: float) -> int:
+def _severity(score: Any, threshold: float) -> Any:
+    """1, 2 or 3 past the escalation steps, 0 below them (and for NaN); elementwise on arrays."""
     return sum(abs(score) >= threshold * m for m in ESCALATION)
 
 
@@ -186,7 +187,7 @@ def _untold(week: pd.DataFrame, rules: Rules, told: dict[tuple[str, str], int]) 
     was told of their kind (or, above forecast, of their reorder). The exact rules then run on these rows only;
     building every candidate of a busy week, to drop those already told, was most of a raise."""
     score = pd.to_numeric(week["score"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    severity = sum((np.abs(score) >= rules.threshold * m).astype(int) for m in ESCALATION)
+    severity = _severity(score, rules.threshold)
     above = score >= 0
     skus = week["unique_id"].tolist()
     kinds = np.where(above, "demand_above_forecast", "demand_below_forecast")
