@@ -5,8 +5,9 @@ Group commit: requests hand their lines (parsed and laid out as columns on their
 thread and wait. The writer takes everything queued (up to ``MAX_LINES``), stores each tenant's batches as one
 load (one transaction), computes the week so far (the new ``/live`` answer, swapped into the cache), answers each
 request with its own counts, and raises the signals (at most every ``SIGNAL_INTERVAL`` per tenant, and as soon as
-writes pause). Under load, many requests share a commit, and the week and the rebuild of products and customers
-come with at most one commit every ``SIGNAL_INTERVAL``; alone, a request commits at once.
+writes pause). Under load, many requests share a commit, the week comes with at most one commit every
+``SIGNAL_INTERVAL`` and the rebuild of products and customers every ``DIMENSIONS_INTERVAL`` (new SKUs get their
+products with each week); alone, a request commits at once and writes pausing rebuild what is due.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..api.jobs import run_job
 from ..api.service import Service, lower_priority
 from ..assets import stale
 from ..store import IngestError
-from ..store.dimensions import refresh_pending
+from ..store.dimensions import add_new_products, pending_rebuilds, refresh_pending
 from ..store.sql import transaction
 from . import events, sensing, webhooks
 from .events import EVENTS_FILE
@@ -35,6 +36,10 @@ from .watch import Watcher
 log = logging.getLogger("supplyfit.live")
 MAX_LINES = 20_000  # lines in one group commit
 SIGNAL_INTERVAL = 0.5  # s: signals are raised on a write at most this often per tenant, and when writes pause
+# s: under load, products and customers are rebuilt at most this often per tenant (and when writes pause); each
+# rebuild reads every order of every SKU and customer the loads since touched (two fifths of a commit at 100-line
+# batches of a real shop's week, rebuilt every SIGNAL_INTERVAL); new SKUs get their products with each week
+DIMENSIONS_INTERVAL = 5.0
 LIVE_KEY = ("live",)  # cache key of GET /live answers, then (sku, category)
 
 
@@ -65,6 +70,7 @@ class LiveEngine:
         # the week of a write whose signals are not raised yet (None: not computed, the signals read it)
         self._unsignalled: dict[str, sensing.Week | None] = {}
         self._computed: dict[str, float] = {}  # when each tenant's week was last computed (monotonic)
+        self._rebuilt: dict[str, float] = {}  # when each tenant's products and customers were last rebuilt
         self._lagging: set[str] = set()  # tenants whose /live answer is held from before their last write
         self._signalled: dict[str, float] = {}  # when each tenant's signals were last raised (monotonic)
 
@@ -145,8 +151,8 @@ class LiveEngine:
         while True:
             try:
                 item = self._queue.get(timeout=SIGNAL_INTERVAL)
-            except queue.Empty:  # quiet: tell what the last writes called for
-                self._catch_up_weeks()
+            except queue.Empty:  # quiet: rebuild and tell what the last writes called for
+                self._catch_up_weeks(rebuild=True)
                 for tenant in list(self._unsignalled):
                     self._signal(tenant)
                 continue
@@ -191,16 +197,19 @@ class LiveEngine:
         tenant's other answers (reads keep hitting the cache), and raise the signals. While more writes queue
         behind this one, the week is computed at most every ``SIGNAL_INTERVAL`` (the cached ``/live`` lags by
         that much; at 100-line batches the week was a sixth of the writer's time), and products and customers
-        are rebuilt only with it (they were two fifths of a commit on a real shop's orders). A group the store refuses
+        are rebuilt at most every ``DIMENSIONS_INTERVAL`` (they were two fifths of a commit on a real shop's
+        orders). A group the store refuses
         (a batch of ambiguous text numbers) is retried batch by batch, so only that batch fails."""
         svc = self.service
         store = svc.store.scoped(tenant)
         try:
-            # products and customers are rebuilt with the commits that compute the week (their categories count),
-            # not with the others: a rebuild reads all orders of the SKUs and customers a commit touched
-            due = time.monotonic() - self._computed.get(tenant, 0.0) >= SIGNAL_INTERVAL
+            # products and customers are rebuilt every DIMENSIONS_INTERVAL, not with each commit: a rebuild reads
+            # all orders of the SKUs and customers the loads since touched
+            clock = time.monotonic()
+            due = clock - self._computed.get(tenant, 0.0) >= SIGNAL_INTERVAL
+            rebuild = clock - self._rebuilt.get(tenant, 0.0) >= DIMENSIONS_INTERVAL
             try:
-                counts = events.store_events(store, [batch for _, batch, _ in items], svc.write_lock, due)
+                counts = events.store_events(store, [batch for _, batch, _ in items], svc.write_lock, rebuild)
             except IngestError as e:
                 if len(items) == 1:
                     items[0][2].set_exception(e)
@@ -212,6 +221,8 @@ class LiveEngine:
                 for _, _, fut in items:
                     fut.set_exception(e)
                 return
+            if rebuild:
+                self._rebuilt[tenant] = clock
             fresh = due or self._queue.empty()
             now: sensing.Week | None = None
             try:
@@ -230,15 +241,21 @@ class LiveEngine:
         finally:
             store.close()
 
-    def _swap_week(self, store: Any) -> sensing.Week:
+    def _swap_week(self, store: Any, rebuild: bool = False) -> sensing.Week:
         """Compute the tenant's week so far and swap it in as its cached ``/live`` answer, clearing its other
-        answers, all under the write lock; if that fails, the answers are cleared (a read computes them)."""
+        answers, all under the write lock; if that fails, the answers are cleared (a read computes them).
+        First the products and customers that writes left to rebuild are rebuilt (``rebuild``), or only the new
+        SKUs among them get their products (the week's categories need them)."""
         svc, tenant = self.service, store.tenant
         swapped = False
         try:
             with svc.write_lock:
-                with transaction(store.con):  # what writes since the last week left to rebuild, if any
-                    refresh_pending(store.con, tenant)
+                with transaction(store.con):
+                    if rebuild:
+                        refresh_pending(store.con, tenant)
+                        self._rebuilt[tenant] = time.monotonic()
+                    else:
+                        add_new_products(store.con, tenant)
                 now = sensing.week(store.con, tenant)
                 body = sensing.answer(now)
                 svc.results.clear(tenant)
@@ -266,18 +283,23 @@ class LiveEngine:
                 self._weeks[tenant] = (generation, known, body)
         self._lagging.add(tenant)
 
-    def _catch_up_weeks(self) -> None:
+    def _catch_up_weeks(self, rebuild: bool = False) -> None:
         """Compute the week of each tenant whose last one is held and older than ``SIGNAL_INTERVAL`` (its own
-        next write may never come while other tenants keep the queue busy)."""
-        for tenant in list(self._lagging):
-            if time.monotonic() - self._computed.get(tenant, 0.0) >= SIGNAL_INTERVAL:
-                store = self.service.store.scoped(tenant)
-                try:
-                    self._unsignalled[tenant] = self._swap_week(store)
-                except Exception:
-                    log.exception("tenant=%s: computing the week failed", tenant)
-                finally:
-                    store.close()
+        next write may never come while other tenants keep the queue busy), rebuilding its products and customers
+        if they are due. With ``rebuild`` (writes paused), also each tenant whose rebuild was left to later."""
+        clock = time.monotonic()
+        tenants = {t for t in self._lagging if clock - self._computed.get(t, 0.0) >= SIGNAL_INTERVAL}
+        if rebuild:
+            tenants |= pending_rebuilds(self.service.cursor())
+        for tenant in sorted(tenants):
+            store = self.service.store.scoped(tenant)
+            try:
+                due = rebuild or clock - self._rebuilt.get(tenant, 0.0) >= DIMENSIONS_INTERVAL
+                self._unsignalled[tenant] = self._swap_week(store, due)
+            except Exception:
+                log.exception("tenant=%s: computing the week failed", tenant)
+            finally:
+                store.close()
 
     def _signal(self, tenant: str) -> None:
         """Raise the signals of the tenant's week so far (as its last write left it, else read now), with their

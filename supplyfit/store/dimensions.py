@@ -28,29 +28,7 @@ def refresh_dimensions(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int
         if pending is not None:  # and those of the loads that left theirs (and any after them)
             scope = " AND {col} IN (SELECT {col} FROM orders WHERE tenant = ? AND load_id >= ?)"
             args = [tenant, tenant, str(min(load_id, int(pending)))]
-    prods = con.execute(
-        f"""
-        SELECT sku, mode(description) AS name, mode(category) AS category,
-               avg(unit_price) FILTER (WHERE NOT is_return) AS avg_price,
-               min(ts) AS first_sold, max(ts) AS last_sold
-        FROM orders WHERE tenant = ?{scope.format(col="sku")} GROUP BY sku""",
-        args,
-    ).df()
-    prods["category"] = [
-        c if isinstance(c, str) and c else catalog.categorize(n) for c, n in zip(prods["category"], prods["name"])
-    ]
-    prods["attributes"] = [catalog.attributes(n) for n in prods["name"]]
-    prods["is_product"] = [not catalog.is_non_product(s, n) for s, n in zip(prods["sku"], prods["name"])]
-    con.register("_prods", prods)
-    try:
-        con.execute(f"DELETE FROM products WHERE tenant = ?{scope.format(col='sku')}", args)
-        con.execute(
-            """INSERT INTO products SELECT ?, sku, name, category, attributes, is_product, avg_price,
-                       first_sold, last_sold FROM _prods""",
-            [tenant],
-        )
-    finally:
-        con.unregister("_prods")
+    _products(con, tenant, scope.format(col="sku"), args)
     who = scope.format(col="customer_id")
     con.execute(f"DELETE FROM customers WHERE tenant = ?{who}", args)
     con.execute(
@@ -61,6 +39,34 @@ def refresh_dimensions(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int
         FROM orders WHERE tenant = ? AND customer_id IS NOT NULL{who} GROUP BY tenant, customer_id""",
         args,
     )
+
+
+def _products(con: duckdb.DuckDBPyConnection, tenant: str, scope: str, args: list[str]) -> None:
+    """Rebuild the products of ``tenant`` that ``scope`` (a filter on ``sku`` with its ``args`` after the tenant)
+    names, from all their orders."""
+    prods = con.execute(
+        f"""
+        SELECT sku, mode(description) AS name, mode(category) AS category,
+               avg(unit_price) FILTER (WHERE NOT is_return) AS avg_price,
+               min(ts) AS first_sold, max(ts) AS last_sold
+        FROM orders WHERE tenant = ?{scope} GROUP BY sku""",
+        args,
+    ).df()
+    prods["category"] = [
+        c if isinstance(c, str) and c else catalog.categorize(n) for c, n in zip(prods["category"], prods["name"])
+    ]
+    prods["attributes"] = [catalog.attributes(n) for n in prods["name"]]
+    prods["is_product"] = [not catalog.is_non_product(s, n) for s, n in zip(prods["sku"], prods["name"])]
+    con.register("_prods", prods)
+    try:
+        con.execute(f"DELETE FROM products WHERE tenant = ?{scope}", args)
+        con.execute(
+            """INSERT INTO products SELECT ?, sku, name, category, attributes, is_product, avg_price,
+                       first_sold, last_sold FROM _prods""",
+            [tenant],
+        )
+    finally:
+        con.unregister("_prods")
 
 
 def _has_other_orders(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int) -> bool:
@@ -74,9 +80,28 @@ def defer_dimensions(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int) 
     transaction so that no crash loses it (the store rebuilds what is marked on opening).
 
     Each rebuild reads every order of the SKUs and customers a load touched: on a stream of event batches it was
-    two fifths of a commit, so under load the events writer rebuilds with every commit that computes the week
-    (at most every half second) instead of with each one."""
+    two fifths of a commit, so under load the events writer rebuilds every few seconds and when writes pause
+    instead of with each commit (:func:`add_new_products` adds new SKUs meanwhile)."""
     con.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", [PENDING + tenant, str(load_id)])
+
+
+def add_new_products(con: duckdb.DuckDBPyConnection, tenant: str) -> None:
+    """Add the products of SKUs first sold by loads that left their rebuild to a later one; the rebuild itself
+    stays due. A category (what the week so far groups new SKUs by) then waits for no rebuild, while one that
+    reads every order of every SKU a stream touched comes only every few seconds."""
+    mark = con.execute("SELECT value FROM meta WHERE key = ?", [PENDING + tenant]).fetchone()
+    if mark is not None:
+        scope = (
+            " AND sku IN (SELECT sku FROM orders WHERE tenant = ? AND load_id >= ? "
+            "EXCEPT SELECT sku FROM products WHERE tenant = ?)"
+        )
+        _products(con, tenant, scope, [tenant, tenant, mark[0], tenant])
+
+
+def pending_rebuilds(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Tenants whose products and customers loads left to a later rebuild."""
+    marks = con.execute("SELECT key FROM meta WHERE starts_with(key, ?)", [PENDING]).fetchall()
+    return {key.removeprefix(PENDING) for (key,) in marks}
 
 
 def refresh_pending(con: duckdb.DuckDBPyConnection, tenant: str | None = None) -> None:

@@ -137,7 +137,7 @@ def test_deferred_products_and_customers_are_rebuilt_by_the_next_rebuild_or_on_r
 
     from supplyfit.live.events import store_events
     from supplyfit.store import Store
-    from supplyfit.store.dimensions import PENDING, refresh_dimensions
+    from supplyfit.store.dimensions import PENDING, add_new_products, pending_rebuilds, refresh_dimensions
     from supplyfit.store.sql import transaction
 
     db, _ = store_db
@@ -148,7 +148,14 @@ def test_deferred_products_and_customers_are_rebuilt_by_the_next_rebuild_or_on_r
         store_events(st, [[line("D1", sku="NEW1", description="RED MUG", customer_id="c-9", quantity=3)]], lock, False)
         store_events(st, [[line("D2", sku="A1", customer_id="c-9", unit_price=7.5)]], lock, False)
         assert st.con.execute("SELECT count(*) FROM products WHERE sku = 'NEW1'").fetchone() == (0,)
-        assert st.con.execute("SELECT count(*) FROM meta WHERE key = ?", [PENDING + "default"]).fetchone() == (1,)
+        assert pending_rebuilds(st.con) == {"default"}
+        known = st.con.execute("SELECT * FROM products WHERE sku <> 'NEW1' ORDER BY sku").df()
+        with transaction(st.con):  # what the writer does between rebuilds: new SKUs get their products, only them
+            add_new_products(st.con, "default")
+        added = st.con.execute("SELECT name, category FROM products WHERE sku = 'NEW1'").fetchone()
+        assert added == ("RED MUG", "kitchen & dining")
+        assert known.equals(st.con.execute("SELECT * FROM products WHERE sku <> 'NEW1' ORDER BY sku").df())
+        assert pending_rebuilds(st.con) == {"default"}
         before = st.con.execute(dims).df(), st.con.execute(people).df()
     with Store(db) as st:  # as after a crash: the mark is in the store, the rebuild happens on opening
         rebuilt = st.con.execute(dims).df(), st.con.execute(people).df()
@@ -163,3 +170,23 @@ def test_deferred_products_and_customers_are_rebuilt_by_the_next_rebuild_or_on_r
         store_events(st, [[line("D4", sku="A1")]], lock)
         assert st.con.execute("SELECT name FROM products WHERE sku = 'NEW2'").fetchone() == ("BLUE BOWL",)
         assert st.con.execute("SELECT count(*) FROM meta WHERE key = ?", [PENDING + "default"]).fetchone() == (0,)
+
+
+def test_a_write_soon_after_another_shows_new_skus_at_once_and_rebuilds_products_when_writes_pause(server):
+    """The writer rebuilds products and customers at most every DIMENSIONS_INTERVAL: a second write right after a
+    first leaves the rebuild for later, but the week shows its new SKU's category at once, and once writes pause
+    the rebuild comes, clearing the answers read before it."""
+    from .conftest import eventually
+
+    with client(server) as c:
+        c.post("/api/v1/events/orders", json=[line("P1", ts="2024-04-03T09:00:00")]).raise_for_status()
+        later = [line("P2", ts="2024-04-04T18:30:00"), line("P2", sku="N9", description="RED MUG")]
+        assert c.post("/api/v1/events/orders", json=later).json()["accepted"] == 2
+        assert c.get("/api/v1/live", params={"sku": "N9"}).json()["skus"][0]["category"] == "kitchen & dining"
+        c.get("/api/v1/products").raise_for_status()  # an answer cached before the rebuild
+
+        def last_sold() -> str | None:
+            rows = {p["sku"]: p for p in c.get("/api/v1/products").json()}
+            return rows["A1"]["last_sold"] if "N9" in rows else None
+
+        assert eventually(lambda: (last_sold() or "").startswith("2024-04-04T18:30"))
