@@ -4,9 +4,10 @@ A :class:`LaunchForecaster` learns from the past launches in a history (each ite
 analogs by description (Chinese or English: word and character n-grams), category and price, and learned models
 (LightGBM and a linear median regression on the analogs' sales, similar catalogue items' rates, category and
 price-band medians, price and launch season). Which of them forecasts is chosen by validation over several launch
-windows of the history, never one. All of it works on the log of the h-week total, with medians, so that a single
-huge order moves little. Pre-orders update that prior by Bayesian shrinkage; their weight is calibrated on
-synthetic launches only (no real pre-order data was available).
+windows of the history, never one (a history too short for them gets the analogs' median with a wide spread). All
+of it works on the log of the h-week total, with medians, so that a single huge order moves little. Pre-orders
+update that prior by Bayesian shrinkage; their weight is calibrated on synthetic launches only (no real pre-order
+data was available).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .analogs import (
     features,
     past_launches,
     require,
+    weeks,
 )
 
 METHODS = ("analogs", "model", "linear", "blend")
@@ -103,7 +105,7 @@ class LaunchForecaster:
         self.catalogue_ = Items(catalogue, self.text_.transform(catalogue["description"]))
         self.n_launches_ = len(past)
         self.default_launch_ = pd.Timestamp(pd.to_datetime(history["ds"]).max()) + pd.Timedelta(weeks=1)
-        self._share_bank()
+        self._share_bank(self._closed(history))
         self._validate(history, attrs)
         self.models_ = self._train(np.ones(len(past), bool), self.catalogue_, (self.chosen_,))
         return self
@@ -148,7 +150,14 @@ class LaunchForecaster:
         the launches each) of the history from the launches and the catalogue before each; the lowest mean WAPE
         of h-week totals wins (each method's forecast scaled by the factor that minimises its WAPE over all
         windows). The winner's log errors give the prior's offset and spread; the spread is then widened or
-        narrowed until the weekly intervals hold COVERAGE_AIM of the validation weeks."""
+        narrowed until the weekly intervals hold COVERAGE_AIM of the validation weeks.
+
+        Every one of the ``folds`` windows needs 20 launches before it and 10 in it; when one lacks them, nothing
+        is chosen or sized on the others: the analogs' median forecasts (or the method asked for), with no offset
+        and a wide spread (sigma 1 on the log scale, intervals of about x13 from q10 to q90). That is a history
+        barely longer than h (its 'launches' are then the items it sells in its first weeks, all in one or two
+        weeks) or with few launches: on the UCI histories of 9 to 16 weeks, one or two windows remained, and the
+        method and offset (x0.37) chosen on them forecast a third to a twentieth of the launches' median."""
         launch, n = self.past_.frame["launch"], self.n_launches_
         starts = [launch.iloc[int(n * (1 - 0.15 * f))] for f in range(self.folds, 0, -1)]
         candidates = AUTO if self.method == "auto" else (self.method,)
@@ -167,7 +176,7 @@ class LaunchForecaster:
                 rows.append(
                     pd.DataFrame({"start": start, "method": method, "row": np.flatnonzero(block), "pred": pred})
                 )
-        if not rows:  # too few launches to validate: the analogs' median, a wide spread
+        if len(rows) < self.folds * len(candidates):  # a window lacked launches: see the docstring
             self.chosen_ = "analogs" if self.method == "auto" else self.method
             self.offset_, self.shift_, self.sigma_ = 0.0, 0.0, 1.0
             self.validation_ = pd.DataFrame(columns=["start", "method", "wape"])
@@ -199,11 +208,25 @@ class LaunchForecaster:
             coverage[factor] = float(((Y >= q10) & (Y <= q90)).mean())
         self.sigma_ *= min(coverage, key=lambda f: abs(coverage[f] - COVERAGE_AIM))
 
-    def _share_bank(self) -> None:
+    def _closed(self, history: pd.DataFrame) -> np.ndarray:
+        """Per past launch (rows) and week of its life (columns): whether the whole history sold nothing that
+        week, i.e. the shop was closed (the UCI shop between Christmas and New Year)."""
+        total = history["y"].groupby(pd.to_datetime(history["ds"]).to_numpy()).sum()
+        shut = weeks(pd.Series(total.index[total.to_numpy() <= 0]))
+        return np.isin(weeks(self.past_.frame["launch"])[:, None] + np.arange(self.h), shut)
+
+    def _share_bank(self, closed: np.ndarray) -> None:
         """Weekly shares of the h-week total of past launches, by size (quintiles of the total): each of the
-        DRAWS draws of a forecast takes the shape of a past launch of about its size."""
+        DRAWS draws of a forecast takes the shape of a past launch of about its size. A week in which the shop was
+        ``closed`` is a calendar's, not a launch's shape: it takes the launch's mean share of its open weeks (in a
+        history barely longer than h, whose launches all start in its first week or two, a closed week gave every
+        forecast a week of q10 = q90 = 0)."""
         sold = self.logT_ > 0
-        shares, logT = self.Y_[sold] / np.expm1(self.logT_[sold])[:, None], self.logT_[sold]
+        shares, logT, shut = self.Y_[sold] / np.expm1(self.logT_[sold])[:, None], self.logT_[sold], closed[sold]
+        if shut.any():  # the first week, with a sale, is never closed
+            mean = np.where(shut, 0, shares).sum(axis=1, keepdims=True) / (~shut).sum(axis=1, keepdims=True)
+            shares = np.where(shut, mean, shares)
+            shares /= shares.sum(axis=1, keepdims=True)
         self.edges_ = np.quantile(logT, np.linspace(0, 1, SIZE_BINS + 1)[1:-1])
         size = np.searchsorted(self.edges_, logT)
         rng = np.random.default_rng(0)

@@ -256,7 +256,9 @@ class LiveEngine:
                         self._rebuilt[tenant] = time.monotonic()
                     else:
                         add_new_products(store.con, tenant)
-                now = sensing.week(store.con, tenant)
+                known = self._weeks.get(tenant)
+                since = None if known is None or known[1].skus.empty else known[1].skus["now"].iloc[0]
+                now = sensing.week(store.con, tenant, since)
                 body = sensing.answer(now)
                 svc.results.clear(tenant)
                 generation = svc.results.generation(tenant)
