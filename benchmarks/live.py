@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import orjson
 import pandas as pd
 from _common import UCI
 
@@ -155,7 +156,8 @@ class Stream:
                 if not self.pending:
                     time.sleep(0.005)
                     continue
-                shown = {row["sku"]: row["units"] for row in c.get("/api/v1/live").json()["skus"]}
+                view = orjson.loads(c.get("/api/v1/live").content)  # a fifth of json's CPU, taken from the server
+                shown = {row["sku"]: row["units"] for row in view["skus"]}
                 now = time.perf_counter()
                 with self.lock:
                     waiting, self.pending = self.pending, []
