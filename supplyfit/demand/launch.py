@@ -91,7 +91,8 @@ class LaunchForecaster:
     # ---- fit ------------------------------------------------------------------------------------------------------
     def fit(self, history: pd.DataFrame, items: pd.DataFrame) -> Self:
         """Learn from the launches in ``history`` (at most ``max_launches``, the latest); choose the method and
-        the spread by validation."""
+        the spread by validation, or, when the history is too short for all ``folds`` validation windows, use the
+        analogs' median with a wide spread (see ``_validate``). TooFewLaunches under 3 launches."""
         require(history, ("unique_id", "ds", "y"), "history")
         attrs = attributes(items, "items").drop_duplicates("unique_id")
         past = past_launches(history, self.h, self.max_launches).merge(attrs, on="unique_id")
@@ -156,7 +157,7 @@ class LaunchForecaster:
         is chosen or sized on the others: the analogs' median forecasts (or the method asked for), with no offset
         and a wide spread (sigma 1 on the log scale, intervals of about x13 from q10 to q90). That is a history
         barely longer than h (its 'launches' are then the items it sells in its first weeks, all in one or two
-        weeks) or with few launches: on the UCI histories of 9 to 16 weeks, one or two windows remained, and the
+        weeks) or with few launches: on the UCI histories of 9 to 16 weeks, at most two windows remained, and the
         method and offset (x0.37) chosen on them forecast a third to a twentieth of the launches' median."""
         launch, n = self.past_.frame["launch"], self.n_launches_
         starts = [launch.iloc[int(n * (1 - 0.15 * f))] for f in range(self.folds, 0, -1)]
@@ -225,8 +226,8 @@ class LaunchForecaster:
         shares, logT, shut = self.Y_[sold] / np.expm1(self.logT_[sold])[:, None], self.logT_[sold], closed[sold]
         if shut.any():  # the first week, with a sale, is never closed
             mean = np.where(shut, 0, shares).sum(axis=1, keepdims=True) / (~shut).sum(axis=1, keepdims=True)
-            shares = np.where(shut, mean, shares)
-            shares /= shares.sum(axis=1, keepdims=True)
+            filled = np.where(shut, mean, shares)
+            shares = np.where(shut.any(axis=1, keepdims=True), filled / filled.sum(axis=1, keepdims=True), shares)
         self.edges_ = np.quantile(logT, np.linspace(0, 1, SIZE_BINS + 1)[1:-1])
         size = np.searchsorted(self.edges_, logT)
         rng = np.random.default_rng(0)

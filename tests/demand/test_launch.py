@@ -8,7 +8,7 @@ import pytest
 
 from supplyfit.demand import LaunchForecaster
 from supplyfit.demand.analogs import Items, TextSpace, ranges
-from supplyfit.demand.launch import AUTO, METHODS
+from supplyfit.demand.launch import AUTO, METHODS, TooFewLaunches
 
 H = 8
 # product types: (English name, Chinese name, mean units in the first 8 weeks, price)
@@ -264,3 +264,30 @@ def test_runs_on_the_bundled_sample_orders():
     early = panel[panel["ds"] < panel.groupby("unique_id")["ds"].transform("min") + pd.Timedelta(weeks=H)]
     truth = early.groupby("unique_id")["y"].sum()
     assert np.array_equal(listed["first_h_units"].to_numpy(), truth.reindex(listed["analog_id"]).to_numpy())
+
+
+def test_a_history_barely_longer_than_h_falls_back_to_the_analogs_with_a_wide_spread():
+    """A history of 10 weeks, its items all first sold in its first two weeks (what a history barely longer than h
+    holds: 80% from the first week) and the shop closed in its fifth week: one validation window at most, so auto
+    does not choose on it (analogs, no offset, sigma 1); the closed week does not make a week of the forecast
+    vanish (weekly yhat within x2 of the true shape); forecasts positive and finite, q10 < q50 < q90. Shorter than
+    h weeks: no launch to learn from, TooFewLaunches."""
+    past = _launches(300, seed=21, start="2024-01-01", weeks=1)
+    past.loc[240:, "launch"] += pd.Timedelta(weeks=1)
+    history = _history(past, pd.Timestamp("2024-03-04"), seed=22)
+    history.loc[history["ds"] == pd.Timestamp("2024-01-29"), "y"] = 0.0  # the shop closed
+    items = past[["unique_id", "description", "price"]]
+    lf = LaunchForecaster(h=H).fit(history, items)
+    assert lf.chosen_ == "analogs" and lf.validation_.empty
+    assert (lf.offset_, lf.sigma_) == (0.0, 1.0)
+    new = _launches(40, seed=23, start="2024-03-11", weeks=1)
+    fc = lf.predict(new)
+    q = fc[["yhat", "yhat_q10", "yhat_q50", "yhat_q90"]].to_numpy()
+    assert np.isfinite(q).all() and (fc["yhat_q10"] < fc["yhat_q50"]).all() and (fc["yhat_q50"] < fc["yhat_q90"]).all()
+    total = fc.groupby("unique_id")["yhat"].sum().reindex(new["unique_id"]).to_numpy()
+    ratio = total / np.array([TYPES[t][2] for t in new["type"]])
+    assert ((ratio > 0.5) & (ratio < 2)).all(), ratio
+    shape = fc.groupby("week")["yhat"].sum().to_numpy() / total.sum()
+    assert ((shape / SHAPE > 0.5) & (shape / SHAPE < 2)).all(), (shape / SHAPE).round(2)
+    with pytest.raises(TooFewLaunches):
+        LaunchForecaster(h=H).fit(history[history["ds"] < pd.Timestamp("2024-02-19")], items)
