@@ -4,7 +4,7 @@ outbox's delivery, and the optional watch folder, each on a thread of its own.
 Group commit: requests hand their lines (parsed and laid out as columns on their own threads) to one writer
 thread and wait. The writer takes everything queued (up to ``MAX_LINES``), stores each tenant's batches as one
 load (one transaction), computes the week so far (the new ``/live`` answer, swapped into the cache), answers each
-request with its own counts, and raises the signals (at most every ``SIGNAL_INTERVAL`` per tenant, and as soon as
+request with its own counts, and raises the signals (at most every ``RAISE_INTERVAL`` per tenant, and as soon as
 writes pause). Under load, many requests share a commit, the week comes with at most one commit every
 ``SIGNAL_INTERVAL`` and the rebuild of products and customers every ``DIMENSIONS_INTERVAL`` (new SKUs get their
 products with each week); alone, a request commits at once and writes pausing rebuild what is due.
@@ -35,7 +35,11 @@ from .watch import Watcher
 
 log = logging.getLogger("supplyfit.live")
 MAX_LINES = 20_000  # lines in one group commit
-SIGNAL_INTERVAL = 0.5  # s: signals are raised on a write at most this often per tenant, and when writes pause
+SIGNAL_INTERVAL = 0.5  # s: under load, the week so far (/live) is computed at most this often per tenant
+# s: under load, signals are raised at most this often per tenant (and when writes pause): a raise reads the plan
+# and the signals told this week (a tenth of the writer's time at 100-line batches, raised every SIGNAL_INTERVAL);
+# a spike still reaches a webhook within seconds
+RAISE_INTERVAL = 2.0
 # s: under load, products and customers are rebuilt at most this often per tenant (and when writes pause); each
 # rebuild reads every order of every SKU and customer the loads since touched (two fifths of a commit at 100-line
 # batches of a real shop's week, rebuilt every SIGNAL_INTERVAL); new SKUs get their products with each week
@@ -196,10 +200,10 @@ class LiveEngine:
         between), compute the week so far once and swap it in as the cached ``/live`` answer while clearing the
         tenant's other answers (reads keep hitting the cache), and raise the signals. While more writes queue
         behind this one, the week is computed at most every ``SIGNAL_INTERVAL`` (the cached ``/live`` lags by
-        that much; at 100-line batches the week was a sixth of the writer's time), and products and customers
-        are rebuilt at most every ``DIMENSIONS_INTERVAL`` (they were two fifths of a commit on a real shop's
-        orders). A group the store refuses
-        (a batch of ambiguous text numbers) is retried batch by batch, so only that batch fails."""
+        that much; at 100-line batches the week was a sixth of the writer's time), the signals raised at most
+        every ``RAISE_INTERVAL``, and products and customers rebuilt at most every ``DIMENSIONS_INTERVAL`` (they
+        were two fifths of a commit on a real shop's orders). A group the store refuses (a batch of ambiguous text
+        numbers) is retried batch by batch, so only that batch fails."""
         svc = self.service
         store = svc.store.scoped(tenant)
         try:
@@ -234,7 +238,7 @@ class LiveEngine:
                 for (_, _, fut), c in zip(items, counts):
                     fut.set_result(c)
             self._unsignalled[tenant] = now
-            if fresh and time.monotonic() - self._signalled.get(tenant, 0.0) >= SIGNAL_INTERVAL:
+            if fresh and time.monotonic() - self._signalled.get(tenant, 0.0) >= RAISE_INTERVAL:
                 self._signal(tenant)
         except Exception:  # the events are stored and answered; the next write computes the week again
             log.exception("tenant=%s: computing the week failed", tenant)
