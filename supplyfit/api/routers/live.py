@@ -90,19 +90,23 @@ async def order_events(request: Request, ctx: WriterCtx) -> Accepted:
     durable, with a file load's validation, quarantine and pseudonymisation. A retried batch is a no-op: an event
     is known by its `event_id`, else by its natural key (order, SKU, quantity, price)."""
     ndjson = request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-ndjson"
-    try:
-        body = await request.body()
-        lines = await run_in_threadpool(events.parse, body, ndjson)  # off the event loop: reads go on meanwhile
-    except events.BadBody as e:
-        raise HTTPException(422, str(e)) from None
-    if len(lines) > MAX_LINES:
-        raise HTTPException(413, f"{len(lines):,} lines in one request; send at most {MAX_LINES:,}")
-    batch = await run_in_threadpool(events.Batch.of, lines)  # its columns, here: the writer only joins them
+    batch = await run_in_threadpool(_batch, await request.body(), ndjson)  # off the event loop: reads go on
     try:
         counts = await asyncio.wrap_future(request.app.state.live.submit(ctx.who.tenant, batch))
     except IngestError as e:
         raise HTTPException(422, f"{str(e).removeprefix(', ')} (in events: send numbers as JSON numbers)") from None
     return Accepted(**counts.__dict__)
+
+
+def _batch(body: bytes, ndjson: bool) -> events.Batch:
+    """A request's lines, parsed and laid out as columns (the writer then only joins them), on one worker thread."""
+    try:
+        lines = events.parse(body, ndjson)
+    except events.BadBody as e:
+        raise HTTPException(422, str(e)) from None
+    if len(lines) > MAX_LINES:
+        raise HTTPException(413, f"{len(lines):,} lines in one request; send at most {MAX_LINES:,}")
+    return events.Batch.of(lines)
 
 
 @router.get("/live", responses={200: {"description": "{now, week, elapsed, skus: [...], categories: [...]}"}})
