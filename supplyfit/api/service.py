@@ -172,13 +172,15 @@ async def session(request: Request, _key: Annotated[str | None, Depends(api_key)
     return Session(who, request.app.state.service)
 
 
-def writer(s: Annotated[Session, Depends(session)]) -> Session:
+async def writer(s: Annotated[Session, Depends(session)]) -> Session:
+    """The session of a writer or admin key (async: FastAPI runs a plain function on a worker thread)."""
     if not s.who.can("writer"):
         raise HTTPException(403, f"role {s.who.role} cannot write; a writer or admin key is needed")
     return s
 
 
-def admin(s: Annotated[Session, Depends(session)]) -> Session:
+async def admin(s: Annotated[Session, Depends(session)]) -> Session:
+    """The session of an admin key."""
     if not s.who.can("admin"):
         raise HTTPException(403, "only an admin key can manage keys")
     return s
