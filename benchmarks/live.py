@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,10 @@ def events(lines: pd.DataFrame, copy: int) -> list[dict]:
     return out
 
 
-def serve(db: Path, port: int) -> subprocess.Popen:
+def serve(db: Path, port: int, options: Sequence[str] = ()) -> subprocess.Popen:
+    """``supplyfit serve`` on ``db`` in a process of its own (with ``options``), once it answers."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "supplyfit.cli", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "supplyfit.cli", "serve", "--db", str(db), "--port", str(port), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -190,13 +192,14 @@ def reader(url: str, key: str, stop: Any, out: Connection) -> None:
     out.send(times)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def stream_arguments(doc: str, batch: int, clients: int, repeat: int, port: int) -> argparse.ArgumentParser:
+    """The options of a replayed stream (week, batch, clients, repeat, port, orders), with these defaults."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("--week", default="2010-11-15", help="Monday of the week replayed (history ends before it)")
-    ap.add_argument("--batch", type=int, default=1000, help="lines per POST (100-1,000)")
-    ap.add_argument("--clients", type=int, default=8, help="concurrent senders")
-    ap.add_argument("--repeat", type=int, default=30, help="copies of the week streamed")
-    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--batch", type=int, default=batch, help="lines per POST (100-1,000)")
+    ap.add_argument("--clients", type=int, default=clients, help="concurrent senders")
+    ap.add_argument("--repeat", type=int, default=repeat, help="copies of the week streamed")
+    ap.add_argument("--port", type=int, default=port)
     ap.add_argument(
         "--orders",
         type=Path,
@@ -204,7 +207,11 @@ def main() -> None:
         help="orders file with UCI Online Retail columns (default: the UCI 2009-2010 file beside the checkout, "
         "else the bundled sample)",
     )
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = stream_arguments(__doc__, batch=1000, clients=8, repeat=30, port=8765).parse_args()
     week = pd.Timestamp(args.week)
     with tempfile.TemporaryDirectory(prefix="supplyfit-live-bench-") as tmp:
         db = Path(tmp) / "live.duckdb"
