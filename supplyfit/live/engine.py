@@ -26,7 +26,7 @@ from ..api.jobs import run_job
 from ..api.service import Service, lower_priority
 from ..assets import stale
 from ..store import IngestError
-from ..store.dimensions import add_new_products, pending_rebuilds, refresh_pending
+from ..store.dimensions import add_new_products, refresh_pending
 from ..store.sql import transaction
 from . import events, sensing, webhooks
 from .events import EVENTS_FILE
@@ -75,6 +75,7 @@ class LiveEngine:
         self._unsignalled: dict[str, sensing.Week | None] = {}
         self._computed: dict[str, float] = {}  # when each tenant's week was last computed (monotonic)
         self._rebuilt: dict[str, float] = {}  # when each tenant's products and customers were last rebuilt
+        self._deferred: set[str] = set()  # tenants whose loads left products and customers to a later rebuild
         self._lagging: set[str] = set()  # tenants whose /live answer is held from before their last write
         self._signalled: dict[str, float] = {}  # when each tenant's signals were last raised (monotonic)
 
@@ -156,9 +157,7 @@ class LiveEngine:
             try:
                 item = self._queue.get(timeout=SIGNAL_INTERVAL)
             except queue.Empty:  # quiet: rebuild and tell what the last writes called for
-                self._catch_up_weeks(rebuild=True)
-                for tenant in list(self._unsignalled):
-                    self._signal(tenant)
+                self._tend(quiet=True)
                 continue
             if item is None:
                 return
@@ -178,7 +177,20 @@ class LiveEngine:
                 by_tenant[t[0]].append(t)
             for tenant, items in by_tenant.items():
                 self._commit(tenant, items)
-            self._catch_up_weeks()
+            self._tend()
+
+    def _tend(self, quiet: bool = False) -> None:
+        """What is due after a group, or when writes pause (``quiet``): the weeks held back, the rebuilds left
+        to later, the signals not raised (all of them when quiet). An error is logged, never raised: every
+        write waits on this thread."""
+        try:
+            self._catch_up_weeks(rebuild=quiet)
+            clock = time.monotonic()
+            for tenant in list(self._unsignalled):
+                if quiet or clock - self._signalled.get(tenant, 0.0) >= RAISE_INTERVAL:
+                    self._signal(tenant)
+        except Exception:
+            log.exception("catching up after writes failed")
 
     def _catch_up(self) -> None:
         """Raise the signals a process that stopped between storing events and raising them did not."""
@@ -227,6 +239,9 @@ class LiveEngine:
                 return
             if rebuild:
                 self._rebuilt[tenant] = clock
+                self._deferred.discard(tenant)
+            else:
+                self._deferred.add(tenant)
             fresh = due or self._queue.empty()
             now: sensing.Week | None = None
             try:
@@ -254,12 +269,13 @@ class LiveEngine:
         swapped = False
         try:
             with svc.write_lock:
+                if rebuild:  # marked first: a rebuild that fails is tried again DIMENSIONS_INTERVAL later
+                    self._rebuilt[tenant] = time.monotonic()
                 with transaction(store.con):
-                    if rebuild:
-                        refresh_pending(store.con, tenant)
-                        self._rebuilt[tenant] = time.monotonic()
-                    else:
-                        add_new_products(store.con, tenant)
+                    (refresh_pending if rebuild else add_new_products)(store.con, tenant)
+                if rebuild:
+                    self._deferred.discard(tenant)
+                    svc.results.clear(tenant)  # no answer from before the rebuild is served meanwhile
                 known = self._weeks.get(tenant)
                 since = None if known is None or known[1].skus.empty else known[1].skus["now"].iloc[0]
                 now = sensing.week(store.con, tenant, since)
@@ -295,8 +311,9 @@ class LiveEngine:
         if they are due. With ``rebuild`` (writes paused), also each tenant whose rebuild was left to later."""
         clock = time.monotonic()
         tenants = {t for t in self._lagging if clock - self._computed.get(t, 0.0) >= SIGNAL_INTERVAL}
+        tenants |= {t for t in self._deferred if clock - self._rebuilt.get(t, 0.0) >= DIMENSIONS_INTERVAL}
         if rebuild:
-            tenants |= pending_rebuilds(self.service.cursor())
+            tenants |= self._deferred
         for tenant in sorted(tenants):
             store = self.service.store.scoped(tenant)
             try:

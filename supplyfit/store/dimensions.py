@@ -98,12 +98,6 @@ def add_new_products(con: duckdb.DuckDBPyConnection, tenant: str) -> None:
         _products(con, tenant, scope, [tenant, tenant, mark[0], tenant])
 
 
-def pending_rebuilds(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Tenants whose products and customers loads left to a later rebuild."""
-    marks = con.execute("SELECT key FROM meta WHERE starts_with(key, ?)", [PENDING]).fetchall()
-    return {key.removeprefix(PENDING) for (key,) in marks}
-
-
 def refresh_pending(con: duckdb.DuckDBPyConnection, tenant: str | None = None) -> None:
     """Rebuild the products and customers that loads left to a later rebuild (of ``tenant``, or of every tenant)."""
     marks = con.execute("SELECT key, value FROM meta WHERE starts_with(key, ?)", [PENDING]).fetchall()
