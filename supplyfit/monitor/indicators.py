@@ -119,9 +119,12 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return out
 
 
-def _growth(frame: pd.DataFrame, keys: list[str], season: int, freq: str) -> pd.DataFrame:
-    """Adds ``<metric>_pop`` (vs previous period) and ``<metric>_yoy`` (vs the same period a year before)."""
+def _growth(frame: pd.DataFrame, keys: list[str], season: int, freq: str, last: pd.Timestamp) -> pd.DataFrame:
+    """Adds ``<metric>_pop`` (vs previous period) and ``<metric>_yoy`` (vs the same period a year before); none
+    for a period the data end within (``last``): its days so far against a whole period read as a collapse (9
+    days of a December at -63% against November, where the same days were up a third)."""
     frame = frame.sort_values(keys + ["period"])
+    partial = ~complete(frame["period"], freq, last).to_numpy()
     step = pd.DateOffset(weeks=season) if freq == "W" else pd.DateOffset(months=season)
     for offset, suffix in ((PERIOD[freq], "pop"), (step, "yoy")):
         base = frame[keys + ["period"] + METRICS].copy()
@@ -130,7 +133,7 @@ def _growth(frame: pd.DataFrame, keys: list[str], season: int, freq: str) -> pd.
         for m in METRICS:
             before = merged[m].to_numpy(float)
             ratio = np.divide(frame[m].to_numpy(float), before, out=np.full(len(before), np.nan), where=before > 0)
-            frame[f"{m}_{suffix}"] = ratio - 1.0
+            frame[f"{m}_{suffix}"] = np.where(partial, np.nan, ratio - 1.0)
     return frame.reset_index(drop=True)
 
 
@@ -230,7 +233,7 @@ def _indicators(
     last = pd.Timestamp(last)
     starts = _batches(con)
     per_period = _aggregate(con, {"period": "period"}, starts)
-    totals = _growth(per_period, [], season, freq)
+    totals = _growth(per_period, [], season, freq, last)
     totals["complete"] = complete(totals.period, freq, last)
     if not totals.complete.iloc[-1]:
         notes.append(
@@ -246,6 +249,7 @@ def _indicators(
             ["value"],
             season,
             freq,
+            last,
         )
         part["share"] = part.revenue / part.groupby("period").revenue.transform("sum")
         dims.append(part.assign(dimension=d))

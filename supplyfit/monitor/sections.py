@@ -434,7 +434,7 @@ def consumption_section(store: Store, sec: Section) -> None:
     sec.table(
         table,
         "Monthly indicators · 月度指标 (pop = vs previous month, yoy = vs same month a year before; a partial "
-        "month compares fewer days)",
+        "month has none: its days so far are not a month)",
     )
     _structure(store, sec, complete)
     conc, cust = _ind(store, "concentration", "M"), _ind(store, "customers", "M")

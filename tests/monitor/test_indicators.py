@@ -67,6 +67,11 @@ def test_weekly_totals_add_up(lines):
     assert np.isnan(first.revenue_pop) and t.revenue_pop.iloc[1] == pytest.approx(30 / 20 - 1)
     # a year later the same week exists: yoy defined from week 52 on
     assert t.revenue_yoy.iloc[:52].isna().all() and t.revenue_yoy.iloc[56] == pytest.approx(40 / 30 - 1)
+    # the last week is partial (its Tuesday only): no growth against whole weeks, in the totals or any breakdown
+    assert t.revenue_pop.iloc[-2] == pytest.approx(0.0) and t.revenue_yoy.iloc[-2] == pytest.approx(40 / 30 - 1)
+    assert t[[c for c in t.columns if c.endswith(("_pop", "_yoy"))]].iloc[-1].isna().all()
+    last = ind.by_dimension[ind.by_dimension.period == t.index[-1]]
+    assert len(last) and last.revenue_pop.isna().all() and last.units_yoy.isna().all()
 
 
 def test_structure_tables(lines):
