@@ -125,7 +125,7 @@ def _open(db: Path, tenant: str = "default", write: bool = False, create: bool =
     try:
         return Store(db, tenant=tenant, read_only=not (write or create))
     except (RuntimeError, duckdb.Error) as e:
-        raise StoreUnusable(f"{db}: {e}") from e
+        raise StoreUnusable(str(e) if str(e).startswith(str(db)) else f"{db}: {e}") from e
 
 
 def _df_table(df, title: str | None = None, limit: int = 20) -> Table:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,12 @@ class Store:
         try:
             self.con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": STORE_MEMORY})
         except duckdb.IOException as e:
+            held = re.search(r"Could not set lock.*\(PID (\d+)\)", str(e))
+            if held:
+                raise RuntimeError(
+                    f"{self.path} is open in another process (PID {held[1]}; a running `supplyfit serve`?): "
+                    "stop it, or do this through that server's API (keys: POST /api/v1/keys; data: /api/v1/uploads)"
+                ) from None
             if "version number" not in str(e):
                 raise
             raise RuntimeError(

@@ -95,6 +95,15 @@ def test_status_without_store_is_a_clear_error(tmp_path):
     assert p.returncode == 2 and "no store" in p.stderr
 
 
+def test_a_store_held_by_another_process_is_a_clear_error(tmp_path):
+    db = tmp_path / "held.duckdb"
+    with Store(db):  # held, as a running server holds it
+        p = run("keys", "create", "--db", db, "--tenant", "t", "--role", "admin")
+    assert p.returncode == 2 and len(p.stderr.splitlines()) == 1
+    assert "is open in another process" in p.stderr and "POST /api/v1/keys" in p.stderr
+    assert p.stderr.count(str(db)) == 1 and "duckdb.org" not in p.stderr
+
+
 def test_demo_runs_from_any_directory(tmp_path):
     p = run("demo", "--db", tmp_path / "d.duckdb", "--out", tmp_path / "out", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
