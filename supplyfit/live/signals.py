@@ -126,7 +126,7 @@ def _reorder(r, plan: pd.Series, rules: Rules) -> dict:
         "week": f"{r.week:%Y-%m-%d}",
         "severity": _severity(r.score, rules.threshold),
         "reason": f"{r.units:,.0f} units sold by {r.elapsed:.0%} of the week against {r.expected:,.0f} expected "
-        f"(score {r.score:+.1f}): the week heads for {heading:,.0f} against a plan for "
+        f"(score {r.score:+.1f}): the week heads for {heading:,.0f} against a forecast of "
         f"{r.forecast_week:,.0f}; make {qty:,} more (MOQ {rules.moq:g}"
         + (f", capacity {rules.capacity:g}" if rules.capacity is not None else "")
         + ")",
