@@ -36,6 +36,7 @@ class Freshness:
     last_review: pd.Timestamp | None
     last_load: pd.Timestamp | None
     stale: list[str] = field(default_factory=list)
+    reviews: int = 0  # reviews stored, dated or not (a file of undated reviews has no latest review)
 
 
 @dataclass
@@ -163,6 +164,7 @@ def _freshness(store: Store) -> Freshness:
         newest("SELECT max(ts) AS t FROM reviews WHERE tenant = $tenant"),
         newest("SELECT max(finished) AS t FROM loads WHERE tenant = $tenant AND status = 'ok'"),
         stale(store),
+        int(store.query("SELECT count(*) AS n FROM reviews WHERE tenant = $tenant")["n"].iloc[0]),
     )
 
 

@@ -123,8 +123,10 @@ def _briefing_parts(b: Briefing) -> list[str]:
         out.append(f"<p class='kpi'>{line}.</p>")
     f = b.freshness
     out.append("<h3>Data freshness · 数据新鲜度</h3>")
+    undated = f.last_review is None and f.reviews
+    review = f"— ({f.reviews:,} undated · 无日期)" if undated else _when(f.last_review)
     fresh = (
-        f"Latest order · 最新订单 {_when(f.last_order)}; latest review · 最新评论 {_when(f.last_review)}; "
+        f"Latest order · 最新订单 {_when(f.last_order)}; latest review · 最新评论 {review}; "
         f"last load · 最近导入 {_when(f.last_load)}."
     )
     if f.stale:

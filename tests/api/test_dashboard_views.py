@@ -86,6 +86,7 @@ def test_briefing_and_calendar_json_per_tenant(views_server):
     assert all(r["description"] and r["qty"] > 0 for r in body["reorders"])
     assert body["computed"] == {"reorders": True, "rising": True, "complaints": True}
     assert set(body["week"]) == {"start", "days", "units", "forecast", "low", "high"}
+    assert body["freshness"]["reviews"] > 0  # the sample's reviews are undated: counted, with no latest one
     assert len(get(views_server, "/api/v1/briefing?n=3")["reorders"]) == 3
     assert get(views_server, "/api/v1/events") == [
         {
@@ -117,7 +118,7 @@ def test_briefing_and_calendar_json_per_tenant(views_server):
     assert (other["reorders"], other["rising"], other["complaints"], other["week"]) == ([], [], [], None)
     assert other["reorder_total"] == {"lines": 0, "units": 0.0}
     assert other["computed"] == {"reorders": False, "rising": False, "complaints": False}
-    assert other["freshness"] == {"last_order": None, "last_review": None, "last_load": None, "stale": []}
+    assert other["freshness"] == {"last_order": None, "last_review": None, "last_load": None, "stale": [], "reviews": 0}
     assert get(views_server, "/api/v1/events", "b_reader") == []
 
 

@@ -37,6 +37,7 @@ class Freshness(BaseModel):
     last_review: str | None
     last_load: str | None
     stale: list[str] = Field(description="Result tables older than an input: run their stage again")
+    reviews: int = Field(0, description="Reviews stored, dated or not (undated ones give no last_review)")
 
 
 class PlanTotal(BaseModel):
@@ -87,7 +88,11 @@ def as_json(b: Briefing, store: Store) -> dict:
         "rising": _records(b.rising),
         "complaints": _records(b.complaints),
         "week": _week(b.week),
-        "freshness": {**{k: _iso(v) for k, v in asdict(f).items() if k != "stale"}, "stale": f.stale},
+        "freshness": {
+            **{k: _iso(v) for k, v in asdict(f).items() if k not in ("stale", "reviews")},
+            "stale": f.stale,
+            "reviews": f.reviews,
+        },
         "computed": {part: store.has_result(table) for part, table in PARTS.items()},
     }
 

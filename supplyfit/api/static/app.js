@@ -67,7 +67,7 @@ const views = {
     card($("freshness"), "fresh", t("fresh_latest"), f.last_load ? fmt(f.last_load, "time") : t("fresh_none"))
       .dataset.value = f.last_load ?? "";
     card($("freshness"), "orders_until", t("orders_until"), f.last_order ? fmt(f.last_order, "time") : t("none_yet"));
-    card($("freshness"), "reviews_until", t("reviews_until"), f.last_review ? fmt(f.last_review, "time") : t("none_yet"));
+    card($("freshness"), "reviews_until", t("reviews_until"), f.last_review ? fmt(f.last_review, "time") : f.reviews ? t("undated", { n: fmt(f.reviews, "int") }) : t("none_yet"));
     if (b.week) weekCard(b.week);
     $("stale").hidden = !f.stale.length;
     const named = f.stale.slice(0, 5).join(", ") + (f.stale.length > 5 ? t("and_more", {n: f.stale.length - 5}) : "");
