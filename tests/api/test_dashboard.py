@@ -164,5 +164,5 @@ def test_a_table_sorts_filters_and_downloads(page, server):
     header, row = csv.reader(io.StringIO(text))
     assert header == ["商品", "描述", "数量", "每周预测", "原因"]  # descriptions next to codes (/api/v1/products)
     assert [row[0], row[2]] == [first, str(int(qtys[0]))] and row[1]
-    assert row[4].startswith("预测每周约 ") and "本单约够" in row[4]  # the shown text, in the page's language
+    assert row[4].startswith("预测平均每周约 ") and "本单约够预测的" in row[4]  # the shown text, in the page's language
     assert page.errors == []

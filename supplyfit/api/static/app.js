@@ -248,16 +248,30 @@ const views = {
   },
 };
 
-/** Plan rows with why each is made: the forecast weekly demand from the plan's week on, how many weeks the
- * quantity covers at that rate, and the item's hotspot rank when it is rising. */
+/** Weeks of ``ahead`` (forecast rows in week order) whose demand ``qty`` covers, week by week (a week forecast
+ * at 0, such as a close-down, passes covered): an average would count a close-down against the order. */
+function coveredWeeks(qty, ahead) {
+  let left = qty, weeks = 0;
+  for (const x of ahead) {
+    if (x.yhat >= left) return weeks + (x.yhat > 0 ? left / x.yhat : 0);
+    left -= x.yhat;
+    weeks += 1;
+  }
+  return null; // more than the forecast's weeks
+}
+
+/** Plan rows with why each is made: the forecast weekly demand from the plan's week on, how many of those weeks
+ * the quantity covers, and the item's hotspot rank when it is rising. */
 function withWhy(rows, fc, hs) {
   const weekly = new Map();
   (fc || []).forEach((r) => weekly.set(r.unique_id, (weekly.get(r.unique_id) || []).concat([r])));
   const rank = new Map((hs || []).map((r) => [r.unique_id, r.rank]));
   return rows.map((r) => {
-    const ahead = (weekly.get(r.unique_id) || []).filter((x) => x.ds >= r.ds);
+    const ahead = (weekly.get(r.unique_id) || []).filter((x) => x.ds >= r.ds).sort((a, b) => (a.ds < b.ds ? -1 : 1));
     const yhat = ahead.length ? ahead.reduce((s, x) => s + x.yhat, 0) / ahead.length : null;
-    const why = [yhat ? t("why_fc", {fc: fmt(yhat, "int"), c: fmt(r.qty / yhat, "num")}) : "",
+    const weeks = coveredWeeks(r.qty, ahead);
+    const covers = weeks === null ? `> ${ahead.length}` : fmt(weeks, "num");
+    const why = [yhat ? t("why_fc", {fc: fmt(yhat, "int"), c: covers}) : "",
       rank.has(r.unique_id) ? t("why_rising", {r: rank.get(r.unique_id)}) : ""].filter(Boolean).join(t("sep"));
     return {...r, yhat, why};
   });
