@@ -29,7 +29,6 @@ from ..store import IngestError
 from ..store.dimensions import add_new_products, refresh_pending
 from ..store.sql import transaction
 from . import events, sensing, webhooks
-from .events import EVENTS_FILE
 from .signals import Rules, raise_signals
 from .watch import Watcher
 
@@ -193,15 +192,12 @@ class LiveEngine:
             log.exception("catching up after writes failed")
 
     def _catch_up(self) -> None:
-        """Raise the signals a process that stopped between storing events and raising them did not."""
+        """Raise the signals of every tenant's week so far at start: those a process that stopped between storing
+        events and raising them did not, and those of orders loaded from files (the live view scores them, so its
+        signals must not wait for a first event)."""
         probe = self.service.store.scoped("")
         try:
-            tenants = [
-                r[0]
-                for r in probe.con.execute(
-                    f"SELECT DISTINCT tenant FROM loads WHERE status = 'ok' AND starts_with(file, '{EVENTS_FILE}')"
-                ).fetchall()
-            ]
+            tenants = [r[0] for r in probe.con.execute("SELECT DISTINCT tenant FROM orders ORDER BY 1").fetchall()]
         finally:
             probe.close()
         for tenant in tenants:

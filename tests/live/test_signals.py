@@ -88,3 +88,23 @@ def test_signals_a_stopped_process_did_not_raise_are_raised_at_start(store_db):
             ("reorder", "A1"),
             ("demand_below_forecast", "A2"),
         ]
+
+
+def test_orders_loaded_from_a_file_raise_their_signals_when_the_server_starts(store_db, tmp_path):
+    """The live view scores every order of the week, however it came; its signals do not wait for an event."""
+    import httpx
+    import pandas as pd
+
+    from supplyfit.store import Store, ingest
+
+    from .conftest import live_server
+
+    db, keys = store_db
+    week = pd.DataFrame([line("F1", quantity=100, ts=HALF)])
+    week.to_csv(tmp_path / "week.csv", index=False)
+    with Store(db) as st:
+        ingest(st, tmp_path / "week.csv", "orders")
+    with live_server(db) as url, httpx.Client(base_url=url, headers={"X-API-Key": keys["default:reader"]}) as c:
+        raised = eventually(lambda: signals(c)["signals"])
+        assert ("demand_above_forecast", "A1") in [(s["kind"], s["sku"]) for s in raised]
+        assert signals(c, since=raised[-1]["id"])["signals"] == []  # once, not again on every start's reads
