@@ -96,7 +96,8 @@ class _Staging:
             self.decimal = dict.fromkeys(numbers, decimal)
         else:
             found = [parsing.number_evidence(self.store.con, f, self.raw(f)) for f in numbers]
-            decided, note = parsing.settle(found, ".", ",", "--decimal . or --decimal ,")
+            choices = "CLI: --decimal . or --decimal ,; API/dashboard: decimal field"
+            decided, note = parsing.settle(found, ".", ",", choices)
             self.decimal = {f: decided.get(f, ".") for f in numbers}
             self.notes += [f"decimal {note}"] if note else []
         dates = [f for f in DATE_FIELDS if self.is_text(f)]
@@ -108,7 +109,7 @@ class _Staging:
             found,
             parsing.DAY_FIRST,
             parsing.MONTH_FIRST,
-            "--date-format day-first, month-first or a format such as %d/%m/%Y",
+            "CLI: --date-format day-first, month-first or a format such as %d/%m/%Y; API/dashboard: date_format field",
         )
         self.date_order = {f: decided.get(f) for f in dates}
         self.notes += [f"dates {note}"] if note else []
@@ -439,7 +440,8 @@ def ingest(
             file,
             "required column(s) not found: "
             + "; ".join(f"{f} (e.g. {', '.join(h)})" for f, h in hints.items())
-            + f". Columns in the file: {', '.join(names)}. Map one with --map SOURCE={missing[0]}",
+            + f". Columns in the file: {', '.join(names)}. Map a column to {missing[0]} "
+            + f"(CLI: --map SOURCE={missing[0]}; API/dashboard: mapping field SOURCE={missing[0]})",
             column=missing[0],
         )
     unknown = sorted(set(personal or ()) - set(names))

@@ -3,8 +3,9 @@
 "2,5" is 2.5 in a file that writes decimals with a comma and a malformed 25 in one that groups thousands with it;
 "12/01/2024" is 12 January or 1 December. A column's convention is read off every value that only one
 convention can parse. When none decides it, another column of the same file may (a file has one locale), else the
-load fails naming the column and the option that settles it (``--decimal``, ``--date-format``). Decisions run as
-SQL aggregates over the staged rows, so the whole column counts, not a sample.
+load fails naming the column and the option that settles it (CLI ``--decimal``, ``--date-format``; API and
+dashboard ``decimal``, ``date_format``). Decisions run as SQL aggregates over the staged rows, so the whole column
+counts, not a sample.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def settle(evidence: list[Evidence], first: str, second: str, choices: str) -> t
             raise IngestError(
                 "",
                 f"ambiguous: {e.examples[2]!r} reads with {LABELS[first]} and with "
-                f"{LABELS[second]}, and no value in the file tells which. Say it with {choices}",
+                f"{LABELS[second]}, and no value in the file tells which. Say which ({choices})",
                 column=e.column,
             )
         decided[e.column] = next(iter(file_wide))

@@ -157,7 +157,8 @@ def test_ambiguous_values_ask_for_the_option_that_settles_them(tmp_path):
     f.write_text('order_id,sku,quantity,price,ts\nA1,S1,1,"1,234",2024-01-12T09:00:00+09:00\nA2,S1,1,2,11/01/2024\n')
     db = tmp_path / "s.duckdb"
     p = run("ingest", "orders", f, "--db", db)
-    assert p.returncode == 2 and p.stderr.strip().endswith("Say it with --decimal . or --decimal ,")
+    assert p.returncode == 2
+    assert p.stderr.strip().endswith("Say which (CLI: --decimal . or --decimal ,; API/dashboard: decimal field)")
     p = run("ingest", "orders", f, "--db", db, "--decimal", ",")
     assert p.returncode == 2 and "column 'ts': ambiguous" in p.stderr and "--date-format" in p.stderr
     p = run(

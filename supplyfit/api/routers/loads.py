@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, Literal
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from ...store import IngestError, LoadReport, parse_overrides
+from ...store.parsing import DAY_FIRST, MONTH_FIRST
 from ..answers import answer
 from ..errors import errors, scrub_paths
 from ..service import Ctx, Service, WriterCtx
@@ -50,6 +52,12 @@ FORM = {
                 "preset": {"type": "string", "description": "uci-online-retail | reviews-10cats"},
                 "mapping": {"type": "array", "items": {"type": "string"}, "description": "SOURCE=FIELD, repeatable"},
                 "encoding": {"type": "string", "description": "text encoding of a CSV (detected when absent)"},
+                "decimal": {"type": "string", "enum": [".", ","], "description": "decimal separator of text numbers"},
+                "date_format": {
+                    "type": "string",
+                    "description": f"{DAY_FIRST} | {MONTH_FIRST} | a strftime format such as %d/%m/%Y",
+                },
+                "timezone": {"type": "string", "description": "time zone of stored times, e.g. Asia/Shanghai"},
             },
         }
     }
@@ -86,17 +94,56 @@ def _one_text(form: Any, name: str) -> str | None:
     return value
 
 
+def _check_decimal(decimal: str | None) -> str | None:
+    """``decimal`` if it is a separator ingest takes (422 otherwise)."""
+    if decimal and decimal not in (".", ","):
+        raise HTTPException(422, f"decimal must be '.' or ',', not {decimal[:20]!r}")
+    return decimal or None
+
+
+def _strptime_format(fmt: str) -> bool:
+    """Whether ``fmt`` is a strftime format DuckDB parses dates with (a bad directive would fail deep in a load)."""
+    if "%" not in fmt or len(fmt) > 64:
+        return False
+    with duckdb.connect() as con:
+        try:
+            con.execute("SELECT try_strptime('', ?)", [fmt])
+        except duckdb.Error:
+            return False
+    return True
+
+
+def _check_date_format(date_format: str | None) -> str | None:
+    """``date_format`` if it is day-first, month-first or a strftime format (422 otherwise)."""
+    if not date_format or date_format in (DAY_FIRST, MONTH_FIRST) or _strptime_format(date_format):
+        return date_format or None
+    choices = f"{DAY_FIRST}, {MONTH_FIRST} or a format such as %d/%m/%Y"
+    raise HTTPException(422, f"date_format must be {choices}, not {date_format[:64]!r}")
+
+
+def _load_options(form: Any) -> dict[str, Any]:
+    """The form's load options as :func:`ingest` keyword arguments, each checked as the CLI's option is (422)."""
+    encoding = check_encoding(_one_text(form, "encoding"))
+    preset = _one_text(form, "preset")
+    try:
+        mapping = parse_overrides([m if isinstance(m, str) else "" for m in form.getlist("mapping")])
+    except ValueError as e:
+        raise HTTPException(422, str(e)) from None
+    return {
+        "preset": preset,
+        "mapping": mapping,
+        "encoding": encoding,
+        "decimal": _check_decimal(_one_text(form, "decimal")),
+        "date_format": _check_date_format(_one_text(form, "date_format")),
+        "tz": _one_text(form, "timezone") or None,  # ingest checks the zone before it reads the file
+    }
+
+
 def _save_and_load(
-    service: Service,
-    tenant: str,
-    kind: str,
-    file: UploadFile,
-    name: str,
-    preset: str | None,
-    mapping: dict[str, str],
-    encoding: str | None,
+    service: Service, tenant: str, kind: str, file: UploadFile, name: str, options: dict[str, Any]
 ) -> LoadReport:
-    """Copy the spooled part into a private directory under the client's base name, check it, and load it."""
+    """Copy the spooled part into a private directory under the client's base name, check it, and load it with
+    the form's ``options`` (keyword arguments of :func:`ingest`)."""
     with tempfile.TemporaryDirectory(prefix="supplyfit-upload-") as tmp:
         path = Path(tmp) / name
         with open(path, "wb") as out:
@@ -105,7 +152,7 @@ def _save_and_load(
         if path.suffix.lower() == ".xlsx":
             check_xlsx(path)
         try:
-            report = service.load(tenant, path, kind, preset=preset, mapping=mapping, encoding=encoding, name=name)
+            report = service.load(tenant, path, kind, name=name, **options)
         except UNLOADABLE as e:
             raise HTTPException(422, scrub_paths(str(e)) or f"cannot load {name}: {type(e).__name__}") from None
     return report
@@ -120,21 +167,22 @@ def _save_and_load(
 async def upload(kind: Literal["orders", "reviews"], request: Request, ctx: WriterCtx) -> LoadReport:
     """Load a file with the same validation, quarantine and idempotency as `supplyfit ingest`. The body is
     read only after the key and role are checked, spooled to disk as it arrives, and cut off at the upload
-    limit (413) whether or not it declares its length."""
+    limit (413) whether or not it declares its length.
+
+    Form fields besides `file`, all optional, are the CLI's options: `preset`; `mapping` (`SOURCE=FIELD`,
+    repeat the field for several; `--map`); `encoding` (`--encoding`); `decimal`, `.` or `,` (`--decimal`);
+    `date_format`, `day-first`, `month-first` or a strftime format such as `%d/%m/%Y` (`--date-format`);
+    `timezone`, the zone stored times are in, e.g. `Asia/Shanghai` (`--timezone`, default UTC). Without them
+    the columns, separators and date order are detected; when the file leaves one ambiguous or a required
+    column unfound, the 422 names the field that settles it. An invalid value is a 422 (an unknown encoding 400).
+    """
     async with request.form(max_files=1, max_fields=64, max_part_size=64 << 10) as form:
         file = form.get("file")
         if not isinstance(file, UploadFile):
             raise HTTPException(422, "form field 'file' (the file to load) is missing")
         name = client_name(file.filename)
-        encoding = check_encoding(_one_text(form, "encoding"))
-        preset = _one_text(form, "preset")
-        try:
-            mapping = parse_overrides([m if isinstance(m, str) else "" for m in form.getlist("mapping")])
-        except ValueError as e:
-            raise HTTPException(422, str(e)) from None
-        return await run_in_threadpool(
-            _save_and_load, ctx.service, ctx.who.tenant, kind, file, name, preset, mapping, encoding
-        )
+        options = _load_options(form)
+        return await run_in_threadpool(_save_and_load, ctx.service, ctx.who.tenant, kind, file, name, options)
 
 
 def _client_paths(df: pd.DataFrame) -> pd.DataFrame:

@@ -396,6 +396,25 @@ const complaintCols = () => [{key: "rank", label: "rank", kind: "int"}, {key: "c
   {key: "p_negative", label: "p_negative", kind: "pct", digits: 0}, {key: "matched", label: "matched"},
   {key: "text", label: "text"}];
 
+/** The upload form's optional load options as [field, value] pairs: each SOURCE=field of the mapping box (split on
+ * commas, Chinese commas, semicolons or new lines), the decimal separator, the date format (the typed format before
+ * the chosen order) and the time zone; an option left empty is not sent, so the server detects it. */
+function uploadOptions() {
+  const mapping = $("up-mapping").value.split(/[,，;；\n]/).map((m) => m.trim()).filter(Boolean);
+  const dateFormat = $("up-date-fmt").value.trim() || $("up-date").value;
+  return [...mapping.map((m) => ["mapping", m]), ["decimal", $("up-decimal").value], ["date_format", dateFormat],
+    ["timezone", $("up-tz").value.trim()]].filter(([, v]) => v);
+}
+
+/** Show a failed upload's reason; when it names a form field that settles it, mark that input and say to retry. */
+function uploadFailed(detail) {
+  const fields = {"mapping field": "up-mapping", "decimal field": "up-decimal", "date_format field": "up-date"};
+  const need = Object.keys(fields).find((f) => detail.includes(f));
+  Object.values(fields).forEach((id) => $(id).classList.toggle("need", fields[need] === id));
+  $("up-status").textContent = need ? `${detail} ${t("up_retry")}` : detail;
+  if (need) $(fields[need]).focus();
+}
+
 /** Upload the chosen file with XMLHttpRequest (for its upload progress), then show the load report. */
 function upload(ev) {
   ev.preventDefault();
@@ -404,6 +423,7 @@ function upload(ev) {
   const form = new FormData();
   form.append("file", file);
   if ($("up-preset").value) form.append("preset", $("up-preset").value);
+  uploadOptions().forEach(([k, v]) => form.append(k, v));
   const xhr = new XMLHttpRequest();
   xhr.open("POST", "/api/v1/uploads/" + $("up-kind").value);
   xhr.setRequestHeader("X-API-Key", sessionStorage.getItem("sf-key") || "");
@@ -421,8 +441,9 @@ function upload(ev) {
     $("up-send").disabled = false;
     let body = {};
     try { body = JSON.parse(xhr.responseText || "{}"); } catch { body = {}; }
-    if (xhr.status !== 200) { $("up-status").textContent = String(body.detail || xhr.statusText); return; }
+    if (xhr.status !== 200) { uploadFailed(String(body.detail || xhr.statusText)); return; }
     $("up-status").textContent = "";
+    document.querySelectorAll("#up-options .need").forEach((el) => el.classList.remove("need"));
     hasData = hasData || body.stored > 0;
     await loadReport(body);
     await views.data();
