@@ -123,7 +123,7 @@ def detect_encoding(path: str | Path) -> str:
     raise IngestError(
         str(path),
         f"the file is not UTF-8 (line {first} is not) nor GB18030{hint}. "
-        "Say which with --encoding NAME (e.g. --encoding cp1252)",
+        "Say which (CLI: --encoding NAME, e.g. --encoding cp1252; API: encoding field)",
     )
 
 

@@ -214,7 +214,7 @@ def resolve(
     for src, field in (overrides or {}).items():
         if src not in source_columns:
             raise ValueError(
-                f"--map names column {src!r}, which the file does not have "
+                f"the mapping (--map, or the API's mapping field) names column {src!r}, which the file does not have "
                 f"(columns: {', '.join(map(str, source_columns))})"
             )
         explicit[src] = field
