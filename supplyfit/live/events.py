@@ -47,11 +47,13 @@ class BadBody(ValueError):
 
 @dataclass
 class Counts:
-    """What became of one batch: ``accepted + duplicates + quarantined`` is its number of lines."""
+    """What became of one batch: ``accepted + duplicates + quarantined`` is its number of lines; ``load_id``, the
+    load that stored it (shared by the batches of one group commit; None for an empty batch)."""
 
     accepted: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    load_id: int | None = None
 
 
 def parse(body: bytes, ndjson: bool) -> list[Any]:
@@ -218,7 +220,7 @@ def store_events(
                 "status = 'ok' WHERE load_id = ?",
                 [len(lines), stored, quarantined, len(lines) - stored - quarantined, _now(), load_id],
             )
-            counts = _per_batch(store, [len(b) for b in laid])
+            counts = _per_batch(store, [len(b) for b in laid], load_id)
             con.execute("COMMIT")
             in_transaction = False
         return counts
@@ -308,8 +310,8 @@ def _select_new(store: Store, natural: bool) -> None:
     store.con.execute(sql, {"tenant": store.tenant})
 
 
-def _per_batch(store: Store, sizes: list[int]) -> list[Counts]:
-    """Counts of each batch, from its range of rows in the load."""
+def _per_batch(store: Store, sizes: list[int], load_id: int) -> list[Counts]:
+    """Counts of each batch of load ``load_id``, from its range of rows in the load."""
     ends = np.cumsum(sizes)  # batch i holds rows ends[i-1] + 1 .. ends[i]
     accepted, bad = (
         np.bincount(
@@ -320,4 +322,4 @@ def _per_batch(store: Store, sizes: list[int]) -> list[Counts]:
             store.con.execute("SELECT _row - 1 FROM _stg WHERE reason IS NOT NULL").fetchall(),
         )
     )
-    return [Counts(int(a), int(n - a - q), int(q)) for n, a, q in zip(sizes, accepted, bad)]
+    return [Counts(int(a), int(n - a - q), int(q), load_id) for n, a, q in zip(sizes, accepted, bad)]

@@ -35,7 +35,12 @@ def test_bad_lines_are_quarantined_with_their_reason_and_good_ones_accepted(serv
         line("B5", quantity="lots"),
     ]
     with client(server) as c:
-        assert c.post("/api/v1/events/orders", json=lines).json() == {"accepted": 1, "duplicates": 0, "quarantined": 5}
+        r = c.post("/api/v1/events/orders", json=lines)
+        assert r.json() == {"accepted": 1, "duplicates": 0, "quarantined": 5}  # the body is exactly the counts
+        load = c.get(r.headers["location"]).json()  # the load that stored the batch, and its reasons
+        assert (load["rows_read"], load["stored"], load["quarantined"]) == (6, 1, 5)
+        why = c.get("/api/v1/quarantine", params={"load_id": load["load_id"]}).json()
+        assert len(why) == 5 and all(q["reason"] for q in why)
         nd = json.dumps(line("B6")) + "\n{not json\n\n" + json.dumps(line("B7", sku="A2")) + "\n"
         r = c.post("/api/v1/events/orders", content=nd, headers={"content-type": "application/x-ndjson"})
         assert r.json() == {"accepted": 2, "duplicates": 0, "quarantined": 1}
@@ -102,12 +107,12 @@ def test_batches_sharing_a_load_get_their_own_counts(store_db):
         second = [line("G1", event_id="g1"), line("G4"), "junk"]  # g1 was sent by the batch before it
         third = [line("G4"), line("G5", event_id="g5")]
         counts = store_events(st, [first, second, third], threading.Lock())
-        assert counts == [Counts(2, 0, 1), Counts(1, 1, 1), Counts(1, 1, 0)]
         assert st.integrity().empty
-        load = st.con.execute(
-            "SELECT rows_read, stored, quarantined, duplicates FROM loads ORDER BY load_id DESC LIMIT 1"
+        load_id, *load = st.con.execute(
+            "SELECT load_id, rows_read, stored, quarantined, duplicates FROM loads ORDER BY load_id DESC LIMIT 1"
         ).fetchone()
-        assert load == (8, 4, 2, 2)
+        assert counts == [Counts(2, 0, 1, load_id), Counts(1, 1, 1, load_id), Counts(1, 1, 0, load_id)]
+        assert load == [8, 4, 2, 2]
 
 
 def test_times_with_an_offset_are_converted_and_ambiguous_dates_are_not_guessed(server):

@@ -84,18 +84,22 @@ class WebhookInfo(BaseModel):
 
 
 @router.post("/events/orders", response_model=Accepted, status_code=202, responses=errors(403, 413))
-async def order_events(request: Request, ctx: WriterCtx) -> Accepted:
+async def order_events(request: Request, response: Response, ctx: WriterCtx) -> Accepted:
     """Order lines as a JSON array, or NDJSON (`Content-Type: application/x-ndjson`): `order_id, sku, quantity,
     unit_price, ts` and optionally `customer_id, description, channel, region, event_id`. Answered once they are
     durable, with a file load's validation, quarantine and pseudonymisation. A retried batch is a no-op: an event
-    is known by its `event_id`, else by its natural key (order, SKU, quantity, price)."""
+    is known by its `event_id`, else by its natural key (order, SKU, quantity, price). The `Location` header names
+    the load that stored the batch (`GET /api/v1/loads/{id}`); each quarantined line's reason is at
+    `GET /api/v1/quarantine?load_id={id}`."""
     ndjson = request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-ndjson"
     batch = await run_in_threadpool(_batch, await request.body(), ndjson)  # off the event loop: reads go on
     try:
         counts = await asyncio.wrap_future(request.app.state.live.submit(ctx.who.tenant, batch))
     except IngestError as e:
         raise HTTPException(422, f"{str(e).removeprefix(', ')} (in events: send numbers as JSON numbers)") from None
-    return Accepted(**counts.__dict__)
+    if counts.load_id is not None:
+        response.headers["Location"] = f"/api/v1/loads/{counts.load_id}"
+    return Accepted(accepted=counts.accepted, duplicates=counts.duplicates, quarantined=counts.quarantined)
 
 
 def _batch(body: bytes, ndjson: bool) -> events.Batch:
