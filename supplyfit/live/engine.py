@@ -60,6 +60,11 @@ class LiveOptions:
     refresh_every: float | None = None  # s between refreshes of stale results (forecasts, plan, ...); None: never
 
 
+def _elapsed(stamps: dict[str, float], tenant: str, interval: float, clock: float) -> bool:
+    """Whether ``interval`` seconds passed on ``clock`` (monotonic) since the tenant's stamp (always without one)."""
+    return clock - stamps.get(tenant, 0.0) >= interval
+
+
 class LiveEngine:
     """Threads of the real-time side; :meth:`start` after the service opens, :meth:`stop` before it closes."""
 
@@ -186,7 +191,7 @@ class LiveEngine:
             self._catch_up_weeks(rebuild=quiet)
             clock = time.monotonic()
             for tenant in list(self._unsignalled):
-                if quiet or clock - self._signalled.get(tenant, 0.0) >= RAISE_INTERVAL:
+                if quiet or _elapsed(self._signalled, tenant, RAISE_INTERVAL, clock):
                     self._signal(tenant)
         except Exception:
             log.exception("catching up after writes failed")
@@ -218,8 +223,8 @@ class LiveEngine:
             # products and customers are rebuilt every DIMENSIONS_INTERVAL, not with each commit: a rebuild reads
             # all orders of the SKUs and customers the loads since touched
             clock = time.monotonic()
-            due = clock - self._computed.get(tenant, 0.0) >= SIGNAL_INTERVAL
-            rebuild = clock - self._rebuilt.get(tenant, 0.0) >= DIMENSIONS_INTERVAL
+            due = _elapsed(self._computed, tenant, SIGNAL_INTERVAL, clock)
+            rebuild = _elapsed(self._rebuilt, tenant, DIMENSIONS_INTERVAL, clock)
             try:
                 counts = events.store_events(store, [batch for _, batch, _ in items], svc.write_lock, rebuild)
             except IngestError as e:
@@ -249,7 +254,7 @@ class LiveEngine:
                 for (_, _, fut), c in zip(items, counts):
                     fut.set_result(c)
             self._unsignalled[tenant] = now
-            if fresh and time.monotonic() - self._signalled.get(tenant, 0.0) >= RAISE_INTERVAL:
+            if fresh and _elapsed(self._signalled, tenant, RAISE_INTERVAL, time.monotonic()):
                 self._signal(tenant)
         except Exception:  # the events are stored and answered; the next write computes the week again
             log.exception("tenant=%s: computing the week failed", tenant)
@@ -306,14 +311,14 @@ class LiveEngine:
         next write may never come while other tenants keep the queue busy), rebuilding its products and customers
         if they are due. With ``rebuild`` (writes paused), also each tenant whose rebuild was left to later."""
         clock = time.monotonic()
-        tenants = {t for t in self._lagging if clock - self._computed.get(t, 0.0) >= SIGNAL_INTERVAL}
-        tenants |= {t for t in self._deferred if clock - self._rebuilt.get(t, 0.0) >= DIMENSIONS_INTERVAL}
+        tenants = {t for t in self._lagging if _elapsed(self._computed, t, SIGNAL_INTERVAL, clock)}
+        tenants |= {t for t in self._deferred if _elapsed(self._rebuilt, t, DIMENSIONS_INTERVAL, clock)}
         if rebuild:
             tenants |= self._deferred
         for tenant in sorted(tenants):
             store = self.service.store.scoped(tenant)
             try:
-                due = rebuild or clock - self._rebuilt.get(tenant, 0.0) >= DIMENSIONS_INTERVAL
+                due = rebuild or _elapsed(self._rebuilt, tenant, DIMENSIONS_INTERVAL, clock)
                 self._unsignalled[tenant] = self._swap_week(store, due)
             except Exception:
                 log.exception("tenant=%s: computing the week failed", tenant)
