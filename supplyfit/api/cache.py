@@ -116,9 +116,17 @@ class ResultCache:
                 self.lru.put(key, value, approx_bytes(value))
 
     def clear(self, tenant: str) -> None:
+        self.replace(tenant, {})
+
+    def replace(self, tenant: str, entries: dict[tuple, Any]) -> int:
+        """Clear the tenant's answers and keep ``entries`` (keys of that tenant) in their place, in one step: a
+        read meanwhile finds the new answer, never a miss that would compute it again. The new generation."""
         with self._lock:
-            self._generations[tenant] = self.generation(tenant) + 1
+            generation = self._generations[tenant] = self.generation(tenant) + 1
             self.lru.drop(lambda k, _v: k[0] == tenant)
+            for key, value in entries.items():
+                self.lru.put(key, value, approx_bytes(value))
+            return generation
 
 
 class SingleFlight(Generic[V]):

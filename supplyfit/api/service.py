@@ -30,6 +30,9 @@ from .keys import Caller, KeyCache
 T = TypeVar("T")
 BACKGROUND_NICE = 10  # Linux thread niceness of loads, stage jobs and model builds
 READ_CONCURRENCY = 2  # queries at once, one per core: more threads contend for the GIL and stretch the tail
+# request bodies parsed at once (pure Python, holding the GIL): 32 senders' bodies parsed on 32 threads kept the event
+# loop waiting its turn for the GIL, and cached reads took 100+ ms
+PARSE_CONCURRENCY = 2
 
 api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Key from `supplyfit keys create`.")
 
@@ -51,6 +54,7 @@ class Service:
         self.jobs = JobBoard()
         self.inflight: dict[tuple, asyncio.Future] = {}  # answers being fetched; touched on the event loop only
         self.reads = asyncio.Semaphore(READ_CONCURRENCY)
+        self.parses = asyncio.Semaphore(PARSE_CONCURRENCY)
         self._local = threading.local()  # one read cursor per serving thread
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursor_lock = threading.Lock()

@@ -70,3 +70,17 @@ def test_single_flight_builds_once_for_concurrent_callers():
     assert got == ["model"] * 20 and flight.builds == {("t", 1): 1}
     flight.get(("t", 2), lambda: "model 2", replaces=lambda k: k[0] == "t")
     assert flight.lru.get(("t", 1)) is None and flight.builds == {("t", 2): 1}
+
+
+def test_replace_swaps_a_tenants_answers_in_one_step():
+    cache = ResultCache()
+    for tenant in ("a", "b"):
+        for q in ("live", "products"):
+            cache.put((tenant, q), f"old {tenant} {q}", cache.generation(tenant))
+    started = cache.generation("a")  # a read of tenant a begins before the write
+    generation = cache.replace("a", {("a", "live"): "new live"})
+    assert generation == cache.generation("a") == started + 1
+    assert cache.get(("a", "live")) == "new live" and cache.get(("a", "products")) is None
+    assert cache.get(("b", "products")) == "old b products"
+    cache.put(("a", "products"), "stale", started)  # the read that began before is not kept
+    assert cache.get(("a", "products")) is None

@@ -195,3 +195,44 @@ def test_a_write_soon_after_another_shows_new_skus_at_once_and_rebuilds_products
             return rows["A1"]["last_sold"] if "N9" in rows else None
 
         assert eventually(lambda: (last_sold() or "").startswith("2024-04-04T18:30"))
+
+
+def test_live_stays_cached_while_the_writer_recomputes_the_week(store_db, monkeypatch):
+    """A write clears a tenant's cached answers; /live's is replaced in the same step, so no read misses and
+    computes the week itself (under load that took half a second, and every read waited for it). Even the
+    rebuild of products and customers that comes when writes pause keeps the last /live answer until the new
+    one is in."""
+    import threading
+
+    import httpx
+    from servers import serving
+
+    from supplyfit.api import create_app
+    from supplyfit.live import sensing
+    from supplyfit.live.engine import LiveOptions
+
+    from .conftest import eventually
+
+    db, keys = store_db
+    app = create_app(db)
+    app.state.live_options = LiveOptions()
+    cached: list[bool] = []  # per week the writer computed: was a /live answer cached meanwhile?
+    real = sensing.week
+
+    def week(con, tenant, since=None):
+        if threading.current_thread().name == "supplyfit-live-writer":
+            cached.append(app.state.service.results.get((tenant, "live", None, None)) is not None)
+        return real(con, tenant, since)
+
+    monkeypatch.setattr(sensing, "week", week)
+    with serving(app) as url, httpx.Client(base_url=url, headers={"X-API-Key": keys["default:writer"]}) as c:
+        c.post("/api/v1/events/orders", json=[line("P1", ts="2024-04-03T09:00:00")]).raise_for_status()
+        c.post("/api/v1/events/orders", json=[line("P2", ts="2024-04-04T18:30:00")]).raise_for_status()
+
+        def rebuilt() -> bool:
+            rows = {p["sku"]: p for p in c.get("/api/v1/products").json()}
+            return rows["A1"]["last_sold"].startswith("2024-04-04T18:30")
+
+        assert eventually(rebuilt)
+    assert len(cached) >= 3  # the first write's week, the second's, and the rebuild's
+    assert all(cached[1:]), cached  # the first had no answer before it

@@ -92,7 +92,9 @@ async def order_events(request: Request, response: Response, ctx: WriterCtx) -> 
     the load that stored the batch (`GET /api/v1/loads/{id}`); each quarantined line's reason is at
     `GET /api/v1/quarantine?load_id={id}`."""
     ndjson = request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-ndjson"
-    batch = await run_in_threadpool(_batch, await request.body(), ndjson)  # off the event loop: reads go on
+    body = await request.body()
+    async with ctx.service.parses:  # off the event loop, few at once: reads go on
+        batch = await run_in_threadpool(_batch, body, ndjson)
     try:
         counts = await asyncio.wrap_future(request.app.state.live.submit(ctx.who.tenant, batch))
     except IngestError as e:
