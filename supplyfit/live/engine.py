@@ -82,6 +82,7 @@ class LiveEngine:
         self._deferred: set[str] = set()  # tenants whose loads left products and customers to a later rebuild
         self._lagging: set[str] = set()  # tenants whose /live answer is held from before their last write
         self._signalled: dict[str, float] = {}  # when each tenant's signals were last raised (monotonic)
+        self._seen = events.SeenIds()  # the stored event ids' hashes: this thread is their one writer
 
     def start(self) -> None:
         self._forget_aborted()
@@ -226,7 +227,9 @@ class LiveEngine:
             due = _elapsed(self._computed, tenant, SIGNAL_INTERVAL, clock)
             rebuild = _elapsed(self._rebuilt, tenant, DIMENSIONS_INTERVAL, clock)
             try:
-                counts = events.store_events(store, [batch for _, batch, _ in items], svc.write_lock, rebuild)
+                counts = events.store_events(
+                    store, [batch for _, batch, _ in items], svc.write_lock, rebuild, self._seen
+                )
             except IngestError as e:
                 if len(items) == 1:
                     items[0][2].set_exception(e)

@@ -160,15 +160,58 @@ def _joined(batches: list[Batch]) -> pa.Table:
     return table.append_column("_row", pa.array(range(1, table.num_rows + 1), pa.int64()))
 
 
+class SeenIds:
+    """The DuckDB hashes of each tenant's stored event ids, sorted, in the writer's memory (8 bytes an event).
+
+    Event ids are random strings, so no zone map prunes the duplicate check: it read every stored id of the
+    tenant, 22 ms a commit at a million events and 190 ms at ten million. A batch whose ids' hashes are all
+    unknown here is new without reading ``live_events``; a known hash (a retry, or a collision) sends the batch
+    through the exact check. The hashes are read from the store on a tenant's first batch and added after each
+    commit, so they always cover every stored id (removed ones may linger: they only cost an exact check)."""
+
+    MERGE_EVERY = 1 << 16  # hashes added before they are merged into the sorted array
+
+    def __init__(self) -> None:
+        self._sorted: dict[str, np.ndarray] = {}
+        self._added: dict[str, list[np.ndarray]] = {}
+
+    def known(self, con: duckdb.DuckDBPyConnection, tenant: str, hashes: np.ndarray) -> bool:
+        """Whether any of ``hashes`` may be a stored id of the tenant (exactly: is not surely new)."""
+        if tenant not in self._sorted:
+            sql = "SELECT DISTINCT hash(event_id) AS h FROM live_events WHERE tenant = ? ORDER BY h"
+            self._sorted[tenant] = np.asarray(con.execute(sql, [tenant]).fetchnumpy()["h"], dtype=np.uint64)
+            self._added[tenant] = []
+        base = self._sorted[tenant]
+        at = np.minimum(np.searchsorted(base, hashes), max(len(base) - 1, 0))
+        if len(base) and bool(np.any(base[at] == hashes)):
+            return True
+        return any(bool(np.isin(hashes, more).any()) for more in self._added[tenant])
+
+    def add(self, tenant: str, hashes: np.ndarray) -> None:
+        """Hashes of ids just committed (of a tenant :meth:`known` has read)."""
+        added = self._added[tenant]
+        added.append(hashes)
+        if sum(len(a) for a in added) >= self.MERGE_EVERY:  # np.union1d took 14 s on ten million (NumPy 2.4)
+            new = np.sort(np.concatenate(added))
+            base = self._sorted[tenant]
+            self._sorted[tenant] = np.insert(base, np.searchsorted(base, new), new)
+            added.clear()
+
+
 def store_events(
-    store: Store, batches: Sequence[Batch | list[Any]], lock: AbstractContextManager, dimensions: bool = True
+    store: Store,
+    batches: Sequence[Batch | list[Any]],
+    lock: AbstractContextManager,
+    dimensions: bool = True,
+    seen: SeenIds | None = None,
 ) -> list[Counts]:
     """Store the batches (:class:`Batch`, or lists of parsed lines) of one tenant as one load; the counts of each
     batch. Products and customers are rebuilt in the same transaction, or with ``dimensions=False`` marked for the
     next rebuild (:func:`~supplyfit.store.dimensions.defer_dimensions`).
 
     Validation runs before ``lock``, the transaction (quarantine, orders, event ids, products and customers,
-    the load marked ok) inside it."""
+    the load marked ok) inside it. ``seen`` (kept by the one writer of the store's events) spares the duplicate
+    check the reading of every stored id when no id of the batch can be one of them."""
     laid = [b if isinstance(b, Batch) else Batch.of(b) for b in batches]
     lines = [line for b in laid for line in b.lines]
     if not lines:
@@ -200,7 +243,10 @@ def store_events(
             con.register("_rejected", _rejected(store, lines, table, rejected))
         with lock:
             load_id = _new_load(store, "orders", f"{EVENTS_FILE} ({len(lines)} lines)", digest)
-            _select_new(store, natural=bool(scalar(con, "SELECT count(*) FROM _stg WHERE event_id IS NULL")))
+            ids = _hashes(con, "_stg", "reason IS NULL")
+            stored_ids = seen is None or seen.known(con, store.tenant, ids)
+            natural = bool(scalar(con, "SELECT count(*) FROM _stg WHERE event_id IS NULL"))
+            _select_new(store, natural, stored_ids)
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
             if rejected:
@@ -221,8 +267,11 @@ def store_events(
                 [len(lines), stored, quarantined, len(lines) - stored - quarantined, _now(), load_id],
             )
             counts = _per_batch(store, [len(b) for b in laid], load_id)
+            new_ids = _hashes(con, "_new") if seen is not None else None
             con.execute("COMMIT")
             in_transaction = False
+            if seen is not None and new_ids is not None:
+                seen.add(store.tenant, new_ids)
         return counts
     except BaseException as e:
         if in_transaction:
@@ -288,17 +337,26 @@ def _rejected(store: Store, lines: list[Any], table: pa.Table, rejected: list[tu
     return pa.table({"_row": [r for r, _ in rejected], "raw": raws, "reason": [why for _, why in rejected]})
 
 
-def _select_new(store: Store, natural: bool) -> None:
+def _hashes(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE") -> np.ndarray:
+    """DuckDB hashes of the distinct event ids of ``table``'s rows where ``where`` holds."""
+    sql = f"SELECT DISTINCT hash(event_id) AS h FROM {table} WHERE {where} AND event_id IS NOT NULL"
+    return np.asarray(con.execute(sql).fetchnumpy()["h"], dtype=np.uint64)
+
+
+def _select_new(store: Store, natural: bool, stored_ids: bool = True) -> None:
     """``_new``: the valid staged lines not stored before, the first of each event id (or natural key).
 
-    Only the stored ids the batch names are looked at; the stored natural keys only when a line has no id
-    (``natural``), so a stream of identified events does not scan all the tenant's orders each time."""
+    The stored ids are read only when one of the batch's may be among them (``stored_ids``), and then only those
+    the batch names; the stored natural keys only when a line has no id (``natural``), so a stream of identified
+    events does not scan all the tenant's orders each time."""
     keys = ", ".join(KEY)
     sql = """
         CREATE OR REPLACE TEMP TABLE _new AS
         WITH valid AS (SELECT * FROM _stg WHERE reason IS NULL)
         SELECT * FROM valid
-        SEMI JOIN (SELECT min(_row) AS _row FROM valid WHERE event_id IS NOT NULL GROUP BY event_id) f USING (_row)
+        SEMI JOIN (SELECT min(_row) AS _row FROM valid WHERE event_id IS NOT NULL GROUP BY event_id) f USING (_row)"""
+    if stored_ids:
+        sql += """
         ANTI JOIN (SELECT event_id FROM live_events WHERE tenant = $tenant
                    AND event_id IN (SELECT event_id FROM valid)) e USING (event_id)"""
     if natural:
@@ -307,7 +365,7 @@ def _select_new(store: Store, natural: bool) -> None:
         SELECT * FROM valid
         SEMI JOIN (SELECT min(_row) AS _row FROM valid WHERE event_id IS NULL GROUP BY {keys}) f USING (_row)
         ANTI JOIN (SELECT {keys} FROM orders WHERE tenant = $tenant) o USING ({keys})"""
-    store.con.execute(sql, {"tenant": store.tenant})
+    store.con.execute(sql, {"tenant": store.tenant} if "$tenant" in sql else {})
 
 
 def _per_batch(store: Store, sizes: list[int], load_id: int) -> list[Counts]:

@@ -236,3 +236,50 @@ def test_live_stays_cached_while_the_writer_recomputes_the_week(store_db, monkey
         assert eventually(rebuilt)
     assert len(cached) >= 3  # the first write's week, the second's, and the rebuild's
     assert all(cached[1:]), cached  # the first had no answer before it
+
+
+def test_remembered_ids_skip_the_stored_ones_only_when_no_id_can_be_among_them(store_db):
+    """The writer remembers the stored ids' hashes; a retry is still a duplicate, in the same process and in a
+    new one (the hashes read back from the store), and so is an id stored in the same load as a new one."""
+    import threading
+
+    import numpy as np
+
+    from supplyfit.live.events import SeenIds, store_events
+    from supplyfit.store import Store
+
+    db, _ = store_db
+    lock = threading.Lock()
+    with Store(db) as st:
+        seen = SeenIds()
+        first = store_events(st, [[line("H1", event_id="h1"), line("H2", event_id="h2")]], lock, seen=seen)
+        assert [(c.accepted, c.duplicates) for c in first] == [(2, 0)]
+        mixed = [line("H2", event_id="h2"), line("H3", event_id="h3")]  # a retried id and a new one
+        assert [(c.accepted, c.duplicates) for c in store_events(st, [mixed], lock, seen=seen)] == [(1, 1)]
+        stored = st.con.execute("SELECT hash(event_id) FROM live_events ORDER BY 1").fetchnumpy()
+        hashes = np.asarray(next(iter(stored.values())), dtype=np.uint64)
+        assert seen.known(st.con, "default", hashes[:1]) and not seen.known(st.con, "default", hashes[:0])
+        assert not seen.known(st.con, "brand-b", hashes)  # ids are per tenant
+    with Store(db) as st:  # a new process: the hashes come from the store
+        again = store_events(st, [[line("H3", event_id="h3"), line("H4", event_id="h4")]], lock, seen=SeenIds())
+        assert [(c.accepted, c.duplicates) for c in again] == [(1, 1)]
+        assert st.con.execute("SELECT count(*), count(DISTINCT event_id) FROM live_events").fetchone() == (4, 4)
+        assert st.integrity().empty
+
+
+def test_remembered_ids_merge_into_one_sorted_array(monkeypatch):
+    import duckdb
+    import numpy as np
+
+    from supplyfit.live.events import SeenIds
+
+    monkeypatch.setattr(SeenIds, "MERGE_EVERY", 4)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE live_events (tenant VARCHAR, event_id VARCHAR)")
+    seen = SeenIds()
+    assert not seen.known(con, "t", np.array([7], dtype=np.uint64))
+    for h in ([5, 9], [1], [3, 11]):  # the third add reaches MERGE_EVERY
+        seen.add("t", np.array(h, dtype=np.uint64))
+    for h in (1, 3, 5, 9, 11):
+        assert seen.known(con, "t", np.array([2, h], dtype=np.uint64))
+    assert not seen.known(con, "t", np.array([0, 2, 4, 12], dtype=np.uint64))
