@@ -4,7 +4,7 @@ const T = {
   zh: {
     title: "supplyfit · 数据中台", key: "API 密钥", login: "登录", logout: "退出", lang: "English",
     signin_title: "登录运营工作台", signin_hint: "输入管理员发给你的 API 密钥（sf_ 开头）。密钥只保存在本标签页，关闭即清除。",
-    bad_key: "密钥无效或已吊销", currency: "币种",
+    bad_key: "密钥无效或已吊销", currency: "数据币种", currency_note: "订单价格所用的币种：金额按此显示，不做汇率换算",
     week: "本周待办", overview: "总览", hotspots: "热点", complaints: "投诉队列", forecast: "预测", plan: "生产计划",
     data: "数据与任务",
     fresh: "数据新鲜度", fresh_latest: "最近一次加载", fresh_none: "还没有加载任何数据", data_until: "数据截至",
@@ -63,7 +63,7 @@ const T = {
     title: "supplyfit · data middle platform", key: "API key", login: "Sign in", logout: "Sign out", lang: "中文",
     signin_title: "Sign in to the operator workplace",
     signin_hint: "Enter the API key your administrator gave you (starts with sf_). It is kept in this tab only.",
-    bad_key: "Invalid or revoked key", currency: "Currency",
+    bad_key: "Invalid or revoked key", currency: "Data currency", currency_note: "The currency your orders are priced in: amounts are shown in it, never converted",
     week: "This week", overview: "Overview", hotspots: "Hotspots", complaints: "Complaints", forecast: "Forecasts",
     plan: "Production plan", data: "Data & jobs",
     fresh: "Data freshness", fresh_latest: "Latest load", fresh_none: "No data loaded yet", data_until: "Data up to",
