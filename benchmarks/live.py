@@ -3,14 +3,14 @@ taken, how soon they show in /live, and how fast /live reads.
 
 The orders up to ``--week`` are loaded (``--orders``: the UCI 2009-2010 file beside the checkout, else the bundled
 sample), forecasts and the production plan made (`forecast`, `plan` stages); then ``supplyfit serve`` runs in its
-own process and the week's lines are POSTed to /api/v1/events/orders in batches, by ``--clients`` concurrent
-clients, in time order. ``--repeat`` replays the week that many times (order and event ids suffixed, so each copy
-is new events) to stream long enough to measure. Each client sends its next batch as soon as the last is
-acknowledged. Reported: events/s (lines sent / wall time of the stream; and per CPU-second of the server, which a
-busy shared machine does not skew), POST -> visible in /live (p50, p99: from sending a batch until /live shows at
-least every acknowledged unit of one of its SKUs, found by a prober thread that reads the whole view every 50 ms,
-so that no sender waits for it), and /live read latency (p50, p99) of a reader (a process of its own) polling the
-whole view during the stream.
+own process and the week's lines are POSTed to /api/v1/events/orders in batches, by ``--clients`` concurrent clients
+(threads on the standard library's HTTP client, see :class:`Conn`), in time order. ``--repeat`` replays the week
+that many times (order and event ids suffixed, so each copy is new events) to stream long enough to measure. Each
+client sends its next batch as soon as the last is acknowledged. Reported: events/s (lines sent / wall time of the
+stream; and per CPU-second of the server, which a busy shared machine does not skew), POST -> visible in /live (p50,
+p99: from sending a batch until /live shows at least every acknowledged unit of one of its SKUs, found by a prober
+thread that reads the whole view every 50 ms, so that no sender waits for it), and /live read latency (p50, p99) of
+a reader (a process of its own) polling the whole view during the stream.
 
     python benchmarks/live.py --batch 1000 --clients 8 --repeat 30
 """
@@ -18,6 +18,7 @@ whole view during the stream.
 from __future__ import annotations
 
 import argparse
+import http.client
 import math
 import multiprocessing
 import os
@@ -31,6 +32,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -106,6 +108,31 @@ def serve(db: Path, port: int, options: Sequence[str] = ()) -> subprocess.Popen:
     raise RuntimeError("server did not start")
 
 
+class Conn:
+    """One keep-alive HTTP/1.1 connection of the standard library's client, with the key. The stream's own clients
+    use it rather than httpx: 32 threads of ``httpx.Client`` took 3.6 CPU-s of a 7 s run on the 2 cores the
+    server shares, ``http.client`` 1.0 (senders and prober), so the figures measure the server rather than its
+    clients."""
+
+    def __init__(self, url: str, key: str, timeout: float = 120):
+        parts = urlsplit(url)
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        self.headers = {"X-API-Key": key}
+
+    def call(self, method: str, path: str, body: bytes | None = None) -> bytes:
+        """The answer's body; an HTTP error raises."""
+        headers = self.headers if body is None else {**self.headers, "Content-Type": "application/json"}
+        self.conn.request(method, path, body=body, headers=headers)
+        answer = self.conn.getresponse()
+        data = answer.read()
+        if answer.status >= 400:
+            raise RuntimeError(f"{method} {path}: {answer.status} {data[:200]!r}")
+        return data
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 class Stream:
     """Clients sending batches in order (each takes the next batch, and sends its next one as soon as the server
     has acknowledged it), and one prober that finds when each acknowledged batch shows in /live."""
@@ -129,36 +156,40 @@ class Stream:
             return self.batches[self.next - 1]
 
     def client(self) -> None:
-        with httpx.Client(base_url=self.url, headers={"X-API-Key": self.key}, timeout=120) as c:
+        c = Conn(self.url, self.key)
+        try:
             while (batch := self.take()) is not None:
                 units = defaultdict(float)
                 for e in batch:
                     sale = e["quantity"] > 0 < e["unit_price"] and not e["order_id"].startswith("C")
                     if e["sku"] in self.probe_skus and sale:  # a line /live counts (a free one is quarantined)
                         units[e["sku"]] += e["quantity"]
+                body = orjson.dumps(batch)
                 t0 = time.perf_counter()
-                r = c.post("/api/v1/events/orders", json=batch)
-                r.raise_for_status()
+                answer = orjson.loads(c.call("POST", "/api/v1/events/orders", body))
                 with self.lock:
-                    for k, v in r.json().items():
+                    for k, v in answer.items():
                         self.counts[k] += v
                     for sku, u in units.items():
                         self.acked[sku] += u
                     if units:  # the batch's biggest probed SKU must show at least every unit acknowledged so far
                         probe = max(units, key=units.get)
                         self.pending.append((t0, probe, self.acked[probe]))
+        finally:
+            c.close()
 
     def prober(self) -> None:
         """Until every batch is sent and resolved: read the whole /live view, and each waiting batch whose SKU
         shows its units is visible (timed from its POST to the end of that read; missed after 30 s). One read
         serves every waiting batch, and no sender waits for it: a sender that waited would measure its own
         round trips, not how fast the server takes events."""
-        with httpx.Client(base_url=self.url, headers={"X-API-Key": self.key}, timeout=60) as c:
+        c = Conn(self.url, self.key, timeout=60)
+        try:
             while not (self.sent.is_set() and not self.pending):
                 if not self.pending:
                     time.sleep(0.005)
                     continue
-                view = orjson.loads(c.get("/api/v1/live").content)  # a fifth of json's CPU, taken from the server
+                view = orjson.loads(c.call("GET", "/api/v1/live"))  # a fifth of json's CPU, taken from the server
                 shown = {row["sku"]: row["units"] for row in view["skus"]}
                 now = time.perf_counter()
                 with self.lock:
@@ -171,6 +202,8 @@ class Stream:
                         else:
                             self.pending.append((t0, sku, need))
                 time.sleep(PROBE_EVERY)
+        finally:
+            c.close()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -183,12 +216,13 @@ def reader(url: str, key: str, stop: Any, out: Connection) -> None:
     """Poll the whole /live view until ``stop``; send the latencies back. Run in a process of its own, so that
     the senders' JSON work (and their GIL) does not count as read latency."""
     times = []
-    with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=60) as c:
-        while not stop.is_set():
-            t0 = time.perf_counter()
-            c.get("/api/v1/live").raise_for_status()
-            times.append(time.perf_counter() - t0)
-            time.sleep(0.02)
+    c = Conn(url, key, timeout=60)
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        c.call("GET", "/api/v1/live")
+        times.append(time.perf_counter() - t0)
+        time.sleep(0.02)
+    c.close()
     out.send(times)
 
 
