@@ -243,9 +243,8 @@ def store_events(
             con.register("_rejected", _rejected(store, lines, table, rejected))
         with lock:
             load_id = _new_load(store, "orders", f"{EVENTS_FILE} ({len(lines)} lines)", digest)
-            ids = _hashes(con, "_stg", "reason IS NULL")
+            ids, natural = _ids(con)
             stored_ids = seen is None or seen.known(con, store.tenant, ids)
-            natural = bool(scalar(con, "SELECT count(*) FROM _stg WHERE event_id IS NULL"))
             _select_new(store, natural, stored_ids)
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
@@ -266,8 +265,10 @@ def store_events(
                 "status = 'ok' WHERE load_id = ?",
                 [len(lines), stored, quarantined, len(lines) - stored - quarantined, _now(), load_id],
             )
-            counts = _per_batch(store, [len(b) for b in laid], load_id)
-            new_ids = _hashes(con, "_new") if seen is not None else None
+            counts = _per_batch(store, [len(b) for b in laid], load_id, [r for r, _ in rejected])
+            new_ids = None
+            if seen is not None:  # with no id stored before, every distinct valid id is new (its first line kept)
+                new_ids = _ids(con, "_new")[0] if stored_ids else ids
             con.execute("COMMIT")
             in_transaction = False
             if seen is not None and new_ids is not None:
@@ -337,10 +338,13 @@ def _rejected(store: Store, lines: list[Any], table: pa.Table, rejected: list[tu
     return pa.table({"_row": [r for r, _ in rejected], "raw": raws, "reason": [why for _, why in rejected]})
 
 
-def _hashes(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE") -> np.ndarray:
-    """DuckDB hashes of the distinct event ids of ``table``'s rows where ``where`` holds."""
-    sql = f"SELECT DISTINCT hash(event_id) AS h FROM {table} WHERE {where} AND event_id IS NOT NULL"
-    return np.asarray(con.execute(sql).fetchnumpy()["h"], dtype=np.uint64)
+def _ids(con: duckdb.DuckDBPyConnection, table: str = "_stg") -> tuple[np.ndarray, bool]:
+    """The DuckDB hashes of the event ids of ``table``'s valid lines (repeats kept), and whether any valid line has
+    no id (its natural key is then checked), in one query."""
+    found = con.execute(f"SELECT hash(event_id) AS h, event_id IS NULL AS none FROM {table} WHERE reason IS NULL")
+    cols = found.fetchnumpy()
+    none = np.asarray(cols["none"], dtype=bool)
+    return np.asarray(cols["h"], dtype=np.uint64)[~none], bool(none.any())
 
 
 def _select_new(store: Store, natural: bool, stored_ids: bool = True) -> None:
@@ -368,8 +372,9 @@ def _select_new(store: Store, natural: bool, stored_ids: bool = True) -> None:
     store.con.execute(sql, {"tenant": store.tenant} if "$tenant" in sql else {})
 
 
-def _per_batch(store: Store, sizes: list[int], load_id: int) -> list[Counts]:
-    """Counts of each batch of load ``load_id``, from its range of rows in the load."""
+def _per_batch(store: Store, sizes: list[int], load_id: int, rejected: list[int]) -> list[Counts]:
+    """Counts of each batch of load ``load_id``, from its range of rows in the load (``rejected``: the rows
+    quarantined)."""
     ends = np.cumsum(sizes)  # batch i holds rows ends[i-1] + 1 .. ends[i]
     accepted, bad = (
         np.bincount(
@@ -377,7 +382,7 @@ def _per_batch(store: Store, sizes: list[int], load_id: int) -> list[Counts]:
         )
         for rows in (
             store.con.execute("SELECT _row - 1 FROM _new").fetchall(),
-            store.con.execute("SELECT _row - 1 FROM _stg WHERE reason IS NOT NULL").fetchall(),
+            [r - 1 for r in rejected],
         )
     )
     return [Counts(int(a), int(n - a - q), int(q), load_id) for n, a, q in zip(sizes, accepted, bad)]
