@@ -84,6 +84,7 @@ def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64,
             yield
         finally:
             service.close()
+            gc.unfreeze()  # a process that goes on (tests, an embedding app) collects them again
 
     app = FastAPI(
         title="supplyfit",
