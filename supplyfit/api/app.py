@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -63,6 +64,33 @@ def _offline_docs(app: FastAPI) -> None:
         )
 
 
+class _StartUpObjects:
+    """What start-up made (modules, the app, the store) lives as long as the server: a full garbage collection
+    walked its ~200k objects holding the GIL 100-150 ms, the slowest reads under load. While any app of the process
+    serves, they are frozen out of the collector; when the last one stops, a process that goes on (tests, an
+    embedding app) collects them again, unless it had frozen objects itself before."""
+
+    def __init__(self) -> None:
+        self.lock, self.apps, self.ours = threading.Lock(), 0, False
+
+    def freeze(self) -> None:
+        with self.lock:
+            if self.apps == 0:
+                self.ours = gc.get_freeze_count() == 0
+            self.apps += 1
+            gc.collect()  # the garbage of start-up first: a frozen object is never collected
+            gc.freeze()
+
+    def unfreeze(self) -> None:
+        with self.lock:
+            self.apps -= 1
+            if self.apps == 0 and self.ours:
+                gc.unfreeze()
+
+
+_START_UP = _StartUpObjects()
+
+
 def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64, model_mb: float = 512) -> FastAPI:
     """The FastAPI app on the store at ``db`` (created and migrated if missing, when the app starts).
 
@@ -76,15 +104,12 @@ def create_app(db: str | Path, max_upload_mb: float = 512, cache_mb: float = 64,
         service = Service(db, max_bytes, cache_bytes=int(cache_mb * 2**20), model_bytes=int(model_mb * 2**20))
         app.state.service, app.state.store = service, service.store
         log.info("serving %s", Path(db).name)
-        # what start-up made (modules, the app, the store) lives as long as the process: a full garbage collection
-        # then walked ~200k such objects and held the GIL for 100-150 ms, the slowest reads under load
-        gc.collect()  # the garbage of start-up first: a frozen object is never collected
-        gc.freeze()
+        _START_UP.freeze()
         try:
             yield
         finally:
             service.close()
-            gc.unfreeze()  # a process that goes on (tests, an embedding app) collects them again
+            _START_UP.unfreeze()
 
     app = FastAPI(
         title="supplyfit",

@@ -205,11 +205,12 @@ async def fetch_once(ctx: Session, key: tuple, fetch: Callable[[], T]) -> T:
     hit = svc.results.get(key)
     if hit is not None:
         return hit
-    pending = svc.inflight.get(key)
+    generation = svc.results.generation(ctx.who.tenant)
+    flight = (key, generation)  # a fetch begun before a write is not joined by a read that comes after it
+    pending = svc.inflight.get(flight)
     if pending is not None:
         return await asyncio.shield(pending)
-    pending = svc.inflight[key] = asyncio.get_running_loop().create_future()
-    generation = svc.results.generation(ctx.who.tenant)
+    pending = svc.inflight[flight] = asyncio.get_running_loop().create_future()
     try:
         async with svc.reads:
             hit = await run_in_threadpool(fetch)
@@ -221,4 +222,4 @@ async def fetch_once(ctx: Session, key: tuple, fetch: Callable[[], T]) -> T:
         pending.exception()  # retrieved here; waiters, if any, get it too
         raise
     finally:
-        del svc.inflight[key]
+        del svc.inflight[flight]

@@ -162,7 +162,42 @@ def test_a_running_server_keeps_start_up_objects_out_of_the_garbage_collector(tm
     server freezes them while it runs and gives them back when it stops."""
     import gc
 
-    with serving(create_app(tmp_path / "gc.duckdb")) as url:
+    others = gc.get_freeze_count()  # > 0 while another test's server runs in this process
+    with serving(create_app(tmp_path / "a.duckdb")) as url:
         assert httpx.get(f"{url}/healthz").status_code == 200
-        assert gc.get_freeze_count() > 10_000
-    assert gc.get_freeze_count() == 0
+        assert gc.get_freeze_count() > max(others, 10_000)
+        with serving(create_app(tmp_path / "b.duckdb")):
+            pass
+        assert gc.get_freeze_count() > 10_000  # another app stopping does not give back this one's
+    assert (gc.get_freeze_count() == 0) == (others == 0)  # the last app to stop gives them back
+
+
+def test_a_read_after_a_write_never_joins_a_fetch_begun_before_it(tmp_path):
+    """Concurrent reads of one answer share one fetch, but a read that comes after a write must see the write: it
+    does not wait for a fetch begun before the write (whose answer the cache also refuses to keep)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from supplyfit.api.service import Service, fetch_once
+
+    store = {"orders": 10}
+
+    def fetch() -> int:  # a query on the snapshot it started with
+        seen = store["orders"]
+        time.sleep(0.3)
+        return seen
+
+    async def reads(svc: Service) -> tuple[int, int, int | None]:
+        ctx = SimpleNamespace(service=svc, who=SimpleNamespace(tenant="t"))
+        before = asyncio.create_task(fetch_once(ctx, ("indicators",), fetch))
+        await asyncio.sleep(0.05)
+        store["orders"] = 11
+        svc.results.clear("t")  # a write commits
+        after = await fetch_once(ctx, ("indicators",), fetch)
+        return await before, after, svc.results.get(("t", "indicators"))
+
+    svc = Service(tmp_path / "s.duckdb", max_upload_bytes=1 << 20)
+    try:
+        assert asyncio.run(reads(svc)) == (10, 11, 11)
+    finally:
+        svc.close()

@@ -283,3 +283,29 @@ def test_remembered_ids_merge_into_one_sorted_array(monkeypatch):
     for h in (1, 3, 5, 9, 11):
         assert seen.known(con, "t", np.array([2, h], dtype=np.uint64))
     assert not seen.known(con, "t", np.array([0, 2, 4, 12], dtype=np.uint64))
+
+
+def test_a_failure_to_remember_ids_after_the_commit_neither_fails_the_load_nor_lets_a_retry_in(store_db, monkeypatch):
+    """The ids are stored once COMMIT returns: should remembering them fail (memory for the merge), the batch is
+    still answered as stored, its load stays ok (a failed mark would undo it on the next start), and the tenant's
+    hashes are read again from the store, so the retry is a duplicate."""
+    import threading
+
+    from supplyfit.live.events import SeenIds, store_events
+    from supplyfit.store import Store
+
+    db, _ = store_db
+    lock, seen = threading.Lock(), SeenIds()
+    monkeypatch.setattr(SeenIds, "MERGE_EVERY", 1)
+
+    def no_memory(*_args, **_kwargs):
+        raise MemoryError("no room to merge")
+
+    with Store(db) as st:
+        monkeypatch.setattr(SeenIds, "_merge", no_memory)
+        sent = [line("F1", event_id="f1"), line("F2", event_id="f2")]
+        assert [(c.accepted, c.duplicates) for c in store_events(st, [sent], lock, seen=seen)] == [(2, 0)]
+        monkeypatch.undo()
+        assert st.con.execute("SELECT status FROM loads ORDER BY load_id DESC LIMIT 1").fetchone() == ("ok",)
+        assert [(c.accepted, c.duplicates) for c in store_events(st, [sent], lock, seen=seen)] == [(0, 2)]
+        assert st.con.execute("SELECT count(*) FROM live_events WHERE event_id IN ('f1', 'f2')").fetchone() == (2,)
