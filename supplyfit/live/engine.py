@@ -279,7 +279,7 @@ class LiveEngine:
                     (refresh_pending if rebuild else add_new_products)(store.con, tenant)
                 if rebuild:  # no other answer from before the rebuild is served meanwhile; /live keeps its last
                     self._deferred.discard(tenant)
-                    self._publish(tenant, *self._weeks.get(tenant, (-1, None, b""))[1:])
+                    self._publish_last(tenant)
                 known = self._weeks.get(tenant)
                 since = None if known is None or known[1].skus.empty else known[1].skus["now"].iloc[0]
                 now = sensing.week(store.con, tenant, since)
@@ -296,8 +296,13 @@ class LiveEngine:
         """Clear the tenant's cached answers but keep its last computed week as the ``/live`` answer, until
         :meth:`_catch_up_weeks` computes it again; its signals then read the week themselves."""
         with self.service.write_lock:
-            self._publish(tenant, *self._weeks.get(tenant, (-1, None, b""))[1:])
+            self._publish_last(tenant)
         self._lagging.add(tenant)
+
+    def _publish_last(self, tenant: str) -> None:
+        """:meth:`_publish` the tenant's last computed week again: its other answers cleared, /live kept."""
+        _, week, body = self._weeks.get(tenant, (-1, None, b""))
+        self._publish(tenant, week, body)
 
     def _publish(self, tenant: str, week: sensing.Week | None, body: bytes) -> None:
         """Clear the tenant's cached answers and keep ``body`` (of ``week``) as its ``/live`` answer in the same
