@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import typer
@@ -60,19 +60,31 @@ class OneLineErrors(TyperGroup):
             raise typer.Exit(1) from None
 
 
+# help in rich's boxes on a terminal; piped (``supplyfit --help | less``, a script's log) as plain text
+MARKUP: Literal["rich"] | None = "rich" if Console().is_terminal else None
 app = typer.Typer(
     help="supplyfit: orders and reviews in; forecasts, production plans and insights out.",
     no_args_is_help=True,
+    rich_markup_mode=MARKUP,
+    context_settings={"terminal_width": 120},  # plain help: each command's summary unshortened
     pretty_exceptions_show_locals=False,
     cls=OneLineErrors,
 )
-ingest_app = typer.Typer(help="Load orders or reviews files (CSV, Parquet, XLSX) into the store.", no_args_is_help=True)
+ingest_app = typer.Typer(
+    help="Load orders or reviews files (CSV, Parquet, XLSX) into the store.",
+    no_args_is_help=True,
+    rich_markup_mode=MARKUP,
+)
 app.add_typer(ingest_app, name="ingest")
 scale_app = typer.Typer(
-    help="Heavy stages on Parquet files, on this machine or on Spark (--engine spark).", no_args_is_help=True
+    help="Heavy stages on Parquet files, on this machine or on Spark (--engine spark).",
+    no_args_is_help=True,
+    rich_markup_mode=MARKUP,
 )
 app.add_typer(scale_app, name="scale")
-keys_app = typer.Typer(help="API keys for `supplyfit serve` (one tenant and role per key).", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys for `supplyfit serve` (one tenant and role per key).", no_args_is_help=True, rich_markup_mode=MARKUP
+)
 app.add_typer(keys_app, name="keys")
 
 

@@ -53,8 +53,12 @@ def encode_rows(names: list[str], rows: list[tuple], one: bool = False) -> bytes
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-def json_body(body: bytes) -> Response:
-    return Response(body, media_type="application/json")
+TOTAL = "X-Total-Count"  # header of a list answer: the rows that match, however many the limit let through
+
+
+def json_body(body: bytes, total: int | None = None) -> Response:
+    """A JSON answer; ``total``, the rows a list answer's filter matched (its ``X-Total-Count`` header)."""
+    return Response(body, media_type="application/json", headers=None if total is None else {TOTAL: str(total)})
 
 
 async def answer(
@@ -69,20 +73,25 @@ async def answer(
     exclude: tuple[str, ...] = (),
     shape: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> Response:
-    """A table's rows for the caller's tenant as JSON, cached (404 with ``missing`` when there are none).
+    """A table's rows for the caller's tenant as JSON, cached (404 with ``missing`` when there are none), with
+    the number of matching rows in the ``X-Total-Count`` header (more than were sent when ``limit`` cut them).
     ``exclude`` drops columns the caller may not see; ``shape`` rewrites the rows before encoding."""
 
-    def fetch() -> tuple[bool, bytes]:
+    def fetch() -> tuple[bool, bytes, int]:
         if shape is None:
             result = ctx.execute(table, where, params, order, limit, exclude)
             rows = result.fetchmany(SMALL + 1)
             if len(rows) <= SMALL:
-                return not rows, encode_rows([d[0] for d in result.description], rows, one)
+                body = encode_rows([d[0] for d in result.description], rows, one)
+                return not rows, body, total(len(rows))
         df = ctx.query(table, where, params, order, limit, exclude)
-        return df.empty, encode(shape(df) if shape else df, one)
+        return df.empty, encode(shape(df) if shape else df, one), total(len(df))
+
+    def total(n: int) -> int:  # the rows a limit left out are counted, so a reader knows the list is cut
+        return ctx.count(table, where, params) if limit and n >= limit else n
 
     key = ("json", one, table, where, tuple(sorted((params or {}).items())), order, limit, exclude, shape)
-    empty, body = await fetch_once(ctx, key, fetch)
+    empty, body, n = await fetch_once(ctx, key, fetch)
     if empty and missing:
         raise HTTPException(404, missing)
-    return json_body(body)
+    return json_body(body, None if one else n)

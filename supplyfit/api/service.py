@@ -135,6 +135,12 @@ class Session:
         except (duckdb.CatalogException, duckdb.BinderException):
             raise HTTPException(404, f"no {table} yet: run its stage (POST /api/v1/jobs)") from None
 
+    def count(self, table: str, where: str = "", params: dict | None = None) -> int:
+        """How many rows of ``table`` of the caller's tenant match ``where`` (as for :meth:`execute`)."""
+        sql = f'SELECT count(*) FROM "{table}" WHERE tenant = $tenant' + (f" AND {where}" if where else "")
+        found = self.service.cursor().execute(sql, {**(params or {}), "tenant": self.who.tenant}).fetchone()
+        return int(found[0]) if found else 0
+
     def query(self, table: str, *args: Any, **kwargs: Any) -> pd.DataFrame:
         """Rows of ``table`` as a DataFrame; arguments as for :meth:`execute`."""
         return self.execute(table, *args, **kwargs).df()

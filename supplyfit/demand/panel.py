@@ -112,15 +112,17 @@ def _store_panel(store: Store, complete_weeks: bool) -> pd.DataFrame:
         length = ((np.datetime64(last, "ns") - first) // np.timedelta64(7, "D")).astype(np.int64) + 1
         offset = np.concatenate([[0], np.cumsum(length)])
         y, revenue = np.zeros(offset[-1]), np.zeros(offset[-1])
-        weekly = store.con.execute(
+        result = store.con.execute(
             f"""
             SELECT k.code, (datediff('day', k.first, w.ds) // 7)::BIGINT AS week, w.y, w.revenue
             FROM (SELECT sku, date_trunc('week', ts)::TIMESTAMP AS ds, sum(quantity)::DOUBLE AS y,
                          sum(quantity * unit_price)::DOUBLE AS revenue
                   FROM orders WHERE {sold} AND ts < $end GROUP BY ALL) w JOIN {keys_table} k USING (sku)""",
             {"tenant": store.tenant, "end": end},
-        ).fetch_record_batch(1 << 20)
-        for batch in weekly:
+        )
+        # to_arrow_reader since DuckDB 1.4, where fetch_record_batch (the same reader) became deprecated
+        reader = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
+        for batch in reader(1 << 20):
             at = offset[batch.column(0).to_numpy()] + batch.column(1).to_numpy()
             y[at], revenue[at] = batch.column(2).to_numpy(), batch.column(3).to_numpy()
     finally:

@@ -68,8 +68,15 @@ def test_results_match_the_store(client, keys, server):
     assert len(fc) == 8 and all(r["yhat_q10"] <= r["yhat"] <= r["yhat_q90"] for r in fc)
     series = client.get("/api/v1/series/total", headers=k).json()
     assert len(series["history"]["ds"]) > 10 and len(series["forecast"]["yhat"]) == 8
-    complaints = client.get("/api/v1/complaints", params={"limit": 5}, headers=k).json()
+    answer = client.get("/api/v1/complaints", params={"limit": 5}, headers=k)
+    complaints = answer.json()
     assert [c["rank"] for c in complaints] == [1, 2, 3, 4, 5] and all(c["reason"] for c in complaints)
+    everything = client.get("/api/v1/complaints", params={"limit": 10_000}, headers=k)
+    assert int(answer.headers["X-Total-Count"]) == len(everything.json()) > 5  # the list cut at 5, and of how many
+    assert int(everything.headers["X-Total-Count"]) == len(everything.json())
+    cat = complaints[0]["category"]
+    some = client.get("/api/v1/complaints", params={"limit": 1, "category": cat}, headers=k)
+    assert int(some.headers["X-Total-Count"]) == sum(c["category"] == cat for c in everything.json())
     assert client.get("/api/v1/brief", headers=k).json()
     assert client.get("/api/v1/segments", headers=k).json()
     assert client.get("/api/v1/indicators", params={"table": "by_dimension", "dimension": "region"}, headers=k).json()

@@ -112,6 +112,9 @@ def test_views_show_the_api_numbers(page, server, client):
     open_view(page, "complaints")
     rows = api("/api/v1/complaints?limit=500")
     assert page.get_attribute("#table-complaints table", "data-rows") == str(len(rows))
+    total = int(client.get("/api/v1/complaints?limit=1", headers={"X-API-Key": key}).headers["X-Total-Count"])
+    shown = page.inner_text("#table-complaints .toolbar span")  # the list is cut at 500: the count says of how many
+    assert shown == (f"前 {len(rows):,} 行，共 {total:,} 行" if total > len(rows) else f"{len(rows):,} 行"), shown
     assert "safety" not in page.inner_text("#table-complaints tbody")
     page.fill("#table-complaints input[type=search]", "发霉")  # mould: the complaints that name it
     moulds = [r for r in rows if "发霉" in r["text"] or "发霉" in (r["matched"] or "")]

@@ -68,6 +68,8 @@ def test_every_option_and_argument_has_help():
 def test_help_lists_ingest_first():
     p = run("--help")
     assert p.returncode == 0
+    assert not re.search("[\u2500-\u257f]", p.stdout)  # piped: plain text, no boxes drawn around it
+    assert "Load orders or reviews files (CSV, Parquet, XLSX) into the store." in p.stdout
     listed = re.findall(r"^\W*([a-z]+)\s{2,}\S", p.stdout[p.stdout.index("Commands") :], re.M)
     assert listed[0] == "ingest" and listed.index("status") == 1, listed
     for cmd in (

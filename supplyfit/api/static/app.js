@@ -12,7 +12,9 @@ let feed = {next: "0", rows: []}; // the signal feed: the cursor of the next pol
 let feedTimer = null;
 let lastLaunch = null; // the last answer of the new-design form, shown again when the view reopens
 
-async function api(path, init = {}) {
+/** The answer of ``path`` as JSON; with ``withTotal``, {rows, total}: total is the X-Total-Count header, the rows
+ * a list's filter matched however many its limit let through. */
+async function api(path, init = {}, withTotal = false) {
   const r = await fetch(path, {...init, headers: {"X-API-Key": sessionStorage.getItem("sf-key") || "", ...init.headers}});
   if (!r.ok) {
     const body = await r.json().catch(() => ({}));
@@ -20,12 +22,13 @@ async function api(path, init = {}) {
     err.status = r.status;
     throw err;
   }
-  return r.json();
+  const rows = await r.json();
+  return withTotal ? {rows, total: Number(r.headers.get("X-Total-Count") ?? rows.length)} : rows;
 }
 
-/** A result table's rows, or null when the stage that writes it has not run (404). */
-async function result(path) {
-  try { return await api(path); } catch (e) { if (e.status === 404) return null; throw e; }
+/** A result table's rows (with ``withTotal``, {rows, total}), or null when the stage that writes it has not run (404). */
+async function result(path, withTotal = false) {
+  try { return await api(path, {}, withTotal); } catch (e) { if (e.status === 404) return null; throw e; }
 }
 
 const desc = (sku) => names.get(String(sku)) || "";
@@ -144,9 +147,9 @@ const views = {
   },
 
   async complaints() {
-    const rows = await result("/api/v1/complaints?limit=500");
-    if (!rows) { notRun("table-complaints"); return; }
-    grid("table-complaints", rows, complaintCols(), "complaints");
+    const got = await result("/api/v1/complaints?limit=500", true);
+    if (!got) { notRun("table-complaints"); return; }
+    grid("table-complaints", got.rows, complaintCols(), "complaints", got.total);
   },
 
   async forecast() {

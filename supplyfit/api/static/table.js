@@ -28,8 +28,9 @@ const PROSE = new Set(["text", "reason", "why", "note", "message", "detail"]); /
 /** Render ``rows`` into the element ``id`` as a toolbar (search, row count, CSV) over a sortable table.
  * ``cols``: [{key, label, kind, show, cls}] where ``show(value, row)`` gives the text (default: fmt by kind) and
  * ``cls(value, row)`` an extra class for the cell (a colour);
- * the CSV holds the shown text of every matching row, with the headers in the current language. */
-function grid(id, rows, cols, name) {
+ * the CSV holds the shown text of every matching row, with the headers in the current language. ``total``: the rows
+ * the server holds when it sent only the first ones (the count then says "500 of 2,345"). */
+function grid(id, rows, cols, name, total = rows.length) {
   const box = $(id);
   box.innerHTML = "";
   box.className = "grid";
@@ -87,7 +88,9 @@ function grid(id, rows, cols, name) {
     head.querySelectorAll("th").forEach((th) => {
       th.dataset.sort = th.dataset.key === state.key ? (state.dir > 0 ? "asc" : "desc") : "";
     });
-    count.textContent = t("rows", {n: out.length.toLocaleString(locale())});
+    const n = out.length.toLocaleString(locale());
+    count.textContent = total > rows.length && !state.query
+      ? t("rows_of", {n, total: total.toLocaleString(locale())}) : t("rows", {n});
     tbl.dataset.rows = String(out.length);
   }
   search.oninput = () => { state.query = search.value.trim(); draw(); };
