@@ -169,3 +169,27 @@ def test_a_table_sorts_filters_and_downloads(page, server):
     assert [row[0], row[2]] == [first, str(int(qtys[0]))] and row[1]
     assert row[4].startswith("预测平均每周约 ") and "本单约够预测的" in row[4]  # the shown text, in the page's language
     assert page.errors == []
+
+
+@needs_browser
+def test_every_hotspot_reason_reads_in_chinese(page, server):
+    """Each clause the ranker writes (singular weeks, the year-ago rise with and without its ratio) has a Chinese
+    pattern: none is left in English on the Chinese dashboard."""
+    import pandas as pd
+
+    from supplyfit.monitor.hotspots import _reason
+
+    base = dict(last_units=1234.0, recent=8, reach=0.35, horizon=8, s26=9000.0, s8=800.0, age=5, s4=700.0)
+    rows = [
+        {**base, "s4_prev": 100.0, "ya_rise": 300.0, "ya_level": 400.0, "cat_growth": 0.45},
+        {**base, "recent": 1, "age": 1, "s4_prev": 100.0, "ya_rise": 300.0, "ya_level": 300.0, "cat_growth": 0.3},
+    ]
+    reasons = [_reason(pd.Series(r, dtype=object)) for r in rows]  # a row of the ranked frame, ints kept
+    assert "1 week" in reasons[1] and "×" in reasons[0] and "× " not in reasons[1].split("season")[1]
+    page.goto(server["url"] + "/")
+    page.evaluate("localStorage.setItem('sf-lang', 'zh')")
+    page.reload()
+    for text in reasons:
+        zh = page.evaluate("(t) => reason(t)", text)
+        assert not re.search("[A-Za-z]{3,}", zh), (text, zh)
+        assert zh.count("；") == text.count("; ")

@@ -142,12 +142,13 @@ const field = (name) => FIELDS_ZH[name] || name;
 
 // Reasons the stages write in English, clause by clause: [pattern, Chinese with $1… for the captured parts].
 const REASONS_ZH = [
-  [/^([\d,.]+) units in the last (\d+) weeks$/, "近 $2 周销量 $1 件"],
+  [/^([\d,.]+) units in the last (\d+) weeks?$/, "近 $2 周销量 $1 件"],
   [/^(\d+)% of its past (\d+)-week spells sold clearly more: room to jump$/, "过去 $1% 的 $2 周时段销量明显更高：有上涨空间"],
   [/^below its 26-week level \(([\d,.]+) per 8 weeks\): demand returning$/, "低于 26 周水平（每 8 周 $1 件）：需求回升"],
-  [/^new item ramping up \(first sale (\d+) weeks ago\)$/, "新品爬坡中（$1 周前首次售出）"],
+  [/^new item ramping up \(first sale (\d+) weeks? ago\)$/, "新品爬坡中（$1 周前首次售出）"],
   [/^accelerating: last 4 weeks ([\d,.]+) vs ([\d,.]+) the 4 before$/, "加速：近 4 周 $1 件，之前 4 周 $2 件"],
-  [/^season starting: the same weeks a year ago rose by ([\d,.]+)$/, "旺季开始：去年同期增加 $1 件"],
+  [/^season starting: rose (?:([\d,.]+)× )?in the same weeks last year \(\+([\d,.]+) units\)$/,
+    (_, x, n) => `旺季开始：去年同期${x ? `增长到 ${x} 倍` : "上升"}（+${n} 件）`],
   [/^its category is growing \(([+-]?\d+)% over 8 weeks\)$/, "所在品类在增长（8 周 $1%）"],
   [/^forecast ([\d,.]+) units over (\d+) week\(s\) to arrival, up to ([\d,.]+) in a strong case$/,
     "到货前 $2 周预测 $1 件，旺盛时可达 $3 件"],
