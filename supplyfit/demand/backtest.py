@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import metrics
 from .core import Forecaster, category_groups, group_sums
-from .panel import Wide
+from .panel import Wide, on_mondays
 
 
 def _aggregate(wide: Wide, groups: dict[str, np.ndarray]) -> Wide:
@@ -64,19 +64,21 @@ def backtest(
     bias, pinball losses and 80% interval coverage. ``active_weeks`` keeps only series with a sale in
     that many weeks before the cut-off (as the benchmark does).
     """
+    panel, shift = on_mondays(panel)
     full = Wide.from_long(panel)
     rows = []
-    for cutoff in cutoffs:
-        cutoff = pd.Timestamp(cutoff)
+    for given in cutoffs:
+        cutoff = pd.Timestamp(given) - shift  # on the Monday dates, as the panel
         t = int(full.dates.searchsorted(cutoff))
         if t + h > len(full.dates):
             raise ValueError(
-                f"cut-off {cutoff:%Y-%m-%d} leaves fewer than h={h} weeks of actuals (the panel ends "
-                f"{full.dates[-1]:%Y-%m-%d})"
+                f"cut-off {cutoff + shift:%Y-%m-%d} leaves fewer than h={h} weeks of actuals (the panel ends "
+                f"{full.dates[-1] + shift:%Y-%m-%d})"
             )
         if t == 0:
             raise ValueError(
-                f"cut-off {cutoff:%Y-%m-%d} leaves no history before it (the panel starts {full.dates[0]:%Y-%m-%d})"
+                f"cut-off {cutoff + shift:%Y-%m-%d} leaves no history before it "
+                f"(the panel starts {full.dates[0] + shift:%Y-%m-%d})"
             )
         train = panel[pd.to_datetime(panel["ds"]) < cutoff]
         if active_weeks:
@@ -85,7 +87,7 @@ def backtest(
             ]
             train = train[train["unique_id"].isin(recent["unique_id"].unique())]
             if train.empty:
-                raise ValueError(f"no series sold in the {active_weeks} weeks before cut-off {cutoff:%Y-%m-%d}")
+                raise ValueError(f"no series sold in the {active_weeks} weeks before cut-off {cutoff + shift:%Y-%m-%d}")
         fc = Forecaster(h=h, model=model, **forecaster_kw).fit(train)
         hier = fc.predict_hierarchy()
         ids = fc.wide_.ids
@@ -103,5 +105,5 @@ def backtest(
         for level, (hw, act) in levels.items():
             part = hier[hier["level"] == level]
             part = part.set_index("unique_id").loc[hw.ids].reset_index()
-            rows.append({"cutoff": cutoff, "level": level, "model": model, **score(hw, act, part)})
+            rows.append({"cutoff": cutoff + shift, "level": level, "model": model, **score(hw, act, part)})
     return pd.DataFrame(rows)

@@ -12,7 +12,7 @@ from scipy import special, stats
 
 from . import models as m
 from .calendar import SEASON, Calendar, ahead, open_share, season
-from .panel import FREQ, Wide
+from .panel import FREQ, Wide, on_mondays
 
 QUANTILES = (0.1, 0.5, 0.9)
 # the year-ago season a short history follows (Auto): only from this many series that sold a year before, and
@@ -260,6 +260,7 @@ class Forecaster:
         missing = {"unique_id", "ds", "y"} - set(panel.columns)
         if missing:
             raise ValueError(f"panel lacks column(s) {sorted(missing)}; expected long format unique_id, ds, y")
+        panel, self.shift_ = on_mondays(panel)  # forecasts are dated on the panel's own weekday
         self.wide_ = Wide.from_long(panel)
         self.categories_ = self._categories(panel)
         T, h = len(self.wide_.dates), self.h
@@ -404,11 +405,14 @@ class Forecaster:
         a_sum = np.where(mu > 0, np.maximum(var - mu, 1e-9) / np.maximum(mu, 1e-9) ** 2, 1.0)
         return pd.Series(np.where(mu > 0, nb_quantiles(mu, a_sum, q), 0.0), index=self.wide_.ids)
 
+    def _ahead(self) -> pd.DatetimeIndex:
+        """The forecast weeks, dated on the fitted panel's weekday."""
+        return pd.date_range(self.wide_.dates[-1] + pd.Timedelta(weeks=1), periods=self.h, freq=FREQ) + self.shift_
+
     def predict(self) -> pd.DataFrame:
         """One row per series and step: unique_id, ds, yhat, yhat_q10, yhat_q50, yhat_q90."""
         mean, qs = self._forecast_matrices()
-        dates = pd.date_range(self.wide_.dates[-1] + pd.Timedelta(weeks=1), periods=self.h, freq=FREQ)
-        out = to_long(self.wide_.ids, dates, mean, "yhat")
+        out = to_long(self.wide_.ids, self._ahead(), mean, "yhat")
         for q, M in qs.items():
             out[f"yhat_q{round(q * 100)}"] = M.reshape(-1)
         return out
@@ -425,7 +429,7 @@ class Forecaster:
         groups = self._groups()
         own = np.array([self.total_scale_ if gid == "total" else 1.0 for gid in groups])[:, None]
         sds = aggregate_sd(mean + a * mean**2, groups, self.correlation_) * own
-        dates = pd.date_range(self.wide_.dates[-1] + pd.Timedelta(weeks=1), periods=self.h, freq=FREQ)
+        dates = self._ahead()
         frames = [self.predict().assign(level="sku")]
         for gid, mu, sd in zip(groups, group_sums(mean, groups), sds):
             row = pd.DataFrame({"unique_id": gid, "ds": dates, "yhat": mu})

@@ -187,6 +187,18 @@ def _zero_fill(weekly: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
     return out
 
 
+def on_mondays(panel: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timedelta]:
+    """A weekly panel dated on one weekday other than Monday (pandas' ``resample("W")`` labels each Monday-Sunday
+    week by its Sunday) as the same weeks dated by their Monday, and the shift to add back to the dates given out;
+    any other panel as it is, with no shift (mixed weekdays are refused by :meth:`Wide.from_long`)."""
+    ds = pd.to_datetime(panel["ds"])
+    days = ds.dt.weekday.unique()
+    if len(days) != 1 or days[0] == 0:
+        return panel, pd.Timedelta(0)
+    shift = pd.Timedelta(days=int(days[0]))
+    return panel.assign(ds=ds - shift), shift
+
+
 def zero_gaps(Y: np.ndarray) -> None:
     """In place: the missing weeks (NaN) of each series after its first observed one are zero sales; the weeks
     before it stay NaN (not yet listed)."""
@@ -218,7 +230,10 @@ class Wide:
         ids = np.asarray(names, dtype=object)
         col = dates.get_indexer(ds)
         if (col < 0).any():
-            raise ValueError("panel dates must be Mondays (freq W-MON); use weekly_panel()")
+            raise ValueError(
+                "panel dates must fall on one weekday, one row per series and week (Mondays, as weekly_panel() "
+                "makes them, or any other day, as pandas' resample('W') does)"
+            )
         Y = np.full((len(ids), len(dates)), np.nan)
         Y[row, col] = panel["y"].to_numpy(float)
         zero_gaps(Y)

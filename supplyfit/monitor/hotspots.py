@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..demand.panel import Wide
+from ..demand.panel import Wide, on_mondays
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -287,6 +287,9 @@ def hotspots(
     biggest unit risers), or, where 4-week momentum led the ranker lately, the sum of both rank shares (up to
     2); with fewer than ``horizon + 9`` weeks of history, too few to train it, the score is ``reach`` (ties
     broken by ``spell_gap``, how far the last spell is below the series' mean spell)."""
+    panel, shift = on_mondays(panel)
+    if asof is not None:  # compared with the Monday dates, as the panel's own were
+        asof = pd.Timestamp(asof) - shift
     wide = Wide.from_long(panel[["unique_id", "ds", "y"]])  # units only: revenue and price are not features
     cat = (
         panel.drop_duplicates("unique_id").set_index("unique_id")["category"].reindex(wide.ids)

@@ -113,6 +113,22 @@ def test_backtest_reports_every_level(panel):
     assert bt.wrmsse.between(0, 10).all() and bt.coverage_80.between(0, 1).all()
 
 
+def test_weeks_dated_by_their_sunday_are_the_same_weeks(panel):
+    """A panel from pandas' resample("W") dates each Monday-Sunday week by its Sunday: the same forecasts and
+    backtest come back, dated on Sundays (other weekdays than one per panel are refused with the reason)."""
+    sunday = panel.assign(ds=panel.ds + pd.Timedelta(days=6))
+    mon, sun = (Forecaster(h=4, model="window_average").fit(p).predict_hierarchy() for p in (panel, sunday))
+    assert (sun.ds.dt.weekday == 6).all() and sun.ds.min() == sunday.ds.max() + pd.Timedelta(weeks=1)
+    pd.testing.assert_frame_equal(sun.assign(ds=sun.ds - pd.Timedelta(days=6)), mon)
+    bt_mon = backtest(panel, ["2010-09-06"], h=4, model="window_average")
+    bt_sun = backtest(sunday, ["2010-09-12"], h=4, model="window_average")
+    assert (bt_sun.cutoff == pd.Timestamp("2010-09-12")).all()
+    pd.testing.assert_frame_equal(bt_sun.drop(columns="cutoff"), bt_mon.drop(columns="cutoff"))
+    mixed = sunday.assign(ds=sunday.ds.where(sunday.index % 2 == 0, panel.ds))
+    with pytest.raises(ValueError, match="one weekday"):
+        Forecaster(h=4).fit(mixed)
+
+
 @pytest.mark.parametrize("model", ["croston", "ets", "imapa"])
 def test_statsforecast_models_are_available(panel, model):
     """Including a series first sold two weeks ago, too short for AutoETS (it falls back to naive)."""

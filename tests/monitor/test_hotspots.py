@@ -210,3 +210,12 @@ def test_when_momentum_led_the_list_is_the_rank_average_of_both(monkeypatch):
     blend = hotspots(panel, k=10)
     assert blend.score.is_monotonic_decreasing and blend.score.between(0, 2).all()
     assert blend.unique_id.iloc[0] == "s07" and ranker.score.max() != blend.score.max()
+
+
+def test_a_panel_dated_on_sundays_gives_the_same_list():
+    """pandas' resample("W") dates weeks by their Sunday: the same weeks, the same as-of, the same list."""
+    p = _panel(seed=3)
+    sunday = p.assign(ds=p.ds + pd.Timedelta(days=6))
+    asof = p.ds.max() - pd.Timedelta(weeks=8) + pd.Timedelta(weeks=1)
+    mon, sun = hotspots(p, asof, k=10), hotspots(sunday, asof + pd.Timedelta(days=6), k=10)
+    pd.testing.assert_frame_equal(mon, sun)
