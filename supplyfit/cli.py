@@ -125,7 +125,10 @@ def _need_serve() -> None:
 
     missing = [m for m in ("fastapi", "uvicorn", "multipart", "standardwebhooks") if find_spec(m) is None]
     if missing:
-        _fail(f"the service needs the [serve] extra ({', '.join(missing)} missing): pip install 'supplyfit[serve]'")
+        _fail(
+            f"the service needs the [serve] extra ({', '.join(missing)} missing): pip install 'supplyfit[serve]' "
+            "(in a checkout: pip install -e '.[serve]')"
+        )
 
 
 def _open(db: Path, tenant: str = "default", write: bool = False, create: bool = False) -> Store:
@@ -359,7 +362,7 @@ def voice(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
 def forecast(
     db: Path = DbOpt,
     tenant: str = TenantOpt,
-    h: int = typer.Option(8, "--h", min=1, max=104, help="Weeks ahead."),
+    h: int = typer.Option(8, "--h", "--horizon", min=1, max=104, help="Weeks ahead."),
     model: str = typer.Option(
         "auto",
         "--model",
@@ -416,7 +419,7 @@ def backtest(
     db: Path = DbOpt,
     tenant: str = TenantOpt,
     cutoff: list[str] = CutoffOpt,
-    h: int = typer.Option(8, "--h", min=1, max=104, help="Weeks ahead scored after each cut-off."),
+    h: int = typer.Option(8, "--h", "--horizon", min=1, max=104, help="Weeks ahead scored after each cut-off."),
     model: str = typer.Option("auto", "--model", help="Model to backtest (as `forecast --model`)."),
     active_weeks: int = typer.Option(26, help="Score series with a sale in this many weeks before."),
 ) -> None:
@@ -512,7 +515,7 @@ def launch(
     drafts: Path = DraftsArg,
     db: Path = DbOpt,
     tenant: str = TenantOpt,
-    h: int = typer.Option(8, "--h", min=1, max=26, help="Weeks after launch to forecast."),
+    h: int = typer.Option(8, "--h", "--horizon", min=1, max=26, help="Weeks after launch to forecast."),
     moq: float = typer.Option(0, min=0, help="Minimum order quantity: a first batch is rounded up to it."),
     capacity: float | None = typer.Option(None, min=0, help="Units that can be made for all first batches together."),
     service_level: float = typer.Option(

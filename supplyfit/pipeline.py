@@ -106,6 +106,7 @@ def write_dashboard_data(store: Store, folder: Path) -> str:
             store.table(name).to_json(folder / f"{name}.json", orient="records", date_format="iso", force_ascii=False)
             written.append(name)
     return (
-        f"{len(written)} tables in {folder}/; live (with the serve extra installed): supplyfit keys create --tenant "
-        f"default --db {store.path} && supplyfit serve --db {store.path}"
+        f"{len(written)} tables in {folder}/; live: pip install -e '.[serve]' (in a checkout; else "
+        f"'supplyfit[serve]'), then supplyfit keys create --tenant default --role admin --db {store.path} && "
+        f"supplyfit serve --db {store.path}"
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..assets import stale
+from ..assets import stale, stale_stages
 from ..store import Store
 from ..voice.mine import URGENCY
 
@@ -37,6 +37,7 @@ class Freshness:
     last_load: pd.Timestamp | None
     stale: list[str] = field(default_factory=list)
     reviews: int = 0  # reviews stored, dated or not (a file of undated reviews has no latest review)
+    stale_stages: list[str] = field(default_factory=list)  # the stages that refresh ``stale``, in run order
 
 
 @dataclass
@@ -165,6 +166,7 @@ def _freshness(store: Store) -> Freshness:
         newest("SELECT max(finished) AS t FROM loads WHERE tenant = $tenant AND status = 'ok'"),
         stale(store),
         int(store.query("SELECT count(*) AS n FROM reviews WHERE tenant = $tenant")["n"].iloc[0]),
+        stale_stages(store)["stage"].tolist(),
     )
 
 

@@ -119,6 +119,8 @@ def test_views_show_the_api_numbers(page, server, client):
     page.fill("#table-complaints input[type=search]", "发霉")  # mould: the complaints that name it
     moulds = [r for r in rows if "发霉" in r["text"] or "发霉" in (r["matched"] or "")]
     assert page.get_attribute("#table-complaints table", "data-rows") == str(len(moulds))
+    if total > len(rows):  # a search of a cut list says what it searched
+        assert f"只搜索了共 {total:,} 行中的前 {len(rows):,} 行" in page.inner_text("#table-complaints .toolbar span")
     guide_shot(page, "complaints")
 
     open_view(page, "forecast")

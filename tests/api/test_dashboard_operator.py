@@ -64,6 +64,14 @@ def test_empty_store_guides_then_loads_and_runs(empty_server, tmp_path, lang):
         assert reason == {"zh": "数量为零", "en": "zero quantity"}[lang]
         assert page.get_attribute("#job-status", "data-status") == "done"
         check_screen(page, f"upload-{lang}")
+        page.set_input_files("#up-file", str(tmp_path / "orders.csv"))  # the same file again: not loaded twice
+        page.click("#up-send")
+        page.wait_for_selector("#report-note:not([hidden])")
+        assert page.inner_text("#report-note").startswith(
+            {"zh": "这个文件与第 1 次载入的内容相同", "en": "This file has the same content as load 1"}[lang]
+        )
+        skipped = {"zh": "已跳过（同一文件已载入）", "en": "skipped (file already loaded)"}[lang]
+        page.wait_for_function(f"document.getElementById('table-loads').innerText.includes({skipped!r})")
         if lang == "zh":
             guide_shot(page, "load")
         open_view(page, "overview")

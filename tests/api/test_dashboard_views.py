@@ -118,7 +118,14 @@ def test_briefing_and_calendar_json_per_tenant(views_server):
     assert (other["reorders"], other["rising"], other["complaints"], other["week"]) == ([], [], [], None)
     assert other["reorder_total"] == {"lines": 0, "units": 0.0}
     assert other["computed"] == {"reorders": False, "rising": False, "complaints": False}
-    assert other["freshness"] == {"last_order": None, "last_review": None, "last_load": None, "stale": [], "reviews": 0}
+    assert other["freshness"] == {
+        "last_order": None,
+        "last_review": None,
+        "last_load": None,
+        "stale": [],
+        "reviews": 0,
+        "stale_stages": [],
+    }
     assert get(views_server, "/api/v1/events", "b_reader") == []
 
 
@@ -148,7 +155,7 @@ def test_briefing_is_the_first_screen(page, views_server, lang):
     assert page.get_attribute(".kpi[data-metric='fresh']", "data-value") == b["freshness"]["last_load"]
     assert float(page.get_attribute(".kpi[data-metric='week_units']", "data-value")) == b["week"]["units"]
     assert page.get_attribute("#rising table", "data-rows") == str(len(b["rising"]))
-    assert page.inner_text("#urgent tbody tr:first-child td:first-child") == {"zh": "高", "en": "high"}[lang]
+    assert page.inner_text("#urgent tbody tr:first-child td:first-child") == {"zh": "高", "en": "High"}[lang]
     assert page.get_attribute("#events table", "data-rows") == "2"  # the spring sale is long past
     check_screen(page, f"briefing-{lang}")
     guide_shot(page, f"briefing-{lang}")
@@ -184,11 +191,12 @@ def test_live_view_and_signal_feed(page, views_server, lang):
         page.wait_for_function(f"document.querySelector('#feed table').dataset.rows === '{len(more)}'")
         assert page.inner_text("#feed tbody tr:first-child td:nth-child(3)") == "22086"
     open_view(page, "week")  # the streamed orders are newer than the stored results: the briefing says so
-    stale = get(views_server, "/api/v1/briefing")["freshness"]["stale"]
-    assert "forecasts" in stale and page.is_visible("#stale")
-    assert page.inner_text("#stale").startswith(
-        {"zh": f"{len(stale)} 项结果已过期", "en": f"{len(stale)} result(s)"}[lang]
-    )
+    fresh = get(views_server, "/api/v1/briefing")["freshness"]
+    stale = fresh["stale"]
+    assert "forecasts" in stale and "demand" in fresh["stale_stages"] and page.is_visible("#stale")
+    banner = page.inner_text("#stale")
+    assert banner.startswith({"zh": f"{len(stale)} 项结果已过期", "en": f"{len(stale)} result(s)"}[lang])
+    assert {"zh": "需求预测", "en": "Demand forecast"}[lang] in banner and "forecasts" not in banner  # stages named
     check_screen(page, f"briefing-stale-{lang}")
     assert page.errors == []
 

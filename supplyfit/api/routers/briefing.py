@@ -38,6 +38,7 @@ class Freshness(BaseModel):
     last_load: str | None
     stale: list[str] = Field(description="Result tables older than an input: run their stage again")
     reviews: int = Field(0, description="Reviews stored, dated or not (undated ones give no last_review)")
+    stale_stages: list[str] = Field([], description="The stages to run again to refresh the stale tables, in run order")
 
 
 class PlanTotal(BaseModel):
@@ -89,9 +90,10 @@ def as_json(b: Briefing, store: Store) -> dict:
         "complaints": _records(b.complaints),
         "week": _week(b.week),
         "freshness": {
-            **{k: _iso(v) for k, v in asdict(f).items() if k not in ("stale", "reviews")},
+            **{k: _iso(v) for k, v in asdict(f).items() if k not in ("stale", "reviews", "stale_stages")},
             "stale": f.stale,
             "reviews": f.reviews,
+            "stale_stages": f.stale_stages,
         },
         "computed": {part: store.has_result(table) for part, table in PARTS.items()},
     }

@@ -73,7 +73,7 @@ const views = {
     card($("freshness"), "reviews_until", t("reviews_until"), f.last_review ? fmt(f.last_review, "time") : f.reviews ? t("undated", { n: fmt(f.reviews, "int") }) : t("none_yet"));
     if (b.week) weekCard(b.week);
     $("stale").hidden = !f.stale.length;
-    const named = f.stale.slice(0, 5).join(", ") + (f.stale.length > 5 ? t("and_more", {n: f.stale.length - 5}) : "");
+    const named = f.stale_stages.map((s) => t("stage_" + s)).join(lang === "zh" ? "、" : ", "); // stages, not tables
     $("stale").innerHTML = `${t("stale", {n: f.stale.length, s: named})} <a href="#data">${t("run_it")}</a>`;
     if (b.computed.reorders && b.reorders.length) {
       $("reorders-title").textContent = `${t("reorders")} · ` + t("top_lines", {n: b.reorders.length,
@@ -457,6 +457,10 @@ function upload(ev) {
 async function loadReport(rep) {
   $("report").hidden = false;
   $("report-title").textContent = `${t("load_report")} · ${rep.file}`;
+  // a file sent again is not loaded again: say so first (its lines count as duplicates of the earlier load)
+  const earlier = rep.status === "skipped" && /load (\d+)/.exec(rep.note || "");
+  $("report-note").hidden = !earlier;
+  $("report-note").textContent = earlier ? t("already_loaded", {id: earlier[1]}) : "";
   $("report-counts").innerHTML = "";
   ["rows_read", "stored", "quarantined", "duplicates"].forEach((k) => {
     card($("report-counts"), k, t(k), fmt(rep[k], "int")).dataset.value = rep[k];

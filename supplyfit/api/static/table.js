@@ -89,8 +89,11 @@ function grid(id, rows, cols, name, total = rows.length) {
       th.dataset.sort = th.dataset.key === state.key ? (state.dir > 0 ? "asc" : "desc") : "";
     });
     const n = out.length.toLocaleString(locale());
-    count.textContent = total > rows.length && !state.query
-      ? t("rows_of", {n, total: total.toLocaleString(locale())}) : t("rows", {n});
+    const cut = total > rows.length; // the server holds more than it sent: say so, searched or not
+    const first = rows.length.toLocaleString(locale());
+    count.textContent = !cut ? t("rows", {n})
+      : state.query ? t("rows_in_first", {n, first, total: total.toLocaleString(locale())})
+      : t("rows_of", {n, total: total.toLocaleString(locale())});
     tbl.dataset.rows = String(out.length);
   }
   search.oninput = () => { state.query = search.value.trim(); draw(); };
