@@ -143,11 +143,16 @@ def _open(db: Path, tenant: str = "default", write: bool = False, create: bool =
         raise StoreUnusable(str(e) if str(e).startswith(str(db)) else f"{db}: {e}") from e
 
 
+def _plain_table(title: str | None = None) -> Table:
+    """A table: boxed on a terminal, plain aligned columns when piped (a log or a file gets no box drawing)."""
+    return Table(title=title, show_lines=False) if console.is_terminal else Table(title=title, box=None)
+
+
 def _df_table(df, title: str | None = None, limit: int = 20) -> Table:
     """The first ``limit`` rows of ``df``; a column of whole numbers (counts, units) prints without decimals."""
     from .monitor.sections import is_whole
 
-    table = Table(title=title, show_lines=False)
+    table = _plain_table(title)
     formats = [",.0f" if is_whole(df[col]) else ",.3f" for col in df.columns]
     for col in df.columns:
         table.add_column(str(col))
@@ -272,7 +277,7 @@ def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     with _open(db, tenant) as store:
         info = store.status()
     console.print(f"store {info['path']} (schema v{info['schema_version']}), tenant {info['tenant']}")
-    counts = Table(title="tables")
+    counts = _plain_table("tables")
     counts.add_column("table")
     counts.add_column("rows", justify="right")
     for name, n in info["tables"].items():

@@ -123,7 +123,11 @@ def test_views_show_the_api_numbers(page, server, client):
         assert f"只搜索了共 {total:,} 行中的前 {len(rows):,} 行" in page.inner_text("#table-complaints .toolbar span")
     guide_shot(page, "complaints")
 
-    open_view(page, "forecast")
+    open_view(page, "forecast")  # the total and categories in words, dates in Chinese months
+    assert page.inner_text("#series option:first-child") == "全部商品（合计）"
+    assert page.inner_text("#series option:nth-child(2)").startswith("品类: ")
+    ticks = page.eval_on_selector_all("#chart-forecast .xtick text", "els => els.map((e) => e.textContent)")
+    assert ticks and all("月" in x for x in ticks), ticks
     page.select_option("#series", index=3)
     page.wait_for_function("document.body.dataset.ready === '1'")
     uid = page.eval_on_selector("#series", "s => s.value")

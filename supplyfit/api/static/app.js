@@ -33,6 +33,9 @@ async function result(path, withTotal = false) {
 
 const desc = (sku) => names.get(String(sku)) || "";
 const itemLabel = (sku) => (desc(sku) ? `${sku} · ${desc(sku)}` : String(sku));
+/** A forecast series' name for people: the total and categories (ids "total", "category/NAME") in words. */
+const seriesLabel = (id) => (id === "total" ? t("all_items")
+  : String(id).startsWith("category/") ? `${t("category")}: ${String(id).slice(9)}` : itemLabel(id));
 const idCols = () => [{key: "unique_id", label: "item", kind: "id"}]
   .concat(names.size ? [{key: "unique_id", label: "desc", show: (v) => desc(v)}] : []);
 
@@ -45,9 +48,21 @@ function notRun(id) {
 
 const layout = (title, extra = {}) => ({title: {text: title}, margin: {l: 60, r: 20, t: 50, b: 40}, height: 340,
   font: {family: "Noto Sans CJK SC, Microsoft YaHei, Arial"}, legend: {orientation: "h"}, ...extra});
+// Chinese month and day names on date axes (Plotly ships English only; its locale files are not bundled here)
+Plotly.register({moduleType: "locale", name: "zh-CN", dictionary: {}, format: {
+  days: ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+  shortDays: ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+  months: ["一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"],
+  shortMonths: ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
+  date: "%Y-%m-%d"}});
+
+/** The 80% band between ``lo`` and ``hi`` over ``x``, as one filled shape (no markers on its edges). */
+const band = (x, lo, hi) => ({x: x.concat([...x].reverse()), y: hi.concat([...lo].reverse()), fill: "toself",
+  opacity: 0.3, line: {width: 0}, mode: "lines", name: t("band")});
 function plot(id, traces, title, extra) {
   $(id).hidden = false;
-  return Plotly.react($(id), traces, layout(title, extra), {displaylogo: false, responsive: true});
+  return Plotly.react($(id), traces, layout(title, extra),
+    {displaylogo: false, responsive: true, locale: lang === "zh" ? "zh-CN" : "en"});
 }
 
 function card(parent, metric, label, value, sub) {
@@ -122,9 +137,7 @@ const views = {
        mode: full.length > 2 ? "lines" : "lines+markers"},
       {x: part.map((r) => r.period), y: part.map((r) => r.revenue), name: t("partial_week"), mode: "markers",
        marker: {symbol: "circle-open", size: 10}},
-      {x: fc.map((r) => r.period).concat(fc.map((r) => r.period).reverse()),
-       y: fc.map((r) => r.yhat_q90).concat(fc.map((r) => r.yhat_q10).reverse()), fill: "toself", opacity: 0.3,
-       line: {width: 0}, name: t("band")},
+      band(fc.map((r) => r.period), fc.map((r) => r.yhat_q10), fc.map((r) => r.yhat_q90)),
       {x: fc.map((r) => r.period), y: fc.map((r) => r.yhat), name: t("fc"), mode: "lines+markers"},
     ], t("rev_trend"), {xaxis: {automargin: true}, yaxis: {tickformat: ",.0f", ticksuffix: " " + currency(), automargin: true}});
     const dims = await api("/api/v1/indicators?freq=M&table=by_dimension&dimension=category");
@@ -159,17 +172,16 @@ const views = {
       if (!agg) { notRun("table-forecast"); return; }
       const skus = await api("/api/v1/forecasts?level=sku&limit=100000");
       const ids = ["total", ...agg.map((r) => r.unique_id), ...skus.map((r) => r.unique_id)];
-      [...new Set(ids)].forEach((id) => sel.add(new Option(itemLabel(id), id)));
+      [...new Set(ids)].forEach((id) => sel.add(new Option(seriesLabel(id), id)));
       sel.onchange = () => show("forecast");
     }
     const s = await api("/api/v1/series/" + encodeURIComponent(sel.value));
     const f = s.forecast;
     plot("chart-forecast", [
       {x: s.history.ds, y: s.history.y, name: t("history"), mode: "lines"},
-      {x: f.ds.concat([...f.ds].reverse()), y: f.yhat_q90.concat([...f.yhat_q10].reverse()), fill: "toself",
-       opacity: 0.3, line: {width: 0}, name: t("band")},
+      band(f.ds, f.yhat_q10, f.yhat_q90),
       {x: f.ds, y: f.yhat, name: t("fc"), mode: "lines+markers"},
-    ], `${t("forecast")}: ${itemLabel(s.unique_id)}`);
+    ], `${t("forecast")}: ${seriesLabel(s.unique_id)}`);
     grid("table-forecast", f.ds.map((d, i) => ({ds: d, yhat: f.yhat[i], q10: f.yhat_q10[i], q90: f.yhat_q90[i]})),
       [{key: "ds", label: "ds", kind: "date"}, {key: "yhat", label: "fc", kind: "num"},
         {key: "q10", label: "q10", kind: "int"}, {key: "q90", label: "q90", kind: "int"}], `forecast-${s.unique_id}`);
@@ -377,8 +389,7 @@ function showLaunch(out) {
   card($("launch-kpis"), "launch_total", t("l_total", {h}), fmt(total, "int")).dataset.value = total;
   const weeks = fc.map((r) => t("l_week", {w: r.week}));
   plot("chart-launch", [
-    {x: weeks.concat([...weeks].reverse()), y: fc.map((r) => r.yhat_q90).concat(fc.map((r) => r.yhat_q10).reverse()),
-     fill: "toself", opacity: 0.3, line: {width: 0}, name: t("band")},
+    band(weeks, fc.map((r) => r.yhat_q10), fc.map((r) => r.yhat_q90)),
     {x: weeks, y: fc.map((r) => r.yhat), name: t("fc"), mode: "lines+markers"},
   ], `${t("launch")}: ${batch.unique_id}`, {xaxis: {type: "category"}, yaxis: {tickformat: ",.0f"}});
   grid("launch-table", fc, [{key: "week", label: "l_week_col", kind: "int"}, {key: "yhat", label: "fc_col", kind: "int"},
