@@ -226,8 +226,17 @@ def test_new_design_form_forecasts_a_first_batch(page, views_server, lang):
     assert 0 < len(want["analogs"]) <= 5
     assert page.inner_text("#launch-analogs tbody tr:first-child td:first-child") == want["analogs"][0]["analog_id"]
     assert page.evaluate("document.getElementById('chart-launch')._fullLayout.xaxis.type") == "category"
+    best = max(a["similarity"] for a in want["analogs"])  # a weak text match is said, a close one is not
+    assert page.is_visible("#launch-note") == (best < 0.3)
+    if best < 0.3:
+        assert f"{round(100 * best)}%" in page.inner_text("#launch-note")
     check_screen(page, f"launch-{lang}")
     guide_shot(page, f"launch-{lang}")
+    page.fill("#l-desc", "qqxv zzkw")  # text no past design shares: the view warns the match is weak
+    page.click("#l-send")
+    page.wait_for_selector("#launch-note:not([hidden])")
+    weak = {"zh": "没有描述相近的历史款", "en": "No past design reads like this one"}[lang]
+    assert weak in page.inner_text("#launch-note")
     assert page.errors == []
 
 

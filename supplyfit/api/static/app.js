@@ -7,6 +7,7 @@ let names = new Map(); // SKU -> description, where the service offers /api/v1/p
 const TOP = 10; // rows per list on the first screen; "see all" opens the full view
 const LIVE_TOP = 25; // SKUs in the live view: the most unusual weeks so far
 const FEED_EVERY_MS = 5000; // how often the live view asks for new signals
+const WEAK_ANALOG = 0.3; // a best past-design similarity below this is a weak match (the launch view warns)
 const FEED_KEEP = 200; // signals kept on screen, newest first
 let feed = {next: "0", rows: []}; // the signal feed: the cursor of the next poll and the signals seen
 let feedTimer = null;
@@ -387,6 +388,10 @@ function showLaunch(out) {
     {text: t("l_batch_sub", {d: fmt(batch.demand, "int")}), cls: ""}).dataset.value = batch.first_batch;
   const total = fc.reduce((s, r) => s + r.yhat, 0);
   card($("launch-kpis"), "launch_total", t("l_total", {h}), fmt(total, "int")).dataset.value = total;
+  // past designs whose text barely matches: the forecast then rests on price and category, and says so
+  const best = Math.max(0, ...out.analogs.map((a) => a.similarity));
+  $("launch-note").hidden = best >= WEAK_ANALOG;
+  $("launch-note").textContent = best >= WEAK_ANALOG ? "" : t("l_weak", {s: fmt(best, "pct", 0)});
   const weeks = fc.map((r) => t("l_week", {w: r.week}));
   plot("chart-launch", [
     band(weeks, fc.map((r) => r.yhat_q10), fc.map((r) => r.yhat_q90)),
