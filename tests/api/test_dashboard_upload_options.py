@@ -31,9 +31,16 @@ def test_upload_form_options_settle_an_odd_file(server, tmp_path, lang):
         page.click("#up-send")
         page.wait_for_selector("#up-options .need")
         assert page.get_attribute("#up-mapping", "class") == "need"
-        assert "mapping field SOURCE=order_id" in page.inner_text("#up-status")
+        status = page.inner_text("#up-status")  # why, in the page's language, and what to fill in
+        assert {"en": "mapping field SOURCE=order_id", "zh": "请在“列映射”中写 源列名=order_id"}[lang] in status
+        assert lang == "en" or "required column" not in status
         page.locator("#upload").screenshot(path=str(ARTIFACTS / f"dashboard-upload-form-{lang}.png"))
         page.fill("#up-mapping", ", ".join(MAPPING))
+        page.click("#up-send")  # mapped, but its numbers read two ways: the decimal field is asked for
+        page.wait_for_selector("#up-decimal.need")
+        status = page.inner_text("#up-status")
+        why = {"en": "no value in the file tells which", "zh": "文件中没有哪个值能说明是哪一种"}[lang]
+        assert why in status, status
         page.select_option("#up-decimal", ",")
         page.select_option("#up-date", "day-first")
         page.click("#up-send")

@@ -430,7 +430,7 @@ function uploadFailed(detail) {
   const fields = {"mapping field": "up-mapping", "decimal field": "up-decimal", "date_format field": "up-date"};
   const need = Object.keys(fields).find((f) => detail.includes(f));
   Object.values(fields).forEach((id) => $(id).classList.toggle("need", fields[need] === id));
-  $("up-status").textContent = need ? `${detail} ${t("up_retry")}` : detail;
+  $("up-status").textContent = need ? `${storeError(detail)} ${t("up_retry")}` : storeError(detail);
   if (need) $(fields[need]).focus();
 }
 

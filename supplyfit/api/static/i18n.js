@@ -179,3 +179,30 @@ function reason(text) {
     return part;
   }).join("；");
 }
+
+// Why a file could not be loaded, as the store says it in English: the errors an upload meets most often, in Chinese.
+const CONVENTIONS_ZH = {"a decimal point": "小数点", "a decimal comma": "小数逗号", "day-first": "日在前", "month-first": "月在前"};
+const convention = (label) => CONVENTIONS_ZH[label] || label;
+const STORE_ERRORS_ZH = [
+  [/^(.*?)(?:, column '.*?')?: required column\(s\) not found: (.*?)\. Columns in the file: (.*?)\. Map a column to (\w+) .*$/s,
+    (_, file, need, cols, f) => `${file}：没有找到必需的列：${need.replace(/(\w+) \(e\.g\. ([^)]*)\)/g,
+      (__, name, eg) => `${field(name)}（例如 ${eg}）`).replace(/; /g, "；")}。文件中的列：${cols}。请在“列映射”中写 源列名=${f}。`],
+  [/^(.*?), column '(.*?)': ambiguous: (.*?) reads with (.*?) and with (.*?), and no value in the file tells which\..*$/s,
+    (_, file, col, v, a, b) => `${file}，列 ${col}：${v} 按${convention(a)}和按${convention(b)}都能读，文件中没有哪个值能说明是哪一种。`],
+  [/^(.*?), column '(.*?)': mixes conventions: (.*?) reads only with (.*?), (.*?) only with (.*?)$/s,
+    (_, file, col, x, a, y, b) => `${file}，列 ${col}：混用了两种写法：${x} 只能按${convention(a)}读，${y} 只能按${convention(b)}读。`],
+  [/^(.*?): the file is empty \(0 bytes\)$/, "$1：文件是空的（0 字节）。"],
+  [/^(.*?): the file has no header and no rows$/, "$1：文件既没有表头也没有数据行。"],
+  [/^(.*?): duplicate column names in header(?:: (.*))?$/, (_, file, cols) => `${file}：表头中有重复的列名${cols ? "：" + cols : ""}。`],
+  [/^(.*?): not a readable Parquet file: (.*)$/s, "$1：不是可读的 Parquet 文件（$2）。"],
+  [/^(.*?): not an Excel workbook .*$/s, "$1：不是 Excel 工作簿（.xlsx 文件是 zip 压缩包，这个文件不是）。"],
+  [/^(.*?): unknown encoding (.*?) \(.*\)$/s, "$1：未知的编码 $2（例如 utf-8、gb18030、cp1252）。"],
+  [/^(.*?): unknown time zone (.*?) \(.*\)$/s, "$1：未知的时区 $2（例如 UTC、Asia/Shanghai、Europe/London）。"],
+];
+
+/** A store error in the current language (Chinese for the common ones; the English text otherwise). */
+function storeError(text) {
+  if (lang !== "zh") return text;
+  for (const [re, zh] of STORE_ERRORS_ZH) if (re.test(text)) return text.replace(re, zh);
+  return text;
+}
