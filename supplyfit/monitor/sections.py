@@ -49,6 +49,28 @@ def is_whole(col: pd.Series) -> bool:
     return bool((vals == vals.round()).all())
 
 
+# Column names a reader should not have to decode; the others are shown with spaces for underscores
+HEADERS = {
+    "unique_id": "item",
+    "ds": "week",
+    "yhat": "forecast",
+    "yhat_q10": "low (10%)",
+    "yhat_q50": "median",
+    "yhat_q90": "high (90%)",
+    "qty": "quantity",
+    "revenue_pop": "revenue vs previous period",
+    "units_pop": "units vs previous period",
+    "p_negative": "chance negative",
+    "load_id": "load",
+}
+
+
+def header(column: object) -> str:
+    """A table column's name as the report shows it (:data:`HEADERS`, else underscores as spaces)."""
+    name = str(column)
+    return HEADERS.get(name, name.replace("_", " "))
+
+
 def html_table(df: pd.DataFrame) -> str:
     """``df`` as an HTML table with :func:`cell` formatting; number columns (headers too) are right-aligned."""
     whole = [is_whole(df[c]) for c in df.columns]
@@ -57,7 +79,8 @@ def html_table(df: pd.DataFrame) -> str:
     ]
     numeric = [any(r[i][1] for r in rows) for i in range(len(df.columns))]
     head = "".join(
-        f"<th{' class=num' if n else ''}>{html.escape(str(c))}</th>" for c, n in zip(df.columns, numeric, strict=True)
+        f"<th{' class=num' if n else ''}>{html.escape(header(c))}</th>"
+        for c, n in zip(df.columns, numeric, strict=True)
     )
     body = "".join(
         "<tr>"

@@ -102,7 +102,7 @@ const T = {
     stage_match: "Matching", stage_trust: "Trust checks", stage_monitor: "Monitoring",
     c_safety: "Safety", "c_fraud/fake": "Fraud / fake", c_service: "Service", c_other: "Other",
     "c_quality defect": "Quality defect", c_delivery: "Delivery",
-    live: "Live", launch: "New design", orders_until: "Orders up to", reviews_until: "Reviews up to", none_yet: "none yet", undated: "{n}, none dated",
+    live: "Live", launch: "New design", orders_until: "Orders up to", reviews_until: "Reviews up to", none_yet: "none yet", undated: "{n} reviews, none dated",
     stale: "{n} result(s) are older than their inputs; run again: {s}.", top_lines: "top {n} ({m} lines, {u} units in the plan)",
     arrives: "Arrival week", severity: "Severity", sev_high: "High", sev_medium: "Medium", sev_low: "Low",
     week_units: "Units, week of {d} ({n} of 7 days)", week_vs: "{p} of the week's forecast {fc} (80%: {lo}–{hi})",
