@@ -76,7 +76,8 @@ class Store:
             if held:
                 raise RuntimeError(
                     f"{self.path} is open in another process (PID {held[1]}; a running `supplyfit serve`?): "
-                    "stop it, or do this through that server's API (keys: POST /api/v1/keys; data: /api/v1/uploads)"
+                    "stop it, or do this through that server's API or dashboard (keys: POST /api/v1/keys; data: "
+                    "/api/v1/uploads; loads and results: /api/v1/loads, /api/v1/jobs, the dashboard's Data tab)"
                 ) from None
             if "version number" not in str(e):
                 raise
