@@ -199,3 +199,29 @@ def test_every_hotspot_reason_reads_in_chinese(page, server):
         zh = page.evaluate("(t) => reason(t)", text)
         assert not re.search("[A-Za-z]{3,}", zh), (text, zh)
         assert zh.count("；") == text.count("; ")
+
+
+@needs_browser
+def test_stage_summaries_read_in_chinese(page, server):
+    """What each stage job says it did (as supplyfit/*/stage.py words it) has a Chinese form on the Chinese page."""
+    said = [
+        "running demand",
+        "voice: 3,000 reviews scored, 120 aspects in 10 categories, 1,385 complaints queued",
+        "demand: 166 SKUs forecast 8 weeks from 2010-12-06; backtest at 3 cut-off(s)",
+        "demand: 4,021 SKUs forecast 8 weeks from 2010-12-06; backtest at 3 cut-off(s) on 2,000 of the 4,021 SKUs",
+        "demand: 12 SKUs forecast 8 weeks from 2024-03-04; "
+        "no backtest (5 complete week(s); a cut-off needs more than 24)",
+        "supply: 145 SKUs to make (12,345 units) arriving 2010-12-13; 9 policy settings replayed",
+        "supply: 3 SKUs to make (40 units) arriving 2024-03-11; history shorter than 9 weeks: no replay",
+        "match: 1,234 baskets → 1,145 rules (support ≥ 0.01); 3,212 customers in 7 segments",
+        "trust: 84 findings (40 price_outlier, 44 category_mismatch); 20 merchant credit scores",
+        "trust: 3 findings (3 risky_claim); 12 product line credit scores",
+        "monitor: 53 weeks of indicators, 13 months; 20 hotspots (top: 85123A)",
+        "monitor: 0 weeks of indicators, 1 months; 0 hotspots (no complete week of sales yet)",
+    ]
+    page.goto(server["url"] + "/")
+    page.evaluate("localStorage.setItem('sf-lang', 'zh')")
+    page.reload()
+    for text in said:
+        zh = page.evaluate("(t) => jobMessage(t)", text)
+        assert not re.search("[A-Za-z]{3,}", zh.replace("SKU", "")), (text, zh)

@@ -63,6 +63,8 @@ def test_empty_store_guides_then_loads_and_runs(empty_server, tmp_path, lang):
         reason = page.inner_text("#report-rows tbody td:last-child")
         assert reason == {"zh": "数量为零", "en": "zero quantity"}[lang]
         assert page.get_attribute("#job-status", "data-status") == "done"
+        said = page.inner_text("#job-status")  # the stage's summary, in the page's language
+        assert ("weeks of indicators" in said) == (lang == "en") and ("周、" in said) == (lang == "zh"), said
         check_screen(page, f"upload-{lang}")
         page.set_input_files("#up-file", str(tmp_path / "orders.csv"))  # the same file again: not loaded twice
         page.click("#up-send")

@@ -260,7 +260,7 @@ const views = {
     grid("table-jobs", jobs, [{key: "stage", label: "stage", show: (v) => t("stage_" + v)},
       {key: "status", label: "status", show: (v) => t("st_" + v)}, {key: "progress", label: "progress", kind: "pct", digits: 0},
       {key: "created", label: "created", kind: "time"}, {key: "finished", label: "finished", kind: "time"},
-      {key: "message", label: "message"}], "jobs");
+      {key: "message", label: "message", show: (v) => jobMessage(v)}], "jobs");
   },
 };
 
@@ -499,7 +499,7 @@ async function runJob(ev) {
   while (true) {
     $("job-progress").value = job.progress;
     $("job-status").textContent = `${t("stage_" + job.stage)}: ${t("st_" + job.status)} ${fmt(job.progress, "pct", 0)}` +
-      (job.message ? ` · ${job.message}` : "");
+      (job.message ? ` · ${jobMessage(job.message)}` : "");
     $("job-status").dataset.status = job.status;
     if (job.status === "done" || job.status === "failed") break;
     await new Promise((ok) => setTimeout(ok, 500));

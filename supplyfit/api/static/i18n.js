@@ -206,3 +206,44 @@ function storeError(text) {
   for (const [re, zh] of STORE_ERRORS_ZH) if (re.test(text)) return text.replace(re, zh);
   return text;
 }
+
+const FINDINGS_ZH = {sku_many_descriptions: "一个编码多种描述", description_many_skus: "一种描述多个编码",
+  price_outlier: "价格异常", price_vs_category: "价格与品类不符", category_mismatch: "品类不符", risky_claim: "风险宣传用语",
+  non_product: "非商品行"};
+
+// What a stage job says it did (supplyfit/*/stage.py), in Chinese: "<stage>: <summary>" or "running <stage>".
+const STAGE_SUMMARIES_ZH = [
+  [/^([\d,]+) reviews scored, (\d+) aspects in (\d+) categories, ([\d,]+) complaints queued$/,
+    "已为 $1 条评论打分，$3 个品类共 $2 个方面，$4 条投诉进入队列"],
+  [/^([\d,]+) SKUs forecast (\d+) weeks from (\S+); backtest at (\d+) cut-off\(s\)(?: on ([\d,]+) of the ([\d,]+) SKUs)?$/,
+    (_, n, h, d, c, on, of) => `${n} 个 SKU 自 ${d} 起预测 ${h} 周；在 ${c} 个截断点回测${on ? `（抽取 ${of} 个中的 ${on} 个）` : ""}`],
+  [/^([\d,]+) SKUs forecast (\d+) weeks from (\S+); no backtest \((\d+) complete week\(s\); a cut-off needs more than (\d+)\)$/,
+    "$1 个 SKU 自 $3 起预测 $2 周；未回测（只有 $4 个完整周，回测需要多于 $5 周）"],
+  [/^(\d+) SKUs to make \(([\d,]+) units\) arriving (\S+); (\d+) policy settings replayed$/,
+    "$1 个 SKU 需生产（共 $2 件），$3 到货；回放了 $4 种策略设置"],
+  [/^(\d+) SKUs to make \(([\d,]+) units\) arriving (\S+); history shorter than (\d+) weeks: no replay$/,
+    "$1 个 SKU 需生产（共 $2 件），$3 到货；历史不足 $4 周，未回放策略"],
+  [/^([\d,]+) baskets → ([\d,]+) rules \(support ≥ (\S+)\); ([\d,]+) customers in (\d+) segments$/,
+    "$1 个购物篮 → $2 条关联规则（支持度 ≥ $3）；$4 位顾客分为 $5 个群组"],
+  [/^no product sales$/, "没有商品销售"],
+  [/^([\d,]+) findings \((.*)\); (\d+) (merchant|product line) credit scores$/, (_, n, kinds, c, basis) =>
+    `${n} 项检查发现（${kinds.replace(/(\d+) (\w+)/g, (__, k, what) => `${FINDINGS_ZH[what] || what} ${k} 项`)
+      .replace(/, /g, "，")}）；${c} 个${basis === "merchant" ? "商家" : "产品线"}信用分`],
+  [/^(\d+) weeks of indicators, (\d+) months; (\d+) hotspots \(top: (.*)\)$/, "$1 周、$2 个月的指标；$3 个热点（首位：$4）"],
+  [/^(\d+) weeks of indicators, (\d+) months; (\d+) hotspots \(no complete week of sales yet\)$/,
+    "$1 周、$2 个月的指标；$3 个热点（还没有完整一周的销售）"],
+  [/^skipped: (.*)$/, "已跳过：$1"],
+];
+
+/** A job's message in the current language: "running voice", "voice: 3,000 reviews scored, …" (the stage's own
+ * summary translated when its form is known; a failure's error stays as the stage raised it). */
+function jobMessage(text) {
+  if (!text || lang !== "zh") return text ?? "";
+  const running = /^running (\w+)$/.exec(text);
+  if (running) return `正在运行：${t("stage_" + running[1])}`;
+  const done = /^(\w+): (.*)$/s.exec(text);
+  if (!done || !T.zh["stage_" + done[1]]) return text;
+  const [, stage, rest] = done;
+  for (const [re, zh] of STAGE_SUMMARIES_ZH) if (re.test(rest)) return `${t("stage_" + stage)}：${rest.replace(re, zh)}`;
+  return `${t("stage_" + stage)}：${rest}`;
+}
