@@ -66,11 +66,14 @@ STOP_NOUNS = set(
     "什么 一个 这个 那个 自己 大家 感觉 不错 还是 已经 没有 有点 垃圾 个人 一下 希望 下次 总体".split()
 )
 
+# Safety words that also say something harmless: "烂到爆炸" (terrible to bits) and "卡(是)过期的" (a card or coupon
+# that has run out) are not hazards; an exploding battery and expired food are (a walk-through of the queue found both)
+_NOT_HAZARD = r"(?<!到)(?<!得)爆炸|(?<!卡)(?<!券)(?<!卡是)(?<!券是)(?<!卡已)(?<!券已)(?<!卡已经)(?<!券已经)过期"
 URGENCY = [  # (reason, weight, pattern)
     (
         "safety",
         5.0,
-        r"爆炸|起火|着火|漏电|触电|过敏|中毒|受伤|烫伤|冒烟|烧焦|变质|发霉|霉变|虫子|异物|过期|拉肚子|"
+        _NOT_HAZARD + r"|起火|着火|漏电|触电|过敏|中毒|受伤|烫伤|冒烟|烧焦|变质|发霉|霉变|虫子|异物|拉肚子|"
         r"安全隐患|fire|burn|injur|allerg|unsafe|mou?ld|poison|expired",
     ),
     ("fraud/fake", 4.0, r"假货|假的|骗|欺诈|山寨|翻新|二手|不是正品|盗版|以次充好|虚假|fake|scam|counterfeit|fraud"),

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from supplyfit.voice import SentimentModel, mine
+from supplyfit.voice.mine import urgency
 
 TRAIN = [
     "质量很好，非常满意",
@@ -94,3 +95,12 @@ def test_mine_finds_expected_aspects_and_polarities():
     assert top.reason == "safety" and "发霉" in top.text
     assert list(ins.complaints["rank"]) == list(range(1, len(ins.complaints) + 1))
     assert set(ins.scores.columns) >= {"review_id", "category", "p_positive", "predicted"}
+
+
+def test_safety_words_said_in_passing_are_not_hazards():
+    """Slang and a card that has run out are not safety complaints; an exploding battery and expired milk are."""
+    assert urgency("电池充电时爆炸了，太危险", 0.9)[1] == "safety"
+    assert urgency("牛奶过期了，喝了拉肚子", 0.9)[1] == "safety"
+    assert urgency("烂到爆炸，系统超慢", 0.9)[1] != "safety"
+    assert urgency("送的会员卡是过期的，差评", 0.9)[1] != "safety"
+    assert urgency("优惠券已经过期了", 0.9)[1] != "safety"
