@@ -1,6 +1,8 @@
 """The operator's first steps on an empty store, in headless Chromium: the guide, an upload with its load report and
 translated quarantine reasons, a stage run as a job; and the API docs rendering with no network beyond loopback."""
 
+import json
+
 import pytest
 from browser import ARGS, ARTIFACTS, CHROMIUM, browser_page, needs_browser
 from servers import serving
@@ -24,9 +26,9 @@ A4,SKU-1,蓝色水杯,1,19.9,2024-03-12 15:00,c2
 def empty_server(tmp_path):
     db = tmp_path / "empty.duckdb"
     with Store(db) as st:
-        key = create_key(st, "shop", "writer")
+        key, admin = create_key(st, "shop", "writer"), create_key(st, "shop", "admin")
     with serving(create_app(db)) as url:
-        yield {"url": url, "key": key}
+        yield {"url": url, "key": key, "admin": admin}
 
 
 def load_and_monitor(page, tmp_path) -> None:
@@ -114,3 +116,25 @@ def test_api_docs_render_without_network(server, path, ready):
         browser.close()
     outside = [u for u in urls if not u.startswith((server["url"], "data:", "blob:"))]
     assert outside == ([] if path == "/docs" else [REDOC_LOGO])  # ReDoc's "by Redocly" badge: an image, not needed
+
+
+@needs_browser
+def test_an_admin_sees_each_quarantined_line_as_sent(empty_server, tmp_path):
+    """The load report's quarantined lines: line number and reason for every writer, the line itself for an admin
+    (the raw cells, personal ones as pseudonyms)."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(ORDERS, encoding="utf-8")
+    with browser_page(height=900) as page:
+        page.goto(empty_server["url"] + "/")
+        page.evaluate("localStorage.setItem('sf-lang', 'zh')")
+        sign_in(page, empty_server["url"], empty_server["admin"])
+        page.click("#guide a.button")
+        page.wait_for_function("document.body.dataset.view === 'data' && document.body.dataset.ready === '1'")
+        page.set_input_files("#up-file", str(orders))
+        page.click("#up-send")
+        page.wait_for_selector("#report:not([hidden]) #report-rows table")
+        heads = page.locator("#report-rows th").all_inner_texts()
+        assert heads[-1] == "原始内容", heads
+        line = page.inner_text("#report-rows tbody tr:first-child td:last-child")
+        sent = json.loads(line)
+        assert sent["订单号"] == "A2" and sent["数量"] == "0" and sent["客户"].startswith("c_"), sent  # a pseudonym

@@ -184,7 +184,8 @@ const views = {
       {x: f.ds, y: f.yhat, name: t("fc"), mode: "lines+markers"},
     ], `${t("forecast")}: ${seriesLabel(s.unique_id)}`);
     grid("table-forecast", f.ds.map((d, i) => ({ds: d, yhat: f.yhat[i], q10: f.yhat_q10[i], q90: f.yhat_q90[i]})),
-      [{key: "ds", label: "ds", kind: "date"}, {key: "yhat", label: "fc", kind: "num"},
+      [{key: "ds", label: "ds", kind: "date"}, // a decimal only where it tells something (under 10 a week)
+        {key: "yhat", label: "fc", kind: "num", show: (v) => fmt(v, Math.abs(v) >= 10 ? "int" : "num")},
         {key: "q10", label: "q10", kind: "int"}, {key: "q90", label: "q90", kind: "int"}], `forecast-${s.unique_id}`);
   },
 
@@ -485,8 +486,10 @@ async function loadReport(rep) {
   grid("report-reasons", reasons, [{key: "reason", label: "reason", show: reason}, {key: "count", label: "count", kind: "int"}],
     `reasons-${rep.load_id}`);
   const rows = rep.quarantined ? await api(`/api/v1/quarantine?load_id=${rep.load_id}&limit=1000`) : [];
-  grid("report-rows", rows, [{key: "src_row", label: "src_row", kind: "int"}, {key: "reason", label: "reason", show: reason}],
-    `quarantine-${rep.load_id}`);
+  // an admin key also gets each line as it was sent (scrubbed of personal data): what to fix, at a glance
+  const raw = rows.some((r) => r.raw != null) ? [{key: "raw", label: "raw_line"}] : [];
+  grid("report-rows", rows, [{key: "src_row", label: "src_row", kind: "int"}, {key: "reason", label: "reason", show: reason},
+    ...raw], `quarantine-${rep.load_id}`);
 }
 
 /** Start a stage job and follow its progress until it is done or failed. */
