@@ -389,9 +389,10 @@ def results_status(store: Store) -> pd.DataFrame:
     )
 
 
-def stale_stages(store: Store) -> pd.DataFrame:
-    """:func:`stale` by stage: stage, cost, stale results, and the command that refreshes them."""
-    old = stale(store)
+def stale_stages(store: Store, old: list[str] | None = None) -> pd.DataFrame:
+    """:func:`stale` by stage: stage, cost, stale results, and the command that refreshes them (``old``: the
+    stale results, when the caller has read them already)."""
+    old = stale(store) if old is None else old
     found = [(s, [r.name for r in s.writes if r.name in old]) for s in STAGES]
     return pd.DataFrame(
         [(s.name, s.cost, ", ".join(names), f"supplyfit run {s.name}") for s, names in found if names],

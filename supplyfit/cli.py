@@ -60,8 +60,20 @@ class OneLineErrors(TyperGroup):
             raise typer.Exit(1) from None
 
 
+def _console(stderr: bool = False) -> Console:
+    """A terminal gets rich's colours, wrapping and spinners; piped output gets plain lines: no ANSI codes, no
+    sentence wrapped at 80 columns (``soft_wrap``), tables as wide as they need to be."""
+    out = Console(stderr=stderr)
+    if out.is_terminal:
+        return out
+    return Console(stderr=stderr, soft_wrap=True, width=1000, no_color=True, highlight=False)
+
+
+console = _console()
+err = _console(stderr=True)
+
 # help in rich's boxes on a terminal; piped (``supplyfit --help | less``, a script's log) as plain text
-MARKUP: Literal["rich"] | None = "rich" if Console().is_terminal else None
+MARKUP: Literal["rich"] | None = "rich" if console.is_terminal else None
 app = typer.Typer(
     help="supplyfit: orders and reviews in; forecasts, production plans and insights out.",
     no_args_is_help=True,
@@ -87,18 +99,6 @@ keys_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 
-
-def _console(stderr: bool = False) -> Console:
-    """A terminal gets rich's colours, wrapping and spinners; piped output gets plain lines: no ANSI codes, no
-    sentence wrapped at 80 columns (``soft_wrap``), tables as wide as they need to be."""
-    out = Console(stderr=stderr)
-    if out.is_terminal:
-        return out
-    return Console(stderr=stderr, soft_wrap=True, width=1000, no_color=True, highlight=False)
-
-
-console = _console()
-err = _console(stderr=True)
 
 DbOpt = typer.Option(DEFAULT_DB, "--db", help="DuckDB store file (`ingest` creates it; other commands need it).")
 TenantOpt = typer.Option("default", "--tenant", help="Tenant whose data is read and written.")

@@ -160,13 +160,14 @@ def _freshness(store: Store) -> Freshness:
         v = store.query(sql)["t"].iloc[0]
         return None if pd.isna(v) else pd.Timestamp(v)
 
+    old = stale(store)  # read once: the tables and the stages that refresh them
     return Freshness(
         newest("SELECT max(ts) AS t FROM orders WHERE tenant = $tenant"),
         newest("SELECT max(ts) AS t FROM reviews WHERE tenant = $tenant"),
         newest("SELECT max(finished) AS t FROM loads WHERE tenant = $tenant AND status = 'ok'"),
-        stale(store),
+        old,
         int(store.query("SELECT count(*) AS n FROM reviews WHERE tenant = $tenant")["n"].iloc[0]),
-        stale_stages(store)["stage"].tolist(),
+        stale_stages(store, old)["stage"].tolist(),
     )
 
 
