@@ -170,14 +170,17 @@ const REASONS_ZH = [
   [/^line (\d+) does not decode as (.*)$/, "第 $1 行无法按 $2 解码"],
 ];
 
+/** ``text`` through the first [pattern, Chinese] of ``table`` it matches; unchanged when none does. */
+function byPattern(text, table) {
+  const hit = table.find(([re]) => re.test(text));
+  return hit ? text.replace(hit[0], hit[1]) : text;
+}
+
 /** A reason in the current language: each "; "-separated clause translated when its pattern is known. */
 function reason(text) {
   if (text == null || lang !== "zh") return text ?? "";
   if (T.zh["c_" + text]) return T.zh["c_" + text];
-  return String(text).split("; ").map((part) => {
-    for (const [re, zh] of REASONS_ZH) if (re.test(part)) return part.replace(re, zh);
-    return part;
-  }).join("；");
+  return String(text).split("; ").map((part) => byPattern(part, REASONS_ZH)).join("；");
 }
 
 // Why a file could not be loaded, as the store says it in English: the errors an upload meets most often, in Chinese.
@@ -203,8 +206,7 @@ const STORE_ERRORS_ZH = [
 /** A store error in the current language (Chinese for the common ones; the English text otherwise). */
 function storeError(text) {
   if (lang !== "zh") return text;
-  for (const [re, zh] of STORE_ERRORS_ZH) if (re.test(text)) return text.replace(re, zh);
-  return text;
+  return byPattern(text, STORE_ERRORS_ZH);
 }
 
 const FINDINGS_ZH = {sku_many_descriptions: "一个编码多种描述", description_many_skus: "一种描述多个编码",
@@ -244,6 +246,5 @@ function jobMessage(text) {
   const done = /^(\w+): (.*)$/s.exec(text);
   if (!done || !T.zh["stage_" + done[1]]) return text;
   const [, stage, rest] = done;
-  for (const [re, zh] of STAGE_SUMMARIES_ZH) if (re.test(rest)) return `${t("stage_" + stage)}：${rest.replace(re, zh)}`;
-  return `${t("stage_" + stage)}：${rest}`;
+  return `${t("stage_" + stage)}：${byPattern(rest, STAGE_SUMMARIES_ZH)}`;
 }
