@@ -2,13 +2,13 @@
 
     python benchmarks/launch.py [--h 8] [--windows 2010-04:2010-06 2010-05:2010-07 ... 2011-01:2011-03]
 
-UCI Online Retail II 2009-12 to 2011-05 (both files, their overlap de-duplicated). Cancellations are netted against
-the order they cancel (same item, customer and quantity, the latest order before), postage and fees dropped by the
-catalogue rules. A launch of a window is an item first sold inside it; everything before the window's first day is
-history. Per window: WAPE and bias of the 8-week totals, coverage of the weekly 80% intervals. The last window is
-the test; the others (seven overlapping three-month windows of 2010) are the validation windows the settings were
-chosen on, by their mean ratio to the best baseline. Then, on the same launches, the
-forecast again with synthetic pre-orders drawn from the true totals (no real pre-order data exists).
+UCI Online Retail II 2009-12 to 2011-05 (both files, their overlap de-duplicated). Sales cancelled within a day are
+netted as the store's panel nets them (same item, customer and quantity; supplyfit.demand.cancellations), postage
+and fees dropped by the catalogue rules. A launch of a window is an item first sold inside it; everything before
+the window's first day is history. Per window: WAPE and bias of the 8-week totals, coverage of the weekly 80%
+intervals. The last window is the test; the others (seven overlapping three-month windows of 2010) are the
+validation windows the settings were chosen on, by their mean ratio to the best baseline. Then, on the same
+launches, the forecast again with synthetic pre-orders drawn from the true totals (no real pre-order data exists).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 from _common import SHARED
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from supplyfit.demand import LaunchForecaster, weekly_panel
+from supplyfit.demand import LaunchForecaster, demand_lines, weekly_panel
 from supplyfit.store.catalog import categorize, is_non_product
 
 FILES = ("online_retail_II_2009_2010.parquet", "online_retail_II_2010_2011_to_may.parquet")
@@ -33,45 +33,35 @@ WINDOWS = (
 
 
 def load_lines() -> pd.DataFrame:
-    """Sale lines of both files, de-duplicated, cancellations netted against their orders, products only."""
+    """Sale lines of both files, de-duplicated, products only, less the sales cancelled within a day (as the
+    store's panel has them: :func:`supplyfit.demand.demand_lines`)."""
     raw = pd.concat([pd.read_parquet(SHARED / "online_retail" / f) for f in FILES], ignore_index=True)
-    raw = raw.drop_duplicates().rename(columns={"Customer ID": "customer"})
-    raw["StockCode"] = raw["StockCode"].astype(str)
-    cancel = raw["Invoice"].astype(str).str.startswith("C")
-    sales = raw[~cancel & (raw["Quantity"] > 0) & (raw["Price"] > 0)].reset_index(drop=True)
-    sales["row"] = np.arange(len(sales))
-    keys = ["StockCode", "customer", "units"]
-    orders = sales.assign(units=sales["Quantity"]).dropna(subset=["customer"]).sort_values("InvoiceDate")
-    cancels = raw[cancel].assign(units=-raw.loc[cancel, "Quantity"]).dropna(subset=["customer"])
-    matched = pd.merge_asof(
-        cancels.sort_values("InvoiceDate")[[*keys, "InvoiceDate"]],
-        orders[[*keys, "InvoiceDate", "row"]],
-        on="InvoiceDate",
-        by=keys,
-        direction="backward",
+    raw = raw.drop_duplicates()
+    lines = pd.DataFrame(
+        {
+            "sku": raw["StockCode"].astype(str),
+            "description": raw["Description"].fillna(""),
+            "quantity": raw["Quantity"].astype(float),
+            "unit_price": raw["Price"],
+            "ts": raw["InvoiceDate"],
+            "customer_id": raw["Customer ID"],
+            "is_return": raw["Invoice"].astype(str).str.startswith("C"),
+        }
     )
-    sales = sales[~sales["row"].isin(matched["row"].dropna())]
-    products = [not is_non_product(s, d) for s, d in zip(sales["StockCode"], sales["Description"].fillna(""))]
-    return sales[products]
+    lines["is_product"] = [not is_non_product(s, d) for s, d in zip(lines["sku"], lines["description"])]
+    sold = demand_lines(lines)
+    return sold[sold["unit_price"] > 0]
 
 
 def build(lines: pd.DataFrame, h: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The weekly panel (unique_id, ds, y) and the items (unique_id, description, price, category, launch)."""
-    orders = pd.DataFrame(
-        {
-            "sku": lines["StockCode"],
-            "quantity": lines["Quantity"].astype(float),
-            "unit_price": lines["Price"],
-            "ts": lines["InvoiceDate"],
-        }
-    )
-    panel = weekly_panel(orders)[["unique_id", "ds", "y"]]
+    panel = weekly_panel(lines[["sku", "quantity", "unit_price", "ts"]])[["unique_id", "ds", "y"]]
     launch = panel.groupby("unique_id")["ds"].min().rename("launch")
-    first = lines.assign(launch=lines["StockCode"].map(launch))
-    first = first[first["InvoiceDate"] < first["launch"] + pd.Timedelta(weeks=h)]
-    items = first.groupby("StockCode").agg(
-        description=("Description", lambda s: s.dropna().mode().iloc[0] if s.notna().any() else ""),
-        price=("Price", "median"),
+    first = lines.assign(launch=lines["sku"].map(launch))
+    first = first[first["ts"] < first["launch"] + pd.Timedelta(weeks=h)]
+    items = first.groupby("sku").agg(
+        description=("description", lambda s: s[s != ""].mode().iloc[0] if (s != "").any() else ""),
+        price=("unit_price", "median"),
     )
     items = items.rename_axis("unique_id").reset_index().merge(launch.reset_index(), on="unique_id")
     items["category"] = items["description"].map(categorize)

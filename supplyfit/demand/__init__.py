@@ -4,12 +4,13 @@ from .backtest import backtest
 from .core import Forecaster
 from .launch import LaunchForecaster
 from .metrics import coverage, mase, pinball, rmsse, wrmsse
-from .panel import weekly_panel
+from .panel import demand_lines, weekly_panel
 
 __all__ = [
     "Forecaster",
     "LaunchForecaster",
     "weekly_panel",
+    "demand_lines",
     "backtest",
     "wrmsse",
     "rmsse",

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .cancellations import cancelled_sql, net_sql
+
 if TYPE_CHECKING:
     from ..store import Store
 
@@ -40,18 +42,52 @@ def product_lines(lines: pd.DataFrame, returns: bool = False) -> pd.DataFrame:
     return lines[keep]
 
 
+def demand_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """The sales of ``lines`` (:func:`product_lines`) that are demand: less those cancelled by a return of the
+    same customer, SKU and quantity within a day (:mod:`.cancellations`). Without a ``customer_id`` column
+    nothing can be matched and every sale counts."""
+    sold = product_lines(lines)
+    product = product_lines(lines, returns=True)
+    if "customer_id" not in lines.columns or not returns_mask(product).any():
+        return sold
+
+    def narrow(frame: pd.DataFrame) -> pd.DataFrame:
+        customer = frame["customer_id"]
+        return pd.DataFrame(
+            {
+                "customer_id": customer.astype(str).where(customer.notna()).astype("string"),
+                "sku": frame["sku"].astype(str),
+                "quantity": frame["quantity"].astype(float),
+                "ts": pd.to_datetime(frame["ts"]),
+                "unit_price": frame["unit_price"].astype(float),
+                "is_return": returns_mask(frame),
+                "_i": np.arange(len(frame)),
+            }
+        )
+
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.register("lines", narrow(product))
+        con.register("sold", narrow(sold))
+        con.execute(f"CREATE TEMP TABLE cancelled AS {cancelled_sql('lines')}")
+        keep = con.execute(net_sql("sold", "cancelled", ["_i"])).fetchnumpy()["_i"]
+    return sold.iloc[np.sort(keep)]
+
+
 def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_weeks: bool = True) -> pd.DataFrame:
     """Units sold per series and week (Monday), zero-filled from each series' first sale to the panel's end.
 
     ``orders`` is a DataFrame of order lines (sku, quantity, unit_price, ts, and optionally is_return,
-    is_product, category, customer_id) or a Store. Returns and non-product lines are dropped. ``level`` is
+    is_product, category, customer_id) or a Store. Returns, cancelled sales (:func:`demand_lines`) and non-product
+    lines are dropped. ``level`` is
     the column that names a series ('sku', 'category', or any column of ``orders``; 'total' for one series).
     Extra columns: ``revenue`` and ``price`` (average unit price, forward-filled) and ``category`` when known.
     The last week is dropped when the data stop before its Sunday (``complete_weeks``).
     """
     if hasattr(orders, "sales") and level == "sku":
         return _store_panel(orders, complete_weeks)
-    df = product_lines(orders.sales() if hasattr(orders, "sales") else orders)
+    df = demand_lines(orders.sales() if hasattr(orders, "sales") else orders)
     if df.empty:
         return _empty_panel()
     ts = pd.to_datetime(df["ts"])
@@ -83,23 +119,35 @@ def _store_panel(store: Store, complete_weeks: bool) -> pd.DataFrame:
     grid and forward-fills the price. Nothing per order line, or per panel row as a Python object, reaches
     pandas: ids and categories are one shared string per SKU, the sums stream in blocks into arrays sized from
     each SKU's first week (at 200k SKUs the order lines took 7 GB as a frame, the panel's sorted window 2.7 GB)."""
-    sold = "tenant = $tenant AND is_product AND NOT is_return AND quantity > 0"
-    span = store.query(f"SELECT max(ts) AS ts, max(date_trunc('week', ts))::TIMESTAMP AS week FROM orders WHERE {sold}")
+    token = secrets.token_hex(4)  # this connection's own tables, whoever else builds a panel
+    keys_table, cancelled = f"_panel_keys_{token}", f"_panel_cancelled_{token}"
+    product = "(SELECT * FROM orders WHERE tenant = $tenant AND is_product{})"
+    store.query(f"CREATE TEMP TABLE {cancelled} AS {cancelled_sql(product.format(''))}")
+    try:
+        sold = product.format(" AND NOT is_return AND quantity > 0")
+        return _store_grid(store, f"({net_sql(sold, cancelled, _STORE_COLUMNS)})", keys_table, complete_weeks)
+    finally:
+        store.con.execute(f"DROP TABLE IF EXISTS {cancelled}")
+
+
+_STORE_COLUMNS = ("tenant", "sku", "quantity", "unit_price", "ts", "category")
+
+
+def _store_grid(store: Store, sold: str, keys_table: str, complete_weeks: bool) -> pd.DataFrame:
+    """:func:`_store_panel` on the relation ``sold`` of the lines that count."""
+    span = store.query(f"SELECT max(ts) AS ts, max(date_trunc('week', ts))::TIMESTAMP AS week FROM {sold}")
     if span.empty or pd.isna(span.week.iloc[0]):
         return _empty_panel()
     last = last_complete_week(span.ts.iloc[0], span.week.iloc[0]) if complete_weeks else span.week.iloc[0]
     end = (last + pd.Timedelta(weeks=1)).to_pydatetime()
-    keys_table = f"_panel_keys_{secrets.token_hex(4)}"  # this connection's own, whoever else builds a panel
     store.query(
         f"""
         CREATE TEMP TABLE {keys_table} AS
         WITH firsts AS (
-            SELECT sku, min(date_trunc('week', ts))::TIMESTAMP AS first FROM orders WHERE {sold} AND ts < $end
-            GROUP BY sku),
+            SELECT sku, min(date_trunc('week', ts))::TIMESTAMP AS first FROM {sold} WHERE ts < $end GROUP BY sku),
         lines AS (
             SELECT o.sku, coalesce(o.category, p.category) AS category
-            FROM orders o LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku
-            WHERE o.tenant = $tenant AND o.is_product AND NOT o.is_return AND o.quantity > 0),
+            FROM {sold} o LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku),
         counts AS (SELECT sku, category, count(*) AS n FROM lines WHERE category IS NOT NULL GROUP BY ALL),
         cats AS (SELECT sku, first(category ORDER BY n DESC, category) AS category FROM counts GROUP BY sku)
         SELECT (row_number() OVER (ORDER BY f.sku) - 1)::INTEGER AS code, f.sku, f.first, c.category
@@ -117,7 +165,7 @@ def _store_panel(store: Store, complete_weeks: bool) -> pd.DataFrame:
             SELECT k.code, (datediff('day', k.first, w.ds) // 7)::BIGINT AS week, w.y, w.revenue
             FROM (SELECT sku, date_trunc('week', ts)::TIMESTAMP AS ds, sum(quantity)::DOUBLE AS y,
                          sum(quantity * unit_price)::DOUBLE AS revenue
-                  FROM orders WHERE {sold} AND ts < $end GROUP BY ALL) w JOIN {keys_table} k USING (sku)""",
+                  FROM {sold} WHERE ts < $end GROUP BY ALL) w JOIN {keys_table} k USING (sku)""",
             {"tenant": store.tenant, "end": end},
         )
         # to_arrow_reader since DuckDB 1.4, where fetch_record_batch (the same reader) became deprecated

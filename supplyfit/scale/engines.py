@@ -15,6 +15,7 @@ How the work is split on Spark (no home-made scheduler: Spark plans and runs it)
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from typing import Any
 
@@ -90,11 +91,7 @@ def build_panel(
     from pyspark.sql import functions as F
 
     cols = set(df.columns)
-    df = df.where(F.col("quantity") > 0)
-    if "is_return" in cols:
-        df = df.where(~F.col("is_return"))
-    if "is_product" in cols:
-        df = df.where(F.col("is_product"))
+    df = _spark_demand_lines(df)
     df = df.withColumn("ds", F.date_trunc("week", F.col("ts").cast("timestamp")))
     bounds = df.agg(F.max("ts").alias("ts_max"), F.max("ds").alias("last")).first()
     last = last_complete_week(bounds["ts_max"], bounds["last"])
@@ -127,6 +124,28 @@ def build_panel(
     return _write(sharded.groupBy("_shard").applyInPandas(per_shard, schema), output)
 
 
+def _spark_demand_lines(df: Any) -> Any:
+    """The sales of Spark order lines that are demand, as :func:`~supplyfit.demand.panel.demand_lines`: product
+    lines, no returns, less the sales that returns cancelled (the same SQL, in Spark SQL)."""
+    from pyspark.sql import functions as F
+
+    from ..demand.cancellations import cancelled_sql, net_sql
+
+    cols = set(df.columns)
+    if "is_product" in cols:
+        df = df.where(F.col("is_product"))
+    df = df.withColumn("ts", F.col("ts").cast("timestamp"))
+    df = df.withColumn("is_return", F.col("is_return") if "is_return" in cols else F.lit(False))
+    sold = df.where((F.col("quantity") > 0) & ~F.col("is_return"))
+    if "customer_id" not in cols:
+        return sold
+    spark, name = df.sparkSession, f"_lines_{secrets.token_hex(4)}"
+    df.withColumn("customer_id", F.col("customer_id").cast("string")).createOrReplaceTempView(name)
+    sold.withColumn("customer_id", F.col("customer_id").cast("string")).createOrReplaceTempView(name + "_sold")
+    spark.sql(cancelled_sql(name)).createOrReplaceTempView(name + "_cancelled")
+    return spark.sql(net_sql(name + "_sold", name + "_cancelled", sold.columns))
+
+
 def _parquet_source(path: str | os.PathLike) -> str:
     p = str(path)
     return f"read_parquet('{p}/**/*.parquet')" if os.path.isdir(p) else f"read_parquet('{p}')"
@@ -137,6 +156,7 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
     same rules as :func:`~supplyfit.demand.weekly_panel` (tested equal). Returns ``output``."""
     import duckdb
 
+    from ..demand.cancellations import cancelled_sql, net_sql
     from ..demand.panel import last_complete_week
 
     con = duckdb.connect()
@@ -145,15 +165,16 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
     )
     src = _parquet_source(path)
     cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
-    where = (
-        "quantity > 0"
-        + (" AND NOT is_return" if "is_return" in cols else "")
-        + (" AND is_product" if "is_product" in cols else "")
-    )
-    con.execute(f"""CREATE TEMP VIEW lines AS SELECT sku::VARCHAR AS unique_id, ts::TIMESTAMP AS ts,
-                    date_trunc('week', ts::TIMESTAMP) AS ds, quantity::DOUBLE AS q,
-                    (quantity * unit_price)::DOUBLE AS rev{", category" if "category" in cols else ""}
-                    FROM {src} WHERE {where}""")
+    con.execute(f"""CREATE TEMP VIEW product AS SELECT sku::VARCHAR AS sku, quantity, unit_price, ts::TIMESTAMP AS ts,
+                    {_optional(cols, "customer_id", "customer_id::VARCHAR", "NULL::VARCHAR")},
+                    {_optional(cols, "is_return", "is_return", "FALSE")},
+                    {_optional(cols, "category", "category", "NULL::VARCHAR")}
+                    FROM {src}{" WHERE is_product" if "is_product" in cols else ""}""")
+    con.execute(f"CREATE TEMP TABLE cancelled AS {cancelled_sql('product')}")
+    sold = "(SELECT * FROM product WHERE NOT is_return AND quantity > 0)"
+    net = net_sql(sold, "cancelled", ["sku", "ts", "quantity", "unit_price", "category"])
+    con.execute(f"""CREATE TEMP VIEW lines AS SELECT sku AS unique_id, ts, date_trunc('week', ts) AS ds,
+                    quantity::DOUBLE AS q, (quantity * unit_price)::DOUBLE AS rev, category FROM ({net})""")
     last = last_complete_week(*one(con, "SELECT max(ts), max(ds) FROM lines"))
     cat_join, cat_col = "", ""
     if "category" in cols:  # most frequent category, the smallest on ties (as pandas' mode)
@@ -178,6 +199,11 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
     )
     con.close()
     return str(output)
+
+
+def _optional(cols: set[str], name: str, given: str, missing: str) -> str:
+    """A select item for column ``name``: ``given`` when the source has it, else ``missing``."""
+    return f"{given if name in cols else missing} AS {name}"
 
 
 # ---- forecasts ----------------------------------------------------------------------------------------------

@@ -25,14 +25,27 @@ def test_weekly_panel_shape(panel, sample_orders):
     assert not panel.duplicated(["unique_id", "ds"]).any()
     counts = panel.groupby("unique_id").ds.agg(["min", "max", "count"])  # zero-filled: no gaps
     assert ((counts["max"] - counts["min"]).dt.days // 7 + 1 == counts["count"]).all()
-    # same totals as the raw lines (sales only, complete weeks)
+    # same totals as the raw lines (sales only, complete weeks, less the sales cancelled within a day)
     raw = pd.read_parquet(sample_orders)
     goods = [not is_non_product(s, d) for s, d in zip(raw.StockCode, raw.Description)]
+    cancels = raw[raw.Invoice.str.startswith("C") & raw["Customer ID"].notna()].assign(units=-raw.Quantity)
     raw = raw[(raw.Quantity > 0) & (raw.Price > 0) & goods & ~raw.Invoice.str.startswith("C")].drop_duplicates(
         ["Invoice", "StockCode", "Quantity", "Price"]
     )
-    raw = raw[raw.InvoiceDate < panel.ds.max() + pd.Timedelta(weeks=1)]
-    assert panel.y.sum() == pytest.approx(raw.Quantity.sum())
+    raw = raw[raw.InvoiceDate < panel.ds.max() + pd.Timedelta(weeks=1)].assign(row=lambda d: range(len(d)))
+    by = ["StockCode", "Customer ID", "units"]
+    matched = pd.merge_asof(
+        cancels.sort_values("InvoiceDate")[[*by, "InvoiceDate"]],
+        raw.dropna(subset=["Customer ID"])
+        .assign(units=raw.Quantity)
+        .sort_values("InvoiceDate")[[*by, "InvoiceDate", "row"]],
+        on="InvoiceDate",
+        by=by,
+        tolerance=pd.Timedelta(days=1),
+    )
+    cancelled = raw.row.isin(matched.row.dropna())
+    assert cancelled.sum() > 10  # the sample has cancellations
+    assert panel.y.sum() == pytest.approx(raw.Quantity[~cancelled].sum())
 
 
 def test_forecaster_contract(panel):

@@ -10,7 +10,7 @@ def lines(tmp_path_factory, sample_orders):
     with Store(tmp / "s.duckdb") as st:
         ingest(st, sample_orders, "orders", preset="uci-online-retail")
         df = st.query(
-            "SELECT o.order_id, o.sku, o.quantity, o.unit_price, o.ts, o.is_return, o.is_product, "
+            "SELECT o.order_id, o.sku, o.quantity, o.unit_price, o.ts, o.customer_id, o.is_return, o.is_product, "
             "p.category FROM orders o JOIN products p USING (tenant, sku)"
         )
     path = tmp / "lines.parquet"

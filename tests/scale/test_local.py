@@ -13,6 +13,7 @@ def test_out_of_core_panel_equals_weekly_panel(lines, tmp_path):
     want = weekly_panel(pd.read_parquet(lines))
     got["ds"] = got["ds"].astype(want["ds"].dtype)
     pd.testing.assert_frame_equal(got[want.columns], want, check_exact=False, rtol=1e-9)
+    assert want["y"].sum() < weekly_panel(pd.read_parquet(lines).drop(columns="customer_id"))["y"].sum()
 
 
 def test_chunked_forecasts_equal_one_fit(lines, tmp_path):

@@ -29,6 +29,8 @@ def test_panel_equal(spark, lines, tmp_path):
     a, b = _sorted(local, ["unique_id", "ds"]), _sorted(remote[local.columns], ["unique_id", "ds"])
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9)
     assert len(pd.read_parquet(tmp_path / "panel")) == len(local)  # written back as Parquet
+    uncancelled = build_panel(pd.read_parquet(lines).drop(columns="customer_id"))
+    assert local["y"].sum() < uncancelled["y"].sum()  # the sample has cancelled sales, netted alike
 
 
 @pytest.mark.parametrize("model", ["ses", "tsb"])
