@@ -39,8 +39,7 @@ def truth(wide: Wide, t: int, h: int, k: int) -> set[str]:
 def baselines(wide: Wide, t: int, h: int, k: int) -> dict[str, list[str]]:
     known = ~np.all(np.isnan(wide.Y[:, :t]), axis=1)
     s4, s4p = _window(wide.Y, t - 4, t), _window(wide.Y, t - 8, t - 4)
-    ya = _window(wide.Y, t - 52, t - 52 + h) if t - 52 >= 0 else np.full(len(known), np.nan)
-    yoy = _window(wide.Y, t - h, t) - ya
+    yoy = _window(wide.Y, t - h, t) - _window(wide.Y, t - 52 - h, t - 52)  # NaN without a year of history
     scores = {"momentum 4w (abs)": s4 - s4p, "momentum 4w (ratio)": (s4 + 1) / (s4p + 1), "yoy growth": yoy}
     out = {}
     for name, s in scores.items():
@@ -69,14 +68,19 @@ def picks_at(panel: pd.DataFrame, wide: Wide, asof, h: int, k: int) -> tuple[int
     return t, truth(wide, t, h, k), picks, time.perf_counter() - t0
 
 
-def mean_precision(panel: pd.DataFrame, dates: pd.DatetimeIndex, h: int, k: int) -> pd.Series:
-    """Mean precision@k over ``dates`` of ours and the baselines."""
+def mean_precision(panel: pd.DataFrame, dates: pd.DatetimeIndex, h: int, k: int) -> pd.DataFrame:
+    """Mean precision@k over ``dates`` of ours and the baselines (each over the dates where it is defined), and
+    over the dates where every one is (a baseline defined only late in a season is not scored on the others)."""
     wide = Wide.from_long(panel)
     rows = []
     for asof in dates:
         _, true, picks, _ = picks_at(panel, wide, asof, h, k)
         rows.append({name: len(true & set(ids)) / k for name, ids in picks.items()})
-    return pd.DataFrame(rows).mean().round(3)
+    res = pd.DataFrame(rows)
+    both = res.dropna()
+    return pd.DataFrame(
+        {f"{len(res)} dates": res.mean(), f"the {len(both)} with every baseline defined": both.mean()}
+    ).round(3)
 
 
 def main() -> None:

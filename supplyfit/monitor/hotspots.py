@@ -15,8 +15,9 @@ on. Design choices were made on validation dates only (see benchmarks/monitor.py
 An origin with more series than ``MAX_QUERY`` trains on all its graded rows and a seeded sample of the others.
 
 One guard against a season the ranker's origins have not seen (the restart after the Christmas close-down, when
-the history is a year long): when 4-week momentum caught more of the top risers than the ranker did on the
-latest origins whose outcome is known, the list is the rank average of the two (:func:`momentum_leads`).
+the history is a year long; a season that came a year ago): when 4-week momentum, the rise of the same weeks a
+year earlier or year-over-year growth caught more of the top risers than the ranker did on the latest origins
+whose outcome is known, the list is the rank average of the ranker and that one (:func:`leading_baseline`).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4"
 # precision within noise (4 dates: 0.19 vs 0.20 at 10,000; docs/benchmarks.md).
 MAX_QUERY = 5_000
 LIFT_SHARE = 0.25  # the lift that counts for reach, as a share of a typical k-th largest rise (validation-chosen)
-RECENT = 4  # latest known origins on which the ranker is checked against momentum (validation-chosen, 1-6 tried)
+RECENT = 4  # latest known origins on which the ranker is checked against the baselines (validation-chosen, 1-6 tried)
 
 
 def _window(Y: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -226,26 +227,47 @@ def _ranks(score: np.ndarray, known: np.ndarray) -> np.ndarray:
     return r
 
 
-def momentum_leads(
+def baselines(F: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The plain rankings a buyer would use instead, per series, from :func:`features`: 4-week momentum and, once
+    the history reaches a year back (NaN before), the rise of the coming weeks a year earlier and year-over-year
+    growth (the last 8 weeks less the ``horizon`` weeks a year before the coming ones, ``ya_level - ya_rise``:
+    with the default horizon of 8, the same weeks a year earlier)."""
+    return {
+        "momentum": (F.s4 - F.s4_prev).to_numpy(),
+        "year-ago rise": F.ya_rise.to_numpy(),
+        "year-over-year": (F.s8 - (F.ya_level - F.ya_rise)).to_numpy(),
+    }
+
+
+def leading_baseline(
     wide: Wide, t: int, horizon: int, k: int, groups: np.ndarray, spells: Spells, origins: int, seed: int
-) -> bool:
-    """Whether 4-week momentum caught more of the ``k`` biggest risers than the ranker on the last ``RECENT``
-    origins whose outcome is known before week ``t``. The ranker there is the one fitted at ``t - horizon`` (on
-    the origins known by then): one extra fit, not one per origin. Around the Christmas close-down the ranker's
-    origins have seen no restart, and momentum, which follows it, led there (docs/benchmarks.md)."""
+) -> str | None:
+    """The :func:`baselines` ranking that caught more of the ``k`` biggest risers than the ranker on the last
+    ``RECENT`` origins whose outcome is known before week ``t`` (the one that caught most, momentum first on a
+    tie), or None. The ranker there is the one fitted at ``t - horizon`` (on the origins known by then): one extra
+    fit, not one per origin. Around the Christmas close-down the ranker's origins have seen no restart, and
+    momentum, which follows it, led there (docs/benchmarks.md); where a season repeats that the ranker's recent
+    origins have not seen, the same weeks a year earlier can lead."""
     model = _fit_ranker(wide, t - horizon, horizon, groups, spells, origins, seed)
     if model is None:
-        return False
-    hits = np.zeros(2)
+        return None
+    hits: dict[str, int] = {}
     for o in range(max(t - horizon - RECENT + 1, horizon), t - horizon + 1):
         known = ~np.all(np.isnan(wide.Y[:, :o]), axis=1)
         F = features(wide, o, horizon, groups, spells)
         rise = _window(wide.Y, o, o + horizon) - _window(wide.Y, o - horizon, o)
         true = np.argsort(-np.nan_to_num(rise, nan=-np.inf), kind="stable")[:k]
         gap = F.spell_gap.to_numpy()
-        for i, s in enumerate((model.predict(F[FEATURES]), (F.s4 - F.s4_prev).to_numpy())):
-            hits[i] += len(np.intersect1d(true, _top(s, gap, known, k)))
-    return bool(hits[1] > hits[0])
+        for name, s in {"ranker": model.predict(F[FEATURES]), **baselines(F)}.items():
+            if np.isfinite(s).any():  # a year-ago ranking before the history reaches a year back scores nothing
+                hits[name] = hits.get(name, 0) + len(np.intersect1d(true, _top(_defined(s), gap, known, k)))
+    best = max((n for n in hits if n != "ranker"), key=lambda n: hits[n], default=None)
+    return best if best is not None and hits[best] > hits.get("ranker", 0) else None
+
+
+def _defined(score: np.ndarray) -> np.ndarray:
+    """``score`` with undefined entries (a series without a year-ago week) last."""
+    return np.nan_to_num(score, nan=-np.inf)
 
 
 def _weeks(n: int) -> str:
@@ -284,9 +306,9 @@ def hotspots(
     ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used
     (default: after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4,
     s4_prev, ya_rise, reach``, best first; ``score`` is the ranker's score (higher = more likely among the
-    biggest unit risers), or, where 4-week momentum led the ranker lately, the sum of both rank shares (up to
-    2); with fewer than ``horizon + 9`` weeks of history, too few to train it, the score is ``reach`` (ties
-    broken by ``spell_gap``, how far the last spell is below the series' mean spell)."""
+    biggest unit risers), or, where a plain ranking (:func:`baselines`) led the ranker lately, the sum of both
+    rank shares (up to 2); with fewer than ``horizon + 9`` weeks of history, too few to train it, the score is
+    ``reach`` (ties broken by ``spell_gap``, how far the last spell is below the series' mean spell)."""
     panel, shift = on_mondays(panel)
     if asof is not None:  # compared with the Monday dates, as the panel's own were
         asof = pd.Timestamp(asof) - shift
@@ -328,8 +350,9 @@ def rank(
         F = features(wide, t, horizon, cat, spells)
         model = _fit_ranker(wide, t, horizon, cat, spells, origins, seed)
         score = model.predict(F[FEATURES]) if model is not None else F.reach.to_numpy()
-        if model is not None and momentum_leads(wide, t, horizon, k, cat, spells, origins, seed):
-            score = _ranks(score, known) + _ranks((F.s4 - F.s4_prev).to_numpy(), known)
+        lead = leading_baseline(wide, t, horizon, k, cat, spells, origins, seed) if model is not None else None
+        if lead is not None:
+            score = _ranks(score, known) + _ranks(_defined(baselines(F)[lead]), known)
     recent = min(horizon, t)  # a history shorter than the horizon: its whole length
     out = F.assign(
         unique_id=wide.ids,

@@ -183,20 +183,38 @@ class _Stub:
         return self.sign * (X.s4 - X.s4_prev).to_numpy()
 
 
-def test_momentum_leads_only_when_it_caught_more_of_the_recent_risers(monkeypatch):
+def _leader(monkeypatch, panel: pd.DataFrame, ranker: _Stub | None, k: int = 5) -> str | None:
+    """:func:`leading_baseline` at the panel's end, with ``ranker`` in place of the fitted one."""
     hot = importlib.import_module("supplyfit.monitor.hotspots")  # the package's name is the function
     from supplyfit.demand.panel import Wide
 
-    panel = _panel()  # every tenth item ramps up for good: momentum finds them
     wide = Wide.from_long(panel)
+    monkeypatch.setattr(hot, "_fit_ranker", lambda *a, **kw: ranker)
     t = wide.Y.shape[1]
-    groups = np.full(len(wide.ids), "")
-    spells = hot.Spells(wide.Y, 8, 5)
-    leads = {}
-    for sign in (-1.0, 1.0, None):
-        monkeypatch.setattr(hot, "_fit_ranker", lambda *a, s=sign, **kw: None if s is None else _Stub(s))
-        leads[sign] = hot.momentum_leads(wide, t, 8, 5, groups, spells, 40, 0)
-    assert leads == {-1.0: True, 1.0: False, None: False}  # beaten / level (no switch on a tie) / no ranker
+    return hot.leading_baseline(wide, t, 8, k, np.full(len(wide.ids), ""), hot.Spells(wide.Y, 8, k), 40, 0)
+
+
+def test_momentum_leads_only_when_it_caught_more_of_the_recent_risers(monkeypatch):
+    panel = _panel(weeks=56)  # every tenth item ramps up for good: momentum finds them; no year-ago weeks yet
+    leads = {sign: _leader(monkeypatch, panel, None if sign is None else _Stub(sign)) for sign in (-1.0, 1.0, None)}
+    assert leads == {-1.0: "momentum", 1.0: None, None: None}  # beaten / level (no switch on a tie) / no ranker
+
+
+def test_the_same_weeks_a_year_earlier_lead_when_a_season_repeats(monkeypatch):
+    """Every tenth item sells 8 weeks of a season each year: at the latest known origins the season was starting,
+    which its rise a year earlier foretold and momentum (what the stub ranker follows) did not."""
+    rng = np.random.default_rng(1)
+    ds = pd.date_range("2022-01-03", periods=80, freq="W-MON")
+    frames = []
+    for i in range(60):
+        y = rng.poisson(10, len(ds)).astype(float)
+        if i % 10 == 0:
+            y[20:28] += 80
+            y[72:80] += 80
+        frames.append(pd.DataFrame({"unique_id": f"s{i:02d}", "ds": ds, "y": y}))
+    panel = pd.concat(frames, ignore_index=True)
+    assert _leader(monkeypatch, panel, _Stub(1.0)) == "year-ago rise"
+    assert _leader(monkeypatch, _panel(weeks=56), _Stub(1.0)) is None  # no year behind: never a year-ago lead
 
 
 def test_when_momentum_led_the_list_is_the_rank_average_of_both(monkeypatch):
@@ -205,8 +223,9 @@ def test_when_momentum_led_the_list_is_the_rank_average_of_both(monkeypatch):
     panel = _panel()
     ramp = panel.unique_id == "s07"
     panel.loc[ramp & (panel.ds >= panel.ds.max() - pd.Timedelta(weeks=12)), "y"] += np.linspace(0, 400, 13)
+    monkeypatch.setattr(hot, "leading_baseline", lambda *a, **kw: None)
     ranker = hotspots(panel, k=10)
-    monkeypatch.setattr(hot, "momentum_leads", lambda *a, **kw: True)
+    monkeypatch.setattr(hot, "leading_baseline", lambda *a, **kw: "momentum")
     blend = hotspots(panel, k=10)
     assert blend.score.is_monotonic_decreasing and blend.score.between(0, 2).all()
     assert blend.unique_id.iloc[0] == "s07" and ranker.score.max() != blend.score.max()
