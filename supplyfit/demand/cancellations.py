@@ -57,3 +57,13 @@ def net_sql(sold: str, cancelled: str, columns: Sequence[str]) -> str:
                             PARTITION BY s.customer_id, s.sku, s.quantity, s.ts ORDER BY s.unit_price) AS _k
                         FROM {sold} s JOIN {cancelled} c ON {on}) s
     WHERE s._k > s._n"""
+
+
+def cancelled_totals_sql(sold: str, cancelled: str) -> str:
+    """A SELECT of one row, ``lines, units``: how many lines of ``sold`` :func:`net_sql` takes out, and their units."""
+    on = " AND ".join(f"s.{c} = c.{c}" for c in KEY)
+    return f"""
+    SELECT coalesce(sum(least(c.n, s.k)), 0) AS lines, coalesce(sum(least(c.n, s.k) * c.quantity), 0) AS units
+    FROM {cancelled} c JOIN (SELECT s.customer_id, s.sku, s.quantity, s.ts, count(*) AS k
+                             FROM {sold} s JOIN {cancelled} c ON {on}
+                             GROUP BY s.customer_id, s.sku, s.quantity, s.ts) s ON {on}"""

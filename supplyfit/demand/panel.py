@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .cancellations import cancelled_sql, net_sql
+from .cancellations import cancelled_sql, cancelled_totals_sql, net_sql
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -119,17 +121,32 @@ def _store_panel(store: Store, complete_weeks: bool) -> pd.DataFrame:
     grid and forward-fills the price. Nothing per order line, or per panel row as a Python object, reaches
     pandas: ids and categories are one shared string per SKU, the sums stream in blocks into arrays sized from
     each SKU's first week (at 200k SKUs the order lines took 7 GB as a frame, the panel's sorted window 2.7 GB)."""
-    token = secrets.token_hex(4)  # this connection's own tables, whoever else builds a panel
-    keys_table, cancelled = f"_panel_keys_{token}", f"_panel_cancelled_{token}"
-    product = "(SELECT * FROM orders WHERE tenant = $tenant AND is_product{})"
-    store.query(f"CREATE TEMP TABLE {cancelled} AS {cancelled_sql(product.format(''))}")
+    keys_table = f"_panel_keys_{secrets.token_hex(4)}"  # this connection's own, whoever else builds a panel
+    with _store_cancellations(store) as cancelled:
+        return _store_grid(store, f"({net_sql(_STORE_SOLD, cancelled, _STORE_COLUMNS)})", keys_table, complete_weeks)
+
+
+def cancelled_sales(store: Store) -> tuple[int, float]:
+    """How many of the tenant's sales its demand panel leaves out as cancelled (:mod:`.cancellations`), and
+    their units: what the demand stage reports, so that the netting is never silent."""
+    with _store_cancellations(store) as cancelled:
+        lines, units = store.query(cancelled_totals_sql(_STORE_SOLD, cancelled)).iloc[0]
+    return int(lines), float(units)
+
+
+@contextmanager
+def _store_cancellations(store: Store) -> Iterator[str]:
+    """A temporary table of the tenant's cancellations (:func:`.cancellations.cancelled_sql`), dropped after."""
+    cancelled = f"_panel_cancelled_{secrets.token_hex(4)}"
+    store.query(f"CREATE TEMP TABLE {cancelled} AS {cancelled_sql(_STORE_PRODUCT.format(''))}")
     try:
-        sold = product.format(" AND NOT is_return AND quantity > 0")
-        return _store_grid(store, f"({net_sql(sold, cancelled, _STORE_COLUMNS)})", keys_table, complete_weeks)
+        yield cancelled
     finally:
         store.con.execute(f"DROP TABLE IF EXISTS {cancelled}")
 
 
+_STORE_PRODUCT = "(SELECT * FROM orders WHERE tenant = $tenant AND is_product{})"
+_STORE_SOLD = _STORE_PRODUCT.format(" AND NOT is_return AND quantity > 0")
 _STORE_COLUMNS = ("tenant", "sku", "quantity", "unit_price", "ts", "category")
 
 

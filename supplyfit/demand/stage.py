@@ -10,7 +10,7 @@ from ..store import Store
 from .backtest import backtest, default_cutoffs
 from .calendar import Calendar
 from .core import Forecaster
-from .panel import product_lines, weekly_panel
+from .panel import cancelled_sales, product_lines, weekly_panel
 
 BACKTEST_SERIES = 50_000  # SKUs a backtest refits on (:func:`backtest_sample`)
 
@@ -78,4 +78,6 @@ def run(store: Store, h: int = 8, model: str = "auto") -> str:
         if cutoffs
         else f"no backtest ({weeks} complete week(s); a cut-off needs more than {3 * h})"
     )
-    return f"{skus:,} SKUs forecast {h} weeks from {start:%Y-%m-%d}; {tested}"
+    lines, units = cancelled_sales(store)
+    left_out = f"; {lines:,} sales cancelled within a day left out ({units:,.0f} units)" if lines else ""
+    return f"{skus:,} SKUs forecast {h} weeks from {start:%Y-%m-%d}; {tested}{left_out}"

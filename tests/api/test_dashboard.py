@@ -209,6 +209,8 @@ def test_stage_summaries_read_in_chinese(page, server):
         "voice: 3,000 reviews scored, 120 aspects in 10 categories, 1,385 complaints queued",
         "demand: 166 SKUs forecast 8 weeks from 2010-12-06; backtest at 3 cut-off(s)",
         "demand: 4,021 SKUs forecast 8 weeks from 2010-12-06; backtest at 3 cut-off(s) on 2,000 of the 4,021 SKUs",
+        "demand: 166 SKUs forecast 8 weeks from 2010-12-06; backtest at 3 cut-off(s); "
+        "61 sales cancelled within a day left out (7,592 units)",
         "demand: 12 SKUs forecast 8 weeks from 2024-03-04; "
         "no backtest (5 complete week(s); a cut-off needs more than 24)",
         "supply: 145 SKUs to make (12,345 units) arriving 2010-12-13; 9 policy settings replayed",

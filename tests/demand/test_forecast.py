@@ -27,7 +27,7 @@ def test_weekly_panel_shape(panel, sample_orders):
     assert ((counts["max"] - counts["min"]).dt.days // 7 + 1 == counts["count"]).all()
     # same totals as the raw lines (sales only, complete weeks, less the sales cancelled within a day)
     raw = pd.read_parquet(sample_orders)
-    goods = [not is_non_product(s, d) for s, d in zip(raw.StockCode, raw.Description)]
+    goods = np.array([not is_non_product(s, d) for s, d in zip(raw.StockCode, raw.Description)])
     cancels = raw[raw.Invoice.str.startswith("C") & raw["Customer ID"].notna()].assign(units=-raw.Quantity)
     raw = raw[(raw.Quantity > 0) & (raw.Price > 0) & goods & ~raw.Invoice.str.startswith("C")].drop_duplicates(
         ["Invoice", "StockCode", "Quantity", "Price"]

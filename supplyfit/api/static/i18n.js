@@ -236,6 +236,10 @@ const STAGE_SUMMARIES_ZH = [
     "$1 周、$2 个月的指标；$3 个热点（还没有完整一周的销售）"],
   [/^skipped: (.*)$/, "已跳过：$1"],
 ];
+// Clauses a stage adds at the end of its summary ("…; <note>"), translated on their own.
+const SUMMARY_NOTES_ZH = [
+  [/^([\d,]+) sales cancelled within a day left out \(([\d,]+) units\)$/, "剔除一天内取消的 $1 笔销售（$2 件）"],
+];
 
 /** A job's message in the current language: "running voice", "voice: 3,000 reviews scored, …" (the stage's own
  * summary translated when its form is known; a failure's error stays as the stage raised it). */
@@ -246,5 +250,10 @@ function jobMessage(text) {
   const done = /^(\w+): (.*)$/s.exec(text);
   if (!done || !T.zh["stage_" + done[1]]) return text;
   const [, stage, rest] = done;
-  return `${t("stage_" + stage)}：${byPattern(rest, STAGE_SUMMARIES_ZH)}`;
+  const clauses = rest.split("; ");
+  const notes = [];
+  while (clauses.length > 1 && SUMMARY_NOTES_ZH.some(([re]) => re.test(clauses.at(-1)))) {
+    notes.unshift(byPattern(clauses.pop(), SUMMARY_NOTES_ZH));
+  }
+  return `${t("stage_" + stage)}：${[byPattern(clauses.join("; "), STAGE_SUMMARIES_ZH), ...notes].join("；")}`;
 }
