@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 CANCEL_WITHIN_HOURS = 24
 KEY = ("customer_id", "sku", "quantity", "ts")  # what ties a cancellation to its sale
+_ON = " AND ".join(f"s.{c} = c.{c}" for c in KEY)  # a sold line ``s`` of a cancelled key ``c``
 
 
 def cancelled_sql(lines: str, hours: int = CANCEL_WITHIN_HOURS) -> str:
@@ -48,22 +49,20 @@ def cancelled_sql(lines: str, hours: int = CANCEL_WITHIN_HOURS) -> str:
 def net_sql(sold: str, cancelled: str, columns: Sequence[str]) -> str:
     """A SELECT of ``columns`` of the lines of ``sold`` less those ``cancelled`` (a relation that
     :func:`cancelled_sql` made) takes out: of the sold lines of a key, the ``n`` cheapest."""
-    on = " AND ".join(f"s.{c} = c.{c}" for c in KEY)
     keep = ", ".join(f"s.{c}" for c in columns)
     return f"""
-    SELECT {keep} FROM {sold} s LEFT JOIN {cancelled} c ON {on} WHERE c.n IS NULL
+    SELECT {keep} FROM {sold} s LEFT JOIN {cancelled} c ON {_ON} WHERE c.n IS NULL
     UNION ALL
     SELECT {keep} FROM (SELECT s.*, c.n AS _n, row_number() OVER (
                             PARTITION BY s.customer_id, s.sku, s.quantity, s.ts ORDER BY s.unit_price) AS _k
-                        FROM {sold} s JOIN {cancelled} c ON {on}) s
+                        FROM {sold} s JOIN {cancelled} c ON {_ON}) s
     WHERE s._k > s._n"""
 
 
 def cancelled_totals_sql(sold: str, cancelled: str) -> str:
     """A SELECT of one row, ``lines, units``: how many lines of ``sold`` :func:`net_sql` takes out, and their units."""
-    on = " AND ".join(f"s.{c} = c.{c}" for c in KEY)
     return f"""
     SELECT coalesce(sum(least(c.n, s.k)), 0) AS lines, coalesce(sum(least(c.n, s.k) * c.quantity), 0) AS units
     FROM {cancelled} c JOIN (SELECT s.customer_id, s.sku, s.quantity, s.ts, count(*) AS k
-                             FROM {sold} s JOIN {cancelled} c ON {on}
-                             GROUP BY s.customer_id, s.sku, s.quantity, s.ts) s ON {on}"""
+                             FROM {sold} s JOIN {cancelled} c ON {_ON}
+                             GROUP BY s.customer_id, s.sku, s.quantity, s.ts) s ON {_ON}"""

@@ -82,8 +82,8 @@ def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_week
 
     ``orders`` is a DataFrame of order lines (sku, quantity, unit_price, ts, and optionally is_return,
     is_product, category, customer_id) or a Store. Returns, cancelled sales (:func:`demand_lines`) and non-product
-    lines are dropped. ``level`` is
-    the column that names a series ('sku', 'category', or any column of ``orders``; 'total' for one series).
+    lines are dropped. ``level`` is the column that names a series ('sku', 'category', or any column of
+    ``orders``; 'total' for one series).
     Extra columns: ``revenue`` and ``price`` (average unit price, forward-filled) and ``category`` when known.
     The last week is dropped when the data stop before its Sunday (``complete_weeks``).
     """

@@ -15,8 +15,8 @@ on. Design choices were made on validation dates only (see benchmarks/monitor.py
 An origin with more series than ``MAX_QUERY`` trains on all its graded rows and a seeded sample of the others.
 
 One guard against a season the ranker's origins have not seen (the restart after the Christmas close-down, when
-the history is a year long; a season that came a year ago): when 4-week momentum, the rise of the same weeks a
-year earlier or year-over-year growth caught more of the top risers than the ranker did on the latest origins
+the history is a year long; a season that came a year ago): when 4-week momentum, the rise a year earlier of
+the weeks to come, or year-over-year growth caught more of the top risers than the ranker did on the latest origins
 whose outcome is known, the list is the rank average of the ranker and that one (:func:`leading_baseline`).
 """
 
@@ -229,7 +229,7 @@ def _ranks(score: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 def baselines(F: pd.DataFrame) -> dict[str, np.ndarray]:
     """The plain rankings a buyer would use instead, per series, from :func:`features`: 4-week momentum and, once
-    the history reaches a year back (NaN before), the rise of the coming weeks a year earlier and year-over-year
+    the history reaches a year back (NaN before), the rise a year earlier of the weeks to come and year-over-year
     growth (the last 8 weeks less the ``horizon`` weeks a year before the coming ones, ``ya_level - ya_rise``:
     with the default horizon of 8, the same weeks a year earlier)."""
     return {
