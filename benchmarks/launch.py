@@ -3,7 +3,7 @@
     python benchmarks/launch.py [--h 8] [--windows 2010-04:2010-06 2010-05:2010-07 ... 2011-01:2011-03]
 
 UCI Online Retail II 2009-12 to 2011-05 (both files, their overlap de-duplicated). Sales cancelled within a day are
-netted as the store's panel nets them (same item, customer and quantity; supplyfit.demand.cancellations), postage
+netted as the store's panel nets them (same item, customer and quantity; supplyfit.store.cancellations), postage
 and fees dropped by the catalogue rules. A launch of a window is an item first sold inside it; everything before
 the window's first day is history. Per window: WAPE and bias of the 8-week totals, coverage of the weekly 80%
 intervals. The last window is the test; the others (seven overlapping three-month windows of 2010) are the

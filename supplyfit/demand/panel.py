@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .cancellations import cancelled_sql, cancelled_totals_sql, net_sql
+from ..store.cancellations import cancelled_sql, cancelled_totals_sql, net_sql
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -46,8 +46,8 @@ def product_lines(lines: pd.DataFrame, returns: bool = False) -> pd.DataFrame:
 
 def demand_lines(lines: pd.DataFrame) -> pd.DataFrame:
     """The sales of ``lines`` (:func:`product_lines`) that are demand: less those cancelled by a return of the
-    same customer, SKU and quantity within a day (:mod:`.cancellations`). Without a ``customer_id`` column
-    nothing can be matched and every sale counts."""
+    same customer, SKU and quantity within a day (:mod:`supplyfit.store.cancellations`). Without a
+    ``customer_id`` column nothing can be matched and every sale counts."""
     sold = product_lines(lines)
     product = product_lines(lines, returns=True)
     if "customer_id" not in lines.columns or not returns_mask(product).any():
@@ -127,8 +127,9 @@ def _store_panel(store: Store, complete_weeks: bool) -> pd.DataFrame:
 
 
 def cancelled_sales(store: Store) -> tuple[int, float]:
-    """How many of the tenant's sales its demand panel leaves out as cancelled (:mod:`.cancellations`), and
-    their units: what the demand stage reports, so that the netting is never silent."""
+    """How many of the tenant's sales its demand panel leaves out as cancelled
+    (:mod:`supplyfit.store.cancellations`), and their units: what the demand stage reports, so that the netting
+    is never silent."""
     with _store_cancellations(store) as cancelled:
         lines, units = store.query(cancelled_totals_sql(_STORE_SOLD, cancelled)).iloc[0]
     return int(lines), float(units)
@@ -136,7 +137,8 @@ def cancelled_sales(store: Store) -> tuple[int, float]:
 
 @contextmanager
 def _store_cancellations(store: Store) -> Iterator[str]:
-    """A temporary table of the tenant's cancellations (:func:`.cancellations.cancelled_sql`), dropped after."""
+    """A temporary table of the tenant's cancellations (:func:`~supplyfit.store.cancellations.cancelled_sql`),
+    dropped after."""
     cancelled = f"_panel_cancelled_{secrets.token_hex(4)}"
     store.query(f"CREATE TEMP TABLE {cancelled} AS {cancelled_sql(_STORE_PRODUCT.format(''))}")
     try:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..demand.panel import FREQ, week_start
+from ..store.cancellations import both_sides_sql, kept_sql, net_sql
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -25,6 +26,7 @@ PERIOD = {"W": pd.DateOffset(weeks=1), "M": pd.DateOffset(months=1)}
 METRICS = ["revenue", "units", "orders", "customers"]
 DIMENSIONS = ("category", "region", "channel")
 IDS = ("order_id", "sku", "customer_id")  # counted and grouped, never shown
+LINE_COLUMNS = (*IDS, *DIMENSIONS, "quantity", "unit_price", "revenue", "ts", "period", "is_return")
 PRICE_BANDS = (0, 1, 2, 5, 10, 20, np.inf)
 BATCH_LINES = 2_000_000  # lines aggregated at a time (whole periods) by the metrics with distinct counts
 
@@ -140,8 +142,10 @@ def _growth(frame: pd.DataFrame, keys: list[str], season: int, freq: str, last: 
 def _connect(source: Store | pd.DataFrame, freq: str) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection whose ``lines`` are the product lines (returns kept): order_id, sku and customer_id
     (:data:`IDS`), the :data:`DIMENSIONS` as text (NULL when the orders lack them), quantity, unit_price, revenue,
-    ts, ``period`` (its start, per ``freq``) and ``is_return`` (negative quantity or flagged). Every indicator is
-    then one SQL aggregate over them, on all cores, without pandas' per-group copies."""
+    ts, ``period`` (its start, per ``freq``) and ``is_return`` (negative quantity or flagged). An order cancelled
+    within a day (:mod:`supplyfit.store.cancellations`) is left out with the return that cancelled it: neither
+    a sale nor a return. Every indicator is then one SQL aggregate over them, on all cores, without pandas'
+    per-group copies."""
     if isinstance(source, pd.DataFrame):
         return _frame_lines(source, freq)
     return _store_lines(source, freq)
@@ -153,13 +157,17 @@ def _store_lines(store: Store, freq: str) -> duckdb.DuckDBPyConnection:
     copy took 8 GB)."""
     con = store.con.cursor()
     tenant = store.tenant.replace("'", "''")
-    con.execute(f"""CREATE TEMP VIEW lines AS SELECT o.order_id, o.sku, o.customer_id,
+    con.execute(f"""CREATE TEMP VIEW recorded AS SELECT o.order_id, o.sku, o.customer_id,
         coalesce(o.category, p.category)::VARCHAR AS category, o.region::VARCHAR AS region,
         o.channel::VARCHAR AS channel, o.quantity::DOUBLE AS quantity, o.unit_price::DOUBLE AS unit_price,
         o.quantity * o.unit_price AS revenue, o.ts::TIMESTAMP AS ts,
         date_trunc('{UNIT[freq]}', o.ts::TIMESTAMP) AS period, (o.quantity < 0 OR o.is_return) AS is_return
         FROM orders o LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku
         WHERE o.tenant = '{tenant}' AND o.is_product""")
+    con.execute(f"CREATE TEMP TABLE cancelled AS {both_sides_sql('recorded')}")
+    # the few lines of cancelled keys that stay, found once: each aggregate then scans the orders once
+    con.execute(f"CREATE TEMP TABLE kept AS {kept_sql('recorded', 'cancelled', LINE_COLUMNS)}")
+    con.execute(f"CREATE TEMP VIEW lines AS {net_sql('recorded', 'cancelled', LINE_COLUMNS, kept='kept')}")
     return con
 
 
@@ -181,11 +189,14 @@ def _frame_lines(df: pd.DataFrame, freq: str) -> duckdb.DuckDBPyConnection:
     product = "coalesce(is_product::BOOLEAN, true)" if "is_product" in cols else "true"
     con = duckdb.connect()
     con.register("src", src)
-    con.execute(f"""CREATE TABLE lines AS SELECT {", ".join(ids + dims)},
+    con.execute(f"""CREATE TABLE recorded AS SELECT {", ".join(ids + dims)},
         quantity::DOUBLE AS quantity, unit_price::DOUBLE AS unit_price, quantity * unit_price AS revenue,
         ts::TIMESTAMP AS ts, date_trunc('{UNIT[freq]}', ts::TIMESTAMP) AS period, (quantity < 0{flagged}) AS is_return
         FROM src WHERE {product}""")
     con.unregister("src")
+    con.execute(f"CREATE TEMP TABLE cancelled AS {both_sides_sql('recorded')}")
+    con.execute(f"CREATE TABLE lines AS {net_sql('recorded', 'cancelled', LINE_COLUMNS)}")
+    con.execute("DROP TABLE recorded")
     return con
 
 

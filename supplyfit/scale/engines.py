@@ -129,7 +129,7 @@ def _spark_demand_lines(df: Any) -> Any:
     lines, no returns, less the sales that returns cancelled (the same SQL, in Spark SQL)."""
     from pyspark.sql import functions as F
 
-    from ..demand.cancellations import cancelled_sql, net_sql
+    from ..store.cancellations import cancelled_sql, net_sql
 
     cols = set(df.columns)
     if "is_product" in cols:
@@ -156,8 +156,8 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
     same rules as :func:`~supplyfit.demand.weekly_panel` (tested equal). Returns ``output``."""
     import duckdb
 
-    from ..demand.cancellations import cancelled_sql, net_sql
     from ..demand.panel import last_complete_week
+    from ..store.cancellations import cancelled_sql, net_sql
 
     con = duckdb.connect()
     con.execute(

@@ -74,6 +74,27 @@ def test_weekly_totals_add_up(lines):
     assert len(last) and last.revenue_pop.isna().all() and last.units_yoy.isna().all()
 
 
+def _with_orders(lines: pd.DataFrame, *rows: tuple) -> pd.DataFrame:
+    """``lines`` and more lines of A1 in the first week: (order_id, quantity, ts, customer_id) each."""
+    extra = pd.DataFrame(rows, columns=["order_id", "quantity", "ts", "customer_id"]).assign(
+        sku="A1", unit_price=2.0, category="a", region="north", ts=lambda d: pd.to_datetime(d.ts)
+    )
+    return pd.concat([lines, extra.assign(is_return=extra.quantity < 0)], ignore_index=True)
+
+
+def test_an_order_cancelled_within_a_day_is_neither_a_sale_nor_a_return(lines):
+    """A big order cancelled 16 minutes later leaves no trace in units, revenue, orders or the return rate; an
+    order returned five days later is a sale and a return, as before."""
+    base = indicators(lines, freq="W", forecast=False).totals.iloc[0]
+    cancelled = _with_orders(lines, ("big", 5000, "2023-01-04 10:01", "c9"), ("Cbig", -5000, "2023-01-04 10:17", "c9"))
+    first = indicators(cancelled, freq="W", forecast=False).totals.iloc[0]
+    for metric in ("units", "revenue", "orders", "customers", "returned_units", "return_rate"):
+        assert first[metric] == pytest.approx(base[metric]), metric
+    returned = _with_orders(lines, ("late", 6, "2023-01-02 10:00", "c9"), ("Clate", -6, "2023-01-07 10:00", "c9"))
+    first = indicators(returned, freq="W", forecast=False).totals.iloc[0]
+    assert first.units == base.units + 6 and first.returned_units == base.returned_units + 6
+
+
 def test_structure_tables(lines):
     ind = indicators(lines, freq="M", forecast=False)
     shares = ind.by_dimension[ind.by_dimension.dimension == "category"].groupby("period").share.sum()
@@ -159,7 +180,8 @@ def test_a_store_gives_the_indicators_of_its_lines_run_by_run_of_periods(lines, 
 
     module = importlib.import_module("supplyfit.monitor.indicators")
     with Store(tmp_path / "s.duckdb") as st:
-        load_frame(st, lines, "orders", "lines", tmp_path)
+        cancelled = ("big", 500, "2023-01-04 10:01", "c9"), ("Cbig", -500, "2023-01-04 10:17", "c9")
+        load_frame(st, _with_orders(lines, *cancelled), "orders", "lines", tmp_path)
         load_frame(st.scoped("other"), lines.assign(quantity=lines.quantity * 3), "orders", "other", tmp_path)
         for freq in ("W", "M"):
             want = indicators(st.sales(), freq=freq, forecast=False).tables()
