@@ -30,7 +30,7 @@ def returns_mask(lines: pd.DataFrame) -> pd.Series:
     negative = lines["quantity"] < 0
     if "is_return" not in lines.columns:
         return negative
-    return negative | lines["is_return"].astype(bool)
+    return negative | lines["is_return"].isin([True])  # unflagged (None, NA): by its quantity
 
 
 def product_lines(lines: pd.DataFrame, returns: bool = False) -> pd.DataFrame:
@@ -68,10 +68,15 @@ def demand_lines(lines: pd.DataFrame) -> pd.DataFrame:
         )
 
     import duckdb
+    import pyarrow as pa
+
+    def arrow(frame: pd.DataFrame) -> pa.Table:
+        """As an Arrow table: DuckDB's scans of pandas frames here stalled (no CPU) at a million lines."""
+        return pa.Table.from_pandas(narrow(frame), preserve_index=False)
 
     with duckdb.connect() as con:
-        con.register("lines", narrow(product))
-        con.register("sold", narrow(sold))
+        con.register("lines", arrow(product))
+        con.register("sold", arrow(sold))
         con.execute(f"CREATE TEMP TABLE cancelled AS {cancelled_sql('lines')}")
         keep = con.execute(net_sql("sold", "cancelled", ["_i"])).fetchnumpy()["_i"]
     return sold.iloc[np.sort(keep)]

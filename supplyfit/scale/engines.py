@@ -135,7 +135,8 @@ def _spark_demand_lines(df: Any) -> Any:
     if "is_product" in cols:
         df = df.where(F.col("is_product"))
     df = df.withColumn("ts", F.col("ts").cast("timestamp"))
-    df = df.withColumn("is_return", F.col("is_return") if "is_return" in cols else F.lit(False))
+    flagged = F.coalesce(F.col("is_return"), F.lit(False)) if "is_return" in cols else F.lit(False)
+    df = df.withColumn("is_return", flagged | (F.col("quantity") < 0))
     sold = df.where((F.col("quantity") > 0) & ~F.col("is_return"))
     if "customer_id" not in cols:
         return sold
@@ -167,7 +168,7 @@ def _duckdb_panel(path: str | os.PathLike, output: str | os.PathLike, memory_lim
     cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
     con.execute(f"""CREATE TEMP VIEW product AS SELECT sku::VARCHAR AS sku, quantity, unit_price, ts::TIMESTAMP AS ts,
                     {_optional(cols, "customer_id", "customer_id::VARCHAR", "NULL::VARCHAR")},
-                    {_optional(cols, "is_return", "is_return", "FALSE")},
+                    {_optional(cols, "is_return", "coalesce(is_return, FALSE) OR quantity < 0", "FALSE")},
                     {_optional(cols, "category", "category", "NULL::VARCHAR")}
                     FROM {src}{" WHERE is_product" if "is_product" in cols else ""}""")
     con.execute(f"CREATE TEMP TABLE cancelled AS {cancelled_sql('product')}")

@@ -65,10 +65,10 @@ def both_sides_sql(lines: str, hours: int = CANCEL_WITHIN_HOURS) -> str:
     that :func:`net_sql` then takes out so that a cancelled order counts as neither a sale nor a return (what the
     indicators count)."""
     return f"""
-    WITH {_matches(lines, hours)}
-    SELECT customer_id, sku, q AS quantity, sale AS ts, count(*) AS n FROM used GROUP BY customer_id, sku, q, sale
-    UNION ALL
-    SELECT customer_id, sku, quantity, ts, count(*) AS n FROM used GROUP BY customer_id, sku, quantity, ts"""
+    WITH {_matches(lines, hours)},
+    sides AS (SELECT customer_id, sku, q AS quantity, sale AS ts FROM used
+              UNION ALL SELECT customer_id, sku, quantity, ts FROM used)
+    SELECT customer_id, sku, quantity, ts, count(*) AS n FROM sides GROUP BY customer_id, sku, quantity, ts"""
 
 
 def net_sql(sold: str, cancelled: str, columns: Sequence[str], kept: str | None = None) -> str:
@@ -87,7 +87,7 @@ def kept_sql(sold: str, cancelled: str, columns: Sequence[str]) -> str:
     return f"""
     SELECT {", ".join(f"s.{c}" for c in columns)}
     FROM (SELECT s.*, c.n AS _n, row_number() OVER (
-              PARTITION BY s.customer_id, s.sku, s.quantity, s.ts ORDER BY s.unit_price) AS _k
+              PARTITION BY s.customer_id, s.sku, s.quantity, s.ts ORDER BY s.unit_price NULLS LAST) AS _k
           FROM {sold} s JOIN {cancelled} c ON {_ON}) s
     WHERE s._k > s._n"""
 

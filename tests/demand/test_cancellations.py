@@ -81,3 +81,16 @@ def test_store_and_out_of_core_panels_net_the_same(tmp_path):
     assert _units(stored) == EXPECTED
     out = build_panel(path, output=tmp_path / "panel.parquet")
     assert _units(pd.read_parquet(out)) == EXPECTED
+
+
+@pytest.mark.parametrize("flag", [None, pd.NA])
+def test_an_unflagged_line_is_read_by_its_quantity_in_every_builder(flag, tmp_path):
+    """``is_return`` missing on some lines (None in an object column, NA in a nullable one): those lines are
+    returns when their quantity is negative, sales otherwise, in the DataFrame and the out-of-core panels alike."""
+    lines = _lines()
+    lines["is_return"] = lines["is_return"].astype("boolean" if flag is pd.NA else object)
+    lines.loc[lines.order_id.isin(["C2", "3"]), "is_return"] = flag
+    path = tmp_path / "lines.parquet"
+    lines.to_parquet(path, index=False)
+    assert _units(weekly_panel(lines)) == EXPECTED
+    assert _units(pd.read_parquet(build_panel(path, output=tmp_path / "panel.parquet"))) == EXPECTED
