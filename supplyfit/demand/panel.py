@@ -98,6 +98,8 @@ def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_week
     if df.empty:
         return _empty_panel()
     ts = pd.to_datetime(df["ts"])
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_localize(None)  # the local wall time: a week is Monday to Sunday where the shop is
     key = pd.Series("total", index=df.index) if level == "total" else df[level].astype(str)
     frame = pd.DataFrame(
         {

@@ -94,3 +94,9 @@ def test_an_unflagged_line_is_read_by_its_quantity_in_every_builder(flag, tmp_pa
     lines.to_parquet(path, index=False)
     assert _units(weekly_panel(lines)) == EXPECTED
     assert _units(pd.read_parquet(build_panel(path, output=tmp_path / "panel.parquet"))) == EXPECTED
+
+
+def test_times_with_a_time_zone_are_read_as_local_wall_time():
+    lines = _lines().assign(ts=lambda d: d.ts.dt.tz_localize("Asia/Shanghai"))
+    panel = weekly_panel(lines)
+    assert _units(panel) == EXPECTED and panel.ds.dt.tz is None and (panel.ds.dt.weekday == 0).all()
