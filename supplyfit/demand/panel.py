@@ -25,6 +25,13 @@ def week_start(ts: pd.Series) -> pd.Series:
     return (ts - pd.to_timedelta(ts.dt.weekday, unit="D")).dt.normalize()
 
 
+def wall_times(ts: pd.Series) -> pd.Series:
+    """Timestamps as naive local wall time (those with a time zone keep their clock reading): a week runs Monday
+    to Sunday, a month from its first day, where the shop is."""
+    ts = ts if pd.api.types.is_datetime64_any_dtype(ts) else pd.to_datetime(ts)
+    return ts.dt.tz_localize(None) if isinstance(ts.dtype, pd.DatetimeTZDtype) else ts
+
+
 def returns_mask(lines: pd.DataFrame) -> pd.Series:
     """Which lines are returns: flagged ``is_return`` or, with or without the flag, of negative quantity."""
     negative = lines["quantity"] < 0
@@ -97,9 +104,7 @@ def weekly_panel(orders: pd.DataFrame | Store, level: str = "sku", complete_week
     df = demand_lines(orders.sales() if hasattr(orders, "sales") else orders)
     if df.empty:
         return _empty_panel()
-    ts = pd.to_datetime(df["ts"])
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_localize(None)  # the local wall time: a week is Monday to Sunday where the shop is
+    ts = wall_times(df["ts"])
     key = pd.Series("total", index=df.index) if level == "total" else df[level].astype(str)
     frame = pd.DataFrame(
         {

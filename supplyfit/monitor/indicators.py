@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..demand.panel import FREQ, week_start
+from ..demand.panel import FREQ, wall_times, week_start
 from ..store.cancellations import both_sides_sql, kept_sql, net_sql
 
 if TYPE_CHECKING:
@@ -175,11 +175,7 @@ def _frame_lines(df: pd.DataFrame, freq: str) -> duckdb.DuckDBPyConnection:
     """``lines`` of an order-lines frame, copied once into an in-memory DuckDB table; identifiers are only counted
     and grouped, so integer codes serve: distinct counts over integers, not millions of strings copied and hashed
     per query. Non-product lines (``is_product`` false) are dropped; returns are also those flagged ``is_return``."""
-    ts = df["ts"]
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_localize(None)  # local wall time, as period_start counts it
-    elif not pd.api.types.is_datetime64_any_dtype(ts):
-        ts = pd.to_datetime(ts)
+    ts = wall_times(df["ts"])  # as period_start counts it
     cols = set(df.columns)
     keep = [c for c in (*DIMENSIONS, "quantity", "unit_price", "is_return", "is_product") if c in cols]
     src = pd.DataFrame({**{c: pd.factorize(df[c])[0] for c in IDS if c in cols}, **{c: df[c] for c in keep}, "ts": ts})
