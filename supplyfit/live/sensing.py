@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from ..store.cancellations import cancelled_sql, net_sql
+
 Z80 = 1.2815515655446004  # the 90% quantile of a standard normal: q10..q90 spans 2 * Z80 sd
 
 # the business clock first, on its own: given to the week's query as values, its time filter skips the orders'
@@ -30,11 +32,13 @@ _SQL = """
 WITH clock AS (SELECT $now::TIMESTAMP AS now, $week::TIMESTAMP AS week),
 frac AS (
     SELECT now, week, greatest(least(epoch(now - week) / 604800.0, 1.0), 1e-4) AS f FROM clock),
+product AS (
+    SELECT sku, customer_id, quantity, unit_price, ts, is_return, category FROM orders
+    WHERE tenant = $tenant AND ts >= $week::TIMESTAMP AND ts <= $now::TIMESTAMP AND is_product),
+cancelled AS ({cancelled}),
 lines AS (
     SELECT o.sku, coalesce(o.category, p.category) AS category, o.quantity, o.quantity * o.unit_price AS revenue
-    FROM orders o LEFT JOIN products p ON p.tenant = o.tenant AND p.sku = o.sku
-    WHERE o.tenant = $tenant AND o.ts >= $week::TIMESTAMP AND o.ts <= $now::TIMESTAMP
-        AND o.is_product AND NOT o.is_return AND o.quantity > 0),
+    FROM ({net}) o LEFT JOIN products p ON p.tenant = $tenant AND p.sku = o.sku),
 sold AS (
     SELECT {key} AS unique_id, sum(quantity) AS units, sum(revenue) AS revenue FROM lines GROUP BY 1),
 fc AS (
@@ -47,6 +51,15 @@ SELECT coalesce(sold.unique_id, fc.unique_id) AS unique_id, {category} AS catego
 FROM sold FULL JOIN fc USING (unique_id), frac)
 ORDER BY unique_id
 """
+# a sale of the week that a return of the week cancels is not demand, as in the panel the forecast was fitted on
+# (:mod:`supplyfit.store.cancellations`); the week's lines suffice: a sale is cancelled by a later return within a
+# day, and a return whose latest earlier sale falls before the week cancels nothing of this week
+_CANCELLED = cancelled_sql("product")
+_NET = net_sql(
+    "(SELECT * FROM product WHERE NOT is_return AND quantity > 0)",
+    "cancelled",
+    ("sku", "quantity", "unit_price", "category"),
+)
 
 
 def clock(con: duckdb.DuckDBPyConnection, tenant: str, since: Any = None) -> tuple[Any, Any]:
@@ -75,7 +88,7 @@ def live(
         key, cat = "'category/' || coalesce(category, 'unknown')", f"substr({uid}, 10)"
     now, week = now or clock(con, tenant)
     params: dict[str, Any] = {"tenant": tenant, "level": level, "now": now, "week": week}
-    sql = _SQL.format(key=key, category=cat)
+    sql = _SQL.format(key=key, category=cat, cancelled=_CANCELLED, net=_NET)
     try:
         df = con.execute(sql, params).df()
     except duckdb.CatalogException:  # no forecasts yet: actuals only

@@ -108,3 +108,33 @@ def test_orders_loaded_from_a_file_raise_their_signals_when_the_server_starts(st
         raised = eventually(lambda: signals(c)["signals"])
         assert ("demand_above_forecast", "A1") in [(s["kind"], s["sku"]) for s in raised]
         assert signals(c, since=raised[-1]["id"])["signals"] == []  # once, not again on every start's reads
+
+
+def test_a_sale_cancelled_within_a_day_is_not_demand_so_far_and_raises_no_signal(server):
+    """As in the panel the forecast was fitted on: the same customer's return of the same SKU and quantity within
+    a day takes the sale out of the week so far; a return days later, or another customer's, does not."""
+    cancelled = [  # 500 units of A1 ordered and cancelled 16 minutes later, in one batch
+        line("X1", quantity=500, ts="2024-04-02T10:00:00", customer_id="c1"),
+        line("C1", quantity=-500, ts="2024-04-02T10:16:00", customer_id="c1"),
+    ]
+    kept = [
+        line("K1", quantity=30, ts="2024-04-02T11:00:00", customer_id="c2"),
+        line("K2", quantity=-30, ts="2024-04-02T11:05:00", customer_id="c3"),  # another customer's return
+        line("K3", sku="A2", quantity=20, ts="2024-04-02T09:00:00", customer_id="c4"),
+        line("K4", sku="A2", quantity=-20, ts="2024-04-04T12:00:00", customer_id="c4"),  # two days later: a return
+        # a return on Monday of last Sunday's sale: that sale was last week's, this week's counts are untouched
+        line("K5", sku="A2", quantity=7, ts="2024-03-31T20:00:00", customer_id="c5"),
+        line("K6", sku="A2", quantity=-7, ts="2024-04-01T02:00:00", customer_id="c5"),
+    ]
+    with client(server) as c:
+        c.post("/api/v1/events/orders", json=cancelled + kept)
+        live = c.get("/api/v1/live").json()
+        a1, a2 = live["skus"]
+        assert (a1["sku"], a1["units"], a1["revenue"], a2["units"]) == ("A1", 30, 60, 20)
+        assert live["categories"][0]["units"] == 50
+        assert not [s for s in signals(c)["signals"] if s["kind"] == "demand_above_forecast"]
+        # the same order, not cancelled: the week so far counts it, and it is well above the forecast
+        c.post("/api/v1/events/orders", json=[line("X2", quantity=500, ts="2024-04-04T12:00:00", customer_id="c1")])
+        assert c.get("/api/v1/live", params={"sku": "A1"}).json()["skus"][0]["units"] == 530
+        raised = eventually(lambda: [s for s in signals(c)["signals"] if s["kind"] == "demand_above_forecast"])
+        assert [s["sku"] for s in raised] == ["A1"]

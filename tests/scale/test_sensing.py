@@ -27,8 +27,9 @@ FORECASTS = pd.DataFrame(
 
 
 def _drops() -> list[list[dict]]:
-    """Five drops over the week: A1 spikes (and escalates), A2 sells as forecast, B1 sells nothing (below by the
-    weekend); one event is sent twice, one line is postage, one a return, one an earlier week's late line."""
+    """Five drops over the week: A1 spikes (and escalates), A2 sells as forecast, B1 sells nothing but an order
+    cancelled within the day (below by the weekend); one event is sent twice, one line is postage, one a return
+    (of no customer: it cancels nothing), one an earlier week's late line."""
     drops = []
     for day in range(5):
         ts = WEEK + pd.Timedelta(days=day, hours=10)
@@ -81,6 +82,18 @@ def _drops() -> list[list[dict]]:
                     "category": "bags",
                 }
             )
+        if day in (3, 4):  # B1 ordered on Thursday and cancelled that evening, the cancellation in the next drop
+            lines.append(
+                {
+                    "order_id": f"B{day}",
+                    "sku": "B1",
+                    "quantity": 30 if day == 3 else -30,
+                    "unit_price": 2.0,
+                    "ts": f"{WEEK + pd.Timedelta(days=3, hours=10 if day == 3 else 20):%Y-%m-%dT%H:%M:%S}",
+                    "category": "bags",
+                    "customer_id": " c9" if day == 3 else "c9",  # trimmed, as the store keeps it
+                }
+            )
         drops.append(lines)
     return drops
 
@@ -124,6 +137,8 @@ def test_local_replay_equals_the_servers_signals(tmp_path):
     assert local[local.sku == "A1"].severity.tolist() == [1, 2, 3]  # told again only when it escalates
     # units so far when told: the retried event and the late line of the week before are not counted
     assert [json.loads(d)["units"] for d in local[local.sku == "A1"].detail] == [40.0, 80.0, 140.0]
+    # B1's order was cancelled in the drop after it: not demand when the week is told
+    assert [json.loads(d)["units"] for d in local[local.sku == "B1"].detail] == [0.0]
 
 
 def test_drops_must_be_one_format(tmp_path):
@@ -148,3 +163,28 @@ def test_spark_structured_streaming_replay_equals_local(tmp_path, parquet):
     assert [(w["kind"], w["sku"], w["severity"], w["detail"]["units"]) for w in written] == [
         (k[0], k[1], k[3], k[4]) for k in _key(local)
     ]
+
+
+def test_only_lines_that_share_a_return_key_go_through_the_matching_and_the_result_is_the_same():
+    import numpy as np
+
+    from supplyfit.demand import demand_lines
+    from supplyfit.scale.sensing import _demand
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    lines = pd.DataFrame(
+        {
+            "week": WEEK,
+            "sku": rng.choice(["A1", "A2", "B1"], n),
+            "customer_id": pd.array(rng.choice(["c1", "c2", "c3", None], n), dtype="string"),
+            "quantity": rng.choice([1, 2, 3], n) * rng.choice([1, 1, 1, 1, -1], n),
+            "unit_price": 2.0,
+            "ts": WEEK + pd.to_timedelta(np.sort(rng.integers(0, 7 * 24 * 60, n)), unit="min"),
+            "category": "bags",
+        }
+    )
+    got, want = _demand(lines), demand_lines(lines)
+    assert len(want) < (lines["quantity"] > 0).sum()  # some sales were cancelled
+    cols = ["sku", "customer_id", "quantity", "ts"]
+    assert got[cols].sort_values(cols, ignore_index=True).equals(want[cols].sort_values(cols, ignore_index=True))
