@@ -88,6 +88,8 @@ def _cell(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value[:MAX_CELL]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # an id sent as 13085.0 is 13085, as a file load reads a float column
     if isinstance(value, (bool, dict, list)):
         return json.dumps(value, ensure_ascii=False)[:MAX_CELL]
     return str(value)[:MAX_CELL]

@@ -84,12 +84,23 @@ def net_sql(sold: str, cancelled: str, columns: Sequence[str], kept: str | None 
 def kept_sql(sold: str, cancelled: str, columns: Sequence[str]) -> str:
     """A SELECT of ``columns`` of the lines of ``sold`` whose key is in ``cancelled`` but that are not taken out
     (a key's lines beyond its ``n``): the second part of :func:`net_sql`, a handful of lines."""
+    return _ranked(sold, cancelled, columns, ">")
+
+
+def taken_sql(sold: str, cancelled: str, columns: Sequence[str]) -> str:
+    """A SELECT of ``columns`` of the lines of ``sold`` that :func:`net_sql` takes out (of a key's lines, the
+    ``n`` cheapest): for a caller that only sums, all lines less these are the net, and a join with the few
+    cancelled keys costs less than :func:`net_sql`'s anti-join of every line."""
+    return _ranked(sold, cancelled, columns, "<=")
+
+
+def _ranked(sold: str, cancelled: str, columns: Sequence[str], op: str) -> str:
     return f"""
     SELECT {", ".join(f"s.{c}" for c in columns)}
     FROM (SELECT s.*, c.n AS _n, row_number() OVER (
               PARTITION BY s.customer_id, s.sku, s.quantity, s.ts ORDER BY s.unit_price NULLS LAST) AS _k
           FROM {sold} s JOIN {cancelled} c ON {_ON}) s
-    WHERE s._k > s._n"""
+    WHERE s._k {op} s._n"""
 
 
 def cancelled_totals_sql(sold: str, cancelled: str) -> str:

@@ -85,6 +85,31 @@ def test_customer_ids_are_stored_only_as_pseudonyms(store_db):
             assert "alice@example.com" not in (text or "")
 
 
+def test_a_whole_number_id_sent_as_a_float_is_the_id_a_file_load_stores(store_db, tmp_path):
+    """13085.0 (a JSON float, as pandas writes a numeric id column with a gap) is customer 13085, as a file load
+    reads a float column (a Parquet export's): so a return posted as an event cancels the sale loaded from it."""
+    import contextlib
+
+    import pandas as pd
+
+    from supplyfit.live.events import store_events
+    from supplyfit.live.sensing import week
+    from supplyfit.store import Store, ingest
+
+    db, _ = store_db
+    sale = {"order_id": "F1", "sku": "A1", "quantity": 500, "unit_price": 2.0, "ts": "2024-04-02 10:00"}
+    pd.DataFrame([{**sale, "customer_id": 13085.0}, {**sale, "order_id": "F2", "customer_id": None}]).to_parquet(
+        tmp_path / "sale.parquet"
+    )
+    with Store(db) as st:
+        ingest(st, tmp_path / "sale.parquet", "orders")
+        back = line("FC1", quantity=-500, ts="2024-04-02T10:16:00", customer_id=13085.0)
+        store_events(st, [[back, line("FC2", sku="A2", quantity=1, customer_id=13085)]], contextlib.nullcontext())
+        ids = st.query("SELECT DISTINCT customer_id FROM orders WHERE order_id IN ('F1', 'FC1', 'FC2')")
+        assert ids["customer_id"].tolist() == [st.pseudonym("13085")]
+        assert week(st.con, st.tenant).skus.set_index("unique_id").loc["A1", "units"] == 500  # F2 only
+
+
 def test_tenants_see_only_their_own_events(server):
     with client(server, "brand-b") as b, client(server) as a:
         before = a.get("/api/v1/live", params={"sku": "A1"}).json()

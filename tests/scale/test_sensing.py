@@ -1,6 +1,7 @@
 """Sensing over a folder of drops: the local replay equals the server's own path, and Spark's equals the local."""
 
 import contextlib
+import io
 import json
 import os
 
@@ -165,11 +166,14 @@ def test_spark_structured_streaming_replay_equals_local(tmp_path, parquet):
     ]
 
 
-def test_only_lines_that_share_a_return_key_go_through_the_matching_and_the_result_is_the_same():
+@pytest.mark.parametrize("order", ["in time", "shuffled"])
+def test_the_sensor_nets_across_micro_batches_as_the_panel_nets_the_whole_week(order):
+    """Random sales and returns of one week, fed in 25 micro-batches (in time order, or in any order: a
+    cancellation may arrive before its sale): the sensor's week equals :func:`demand_lines` over all the lines."""
     import numpy as np
 
     from supplyfit.demand import demand_lines
-    from supplyfit.scale.sensing import _demand
+    from supplyfit.scale.sensing import Sensor
 
     rng = np.random.default_rng(3)
     n = 3000
@@ -179,12 +183,47 @@ def test_only_lines_that_share_a_return_key_go_through_the_matching_and_the_resu
             "sku": rng.choice(["A1", "A2", "B1"], n),
             "customer_id": pd.array(rng.choice(["c1", "c2", "c3", None], n), dtype="string"),
             "quantity": rng.choice([1, 2, 3], n) * rng.choice([1, 1, 1, 1, -1], n),
-            "unit_price": 2.0,
+            "unit_price": rng.choice([1.0, 2.0], n),
             "ts": WEEK + pd.to_timedelta(np.sort(rng.integers(0, 7 * 24 * 60, n)), unit="min"),
             "category": "bags",
         }
     )
-    got, want = _demand(lines), demand_lines(lines)
-    assert len(want) < (lines["quantity"] > 0).sum()  # some sales were cancelled
-    cols = ["sku", "customer_id", "quantity", "ts"]
-    assert got[cols].sort_values(cols, ignore_index=True).equals(want[cols].sort_values(cols, ignore_index=True))
+    batches = np.array_split(np.arange(n) if order == "in time" else rng.permutation(n), 25)
+    sensor = Sensor(FORECASTS)
+    for rows in batches:
+        sensor.add(lines.iloc[rows], lines["ts"].max() if order == "shuffled" else lines["ts"].iloc[rows].max())
+    got = sensor.week().set_index("unique_id")[["units", "revenue"]]
+    kept = demand_lines(lines)
+    want = kept.assign(revenue=kept["quantity"] * kept["unit_price"]).groupby("sku")[["quantity", "revenue"]].sum()
+    assert kept["quantity"].sum() < lines["quantity"].clip(lower=0).sum()  # some sales were cancelled
+    assert np.allclose(got.loc[want.index, "units"], want["quantity"])
+    assert np.allclose(got.loc[want.index, "revenue"], want["revenue"])
+
+
+def test_ids_are_read_as_the_store_keeps_them():
+    """A numeric id column with a gap comes as floats (13085.0): read as 13085, as the store reads it, so a sale and
+    its cancellation in drops of either kind match; blanks are none."""
+    from supplyfit.scale.sensing import _typed
+
+    base = {"order_id": "O", "sku": "A1", "quantity": 1, "unit_price": 2.0, "ts": "2024-04-01T10:00:00"}
+    gap = pd.read_json(
+        io.StringIO(json.dumps([{**base, "customer_id": 13085}, {**base, "customer_id": None}])), dtype=False
+    )
+    full = pd.DataFrame(
+        [{**base, "customer_id": 13085}, {**base, "customer_id": " 13086 "}, {**base, "customer_id": ""}]
+    )
+    assert gap["customer_id"].dtype == float  # what pandas makes of it
+    assert _typed(gap)["customer_id"].tolist() == ["13085", pd.NA]
+    assert _typed(full)["customer_id"].tolist() == ["13085", "13086", pd.NA]
+
+
+def test_parquet_drops_that_type_a_column_differently_get_a_clear_error(tmp_path):
+    from supplyfit.scale.sensing import _parquet_schema
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    base = {"order_id": "O", "sku": "A1", "quantity": 1, "unit_price": 2.0, "ts": pd.Timestamp("2024-04-01")}
+    pd.DataFrame([{**base, "customer_id": 13085}]).to_parquet(folder / "a.parquet")
+    pd.DataFrame([{**base, "customer_id": "c1"}]).to_parquet(folder / "b.parquet")
+    with pytest.raises(ValueError, match=r"type customer_id differently \(int64 in a.parquet; string in b.parquet\)"):
+        _parquet_schema(folder, drop_files(folder), spark=None)
