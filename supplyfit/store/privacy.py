@@ -218,9 +218,20 @@ def fingerprint(secret: bytes) -> str:
     return hashlib.sha256(b"supplyfit-fingerprint:" + secret).hexdigest()[:16]
 
 
+# a whole number written as a float: 13085.0 is how a numeric id column with a gap comes out of pandas (a CSV it
+# wrote, a JSON float); a typed float column is read as the integer too, so an id is the same customer whichever way
+# it was exported
+WHOLE_NUMBER = r"^(-?[0-9]+)\.0+$"
+
+
+def id_text(raw: str) -> str:
+    """An identifier as it is pseudonymised: 13085.0 as 13085 (see WHOLE_NUMBER)."""
+    return re.sub(WHOLE_NUMBER, r"\1", raw)
+
+
 def pseudonym(secret: bytes, tenant: str, raw: str) -> str:
     """The pseudonym of one raw identifier (what ingest computes in SQL)."""
-    digest = hmac.new(secret, f"{tenant}\x1f{raw}".encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(secret, f"{tenant}\x1f{id_text(raw)}".encode(), hashlib.sha256).hexdigest()
     return PSEUDONYM_PREFIX + digest[:PSEUDONYM_HEX]
 
 
@@ -232,7 +243,8 @@ def hmac_pads(secret: bytes) -> tuple[bytes, bytes]:
 
 def pseudonym_sql(value_sql: str, tenant_sql: str, pads_table: str = "_pii_key") -> str:
     """SQL for :func:`pseudonym` of a VARCHAR expression (NULL stays NULL); pads come from a one-row table."""
-    inner = f"unhex(sha256((SELECT ipad FROM {pads_table}) || encode({tenant_sql} || chr(31) || ({value_sql}))))"
+    value = f"regexp_replace({value_sql}, '{WHOLE_NUMBER}', '\\1')"  # id_text
+    inner = f"unhex(sha256((SELECT ipad FROM {pads_table}) || encode({tenant_sql} || chr(31) || ({value}))))"
     return (
         f"CASE WHEN ({value_sql}) IS NULL THEN NULL ELSE "
         f"'{PSEUDONYM_PREFIX}' || left(sha256((SELECT opad FROM {pads_table}) || {inner}), {PSEUDONYM_HEX}) END"

@@ -66,6 +66,28 @@ def test_pseudonyms_stable_across_loads_and_distinct_across_tenants(tmp_path, db
         assert st.scoped("other").pseudonym(RAW_IDS[0]) != st.pseudonym(RAW_IDS[0])
 
 
+def test_a_numeric_id_is_one_customer_whichever_way_it_was_exported(tmp_path, db):
+    """13085 in a Parquet float column, "13085.0" in a CSV pandas wrote from it, 13085 in a text column, and a
+    lookup by either spelling: one pseudonym. 13085.5 is another id."""
+    import pandas as pd
+
+    base = {"sku": "A1", "quantity": 1, "unit_price": 2.0, "ts": "2010-02-01 10:00"}
+    pd.DataFrame([{**base, "order_id": "P1", "customer_id": 13085.0}, {**base, "order_id": "P2"}]).to_parquet(
+        tmp_path / "a.parquet"
+    )
+    (tmp_path / "b.csv").write_text(
+        "order_id,sku,quantity,unit_price,ts,customer_id\n"
+        "C1,A1,1,2,2010-02-02,13085.0\nC2,A1,1,2,2010-02-02,13085\nC3,A1,1,2,2010-02-02,13085.5\n"
+    )
+    with Store(db) as st:
+        ingest(st, tmp_path / "a.parquet", "orders")
+        ingest(st, tmp_path / "b.csv", "orders")
+        ids = st.query("SELECT order_id, customer_id FROM orders ORDER BY order_id").set_index("order_id").customer_id
+        assert ids["C1"] == ids["C2"] == ids["P1"] == st.pseudonym("13085") == st.pseudonym("13085.0")
+        assert ids["C3"] == st.pseudonym("13085.5") != ids["C1"]
+        assert pseudonym(st.key, st.tenant, "13085.00") == st.pseudonym("13085")
+
+
 def test_review_text_scrubbed_and_personal_column_option(tmp_path, db):
     f = tmp_path / "r.csv"
     f.write_text(
