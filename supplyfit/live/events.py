@@ -345,7 +345,7 @@ def _rejected(store: Store, lines: list[Any], table: pa.Table, rejected: list[tu
             text = None if value is None else _cell(value)
             if c == "customer_id":
                 text = (text or "").strip()
-                cells[c] = pseudonym(store.key, store.tenant, text) if text else None
+                cells[c] = pseudonym(store.key, store.tenant, text, store.whole_ids) if text else None
             elif c in typed and value is not None:
                 cells[c] = float(value)
             else:

@@ -200,6 +200,7 @@ class Store:
             )
         if row:
             return
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES ('pii_ids', 'whole-number')")  # privacy.WHOLE_NUMBER
         self.install_pseudonym_key()
         for (table,) in self.con.execute(
             "SELECT table_name FROM information_schema.columns "
@@ -212,7 +213,7 @@ class Store:
             keys = {k for _, _, raw in rows for k in _json_keys(raw) if privacy.is_personal_header(k)}
             self.con.executemany(
                 "UPDATE quarantine SET raw = ? WHERE rowid = ?",
-                [[privacy.protect_raw_json(raw, keys, self.key, tenant), rid] for rid, tenant, raw in rows],
+                [[privacy.protect_raw_json(raw, keys, self.key, tenant, True), rid] for rid, tenant, raw in rows],
             )
         self.con.execute("INSERT INTO meta VALUES ('pii_fingerprint', ?)", [fp])
         self.drop_pseudonym_key()
@@ -221,7 +222,8 @@ class Store:
         """Put the HMAC pads in a temporary (never persisted) table for :func:`privacy.pseudonym_sql`."""
         ipad, opad = privacy.hmac_pads(self.key)
         self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _pii_key AS SELECT ?::BLOB AS ipad, ?::BLOB AS opad", [ipad, opad]
+            "CREATE OR REPLACE TEMP TABLE _pii_key AS SELECT ?::BLOB AS ipad, ?::BLOB AS opad, ?::BOOLEAN AS whole",
+            [ipad, opad, self.whole_ids],
         )
 
     def drop_pseudonym_key(self) -> None:
@@ -234,9 +236,16 @@ class Store:
             raise RuntimeError(f"no secret for {self.path}: set ${privacy.SECRET_ENV} or restore {self.path}.secret")
         return self.secret
 
+    @property
+    def whole_ids(self) -> bool:
+        """The store's id rule: whether 13085.0 is pseudonymised as 13085 (:data:`privacy.WHOLE_NUMBER`); False in
+        a store pseudonymised before that rule, whose stored pseudonyms new loads must keep joining."""
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'pii_ids'").fetchone()
+        return row is not None and row[0] == "whole-number"
+
     def pseudonym(self, raw_id: str) -> str:
         """The pseudonym under which this tenant's customer ``raw_id`` is stored."""
-        return privacy.pseudonym(self.key, self.tenant, str(raw_id).strip())
+        return privacy.pseudonym(self.key, self.tenant, str(raw_id).strip(), self.whole_ids)
 
     def __enter__(self) -> Store:
         return self

@@ -512,6 +512,7 @@ def ingest(
                                         store.key,
                                         store.tenant,
                                         expected_fields=len(names),
+                                        whole=store.whole_ids,
                                     )
                                 },
                                 ensure_ascii=False,

@@ -220,7 +220,8 @@ def fingerprint(secret: bytes) -> str:
 
 # a whole number written as a float: 13085.0 is how a numeric id column with a gap comes out of pandas (a CSV it
 # wrote, a JSON float); a typed float column is read as the integer too, so an id is the same customer whichever way
-# it was exported
+# it was exported. A store pseudonymised before this rule keeps the exact text (``whole=False``, meta ``pii_ids``):
+# its stored pseudonyms cannot be recomputed (the raw ids are gone), and new loads must join them.
 WHOLE_NUMBER = r"^(-?[0-9]+)\.0+$"
 
 
@@ -229,9 +230,10 @@ def id_text(raw: str) -> str:
     return re.sub(WHOLE_NUMBER, r"\1", raw)
 
 
-def pseudonym(secret: bytes, tenant: str, raw: str) -> str:
-    """The pseudonym of one raw identifier (what ingest computes in SQL)."""
-    digest = hmac.new(secret, f"{tenant}\x1f{id_text(raw)}".encode(), hashlib.sha256).hexdigest()
+def pseudonym(secret: bytes, tenant: str, raw: str, whole: bool = True) -> str:
+    """The pseudonym of one raw identifier (what ingest computes in SQL); ``whole``: the store's id rule."""
+    raw = id_text(raw) if whole else raw
+    digest = hmac.new(secret, f"{tenant}\x1f{raw}".encode(), hashlib.sha256).hexdigest()
     return PSEUDONYM_PREFIX + digest[:PSEUDONYM_HEX]
 
 
@@ -242,8 +244,10 @@ def hmac_pads(secret: bytes) -> tuple[bytes, bytes]:
 
 
 def pseudonym_sql(value_sql: str, tenant_sql: str, pads_table: str = "_pii_key") -> str:
-    """SQL for :func:`pseudonym` of a VARCHAR expression (NULL stays NULL); pads come from a one-row table."""
-    value = f"regexp_replace({value_sql}, '{WHOLE_NUMBER}', '\\1')"  # id_text
+    """SQL for :func:`pseudonym` of a VARCHAR expression (NULL stays NULL); pads (and the store's id rule) come
+    from a one-row table."""
+    whole = f"regexp_replace({value_sql}, '{WHOLE_NUMBER}', '\\1')"  # id_text
+    value = f"CASE WHEN (SELECT whole FROM {pads_table}) THEN {whole} ELSE {value_sql} END"
     inner = f"unhex(sha256((SELECT ipad FROM {pads_table}) || encode({tenant_sql} || chr(31) || ({value}))))"
     return (
         f"CASE WHEN ({value_sql}) IS NULL THEN NULL ELSE "
@@ -300,7 +304,13 @@ def _split_line(line: str, delimiter: str) -> list[str] | None:
 
 
 def protect_line(
-    line: str, delimiter: str, personal: list[int], secret: bytes, tenant: str, expected_fields: int | None = None
+    line: str,
+    delimiter: str,
+    personal: list[int],
+    secret: bytes,
+    tenant: str,
+    expected_fields: int | None = None,
+    whole: bool = True,
 ) -> str:
     """A CSV line that could not be loaded, with nothing personal left raw.
 
@@ -311,29 +321,30 @@ def protect_line(
     """
     fields = _split_line(line, delimiter)
     if fields is None:
-        return _protect_pieces(line, delimiter, secret, tenant)
+        return _protect_pieces(line, delimiter, secret, tenant, whole)
     shift = 0 if expected_fields is None else abs(len(fields) - expected_fields)
     hidden = {i for p in personal for i in range(p - shift, p + shift + 1)}
     out = [
-        pseudonym(secret, tenant, f.strip()) if i in hidden and f.strip() else scrub(f) for i, f in enumerate(fields)
+        pseudonym(secret, tenant, f.strip(), whole) if i in hidden and f.strip() else scrub(f)
+        for i, f in enumerate(fields)
     ]
     buf = io.StringIO()
     csv.writer(buf, delimiter=delimiter, lineterminator="").writerow(out)
     return buf.getvalue()
 
 
-def _protect_pieces(line: str, delimiter: str, secret: bytes, tenant: str) -> str:
+def _protect_pieces(line: str, delimiter: str, secret: bytes, tenant: str, whole: bool) -> str:
     """``line`` cut at delimiters and line breaks, quotes ignored; every piece but dates and times pseudonymised."""
     pieces = re.split(f"({re.escape(delimiter)}|\r\n|\r|\n)", line)
     out = []
     for i, piece in enumerate(pieces):
         value = piece.strip().strip('"').strip()
         keep = i % 2 or not value or _DATE_OR_TIME.fullmatch(value)
-        out.append(piece if keep else pseudonym(secret, tenant, value))
+        out.append(piece if keep else pseudonym(secret, tenant, value, whole))
     return "".join(out)
 
 
-def protect_raw_json(raw: str, personal_keys: set[str], secret: bytes, tenant: str) -> str:
+def protect_raw_json(raw: str, personal_keys: set[str], secret: bytes, tenant: str, whole: bool = True) -> str:
     """A quarantined row (JSON object) with personal keys pseudonymised and text scrubbed."""
     try:
         row = json.loads(raw)
@@ -343,7 +354,7 @@ def protect_raw_json(raw: str, personal_keys: set[str], secret: bytes, tenant: s
         return scrub(raw)
     out = {
         k: (
-            pseudonym(secret, tenant, str(v))
+            pseudonym(secret, tenant, str(v), whole)
             if k in personal_keys and v not in (None, "")
             else scrub(v)
             if isinstance(v, str)

@@ -88,6 +88,21 @@ def test_a_numeric_id_is_one_customer_whichever_way_it_was_exported(tmp_path, db
         assert pseudonym(st.key, st.tenant, "13085.00") == st.pseudonym("13085")
 
 
+def test_a_store_pseudonymised_before_the_whole_number_rule_keeps_its_exact_ids(tmp_path, db):
+    """Its stored pseudonyms cannot be recomputed (the raw ids are gone): new loads keep joining them."""
+    (tmp_path / "a.csv").write_text("order_id,sku,quantity,unit_price,ts,customer_id\nC1,A1,1,2,2010-02-02,13085.0\n")
+    with Store(db) as st:
+        st.con.execute("DELETE FROM meta WHERE key = 'pii_ids'")  # as a store from before the rule
+    with Store(db) as st:
+        assert not st.whole_ids
+        ingest(st, tmp_path / "a.csv", "orders")
+        stored = st.query("SELECT customer_id FROM orders").customer_id[0]
+        assert stored == st.pseudonym("13085.0") == pseudonym(st.key, st.tenant, "13085.0", whole=False)
+        assert stored != pseudonym(st.key, st.tenant, "13085")
+    with Store(tmp_path / "new.duckdb") as st:
+        assert st.whole_ids
+
+
 def test_review_text_scrubbed_and_personal_column_option(tmp_path, db):
     f = tmp_path / "r.csv"
     f.write_text(
