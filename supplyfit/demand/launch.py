@@ -3,8 +3,9 @@
 A :class:`LaunchForecaster` learns from the past launches in a history (each item's first h weeks): their nearest
 analogs by description (Chinese or English: word and character n-grams), category and price, and learned models
 (LightGBM and a linear median regression on the analogs' sales, similar catalogue items' rates, category and
-price-band medians, price and launch season). Which of them forecasts is chosen by validation over several launch
-windows of the history, never one (a history too short for them gets the analogs' median with a wide spread). All
+price-band medians, what launches sharing a word of the description sold, price and launch season). Which of
+them forecasts is chosen by validation over several launch windows of the history, never one (a history too
+short for them gets the analogs' median with a wide spread). All
 of it works on the log of the h-week total, with medians, so that a single huge order moves little. Pre-orders
 update that prior by Bayesian shrinkage; their weight is calibrated on synthetic launches only (no real pre-order
 data was available).
