@@ -11,9 +11,9 @@ the same customer's return cancels within a day is not demand, as in the panel t
 production plan, so they stay with the server.
 
 On Spark the de-duplication is Spark's streaming state (``dropDuplicates``, checkpointed) and each micro-batch's
-goods are selected in Spark SQL; the driver keeps the current week's goods lines (a return may cancel a sale of an
-earlier micro-batch, so sums alone do not do) and nets and scores them with the same functions as the server, so a
-replay gives the same signals on either engine (``tests/scale``).
+goods are selected in Spark SQL; the driver keeps the current week's sums and its lines of known customers (a
+return may cancel a sale of an earlier micro-batch, so sums alone do not do), nets them and scores them with the
+same functions as the server, so a replay gives the same signals on either engine (``tests/scale``).
 """
 
 from __future__ import annotations
