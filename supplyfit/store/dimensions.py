@@ -33,10 +33,13 @@ def refresh_dimensions(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int
     con.execute(f"DELETE FROM customers WHERE tenant = ?{who}", args)
     con.execute(
         f"""
+        WITH o AS (SELECT * FROM orders WHERE tenant = ? AND customer_id IS NOT NULL{who})
         INSERT INTO customers
-        SELECT tenant, customer_id, mode(region), min(ts), max(ts), count(DISTINCT order_id),
+        SELECT tenant, customer_id, any_value(r.region), min(ts), max(ts), count(DISTINCT order_id),
                sum(quantity * unit_price)
-        FROM orders WHERE tenant = ? AND customer_id IS NOT NULL{who} GROUP BY tenant, customer_id""",
+        FROM (SELECT tenant, customer_id, ts, order_id, quantity, unit_price FROM o)
+        LEFT JOIN ({_most_common("o", "customer_id", "region")}) r USING (customer_id)
+        GROUP BY tenant, customer_id""",
         args,
     )
 
@@ -46,10 +49,14 @@ def _products(con: duckdb.DuckDBPyConnection, tenant: str, scope: str, args: lis
     names, from all their orders."""
     prods = con.execute(
         f"""
-        SELECT sku, mode(description) AS name, mode(category) AS category,
+        WITH o AS (SELECT * FROM orders WHERE tenant = ?{scope})
+        SELECT sku, any_value(n.description) AS name, any_value(c.category) AS category,
                avg(unit_price) FILTER (WHERE NOT is_return) AS avg_price,
                min(ts) AS first_sold, max(ts) AS last_sold
-        FROM orders WHERE tenant = ?{scope} GROUP BY sku""",
+        FROM (SELECT sku, unit_price, is_return, ts FROM o)
+        LEFT JOIN ({_most_common("o", "sku", "description")}) n USING (sku)
+        LEFT JOIN ({_most_common("o", "sku", "category")}) c USING (sku)
+        GROUP BY sku""",
         args,
     ).df()
     prods["category"] = [
@@ -67,6 +74,18 @@ def _products(con: duckdb.DuckDBPyConnection, tenant: str, scope: str, args: lis
         )
     finally:
         con.unregister("_prods")
+
+
+def _most_common(lines: str, key: str, column: str) -> str:
+    """A SELECT of ``key, column``: per key, the value of ``column`` on most of its ``lines``; a tie goes to the
+    value used last, then the first in sort order. DuckDB's ``mode`` breaks ties arbitrarily: an SKU sold under two
+    descriptions equally often got either (and its category with it) from one load of the same file to the next,
+    which moved the hotspot lists built on the categories."""
+    return f"""
+        SELECT {key}, first({column} ORDER BY n DESC, last DESC, {column}) AS {column}
+        FROM (SELECT {key}, {column}, count(*) AS n, max(ts) AS last FROM {lines}
+              WHERE {column} IS NOT NULL GROUP BY {key}, {column})
+        GROUP BY {key}"""
 
 
 def _has_other_orders(con: duckdb.DuckDBPyConnection, tenant: str, load_id: int) -> bool:

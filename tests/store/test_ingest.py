@@ -65,6 +65,25 @@ def test_dimensions_and_sales_view(db, sample_orders):
     assert not sales.sku.isin(["POST", "M", "DOT"]).any() and sales.category.notna().all()
 
 
+def test_a_product_sold_under_two_names_equally_often_gets_the_one_used_last(db, tmp_path):
+    """Not an arbitrary one (DuckDB's ``mode`` breaks ties anyhow: one load of the same file named an SKU
+    "ORIENTAL BLUE C/COVER", category other, the next "ORIENTAL BLUE CUSHION COVER", home decor); the category and
+    a customer's region likewise."""
+    rows = ["order_id,sku,description,quantity,unit_price,ts,customer_id,region,category"]
+    for i, (name, region) in enumerate([("BLUE C/COVER", "France"), ("BLUE CUSHION COVER", "Spain")] * 2):
+        rows.append(f"O{i},A1,{name},1,2.0,2010-01-0{i + 1} 10:00,c1,{region},{'other' if i % 2 == 0 else 'decor'}")
+    rows.append("O9,B1,GLASS,1,2.0,2010-01-09 10:00,c2,Spain,kitchen")
+    (tmp_path / "o.csv").write_text("\n".join(rows) + "\n")
+    with Store(db) as st:
+        ingest_orders(st, tmp_path / "o.csv")
+        products = st.query("SELECT sku, name, category FROM products ORDER BY sku").values.tolist()
+        assert products == [["A1", "BLUE CUSHION COVER", "decor"], ["B1", "GLASS", "kitchen"]]
+        assert (
+            st.query("SELECT region FROM customers WHERE customer_id = $c", {"c": st.pseudonym("c1")}).region[0]
+            == "Spain"
+        )
+
+
 def test_reviews_load_and_reload(db, sample_reviews):
     with Store(db) as st:
         r = ingest_reviews(st, sample_reviews, preset="reviews-10cats")
