@@ -335,6 +335,7 @@ def _rejected(store: Store, lines: list[Any], table: pa.Table, rejected: list[tu
     pseudonym and text scrubbed, as a file load keeps them. Built here for the few rejected lines: the same
     in SQL compiles the scrubbing patterns for every load (most of a small load's time)."""
     typed = {c for c in COLUMNS if pa.types.is_floating(table.schema.field(SLOT[c]).type)}
+    whole = store.whole_ids  # the store's id rule, read once (a query), not per rejected line
     raws = []
     for row, _ in rejected:
         line = lines[row - 1]
@@ -345,7 +346,7 @@ def _rejected(store: Store, lines: list[Any], table: pa.Table, rejected: list[tu
             text = None if value is None else _cell(value)
             if c == "customer_id":
                 text = (text or "").strip()
-                cells[c] = pseudonym(store.key, store.tenant, text, store.whole_ids) if text else None
+                cells[c] = pseudonym(store.key, store.tenant, text, whole) if text else None
             elif c in typed and value is not None:
                 cells[c] = float(value)
             else:
