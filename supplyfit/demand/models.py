@@ -7,6 +7,7 @@ fitted on all series at once (direct, horizon as a feature).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -130,7 +131,12 @@ class GlobalGBM(Model):
     """One LightGBM for all series, on scale-free targets: it learns how the next weeks relate to each series'
     recent level (y[t+k] / level) from ratios of recent means, lags, intermittency, age, the same weeks a year
     before when the history has them, price changes, category and the market's own momentum. Direct
-    multi-horizon (horizon is a feature); the forecast is level × predicted ratio."""
+    multi-horizon (horizon is a feature); the forecast is level × predicted ratio.
+
+    Each training row weighs level × unit price: a ratio's error costs level units, and the accuracy that counts
+    (WRMSSE) weighs a series by its revenue. Weighing by level alone was 0.9% worse in SKU WRMSSE on five
+    cut-offs with 65-69 weeks of real history (three seeds each) and 0.5% worse on the seven of the 18 months; on
+    two synthetic panels, whose prices say nothing of demand, 0.1-0.3% better (docs/benchmarks.md)."""
 
     name = "lgbm"
 
@@ -201,6 +207,7 @@ class GlobalGBM(Model):
         for origin in origins:  # with share < 1, a fresh sample of series at each origin: every series is seen
             idx = slice(None) if share >= 1 else np.flatnonzero(rng.random(n) < share)
             known = self._known_at(origin, idx)
+            price = self._unit_price(origin, idx)
             for k in range(1, min(h, T - origin) + 1):
                 F, level, rows = self._features(known, origin, k)
                 if wide.closed is not None and wide.closed[origin + k - 1]:
@@ -208,7 +215,7 @@ class GlobalGBM(Model):
                 target = wide.Y[idx, origin + k - 1][rows]
                 X.append(F[rows])
                 y.append(np.minimum(target / level[rows], self.max_ratio))
-                w.append(level[rows])
+                w.append(level[rows] * price[rows])
         self.model, self.rows_ = None, sum(len(t) for t in y)  # rows_: training rows, after any sampling
         if X:
             self.model = lgb.LGBMRegressor(**self.params)
@@ -219,6 +226,18 @@ class GlobalGBM(Model):
                 categorical_feature=["category"] if self.cat_codes is not None else "auto",
             )
         return self
+
+    def _unit_price(self, origin: int, idx: slice | np.ndarray) -> np.ndarray:
+        """Each series' median unit price over the 26 weeks before ``origin``; the median of those known where
+        a series has none (or no price is known: 1, every series alike)."""
+        n = len(self.wide.Y[idx, 0])
+        if self.wide.price is None or origin == 0:
+            return np.ones(n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: series without a price yet
+            price = np.nanmedian(self.wide.price[idx, max(origin - 26, 0) : origin], axis=1)
+        ok = np.isfinite(price) & (price > 0)
+        return np.where(ok, price, np.median(price[ok]) if ok.any() else 1.0)
 
     def sample_share(self, n_series: int, steps: int) -> float:
         """Share of the series each training origin keeps: all of them (1.0) while ``n_series`` x ``steps``
