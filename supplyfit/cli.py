@@ -439,7 +439,7 @@ def backtest(
     _check_model(model)
     with _open(db, tenant) as store:
         stage("demand").check(store)  # a backtest needs what forecasts need
-        panel = history(store)
+        panel, _ = history(store)
     cutoffs = cutoffs or [f"{c:%Y-%m-%d}" for c in default_cutoffs(panel, h)]
     if not cutoffs:
         _fail(

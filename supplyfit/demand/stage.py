@@ -10,15 +10,16 @@ from ..store import Store
 from .backtest import backtest, default_cutoffs
 from .calendar import Calendar
 from .core import Forecaster
-from .panel import cancelled_sales, product_lines, weekly_panel
+from .panel import panel_and_cancelled, product_lines
 
 BACKTEST_SERIES = 50_000  # SKUs a backtest refits on (:func:`backtest_sample`)
 
 
-def history(store: Store) -> pd.DataFrame:
-    """The tenant's weekly panel; :class:`MissingInput` when it is empty, saying what is missing: product sales,
-    or a complete week of them (the week in progress is left out, it would read as a collapse)."""
-    panel = weekly_panel(store)
+def history(store: Store) -> tuple[pd.DataFrame, tuple[int, float]]:
+    """The tenant's weekly panel and the sales it leaves out as cancelled (lines, units); :class:`MissingInput`
+    when it is empty, saying what is missing: product sales, or a complete week of them (the week in progress
+    is left out, it would read as a collapse)."""
+    panel, cancelled = panel_and_cancelled(store)
     if panel.empty:
         sales = product_lines(store.sales())
         if sales.empty:
@@ -31,7 +32,7 @@ def history(store: Store) -> pd.DataFrame:
             f"{sales.ts.min():%Y-%m-%d} – {sales.ts.max():%Y-%m-%d}, no complete week (Monday to "
             "Sunday); forecasts need at least one, load orders up to a Sunday night or later"
         )
-    return panel
+    return panel, cancelled
 
 
 def backtest_sample(panel: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
@@ -60,7 +61,7 @@ def calendar(store: Store) -> Calendar | bool:
 def run(store: Store, h: int = 8, model: str = "auto") -> str:
     """Write ``demand_panel``, ``forecasts`` (sku/category/total, reconciled) and ``backtest`` (when the history
     allows a cut-off) tables."""
-    panel = history(store)
+    panel, (lines, units) = history(store)
     fc = Forecaster(h=h, model=model, calendar=calendar(store)).fit(panel)
     store.write_result("demand_panel", panel)
     store.write_result("forecasts", fc.predict_hierarchy())
@@ -78,6 +79,5 @@ def run(store: Store, h: int = 8, model: str = "auto") -> str:
         if cutoffs
         else f"no backtest ({weeks} complete week(s); a cut-off needs more than {3 * h})"
     )
-    lines, units = cancelled_sales(store)
     left_out = f"; {lines:,} sales cancelled within a day left out ({units:,.0f} units)" if lines else ""
     return f"{skus:,} SKUs forecast {h} weeks from {start:%Y-%m-%d}; {tested}{left_out}"
