@@ -22,7 +22,11 @@ import pandas as pd
 if TYPE_CHECKING:
     from .store import Store
 
-SOURCES = {"orders": "supplyfit ingest orders FILE", "reviews": "supplyfit ingest reviews FILE"}  # loaded, not made
+SOURCES = {  # loaded, not made
+    "orders": "supplyfit ingest orders FILE",
+    "reviews": "supplyfit ingest reviews FILE",
+    "events": "supplyfit ingest events FILE",
+}
 
 
 class MissingInput(LookupError):
@@ -110,6 +114,7 @@ DECLARED = (
         "forecast",
         "expensive",
         needs=("orders",),
+        uses=("events",),
         sections=("demand",),
         writes=(
             Result(
@@ -200,7 +205,7 @@ DECLARED = (
         "monitor",
         "expensive",
         needs=("orders",),
-        uses=("demand_panel", "review_scores"),
+        uses=("demand_panel", "review_scores", "events"),
         sections=("consumption", "hotspots"),
         writes=(
             Result(

@@ -8,7 +8,7 @@ import pandas as pd
 from ..pipeline import MissingInput
 from ..store import Store
 from .backtest import backtest, default_cutoffs
-from .calendar import Calendar
+from .calendar import Calendar, store_calendar
 from .core import Forecaster
 from .panel import panel_and_cancelled, product_lines
 
@@ -50,12 +50,9 @@ def backtest_sample(panel: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
 
 
 def calendar(store: Store) -> Calendar | bool:
-    """The tenant's known calendar: its events, its country's public holidays and, in China, the shopping
-    festivals; True (close-downs learned from the history only) when none is set."""
-    events, country = store.events(), store.country
-    if events.empty and country is None:
-        return True
-    return Calendar(events=events, country=country, festivals=country == "CN")
+    """The tenant's known calendar (:func:`~.calendar.store_calendar`); True (close-downs learned from the
+    history only) when none is set."""
+    return store_calendar(store) or True
 
 
 def run(store: Store, h: int = 8, model: str = "auto") -> str:

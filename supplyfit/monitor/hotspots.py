@@ -28,7 +28,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..demand.panel import Wide, on_mondays
+from ..demand.calendar import Calendar
+from ..demand.panel import FREQ, Wide, on_mondays
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -52,6 +53,9 @@ FEATURES = [
     "reach",
     "spell_gap",
 ]
+# with a calendar (promotions known ahead: the tenant's events, festivals), per series: promotion days in the coming
+# ``horizon`` weeks, and that less the days in the last ``horizon`` weeks (a promotion about to start, or to end)
+CALENDAR_FEATURES = ["promo_next", "promo_ahead"]
 COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4", "s4_prev", "ya_rise", "reach"]
 # Rows of one origin's query the ranker trains on; larger queries keep every graded row and a sample of the rest.
 # LightGBM's lambdarank refuses queries over 10,000 rows; at 5,000, hotspots at 20k series take 58% of the time,
@@ -115,8 +119,12 @@ class Spells:
         return np.nan_to_num(np.nanmean(past, axis=1) - past[:, -1])
 
 
-def features(wide: Wide, origin: int, horizon: int, groups: np.ndarray, spells: Spells) -> pd.DataFrame:
-    """Features of every series at ``origin`` (weeks before it are known), one row per series."""
+def features(
+    wide: Wide, origin: int, horizon: int, groups: np.ndarray, spells: Spells, promo: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Features of every series at ``origin`` (weeks before it are known), one row per series; with ``promo``
+    (promotion days per series and week, known ahead: :class:`~supplyfit.demand.calendar.Calendar`) the
+    CALENDAR_FEATURES too."""
     Y = wide.Y
     n = Y.shape[0]
     past = Y[:, :origin]
@@ -135,6 +143,13 @@ def features(wide: Wide, origin: int, horizon: int, groups: np.ndarray, spells: 
     cat = frame.groupby("g")[["s8", "s8p"]].transform("sum")
     market = frame[["s8", "s8p"]].sum()
     ya = origin - 52
+    calendar = {}
+    if promo is not None:
+        coming = promo[:, origin : origin + horizon].sum(axis=1)
+        calendar = {
+            "promo_next": coming,
+            "promo_ahead": coming - promo[:, max(origin - horizon, 0) : origin].sum(axis=1),
+        }
     return pd.DataFrame(
         {
             "s8": s[8],
@@ -155,8 +170,14 @@ def features(wide: Wide, origin: int, horizon: int, groups: np.ndarray, spells: 
             "ya_level": _window(Y, ya, ya + horizon),
             "reach": spells.reach(origin),
             "spell_gap": spells.gap(origin),
+            **calendar,
         }
     )
+
+
+def _columns(promo: np.ndarray | None) -> list[str]:
+    """The ranker's features: FEATURES, and CALENDAR_FEATURES when promotions are known."""
+    return FEATURES + CALENDAR_FEATURES if promo is not None else FEATURES
 
 
 def grades(rise: np.ndarray, cuts: tuple[int, ...] = (20, 60, 200)) -> np.ndarray:
@@ -178,7 +199,16 @@ def query_rows(grade: np.ndarray, rng: np.random.Generator, limit: int) -> np.nd
     return np.sort(np.r_[graded, others])
 
 
-def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, spells: Spells, origins: int, seed: int):
+def _fit_ranker(
+    wide: Wide,
+    t: int,
+    horizon: int,
+    groups: np.ndarray,
+    spells: Spells,
+    origins: int,
+    seed: int,
+    promo: np.ndarray | None = None,
+):
     import lightgbm as lgb
 
     X, y, sizes = [], [], []
@@ -188,7 +218,7 @@ def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, spells: Sp
         rise = _window(wide.Y, origin, origin + horizon)[known] - _window(wide.Y, origin - horizon, origin)[known]
         grade = grades(rise)
         rows = query_rows(grade, rng, MAX_QUERY)
-        X.append(features(wide, origin, horizon, groups, spells)[known].iloc[rows])
+        X.append(features(wide, origin, horizon, groups, spells, promo)[known].iloc[rows])
         y.append(grade[rows])
         sizes.append(len(rows))
     if not X:
@@ -210,7 +240,7 @@ def _fit_ranker(wide: Wide, t: int, horizon: int, groups: np.ndarray, spells: Sp
         verbose=-1,
         n_jobs=2,
     )
-    model.fit(pd.concat(X, ignore_index=True)[FEATURES], np.concatenate(y), group=sizes)
+    model.fit(pd.concat(X, ignore_index=True)[_columns(promo)], np.concatenate(y), group=sizes)
     return model
 
 
@@ -240,7 +270,15 @@ def baselines(F: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def leading_baseline(
-    wide: Wide, t: int, horizon: int, k: int, groups: np.ndarray, spells: Spells, origins: int, seed: int
+    wide: Wide,
+    t: int,
+    horizon: int,
+    k: int,
+    groups: np.ndarray,
+    spells: Spells,
+    origins: int,
+    seed: int,
+    promo: np.ndarray | None = None,
 ) -> str | None:
     """The :func:`baselines` ranking that caught more of the ``k`` biggest risers than the ranker on the last
     ``RECENT`` origins whose outcome is known before week ``t`` (the one that caught most, momentum first on a
@@ -248,17 +286,17 @@ def leading_baseline(
     fit, not one per origin. Around the Christmas close-down the ranker's origins have seen no restart, and
     momentum, which follows it, led there (docs/benchmarks.md); where a season repeats that the ranker's recent
     origins have not seen, the same weeks a year earlier can lead."""
-    model = _fit_ranker(wide, t - horizon, horizon, groups, spells, origins, seed)
+    model = _fit_ranker(wide, t - horizon, horizon, groups, spells, origins, seed, promo)
     if model is None:
         return None
     hits: dict[str, int] = {}
     for o in range(max(t - horizon - RECENT + 1, horizon), t - horizon + 1):
         known = ~np.all(np.isnan(wide.Y[:, :o]), axis=1)
-        F = features(wide, o, horizon, groups, spells)
+        F = features(wide, o, horizon, groups, spells, promo)
         rise = _window(wide.Y, o, o + horizon) - _window(wide.Y, o - horizon, o)
         true = np.argsort(-np.nan_to_num(rise, nan=-np.inf), kind="stable")[:k]
         gap = F.spell_gap.to_numpy()
-        for name, s in {"ranker": model.predict(F[FEATURES]), **baselines(F)}.items():
+        for name, s in {"ranker": model.predict(F[_columns(promo)]), **baselines(F)}.items():
             if np.isfinite(s).any():  # a year-ago ranking before the history reaches a year back scores nothing
                 hits[name] = hits.get(name, 0) + len(np.intersect1d(true, _top(_defined(s), gap, known, k)))
     best = max((n for n in hits if n != "ranker"), key=lambda n: hits[n], default=None)
@@ -284,10 +322,12 @@ def _reason(r: pd.Series) -> str:
         parts.append(f"new item ramping up (first sale {_weeks(r.age)} ago)")
     if r.s4 > 1.2 * r.s4_prev and r.s4 - r.s4_prev >= 5:
         parts.append(f"accelerating: last 4 weeks {r.s4:,.0f} vs {r.s4_prev:,.0f} the 4 before")
-    if np.isfinite(r.ya_rise) and r.ya_rise > 0:
-        before = r.ya_level - r.ya_rise  # the 8 weeks before those, a year ago
+    before = r.ya_level - r.ya_rise  # the 8 weeks before those, a year ago
+    if np.isfinite(r.ya_rise) and r.ya_rise > 0 and (before <= 0 or r.ya_level >= 1.1 * before):
         times = f"{r.ya_level / before:.1f}× " if before > 0 else ""
         parts.append(f"season starting: rose {times}in the same weeks last year (+{r.ya_rise:,.0f} units)")
+    if r.get("promotions"):
+        parts.append(f"promotion ahead: {r.promotions} ({r.promo_next:.0f} days in the next {_weeks(r.horizon)})")
     if r.cat_growth > 0.2:
         parts.append(f"its category is growing ({r.cat_growth:+.0%} over 8 weeks)")
     return "; ".join(parts)
@@ -300,6 +340,7 @@ def hotspots(
     horizon: int = 8,
     origins: int = 40,
     seed: int = 0,
+    calendar: Calendar | None = None,
 ) -> pd.DataFrame:
     """The ``k`` series whose units will rise most over the ``horizon`` weeks from ``asof``.
 
@@ -308,7 +349,11 @@ def hotspots(
     s4_prev, ya_rise, reach``, best first; ``score`` is the ranker's score (higher = more likely among the
     biggest unit risers), or, where a plain ranking (:func:`baselines`) led the ranker lately, the sum of both
     rank shares (up to 2); with fewer than ``horizon + 9`` weeks of history, too few to train it, the score is
-    ``reach`` (ties broken by ``spell_gap``, how far the last spell is below the series' mean spell)."""
+    ``reach`` (ties broken by ``spell_gap``, how far the last spell is below the series' mean spell).
+
+    ``calendar``: the promotions known ahead (the tenant's events, China's festivals); the ranker then learns
+    from the past origins what a promotion in the coming weeks did, and a listed item's reason names the
+    promotions ahead of it. Without one (or one with no events), the list is as it was."""
     panel, shift = on_mondays(panel)
     if asof is not None:  # compared with the Monday dates, as the panel's own were
         asof = pd.Timestamp(asof) - shift
@@ -318,7 +363,7 @@ def hotspots(
         if "category" in panel.columns
         else None
     )
-    return rank(wide, cat, asof, k, horizon, origins, seed)
+    return _rank(wide, cat, asof, k, horizon, origins, seed, calendar, shift)
 
 
 def rank(
@@ -329,10 +374,35 @@ def rank(
     horizon: int = 8,
     origins: int = 40,
     seed: int = 0,
+    calendar: Calendar | None = None,
 ) -> pd.DataFrame:
     """:func:`hotspots` of a panel already in matrix form (``wide.Y``; revenue and price are not read), for a
     caller that builds the matrix without a long frame. ``categories``: each series' category, in ``wide.ids``
     order (missing ones are 'other'), or None when the panel has none."""
+    return _rank(wide, categories, asof, k, horizon, origins, seed, calendar, pd.Timedelta(0))
+
+
+def _promo(calendar: Calendar | None, wide: Wide, t: int, horizon: int, cat: np.ndarray | None, shift: pd.Timedelta):
+    """Promotion days per series and week, from the panel's first week to ``horizon`` weeks after week ``t``
+    (weeks starting ``shift`` after the panel's Mondays); None without a calendar that knows promotions."""
+    if calendar is None or not calendar.knows_days:
+        return None
+    weeks = pd.date_range(wide.dates[0], periods=max(len(wide.dates), t) + horizon, freq=FREQ) + shift
+    return calendar.weekly(weeks, wide.ids, cat).promo
+
+
+def _rank(
+    wide: Wide,
+    categories: pd.Series | None,
+    asof: str | pd.Timestamp | None,
+    k: int,
+    horizon: int,
+    origins: int,
+    seed: int,
+    calendar: Calendar | None,
+    shift: pd.Timedelta,
+) -> pd.DataFrame:
+    """:func:`rank`, for weeks that start ``shift`` after the Mondays of ``wide.dates`` (a panel of Sunday weeks)."""
     if asof is None:
         asof = wide.dates[-1] + pd.Timedelta(weeks=1)
     t = int(wide.dates.searchsorted(pd.Timestamp(asof)))
@@ -347,10 +417,11 @@ def rank(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         spells = Spells(wide.Y[:, :t], horizon, k)
-        F = features(wide, t, horizon, cat, spells)
-        model = _fit_ranker(wide, t, horizon, cat, spells, origins, seed)
-        score = model.predict(F[FEATURES]) if model is not None else F.reach.to_numpy()
-        lead = leading_baseline(wide, t, horizon, k, cat, spells, origins, seed) if model is not None else None
+        promo = _promo(calendar, wide, t, horizon, None if categories is None else cat, shift)
+        F = features(wide, t, horizon, cat, spells, promo)
+        model = _fit_ranker(wide, t, horizon, cat, spells, origins, seed, promo)
+        score = model.predict(F[_columns(promo)]) if model is not None else F.reach.to_numpy()
+        lead = leading_baseline(wide, t, horizon, k, cat, spells, origins, seed, promo) if model is not None else None
         if lead is not None:
             score = _ranks(score, known) + _ranks(_defined(baselines(F)[lead]), known)
     recent = min(horizon, t)  # a history shorter than the horizon: its whole length
@@ -363,5 +434,14 @@ def rank(
         recent=recent,
     )[known]
     out = out.sort_values(["score", "spell_gap"], ascending=False).head(k)
+    if promo is not None and calendar is not None:
+        start = pd.Timestamp(wide.dates[0]) + pd.Timedelta(weeks=t) + shift
+        names = calendar.promotions(
+            start,
+            start + pd.Timedelta(weeks=horizon, days=-1),
+            out["unique_id"].to_numpy(),
+            None if categories is None else out["category"].to_numpy(),
+        )
+        out["promotions"] = [", ".join(dict.fromkeys(n)) for n in names]
     out["reason"] = out.apply(_reason, axis=1)
     return out[COLUMNS].reset_index(drop=True)

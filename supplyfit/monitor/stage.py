@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..demand import weekly_panel
+from ..demand.calendar import store_calendar
 from ..demand.panel import FREQ, Wide, zero_gaps
 from ..store import Store
 from .hotspots import COLUMNS, hotspots, rank
@@ -51,13 +52,13 @@ def stored_panel(store: Store) -> tuple[Wide, pd.Series | None] | None:
 
 
 def _hotspots(store: Store, k: int) -> pd.DataFrame | None:
-    """Hotspots of the demand stage's panel when it ran for this tenant, else of one built from the orders; None
-    before the first complete week."""
-    stored = stored_panel(store)
+    """Hotspots of the demand stage's panel when it ran for this tenant, else of one built from the orders, with
+    the tenant's calendar (its promotions ahead are features of the ranker); None before the first complete week."""
+    stored, calendar = stored_panel(store), store_calendar(store)
     if stored is not None:
-        return rank(*stored, k=k)
+        return rank(*stored, k=k, calendar=calendar)
     panel = weekly_panel(store)
-    return hotspots(panel, k=k) if len(panel) else None
+    return hotspots(panel, k=k, calendar=calendar) if len(panel) else None
 
 
 def run(store: Store, k: int = 20) -> str:

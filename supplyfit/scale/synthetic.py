@@ -75,6 +75,29 @@ def synthetic_panel(n_series: int, seed: int) -> pd.DataFrame:
         return build_panel(str(Path(tmp) / "orders"), engine="local")
 
 
+def promoted_panel(
+    n_series: int = 200, weeks: int = 80, seed: int = 0, per_week: int = 3
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A weekly panel (unique_id, ds, y) in which each week ``per_week`` random items start a promotion of 1-2
+    weeks that sells 2-5x their usual level, and the promotions as calendar events (name, start, end, scope 'sku',
+    target, kind 'promotion'; names 'deal WEEK ID'): what a calendar-aware ranker must learn from, where the truth
+    is known (no real promotion data was available)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2022-01-03", periods=weeks, freq="W-MON")
+    ids = np.array([f"S{i:03d}" for i in range(n_series)])
+    lift, events = np.ones((n_series, weeks)), []
+    for w in range(weeks):
+        for i in rng.choice(n_series, per_week, replace=False):
+            d = int(rng.integers(1, 3))
+            lift[i, w : w + d] *= rng.uniform(2, 5)
+            end = dates[w] + pd.Timedelta(days=7 * d - 1)
+            events.append((f"deal {w} {ids[i]}", dates[w], end, "sku", ids[i], "promotion"))
+    level = rng.lognormal(2.5, 1.0, n_series)[:, None]
+    Y = rng.poisson(level * lift * rng.lognormal(0, 0.3, (n_series, weeks))).astype(float)
+    panel = pd.DataFrame({"unique_id": np.repeat(ids, weeks), "ds": np.tile(dates, n_series), "y": Y.ravel()})
+    return panel, pd.DataFrame(events, columns=["name", "start", "end", "scope", "target", "kind"])
+
+
 def write_orders(out: Path, skus: int, weeks: int | None = None, customers: int | None = None, seed: int = 0) -> int:
     """``generate``'s orders for ``skus`` SKUs as one Parquet file ``out`` (what a user would load): the last
     ``weeks`` weeks only (all 104 if None), and with ``customers`` the lines grouped into orders of about 2.5 lines

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from supplyfit.monitor import hotspots
-from supplyfit.scale.synthetic import build_store
+from supplyfit.scale.synthetic import build_store, promoted_panel
 
 
 def _panel(seed: int = 0, n: int = 60, weeks: int = 70) -> pd.DataFrame:
@@ -238,3 +238,55 @@ def test_a_panel_dated_on_sundays_gives_the_same_list():
     asof = p.ds.max() - pd.Timedelta(weeks=8) + pd.Timedelta(weeks=1)
     mon, sun = hotspots(p, asof, k=10), hotspots(sunday, asof + pd.Timedelta(days=6), k=10)
     pd.testing.assert_frame_equal(mon, sun)
+
+
+def test_known_promotions_ahead_find_the_items_about_to_rise_and_say_so():
+    from supplyfit.demand.calendar import Calendar
+    from supplyfit.demand.panel import Wide
+
+    panel, events = promoted_panel(seed=0)
+    wide = Wide.from_long(panel)
+    Y, dates, calendar = wide.Y, wide.dates, Calendar(events=events)
+    hits = {"without": 0, "with": 0}
+    for t in (64, 76):
+        rise = Y[:, t : t + 8].sum(axis=1) - Y[:, t - 8 : t].sum(axis=1)
+        true = set(wide.ids[np.argsort(-rise, kind="stable")[:20]])
+        hits["without"] += len(true & set(hotspots(panel, dates[t], k=20).unique_id))
+        listed = hotspots(panel, dates[t], k=20, calendar=calendar)
+        hits["with"] += len(true & set(listed.unique_id))
+    # the ranker learns from the past origins what a promotion did (on 16 dates of two seeds: 0.23 -> 0.48)
+    assert hits["with"] >= hits["without"] + 6, hits
+    # the reasons name the promotions ahead of an item (any day of the coming 8 weeks), and only those
+    start = pd.Timestamp(dates[76])
+    ahead = events[(events.start <= start + pd.Timedelta(days=55)) & (events.end >= start)]
+    for r in listed.itertuples():
+        mine = ahead[ahead.target == r.unique_id].name
+        assert ("promotion ahead" in r.reason) == (len(mine) > 0)
+        assert all(name in r.reason for name in mine)
+        assert not any(name in r.reason for name in ahead[ahead.target != r.unique_id].name)
+
+
+def test_a_calendar_without_promotions_leaves_the_list_as_it_was():
+    from supplyfit.demand.calendar import Calendar
+
+    panel = _panel()
+    plain = hotspots(panel, k=10)
+    pd.testing.assert_frame_equal(hotspots(panel, k=10, calendar=Calendar()), plain)
+
+
+def test_the_monitor_stage_reads_the_tenants_events(tmp_path, tmp_path_factory):
+    from supplyfit.monitor import stage
+    from supplyfit.store import Store, ingest
+
+    db = tmp_path / "s.duckdb"
+    build_store(db, 300, weeks=30, customers=500, cache=tmp_path_factory.getbasetemp())
+    with Store(db) as st:
+        last = pd.Timestamp(st.query("SELECT max(ts) AS t FROM orders WHERE tenant = $tenant").t.iloc[0])
+        sale = (last + pd.Timedelta(days=14)).normalize()
+        events = tmp_path / "events.csv"
+        events.write_text(f"name,start,end,scope,target,kind\nSummer sale,{sale:%Y-%m-%d},,all,,promotion\n")
+        ingest(st, events, "events")
+        stage.run(st)
+        listed = st.table("hotspots")
+    assert len(listed) == 20
+    assert listed.reason.str.contains("promotion ahead: Summer sale").all()
