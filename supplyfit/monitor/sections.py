@@ -323,11 +323,39 @@ def demand_section(store: Store, sec: Section) -> None:
             "Forecast (shaded: 80% band · 区间): "
             + ", ".join(f"{d:%m-%d} {v:,.0f}" for d, v in zip(f.ds, f.yhat, strict=True)),
         )
+    _calendar(store, sec, pd.Timestamp(span.hi[0]), pd.Timestamp(fc_span.hi[0]) + pd.Timedelta(days=6))
     backtest = store.table("backtest") if store.has_table("backtest") else pd.DataFrame()
     if len(backtest):
         sec.table(backtest, "Backtest (rolling origin, M5 WRMSSE, 80% interval coverage)")
     else:
         sec.text(f"No backtest: {span.weeks[0]} complete week(s) of history, too few for a cut-off.")
+
+
+def _calendar(store: Store, sec: Section, last: pd.Timestamp, end: pd.Timestamp) -> None:
+    """The calendar the forecasts and hotspots knew: the tenant's events (and, in China, the shopping festivals)
+    from 8 weeks before the history's last week to the forecast's end, and the country's public holidays ahead;
+    or how to give it one."""
+    from ..demand.calendar import festivals, public_holidays
+
+    if pd.isna(last) or pd.isna(end):
+        return
+    events, country = store.events(), store.country
+    if country == "CN":
+        events = pd.concat([events, festivals(range(last.year, end.year + 1))], ignore_index=True)
+    shown = events[(pd.to_datetime(events.end) >= last - pd.Timedelta(weeks=8)) & (pd.to_datetime(events.start) <= end)]
+    where = f"country {country}" if country else "no country set (`supplyfit forecast --country GB`)"
+    if country:
+        days = public_holidays(country, range(last.year, end.year + 1))
+        ahead = days[(days > last + pd.Timedelta(days=6)) & (days <= end)]
+        where += f"; public holidays in the forecast weeks: {', '.join(f'{d:%m-%d}' for d in ahead) or 'none'}"
+    if len(shown):
+        table = shown[["name", "kind", "scope", "target", "start", "end"]].sort_values(["start", "name"])
+        sec.table(table, f"Calendar · 日历 (promotions are features of the forecasts and hotspots; {where})")
+    else:
+        sec.text(
+            f"Calendar · 日历: no events from {last - pd.Timedelta(weeks=8):%Y-%m-%d} to {end:%Y-%m-%d} "
+            f"(`supplyfit ingest events FILE` loads promotions, closures, launches); {where}."
+        )
 
 
 @section("supply", "Flexible production · 柔性生产", "supplyfit plan", "production_plan", "policy_comparison")

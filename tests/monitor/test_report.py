@@ -131,3 +131,34 @@ def test_demand_section_charts_the_panels_top_series_from_sums(demo_store, demo_
     titles = list(dict.fromkeys(re.findall(r"Weekly units · 周销量: SKU (\S+) ·", demand)))  # title and label
     assert titles == panel.groupby("unique_id").y.sum().nlargest(3).index.tolist()
     assert "Weekly units · 周销量: total · 合计" in demand and len(backtest) > 0
+
+
+def test_the_demand_section_shows_the_calendar_the_forecasts_knew(demo_html, tmp_path):
+    import pandas as pd
+
+    from supplyfit.store import ingest
+
+    assert "Calendar · 日历: no events" in _text(_section(demo_html, "demand"))  # and how to load some
+    weeks = pd.date_range("2024-01-01", periods=14, freq="W-MON")
+    with Store(tmp_path / "s.duckdb") as st:
+        st.write_result(
+            "demand_panel",
+            pd.DataFrame(
+                {"unique_id": "A", "ds": weeks[:8], "y": 1.0, "revenue": 2.0, "price": 2.0, "category": "toys"}
+            ),
+        )
+        st.write_result(
+            "forecasts",
+            pd.DataFrame({"unique_id": "A", "ds": weeks[8:], "yhat": 1.0, "yhat_q10": 0.0, "yhat_q50": 1.0,
+                          "yhat_q90": 2.0, "level": "sku"}),
+        )  # fmt: skip
+        events = tmp_path / "events.csv"
+        events.write_text(
+            "name,start,end,scope,target,kind\nOld sale,2023-06-01,,all,,promotion\n"
+            "Spring sale,2024-03-04,2024-03-10,all,,promotion\nStocktake,2024-02-12,,all,,closure\n"
+        )
+        ingest(st, events, "events")
+        st.set_country("GB")
+        demand = _text(_section(write_report(st, tmp_path / "r.html").read_text(encoding="utf-8"), "demand"))
+    assert "Spring sale" in demand and "Stocktake" in demand and "Old sale" not in demand  # 8 weeks back at most
+    assert "country GB" in demand and "public holidays in the forecast weeks: 03-29)" in demand  # Good Friday 2024
