@@ -384,11 +384,12 @@ def rank(
 
 def _promo(calendar: Calendar | None, wide: Wide, t: int, horizon: int, cat: np.ndarray | None, shift: pd.Timedelta):
     """Promotion days per series and week, from the panel's first week to ``horizon`` weeks after week ``t``
-    (weeks starting ``shift`` after the panel's Mondays); None without a calendar that knows promotions."""
+    (weeks starting ``shift`` after the panel's Mondays); None without a promotion in those weeks."""
     if calendar is None or not calendar.knows_days:
         return None
     weeks = pd.date_range(wide.dates[0], periods=max(len(wide.dates), t) + horizon, freq=FREQ) + shift
-    return calendar.weekly(weeks, wide.ids, cat).promo
+    promo = calendar.weekly(weeks, wide.ids, cat).promo
+    return promo if promo.any() else None  # holidays alone, or promotions outside the panel: nothing to learn
 
 
 def _rank(

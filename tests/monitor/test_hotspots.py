@@ -272,6 +272,7 @@ def test_a_calendar_without_promotions_leaves_the_list_as_it_was():
     panel = _panel()
     plain = hotspots(panel, k=10)
     pd.testing.assert_frame_equal(hotspots(panel, k=10, calendar=Calendar()), plain)
+    pd.testing.assert_frame_equal(hotspots(panel, k=10, calendar=Calendar(country="GB")), plain)  # holidays only
 
 
 def test_the_monitor_stage_reads_the_tenants_events(tmp_path, tmp_path_factory):
