@@ -622,7 +622,8 @@ def verify(
 def monitor(
     db: Path = DbOpt, tenant: str = TenantOpt, k: int = typer.Option(20, min=1, max=500, help="Hotspots to rank.")
 ) -> None:
-    """Consumption indicators (weekly and monthly) and hotspots."""
+    """Consumption indicators (weekly and monthly) and hotspots: the items about to rise most, with a reason;
+    promotions loaded with `supplyfit ingest events` are features of the hotspot ranker."""
     _stage("monitor", db, tenant, k=k)
 
 
