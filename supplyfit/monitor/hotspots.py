@@ -353,7 +353,7 @@ def hotspots(
 
     ``calendar``: the promotions known ahead (the tenant's events, China's festivals); the ranker then learns
     from the past origins what a promotion in the coming weeks did, and a listed item's reason names the
-    promotions ahead of it. Without one (or one with no events), the list is as it was."""
+    promotions ahead of it. Without one (or one without a promotion in the panel's weeks) the list is as before."""
     panel, shift = on_mondays(panel)
     if asof is not None:  # compared with the Monday dates, as the panel's own were
         asof = pd.Timestamp(asof) - shift
