@@ -3,8 +3,9 @@
 A learned ranker: one LightGBM LambdaRank model, trained on the panel's own past (every origin whose next
 ``horizon`` weeks are already known before ``asof``; each origin is one query), learns which series end up among
 the biggest absolute unit risers from recent levels, acceleration, the gap to the longer-run level, age, the
-share of weeks with sales, the category's momentum, the same weeks a year earlier when the history has them, and
-*reach*: how often the series' own past ``horizon``-week spells sold clearly more than its last one.
+share of weeks with sales, the category's momentum, the same weeks a year earlier when the history has them, the
+promotions of the coming weeks when a calendar knows them, and *reach*: how often the series' own past
+``horizon``-week spells sold clearly more than its last one.
 
 Reach matters because being among the top risers is a question of probability, not of expected growth: the
 items that make the list are those that can jump by a lot — lumpy, large, now below what they have sold
