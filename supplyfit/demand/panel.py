@@ -133,18 +133,24 @@ def _store_panel(store: Store, complete_weeks: bool) -> pd.DataFrame:
     grid and forward-fills the price. Nothing per order line, or per panel row as a Python object, reaches
     pandas: ids and categories are one shared string per SKU, the sums stream in blocks into arrays sized from
     each SKU's first week (at 200k SKUs the order lines took 7 GB as a frame, the panel's sorted window 2.7 GB)."""
-    return panel_and_cancelled(store, complete_weeks)[0]
+    with _store_cancellations(store) as cancelled:
+        return _netted_grid(store, cancelled, complete_weeks)
 
 
 def panel_and_cancelled(store: Store, complete_weeks: bool = True) -> tuple[pd.DataFrame, tuple[int, float]]:
     """The Store's SKU :func:`weekly_panel` and how many of the tenant's sales it leaves out as cancelled
     (:mod:`supplyfit.store.cancellations`) with their units, from one search for the cancellations: what the
     demand stage reports, so that the netting is never silent."""
-    keys_table = f"_panel_keys_{secrets.token_hex(4)}"  # this connection's own, whoever else builds a panel
     with _store_cancellations(store) as cancelled:
-        panel = _store_grid(store, f"({net_sql(_STORE_SOLD, cancelled, _STORE_COLUMNS)})", keys_table, complete_weeks)
+        panel = _netted_grid(store, cancelled, complete_weeks)
         lines, units = store.query(cancelled_totals_sql(_STORE_SOLD, cancelled)).iloc[0]
     return panel, (int(lines), float(units))
+
+
+def _netted_grid(store: Store, cancelled: str, complete_weeks: bool) -> pd.DataFrame:
+    """:func:`_store_grid` of the tenant's sales less those in the table ``cancelled``."""
+    keys_table = f"_panel_keys_{secrets.token_hex(4)}"  # this connection's own, whoever else builds a panel
+    return _store_grid(store, f"({net_sql(_STORE_SOLD, cancelled, _STORE_COLUMNS)})", keys_table, complete_weeks)
 
 
 @contextmanager
