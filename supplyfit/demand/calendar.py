@@ -14,10 +14,13 @@ week through both.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 CLOSED = 0.5  # a week below half the weeks around it is a close-down, not a slow week
 AROUND = 6  # weeks on either side that make the reference level
@@ -133,7 +136,7 @@ class Calendar:
         holidays of the whole shop."""
         days = pd.date_range(weeks[0], weeks[-1] + pd.Timedelta(days=6), freq="D")
         years = range(days[0].year, days[-1].year + 1)
-        events = self._events(years)
+        events = self.all_events(years)
         week_of = np.repeat(np.arange(len(weeks)), 7)[: len(days)]
         promo = np.zeros((len(ids), len(weeks)))
         closed = np.zeros(len(weeks))
@@ -151,7 +154,7 @@ class Calendar:
             holiday = np.bincount(week_of[hit], minlength=len(weeks)).astype(float)
         return WeeklyCalendar(np.minimum(promo, 7), np.minimum(closed, 7), holiday)
 
-    def _events(self, years: range) -> pd.DataFrame:
+    def all_events(self, years: range) -> pd.DataFrame:
         """The tenant's events and, with ``festivals``, China's shopping festivals of ``years``."""
         columns = ["name", "start", "end", "scope", "target", "kind"]
         events = self.events if self.events is not None else pd.DataFrame(columns=columns)
@@ -162,14 +165,14 @@ class Calendar:
     ) -> list[list[str]]:
         """Per series of ``ids``, the names of the promotions that cover it on some day from ``start`` to ``end``."""
         names: list[list[str]] = [[] for _ in ids]
-        for e in self._events(range(start.year, end.year + 1)).itertuples(index=False):
+        for e in self.all_events(range(start.year, end.year + 1)).itertuples(index=False):
             if e.kind == "promotion" and pd.Timestamp(e.start) <= end and pd.Timestamp(e.end) >= start:
                 for i in np.flatnonzero(_rows(e.scope, e.target, ids, categories)):
                     names[i].append(str(e.name))
         return names
 
 
-def store_calendar(store: Any) -> Calendar | None:
+def store_calendar(store: Store) -> Calendar | None:
     """A :class:`~supplyfit.store.Store` tenant's known calendar: its events, its country's public holidays and, in
     China, the shopping festivals; None when it has neither events nor a country."""
     events, country = store.events(), store.country

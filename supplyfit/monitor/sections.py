@@ -335,13 +335,12 @@ def _calendar(store: Store, sec: Section, last: pd.Timestamp, end: pd.Timestamp)
     """The calendar the forecasts and hotspots knew: the tenant's events (and, in China, the shopping festivals)
     from 8 weeks before the history's last week to the forecast's end, and the country's public holidays ahead;
     or how to give it one."""
-    from ..demand.calendar import festivals, public_holidays
+    from ..demand.calendar import Calendar, public_holidays, store_calendar
 
     if pd.isna(last) or pd.isna(end):
         return
-    events, country = store.events(), store.country
-    if country == "CN":
-        events = pd.concat([events, festivals(range(last.year, end.year + 1))], ignore_index=True)
+    known = store_calendar(store) or Calendar()
+    events, country = known.all_events(range(last.year, end.year + 1)), known.country
     shown = events[(pd.to_datetime(events.end) >= last - pd.Timedelta(weeks=8)) & (pd.to_datetime(events.start) <= end)]
     where = f"country {country}" if country else "no country set (`supplyfit forecast --country GB`)"
     if country:
