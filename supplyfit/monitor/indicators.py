@@ -280,9 +280,12 @@ def _indicators(
 
 
 def _priced_units(store: Store) -> pd.DataFrame | None:
-    """The stored weekly revenue the demand stage's units imply: per week, the sum over SKUs of forecast units x
-    the SKU's expected price (its average over its last 13 weeks of sales, else over all its sales), with the 80%
-    band of the total's units scaled alike. None without stored forecasts."""
+    """The stored weekly revenue the demand stage's units imply: per week, the total's forecast units x the
+    average expected price of the SKUs' forecast mix (the sum over SKUs of forecast units x the SKU's expected
+    price, its average over its last 13 weeks of sales, else over all its sales, over their units), with the 80%
+    band of the total's units scaled alike. The total's units, not the SKUs' sum: past 65 weeks of history the
+    default forecasts the total better than that sum (:meth:`~supplyfit.demand.Forecaster.predict_hierarchy`).
+    None without stored forecasts."""
     if not store.has_result("forecasts"):
         return None
     return store.query("""
@@ -297,9 +300,9 @@ def _priced_units(store: Store) -> pd.DataFrame | None:
             FROM forecasts f JOIN price p ON p.sku = f.unique_id
             WHERE f.tenant = $tenant AND f.level = 'sku' GROUP BY f.ds),
         total AS (SELECT ds, yhat, yhat_q10, yhat_q90 FROM forecasts WHERE tenant = $tenant AND level = 'total')
-        SELECT sku.ds AS period, sku.revenue AS yhat,
-               sku.revenue * total.yhat_q10 / nullif(total.yhat, 0) AS yhat_q10,
-               sku.revenue * total.yhat_q90 / nullif(total.yhat, 0) AS yhat_q90
+        SELECT sku.ds AS period, coalesce(sku.revenue * total.yhat / nullif(sku.units, 0), 0) AS yhat,
+               coalesce(sku.revenue * total.yhat_q10 / nullif(sku.units, 0), 0) AS yhat_q10,
+               coalesce(sku.revenue * total.yhat_q90 / nullif(sku.units, 0), 0) AS yhat_q90
         FROM sku JOIN total USING (ds) ORDER BY 1""")
 
 

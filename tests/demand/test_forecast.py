@@ -67,6 +67,42 @@ def test_hierarchy_is_reconciled(panel):
     assert np.allclose(tot.groupby("ds").yhat.sum().values, sku.groupby("ds").yhat.sum().values)
 
 
+def _seasonal_panel(weeks: int, n: int = 150, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    level = rng.gamma(1.5, 4.0, (n, 1)) * (1.3 + np.sin(2 * np.pi * np.arange(weeks) / 52))[None, :]
+    Y = rng.poisson(level)
+    ds = _weeks(weeks)
+    return pd.DataFrame(
+        {"unique_id": np.repeat([f"s{i}" for i in range(n)], weeks), "ds": np.tile(ds, n), "y": Y.reshape(-1)}
+    ).assign(category=lambda d: np.where(d.unique_id.str[1:].astype(int) % 2 == 0, "a", "b"))
+
+
+def test_long_history_aggregates_lean_on_imapa():
+    """Past a year and a quarter the default's categories and total are 1/4 the GBM's sums and 3/4 IMAPA's
+    (the GBM's sums miss the common level: docs/benchmarks.md); SKU rows stay the GBM's; a short history's
+    hierarchy is bottom-up."""
+    from supplyfit.demand.core import make_model
+
+    long = Forecaster(h=4).fit(_seasonal_panel(80))
+    assert not long.model_.short
+    h = long.predict_hierarchy()
+    sku, tot = h[h.level == "sku"], h[h.level == "total"].set_index("ds").yhat
+    imapa = make_model("imapa").fit(long.learn_).forecast(4).sum(axis=0)
+    assert np.allclose(sku.yhat.to_numpy(), long.mean_.reshape(-1))
+    assert np.allclose(tot.to_numpy(), 0.25 * long.mean_.sum(axis=0) + 0.75 * imapa)
+    assert not np.allclose(tot.to_numpy(), long.mean_.sum(axis=0))
+    cat = h[h.level == "category"].groupby("ds").yhat.sum()
+    assert np.allclose(cat.to_numpy(), tot.to_numpy())  # the categories still add up to the total
+    lo, hi = (h[h.level == "total"][c].to_numpy() for c in ("yhat_q10", "yhat_q90"))
+    assert (lo <= tot.to_numpy()).all() and (tot.to_numpy() <= hi).all()
+
+    fitted = Forecaster(h=4).fit(_seasonal_panel(40))
+    assert fitted.model_.short
+    short = fitted.predict_hierarchy()
+    by_week = short[short.level == "sku"].groupby("ds").yhat.sum()
+    assert np.allclose(short[short.level == "total"].set_index("ds").yhat.to_numpy(), by_week.to_numpy())
+
+
 def _weeks(n):
     return pd.date_range("2021-01-04", periods=n, freq="W-MON")
 

@@ -148,8 +148,8 @@ def test_demo_store_has_indicator_tables(demo_store):
 
 
 def test_revenue_forecast_is_forecast_units_times_expected_prices(demo_store):
-    """Not a smoothed constant: each week's revenue is the SKUs' forecast units x their recent average price, its
-    band the total units' band scaled alike."""
+    """Not a smoothed constant: each week's revenue is the total's forecast units x the average recent price of
+    the SKUs' forecast mix, its band the total units' band scaled alike."""
     from supplyfit.store import Store
 
     with Store(demo_store, read_only=True) as st:
@@ -162,7 +162,8 @@ def test_revenue_forecast_is_forecast_units_times_expected_prices(demo_store):
     first = rev.period.iloc[0]
     units = fc[(fc.level == "sku") & (fc.ds == first)].merge(prices, left_on="unique_id", right_on="sku")
     total = fc[(fc.level == "total") & (fc.ds == first)].iloc[0]
-    assert rev.yhat.iloc[0] == pytest.approx((units.yhat * units.price).sum(), rel=0.02)
+    mix_price = (units.yhat * units.price).sum() / units.yhat.sum()
+    assert rev.yhat.iloc[0] == pytest.approx(total.yhat * mix_price, rel=0.02)
     assert rev.yhat_q90.iloc[0] / rev.yhat.iloc[0] == pytest.approx(total.yhat_q90 / total.yhat)
     assert rev.yhat.nunique() > 1
     with Store(demo_store, read_only=True) as st:  # what the monitor stage stored for the report and the API
