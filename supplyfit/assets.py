@@ -205,7 +205,7 @@ DECLARED = (
         "monitor",
         "expensive",
         needs=("orders",),
-        uses=("demand_panel", "review_scores", "events"),
+        uses=("demand_panel", "forecasts", "review_scores", "events"),
         sections=("consumption", "hotspots"),
         writes=(
             Result(

@@ -19,6 +19,12 @@ One guard against a season the ranker's origins have not seen (the restart after
 the history is a year long; a season that came a year ago): when 4-week momentum, the rise a year earlier of
 the weeks to come, or year-over-year growth caught more of the top risers than the ranker did on the latest origins
 whose outcome is known, the list is the rank average of the ranker and that one (:func:`leading_baseline`).
+
+Then the demand forecast: the list is the rank average of that and each series' forecast rise (the units
+:class:`~supplyfit.demand.Forecaster` expects over the coming weeks less those of the last ones). The ranker learns
+from the panel's own recent origins, the forecaster knows the shop's season a year back and, past 65 weeks, the
+same weeks a year earlier per item: on the second year of the retail data the blend found 0.13 of the risers
+where the ranker found 0.11 (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -64,6 +70,8 @@ COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4"
 MAX_QUERY = 5_000
 LIFT_SHARE = 0.25  # the lift that counts for reach, as a share of a typical k-th largest rise (validation-chosen)
 RECENT = 4  # latest known origins on which the ranker is checked against the baselines (validation-chosen, 1-6 tried)
+# weight of the forecast rise's rank share next to the ranker's (0.25-2 tried; 1: docs/benchmarks.md)
+FORECAST_WEIGHT = 1.0
 
 
 def _window(Y: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -327,6 +335,8 @@ def _reason(r: pd.Series) -> str:
     if np.isfinite(r.ya_rise) and r.ya_rise > 0 and (before <= 0 or r.ya_level >= 1.1 * before):
         times = f"{r.ya_level / before:.1f}× " if before > 0 else ""
         parts.append(f"season starting: rose {times}in the same weeks last year (+{r.ya_rise:,.0f} units)")
+    if np.isfinite(r.get("forecast", np.nan)) and r.forecast > r.last_units:
+        parts.append(f"forecast {r.forecast:,.0f} units in the next {_weeks(r.horizon)}")
     if r.get("promotions"):
         parts.append(f"promotion ahead: {r.promotions} ({r.promo_next:.0f} days in the next {_weeks(r.horizon)})")
     if r.cat_growth > 0.2:
@@ -342,19 +352,28 @@ def hotspots(
     origins: int = 40,
     seed: int = 0,
     calendar: Calendar | None = None,
+    forecasts: pd.DataFrame | bool = True,
 ) -> pd.DataFrame:
     """The ``k`` series whose units will rise most over the ``horizon`` weeks from ``asof``.
 
     ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used
     (default: after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4,
-    s4_prev, ya_rise, reach``, best first; ``score`` is the ranker's score (higher = more likely among the
-    biggest unit risers), or, where a plain ranking (:func:`baselines`) led the ranker lately, the sum of both
-    rank shares (up to 2); with fewer than ``horizon + 9`` weeks of history, too few to train it, the score is
-    ``reach`` (ties broken by ``spell_gap``, how far the last spell is below the series' mean spell).
+    s4_prev, ya_rise, reach``, best first; ``score`` (higher = more likely among the biggest unit risers) is the
+    ranker's rank share (1 for its first) plus the forecast rise's (up to 2); without a forecast, the ranker's
+    score, or, where a plain ranking (:func:`baselines`) led the ranker lately, the sum of both rank shares (up
+    to 2). With fewer than ``horizon + 9`` weeks of history, too few to train the ranker, ``reach`` stands in for
+    its score (ties broken by ``spell_gap``, how far the last spell is below the series' mean spell).
 
     ``calendar``: the promotions known ahead (the tenant's events, China's festivals); the ranker then learns
     from the past origins what a promotion in the coming weeks did, and a listed item's reason names the
-    promotions ahead of it. Without one (or one without a promotion in the panel's weeks) the list is as before."""
+    promotions ahead of it. Without one (or one without a promotion in the panel's weeks) the list is as before.
+
+    ``forecasts``: the demand forecast whose rise is blended in (see the module's docstring): True (the default)
+    fits :class:`~supplyfit.demand.Forecaster` on the weeks before ``asof`` (with the panel's price, revenue and
+    category columns when it has them, and the calendar's promotions); a frame ``unique_id, ds, yhat`` of
+    forecasts of the weeks from ``asof`` uses those; False leaves the forecast out. A listed item whose forecast
+    exceeds its last weeks says so in its reason."""
+    raw = panel
     panel, shift = on_mondays(panel)
     if asof is not None:  # compared with the Monday dates, as the panel's own were
         asof = pd.Timestamp(asof) - shift
@@ -364,7 +383,38 @@ def hotspots(
         if "category" in panel.columns
         else None
     )
-    return _rank(wide, cat, asof, k, horizon, origins, seed, calendar, shift)
+    if forecasts is True:
+        forecasts = _forecast(raw, wide, asof, horizon, calendar, cat, shift)
+    fc = forecasts if isinstance(forecasts, pd.DataFrame) else None
+    return _rank(wide, cat, asof, k, horizon, origins, seed, calendar, shift, fc)
+
+
+def _forecast(
+    panel: pd.DataFrame,
+    wide: Wide,
+    asof: pd.Timestamp | None,
+    horizon: int,
+    calendar: Calendar | None,
+    categories: pd.Series | None,
+    shift: pd.Timedelta,
+) -> pd.DataFrame | None:
+    """The default Forecaster's forecasts of the ``horizon`` weeks from ``asof`` (Monday-based, as ``wide``), fitted
+    on ``panel``'s weeks before it; with the calendar only when it has promotions in those weeks (as the ranker).
+    None when no week precedes ``asof``."""
+    from ..demand import Forecaster
+
+    cut = pd.Timestamp(asof if asof is not None else wide.dates[-1] + pd.Timedelta(weeks=1)) + shift
+    before = panel[pd.to_datetime(panel["ds"]) < cut]
+    if before.empty:
+        return None
+    t = int(wide.dates.searchsorted(cut - shift))
+    cat = None if categories is None else categories.astype(object).fillna("other").astype(str).to_numpy()
+    known: Calendar | bool = True
+    if calendar is not None and _promo(calendar, wide, t, horizon, cat, shift) is not None:
+        known = calendar
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Forecaster(h=horizon, calendar=known).fit(before).predict()
 
 
 def rank(
@@ -376,11 +426,23 @@ def rank(
     origins: int = 40,
     seed: int = 0,
     calendar: Calendar | None = None,
+    forecasts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """:func:`hotspots` of a panel already in matrix form (``wide.Y``; revenue and price are not read), for a
     caller that builds the matrix without a long frame. ``categories``: each series' category, in ``wide.ids``
-    order (missing ones are 'other'), or None when the panel has none."""
-    return _rank(wide, categories, asof, k, horizon, origins, seed, calendar, pd.Timedelta(0))
+    order (missing ones are 'other'), or None when the panel has none. ``forecasts``: ``unique_id, ds, yhat`` of
+    the weeks from ``asof`` (the demand stage's, say), or None to rank without a forecast (none is fitted here)."""
+    return _rank(wide, categories, asof, k, horizon, origins, seed, calendar, pd.Timedelta(0), forecasts)
+
+
+def expected_units(forecasts: pd.DataFrame, ids: np.ndarray, horizon: int) -> np.ndarray:
+    """Per series of ``ids``: the forecast units of the first ``horizon`` weeks of ``forecasts`` (``unique_id, ds,
+    yhat``; scaled up to ``horizon`` weeks when it has fewer), NaN for a series it does not forecast."""
+    fc = forecasts[["unique_id", "ds", "yhat"]].assign(unique_id=lambda d: d["unique_id"].astype(str))
+    first = np.sort(pd.to_datetime(fc["ds"]).unique())[:horizon]
+    fc = fc[pd.to_datetime(fc["ds"]).isin(first)]
+    units = fc.groupby("unique_id")["yhat"].sum() * horizon / max(len(first), 1)
+    return units.reindex(pd.Index(ids).astype(str)).to_numpy(float)
 
 
 def _promo(calendar: Calendar | None, wide: Wide, t: int, horizon: int, cat: np.ndarray | None, shift: pd.Timedelta):
@@ -403,6 +465,7 @@ def _rank(
     seed: int,
     calendar: Calendar | None,
     shift: pd.Timedelta,
+    forecasts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """:func:`rank`, for weeks that start ``shift`` after the Mondays of ``wide.dates`` (a panel of Sunday weeks)."""
     if asof is None:
@@ -427,10 +490,16 @@ def _rank(
         if lead is not None:
             score = _ranks(score, known) + _ranks(_defined(baselines(F)[lead]), known)
     recent = min(horizon, t)  # a history shorter than the horizon: its whole length
+    last = _window(wide.Y, t - recent, t)
+    expected = np.full(len(wide.ids), np.nan) if forecasts is None else expected_units(forecasts, wide.ids, horizon)
+    if np.isfinite(expected).any():  # the rank average with the forecast rise (module docstring)
+        rise = _defined(expected - _window(wide.Y, max(t - horizon, 0), t))
+        score = _ranks(score, known) + FORECAST_WEIGHT * _ranks(rise, known)
     out = F.assign(
         unique_id=wide.ids,
         score=score,
-        last_units=_window(wide.Y, t - recent, t),
+        last_units=last,
+        forecast=expected,
         category=cat,
         horizon=horizon,
         recent=recent,

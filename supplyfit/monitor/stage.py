@@ -52,11 +52,17 @@ def stored_panel(store: Store) -> tuple[Wide, pd.Series | None] | None:
 
 
 def _hotspots(store: Store, k: int) -> pd.DataFrame | None:
-    """Hotspots of the demand stage's panel when it ran for this tenant, else of one built from the orders, with
-    the tenant's calendar (its promotions ahead are features of the ranker); None before the first complete week."""
+    """Hotspots of the demand stage's panel and SKU forecasts (the forecast rise is blended into the ranking) when
+    it ran for this tenant, else of a panel built from the orders (with a forecast fitted on it), with the
+    tenant's calendar (its promotions ahead are features of the ranker); None before the first complete week."""
     stored, calendar = stored_panel(store), store_calendar(store)
     if stored is not None:
-        return rank(*stored, k=k, calendar=calendar)
+        forecasts = (
+            store.query("SELECT unique_id, ds, yhat FROM forecasts WHERE tenant = $tenant AND level = 'sku'")
+            if store.has_result("forecasts")
+            else None
+        )
+        return rank(*stored, k=k, calendar=calendar, forecasts=forecasts)
     panel = weekly_panel(store)
     return hotspots(panel, k=k, calendar=calendar) if len(panel) else None
 

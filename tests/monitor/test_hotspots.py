@@ -152,6 +152,7 @@ def test_the_stored_panel_read_in_batches_is_the_matrix_of_the_long_panel(tmp_pa
     the same matrix, categories and hotspots as from the long frame; no panel stored, no matrix."""
     import importlib
 
+    from supplyfit.demand import Forecaster
     from supplyfit.demand.panel import Wide
     from supplyfit.monitor.hotspots import rank
     from supplyfit.store import Store
@@ -170,7 +171,9 @@ def test_the_stored_panel_read_in_batches_is_the_matrix_of_the_long_panel(tmp_pa
     assert list(wide.ids) == list(want.ids) and wide.dates.equals(want.dates)
     np.testing.assert_array_equal(wide.Y, want.Y)
     assert categories.tolist() == [f"c{int(i[1:]) % 3}" for i in want.ids]
-    pd.testing.assert_frame_equal(rank(wide, categories, k=10), hotspots(panel, k=10))
+    pd.testing.assert_frame_equal(rank(wide, categories, k=10), hotspots(panel, k=10, forecasts=False))
+    fc = Forecaster(h=8).fit(panel).predict()  # what hotspots() fits by default
+    pd.testing.assert_frame_equal(rank(wide, categories, k=10, forecasts=fc), hotspots(panel, k=10))
 
 
 class _Stub:
@@ -224,9 +227,9 @@ def test_when_momentum_led_the_list_is_the_rank_average_of_both(monkeypatch):
     ramp = panel.unique_id == "s07"
     panel.loc[ramp & (panel.ds >= panel.ds.max() - pd.Timedelta(weeks=12)), "y"] += np.linspace(0, 400, 13)
     monkeypatch.setattr(hot, "leading_baseline", lambda *a, **kw: None)
-    ranker = hotspots(panel, k=10)
+    ranker = hotspots(panel, k=10, forecasts=False)
     monkeypatch.setattr(hot, "leading_baseline", lambda *a, **kw: "momentum")
-    blend = hotspots(panel, k=10)
+    blend = hotspots(panel, k=10, forecasts=False)
     assert blend.score.is_monotonic_decreasing and blend.score.between(0, 2).all()
     assert blend.unique_id.iloc[0] == "s07" and ranker.score.max() != blend.score.max()
 
@@ -291,3 +294,26 @@ def test_the_monitor_stage_reads_the_tenants_events(tmp_path, tmp_path_factory):
         listed = st.table("hotspots")
     assert len(listed) == 20
     assert listed.reason.str.contains("promotion ahead: Summer sale").all()
+
+
+def test_the_monitor_stage_blends_in_the_demand_stages_forecasts(tmp_path, tmp_path_factory):
+    """The stage ranks with the SKU forecasts the demand stage stored (their rise moves the list), and says so."""
+    from supplyfit.demand import stage as demand
+    from supplyfit.demand.calendar import store_calendar
+    from supplyfit.monitor import stage
+    from supplyfit.monitor.hotspots import rank
+    from supplyfit.store import Store
+
+    db = tmp_path / "s.duckdb"
+    build_store(db, 300, weeks=30, customers=500, cache=tmp_path_factory.getbasetemp())
+    with Store(db) as st:
+        demand.run(st, h=8)
+        stage.run(st)
+        listed = st.table("hotspots").sort_values("rank")
+        fc = st.query("SELECT unique_id, ds, yhat FROM forecasts WHERE tenant = $tenant AND level = 'sku'")
+        wide, categories = stage.stored_panel(st)
+        calendar = store_calendar(st)
+    blended = rank(wide, categories, k=20, calendar=calendar, forecasts=fc)
+    assert list(listed.unique_id) == list(blended.unique_id)
+    assert list(blended.unique_id) != list(rank(wide, categories, k=20, calendar=calendar).unique_id)
+    assert listed.reason.str.contains("forecast .* units in the next 8 weeks", regex=True).any()
