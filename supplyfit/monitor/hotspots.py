@@ -20,11 +20,12 @@ the history is a year long; a season that came a year ago): when 4-week momentum
 the weeks to come, or year-over-year growth caught more of the top risers than the ranker did on the latest origins
 whose outcome is known, the list is the rank average of the ranker and that one (:func:`leading_baseline`).
 
-Then the demand forecast: the list is the rank average of that and each series' forecast rise (the units
-:class:`~supplyfit.demand.Forecaster` expects over the coming weeks less those of the last ones). The ranker learns
-from the panel's own recent origins, the forecaster knows the shop's season a year back and, past 65 weeks, the
-same weeks a year earlier per item: on the second year of the retail data the blend found 0.13 of the risers
-where the ranker found 0.11 (docs/benchmarks.md).
+Then, once the history is over a year long, the demand forecast: the list is the rank average of that and each
+series' forecast rise (the units :class:`~supplyfit.demand.Forecaster` expects over the coming weeks less those of
+the last ones). The ranker learns from the panel's own recent origins; the forecaster then knows the shop's season
+a year back and, past 65 weeks, the same weeks a year earlier per item: on the second year of the retail data the
+blend found 0.13-0.14 of the risers where the ranker found 0.11. With under a year it knows no season, its rise is
+a smoothed momentum, and on 2010's dates it cost the list as much as it brought (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..demand.calendar import Calendar
+from ..demand.calendar import SEASON, Calendar
 from ..demand.panel import FREQ, Wide, on_mondays
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -70,7 +71,7 @@ COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4"
 MAX_QUERY = 5_000
 LIFT_SHARE = 0.25  # the lift that counts for reach, as a share of a typical k-th largest rise (validation-chosen)
 RECENT = 4  # latest known origins on which the ranker is checked against the baselines (validation-chosen, 1-6 tried)
-# weight of the forecast rise's rank share next to the ranker's (0.25-2 tried; 1: docs/benchmarks.md)
+# weight of the forecast rise's rank share next to the ranker's, past a year of history (0.25-2 tried; 1 kept)
 FORECAST_WEIGHT = 1.0
 
 
@@ -359,7 +360,8 @@ def hotspots(
     ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used
     (default: after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4,
     s4_prev, ya_rise, reach``, best first; ``score`` (higher = more likely among the biggest unit risers) is the
-    ranker's rank share (1 for its first) plus the forecast rise's (up to 2); without a forecast, the ranker's
+    ranker's rank share (1 for its first) plus the forecast rise's (up to 2); without a forecast (or a year of
+    history), the ranker's
     score, or, where a plain ranking (:func:`baselines`) led the ranker lately, the sum of both rank shares (up
     to 2). With fewer than ``horizon + 9`` weeks of history, too few to train the ranker, ``reach`` stands in for
     its score (ties broken by ``spell_gap``, how far the last spell is below the series' mean spell).
@@ -368,11 +370,11 @@ def hotspots(
     from the past origins what a promotion in the coming weeks did, and a listed item's reason names the
     promotions ahead of it. Without one (or one without a promotion in the panel's weeks) the list is as before.
 
-    ``forecasts``: the demand forecast whose rise is blended in (see the module's docstring): True (the default)
-    fits :class:`~supplyfit.demand.Forecaster` on the weeks before ``asof`` (with the panel's price, revenue and
-    category columns when it has them, and the calendar's promotions); a frame ``unique_id, ds, yhat`` of
-    forecasts of the weeks from ``asof`` uses those; False leaves the forecast out. A listed item whose forecast
-    exceeds its last weeks says so in its reason."""
+    ``forecasts``: the demand forecast whose rise is blended in once the history before ``asof`` is over a year
+    long (see the module's docstring): True (the default) fits :class:`~supplyfit.demand.Forecaster` on the weeks
+    before ``asof`` (with the panel's price, revenue and category columns when it has them, and the calendar's
+    promotions); a frame ``unique_id, ds, yhat`` of forecasts of the weeks from ``asof`` uses those; False leaves
+    the forecast out. A listed item whose forecast exceeds its last weeks says so in its reason."""
     raw = panel
     panel, shift = on_mondays(panel)
     if asof is not None:  # compared with the Monday dates, as the panel's own were
@@ -400,14 +402,14 @@ def _forecast(
 ) -> pd.DataFrame | None:
     """The default Forecaster's forecasts of the ``horizon`` weeks from ``asof`` (Monday-based, as ``wide``), fitted
     on ``panel``'s weeks before it; with the calendar only when it has promotions in those weeks (as the ranker).
-    None when no week precedes ``asof``."""
+    None when those weeks are a year or less: then no forecast is blended in (:func:`_rank`)."""
     from ..demand import Forecaster
 
     cut = pd.Timestamp(asof if asof is not None else wide.dates[-1] + pd.Timedelta(weeks=1)) + shift
-    before = panel[pd.to_datetime(panel["ds"]) < cut]
-    if before.empty:
-        return None
     t = int(wide.dates.searchsorted(cut - shift))
+    if t <= SEASON:
+        return None
+    before = panel[pd.to_datetime(panel["ds"]) < cut]
     cat = None if categories is None else categories.astype(object).fillna("other").astype(str).to_numpy()
     known: Calendar | bool = True
     if calendar is not None and _promo(calendar, wide, t, horizon, cat, shift) is not None:
@@ -431,7 +433,8 @@ def rank(
     """:func:`hotspots` of a panel already in matrix form (``wide.Y``; revenue and price are not read), for a
     caller that builds the matrix without a long frame. ``categories``: each series' category, in ``wide.ids``
     order (missing ones are 'other'), or None when the panel has none. ``forecasts``: ``unique_id, ds, yhat`` of
-    the weeks from ``asof`` (the demand stage's, say), or None to rank without a forecast (none is fitted here)."""
+    the weeks from ``asof`` (the demand stage's, say; blended in past a year of history), or None to rank without
+    a forecast (none is fitted here)."""
     return _rank(wide, categories, asof, k, horizon, origins, seed, calendar, pd.Timedelta(0), forecasts)
 
 
@@ -491,8 +494,10 @@ def _rank(
             score = _ranks(score, known) + _ranks(_defined(baselines(F)[lead]), known)
     recent = min(horizon, t)  # a history shorter than the horizon: its whole length
     last = _window(wide.Y, t - recent, t)
-    expected = np.full(len(wide.ids), np.nan) if forecasts is None else expected_units(forecasts, wide.ids, horizon)
-    if np.isfinite(expected).any():  # the rank average with the forecast rise (module docstring)
+    expected = np.full(len(wide.ids), np.nan)
+    if forecasts is not None and t > SEASON:  # a year behind: the rank average with the forecast rise
+        expected = expected_units(forecasts, wide.ids, horizon)
+    if np.isfinite(expected).any():
         rise = _defined(expected - _window(wide.Y, max(t - horizon, 0), t))
         score = _ranks(score, known) + FORECAST_WEIGHT * _ranks(rise, known)
     out = F.assign(

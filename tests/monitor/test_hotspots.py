@@ -297,15 +297,17 @@ def test_the_monitor_stage_reads_the_tenants_events(tmp_path, tmp_path_factory):
 
 
 def test_the_monitor_stage_blends_in_the_demand_stages_forecasts(tmp_path, tmp_path_factory):
-    """The stage ranks with the SKU forecasts the demand stage stored (their rise moves the list), and says so."""
+    """Past a year of history the stage ranks with the SKU forecasts the demand stage stored (their rise moves
+    the list), and says so; with a year or less the forecasts are left out."""
     from supplyfit.demand import stage as demand
     from supplyfit.demand.calendar import store_calendar
+    from supplyfit.demand.panel import Wide
     from supplyfit.monitor import stage
     from supplyfit.monitor.hotspots import rank
     from supplyfit.store import Store
 
     db = tmp_path / "s.duckdb"
-    build_store(db, 300, weeks=30, customers=500, cache=tmp_path_factory.getbasetemp())
+    build_store(db, 300, weeks=60, customers=500, cache=tmp_path_factory.getbasetemp())
     with Store(db) as st:
         demand.run(st, h=8)
         stage.run(st)
@@ -317,3 +319,6 @@ def test_the_monitor_stage_blends_in_the_demand_stages_forecasts(tmp_path, tmp_p
     assert list(listed.unique_id) == list(blended.unique_id)
     assert list(blended.unique_id) != list(rank(wide, categories, k=20, calendar=calendar).unique_id)
     assert listed.reason.str.contains("forecast .* units in the next 8 weeks", regex=True).any()
+    short = wide.Y[:, : wide.Y.shape[1] - 10]  # the first 50 weeks only: no year behind
+    young = rank(Wide(wide.ids, wide.dates[:-10], short), categories, k=20, forecasts=fc)
+    pd.testing.assert_frame_equal(young, rank(Wide(wide.ids, wide.dates[:-10], short), categories, k=20))
