@@ -623,8 +623,8 @@ def monitor(
     db: Path = DbOpt, tenant: str = TenantOpt, k: int = typer.Option(20, min=1, max=500, help="Hotspots to rank.")
 ) -> None:
     """Consumption indicators (weekly and monthly) and hotspots: the items about to rise most, with a reason;
-    promotions loaded with `supplyfit ingest events` are features of the hotspot ranker, and the forecasts of
-    `supplyfit forecast` (when it ran) are blended into its list."""
+    promotions loaded with `supplyfit ingest events` are features of the hotspot ranker, and past a year of
+    history the forecasts of `supplyfit forecast` (when it ran) are blended into its list."""
     _stage("monitor", db, tenant, k=k)
 
 

@@ -86,7 +86,8 @@ class Auto(Ensemble):
     (mean SKU WRMSSE over all 7 cut-offs at GBM weight 0.65 / 0.5 / 0.35 / 0.2 / 0: 0.874 / 0.864 / 0.856 / 0.850
     / 0.845; with the season, 0.75 / 0.5 / 0.25 / 0: 0.814 / 0.802 / 0.794 / 0.791). Not 0: the GBM is what sees a
     calendar's promotions and holidays, prices and categories, and on two-year synthetic panels it is the best
-    model alone."""
+    model alone. Past ``season_weeks`` the categories' and total's forecasts lean on IMAPA's sums
+    (:meth:`aggregate_forecast`)."""
 
     season_weeks = 65
     short_weight = 0.25
