@@ -360,11 +360,11 @@ def hotspots(
     ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used
     (default: after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4,
     s4_prev, ya_rise, reach``, best first; ``score`` (higher = more likely among the biggest unit risers) is the
-    ranker's rank share (1 for its first) plus the forecast rise's (up to 2); without a forecast (or a year of
-    history), the ranker's
-    score, or, where a plain ranking (:func:`baselines`) led the ranker lately, the sum of both rank shares (up
-    to 2). With fewer than ``horizon + 9`` weeks of history, too few to train the ranker, ``reach`` stands in for
-    its score (ties broken by ``spell_gap``, how far the last spell is below the series' mean spell).
+    ranker's rank share (1 for its first) plus the forecast rise's (up to 2); without a forecast (or with a year
+    or less of history) the ranker's score, or, where a plain ranking (:func:`baselines`) led the ranker lately,
+    the sum of both rank shares (up to 2). With fewer than ``horizon + 9`` weeks of history, too few to train the
+    ranker, ``reach`` stands in for its score (ties broken by ``spell_gap``, how far the last spell is below the
+    series' mean spell).
 
     ``calendar``: the promotions known ahead (the tenant's events, China's festivals); the ranker then learns
     from the past origins what a promotion in the coming weeks did, and a listed item's reason names the
