@@ -12,6 +12,8 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from .panel import wall_times, week_start
+
 MIN_LAUNCHES = 30  # fewer launches after the burn-in: every item of the history counts as one
 # pseudo-launches at the overall median added to each word's launches before taking their median (1 / 2 / 4 tried:
 # mean ratio over the benchmark's seven validation windows 0.967 / 0.961 / 0.959, see docs/benchmarks.md)
@@ -31,6 +33,17 @@ def require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{name} lacks column(s) {', '.join(missing)}; it needs {', '.join(columns)}")
+
+
+def weekly_history(history: pd.DataFrame) -> pd.DataFrame:
+    """``history`` with each week dated by its Monday (in the shop's wall time), whatever day labels it (pandas'
+    ``resample("W")`` labels Sundays), and without rows of unknown units (a week without a row is no sale, and so
+    is a row without units): the same weeks give the same launches, ages and seasons however they are dated."""
+    ds = pd.to_datetime(history["ds"])
+    if ds.isna().any():
+        raise ValueError(f"history: {int(ds.isna().sum())} row(s) have no date (ds)")
+    y = pd.to_numeric(history["y"], errors="coerce")
+    return history.assign(ds=week_start(wall_times(ds)), y=y)[y.notna().to_numpy()]
 
 
 def attributes(items: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import metrics
 from .core import Forecaster, category_groups, group_sums
-from .panel import Wide, on_mondays
+from .panel import Wide, known_weeks_end, on_mondays, on_wall_clock, string_ids
 
 
 def _aggregate(wide: Wide, groups: dict[str, np.ndarray]) -> Wide:
@@ -64,11 +64,13 @@ def backtest(
     bias, pinball losses and 80% interval coverage. ``active_weeks`` keeps only series with a sale in
     that many weeks before the cut-off (as the benchmark does).
     """
+    panel, _ = string_ids(panel)  # the forecasts' ids are then the panel's (backtest gives out none)
+    panel, tz = on_wall_clock(panel)
     panel, shift = on_mondays(panel)
     full = Wide.from_long(panel)
     rows = []
     for given in cutoffs:
-        cutoff = pd.Timestamp(given) - shift  # on the Monday dates, as the panel
+        cutoff = known_weeks_end(pd.Timestamp(given), tz, shift)  # on the Monday dates, as the panel
         t = int(full.dates.searchsorted(cutoff))
         if t + h > len(full.dates):
             raise ValueError(

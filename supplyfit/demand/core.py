@@ -12,7 +12,7 @@ from scipy import special, stats
 
 from . import models as m
 from .calendar import SEASON, Calendar, ahead, open_share, season
-from .panel import FREQ, Wide, on_mondays
+from .panel import FREQ, Wide, given_ids, on_mondays, string_ids
 
 QUANTILES = (0.1, 0.5, 0.9)
 # the year-ago season a short history follows (Auto): only from this many series that sold a year before, and
@@ -281,6 +281,9 @@ class Forecaster:
         missing = {"unique_id", "ds", "y"} - set(panel.columns)
         if missing:
             raise ValueError(f"panel lacks column(s) {sorted(missing)}; expected long format unique_id, ds, y")
+        if self.h < 1:
+            raise ValueError(f"h must be at least 1 week (got {self.h})")
+        panel, self.ids_back_ = string_ids(panel)  # forecasts carry the panel's own ids (ints stay ints)
         panel, self.shift_ = on_mondays(panel)  # forecasts are dated on the panel's own weekday
         self.wide_ = Wide.from_long(panel)
         self.categories_ = self._categories(panel)
@@ -434,8 +437,10 @@ class Forecaster:
 
     def predict(self) -> pd.DataFrame:
         """One row per series and step: unique_id, ds, yhat, yhat_q10, yhat_q50, yhat_q90."""
+        if not hasattr(self, "mean_"):
+            raise ValueError("call fit(panel) before predict")
         mean, qs = self._forecast_matrices()
-        out = to_long(self.wide_.ids, self._ahead(), mean, "yhat")
+        out = to_long(given_ids(self.wide_.ids, self.ids_back_), self._ahead(), mean, "yhat")
         for q, M in qs.items():
             out[f"yhat_q{round(q * 100)}"] = M.reshape(-1)
         return out

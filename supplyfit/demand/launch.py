@@ -29,8 +29,10 @@ from .analogs import (
     features,
     past_launches,
     require,
+    weekly_history,
     weeks,
 )
+from .panel import given_ids, string_ids, wall_times, week_start
 
 METHODS = ("analogs", "model", "linear", "blend")
 # what 'auto' chooses from: the linear model and the blend lost on the mean over the benchmark's seven 2010 windows
@@ -95,6 +97,8 @@ class LaunchForecaster:
         the spread by validation, or, when the history is too short for all ``folds`` validation windows, use the
         analogs' median with a wide spread (see ``_validate``). TooFewLaunches under 3 launches."""
         require(history, ("unique_id", "ds", "y"), "history")
+        history = weekly_history(history)
+        self.ids_back_ = string_ids(items, "items")[1]  # analog_id as the caller's items have it
         attrs = attributes(items, "items").drop_duplicates("unique_id")
         past = past_launches(history, self.h, self.max_launches).merge(attrs, on="unique_id")
         if len(past) < 3:
@@ -245,7 +249,7 @@ class LaunchForecaster:
         z = stats.norm.ppf((np.arange(DRAWS) + 0.5) / DRAWS)
         qs = np.zeros((3, len(mu), self.h))
         for a in range(0, len(mu), 2000):
-            logT = mu[a : a + 2000, None] + sigma[a : a + 2000, None] * z[None, :]
+            logT = np.maximum(mu[a : a + 2000, None] + sigma[a : a + 2000, None] * z[None, :], 0)  # a total >= 0
             draws = np.expm1(logT)[..., None] * self.bank_[np.searchsorted(self.edges_, logT), np.arange(DRAWS)]
             qs[:, a : a + 2000] = np.quantile(draws, [0.1, 0.5, 0.9], axis=1)
         return qs
@@ -254,13 +258,16 @@ class LaunchForecaster:
     def _new(self, new_items: pd.DataFrame) -> Items:
         if not hasattr(self, "past_"):
             raise ValueError("call fit(history, items) before predict")
+        if new_items.empty:
+            raise ValueError("new_items has no rows")
         q = attributes(new_items, "new_items")
         if q["unique_id"].duplicated().any():
             raise ValueError("new_items: unique_id must be unique")
         column = lambda name, default: (
             new_items[name].to_numpy() if name in new_items.columns else np.full(len(q), default)
         )
-        q["launch"] = pd.to_datetime(pd.Series(column("launch", self.default_launch_))).fillna(self.default_launch_)
+        launch = pd.to_datetime(pd.Series(column("launch", self.default_launch_)))
+        q["launch"] = week_start(wall_times(launch)).fillna(self.default_launch_)  # on the history's Mondays
         q["preorders"] = pd.to_numeric(pd.Series(column("preorders", 0.0)), errors="coerce").fillna(0.0)
         q["preorder_weeks"] = pd.to_numeric(pd.Series(column("preorder_weeks", 1.0)), errors="coerce").fillna(1.0)
         if (q["preorders"] < 0).any() or (q["preorder_weeks"] <= 0).any():
@@ -281,10 +288,11 @@ class LaunchForecaster:
         n, e = q.frame["preorders"].to_numpy(float), q.frame["preorder_weeks"].to_numpy(float)
         v = 1 / (n + 0.5) + self.preorder_noise**2
         w = np.where(n > 0, s0**2 / (s0**2 + v), 0.0)
-        self._used = (q.frame["unique_id"].to_numpy(), idx, val)
+        ids = given_ids(q.frame["unique_id"], string_ids(new_items, "new_items")[1])  # as the caller's
+        self._used = (ids, idx, val)
         return pd.DataFrame(
             {
-                "unique_id": q.frame["unique_id"], "mu0": mu0, "sigma0": s0, "preorder_weight": w,
+                "unique_id": ids, "mu0": mu0, "sigma0": s0, "preorder_weight": w,
                 "mu": mu0 + w * (np.log1p(self.h * n / (self.preorder_rate * e)) - mu0),
                 "sigma": np.sqrt(np.where(n > 0, s0**2 * v / (s0**2 + v), s0**2)),
             }
@@ -299,7 +307,7 @@ class LaunchForecaster:
         self.analogs_ = self._listing(*self._used)
         mu, sigma, w = (post[c].to_numpy() for c in ("mu", "sigma", "preorder_weight"))
         # the shift fades as pre-orders take over; without them, never above the biggest launch seen
-        point = np.expm1(np.minimum(mu + (1 - w) * self.shift_, np.maximum(mu, self.logT_.max())))
+        point = np.expm1(np.clip(mu + (1 - w) * self.shift_, 0, np.maximum(mu, self.logT_.max())))
         yhat = point[:, None] * self.profile_[np.searchsorted(self.edges_, mu)]
         out = pd.DataFrame(
             {
@@ -325,7 +333,7 @@ class LaunchForecaster:
         return pd.DataFrame(
             {
                 "unique_id": np.repeat(ids, k),
-                "analog_id": self.past_.frame["unique_id"].to_numpy()[i],
+                "analog_id": given_ids(self.past_.frame["unique_id"].to_numpy()[i], self.ids_back_),
                 "description": self.past_.frame["description"].to_numpy()[i],
                 "similarity": val[:, :k].ravel(),
                 "first_h_units": self.Y_[i].sum(axis=1),

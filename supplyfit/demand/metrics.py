@@ -24,7 +24,12 @@ def rmsse(history: np.ndarray, actual: np.ndarray, forecast: np.ndarray) -> np.n
 
 
 def wrmsse(history: np.ndarray, actual: np.ndarray, forecast: np.ndarray, weights: np.ndarray) -> float:
-    """Weighted RMSSE; series with an undefined scale (no variation in history) are left out."""
+    """Weighted RMSSE; series with an undefined scale (no variation in history) are left out. Array-likes of one
+    series (1-d) or many (2-d); a NaN actual or forecast is refused (a week without a sale is 0, not unknown)."""
+    history, actual, forecast = (np.atleast_2d(np.asarray(a, float)) for a in (history, actual, forecast))
+    weights = np.atleast_1d(np.asarray(weights, float))
+    if np.isnan(actual).any() or np.isnan(forecast).any():
+        raise ValueError("actual and forecast must not hold NaN: a week without a sale is 0")
     r = rmsse(history, actual, forecast)
     ok = ~np.isnan(r) & (weights > 0)
     if not ok.any():

@@ -284,6 +284,53 @@ def on_mondays(panel: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timedelta]:
     return panel.assign(ds=ds - shift), shift
 
 
+def string_ids(frame: pd.DataFrame, name: str = "panel") -> tuple[pd.DataFrame, pd.Series | None]:
+    """``frame`` with its ``unique_id`` as strings, the key every matrix here uses, and the map from those strings
+    back to the ids as given (None when they were strings already): results carry the caller's own ids, so that
+    integer ids stay integers and merge with the caller's frames (:func:`given_ids`). Rows without an id are
+    refused: a series called "nan" would be a guess."""
+    given = frame["unique_id"]
+    missing = int(given.isna().sum())
+    if missing:
+        raise ValueError(f"{name}: {missing} row(s) have no unique_id")
+    kind = pd.api.types.infer_dtype(given, skipna=False)
+    if kind == "categorical":
+        kind = pd.api.types.infer_dtype(given.cat.categories, skipna=False)
+    if kind == "string":
+        return frame, None
+    as_str = given.astype(str)
+    first = ~as_str.duplicated().to_numpy()
+    back = pd.Series(given.to_numpy()[first], index=as_str.to_numpy()[first])
+    return frame.assign(unique_id=as_str), back
+
+
+def given_ids(ids: pd.Series | np.ndarray, back: pd.Series | None) -> np.ndarray:
+    """String ``ids`` as the caller gave them (``back`` from :func:`string_ids`); names that are no series of
+    the caller's (an aggregate's "total") stay as they are."""
+    ids = np.asarray(ids)
+    if back is None:
+        return ids
+    mapped = pd.Series(ids).map(back)
+    return (mapped if mapped.notna().all() else mapped.astype(object).where(mapped.notna(), ids)).to_numpy()
+
+
+def on_wall_clock(frame: pd.DataFrame) -> tuple[pd.DataFrame, object]:
+    """``frame`` with its ``ds`` as naive wall time (:func:`wall_times`: the weeks as the shop's clock reads
+    them), and the time zone it had (None when naive), to read cut-offs given with one (:func:`known_weeks_end`)."""
+    ds = pd.to_datetime(frame["ds"])
+    return frame.assign(ds=wall_times(ds)), getattr(ds.dt, "tz", None)
+
+
+def known_weeks_end(ts: pd.Timestamp, tz: object, shift: pd.Timedelta) -> pd.Timestamp:
+    """A cut-off or as-of time on a panel's Monday grid (its weeks moved back by ``shift``, see :func:`on_mondays`):
+    the start of the week it falls in, so that only weeks wholly before it are read (a Wednesday reads up to the
+    Sunday before, never the days after it); in the panel's wall time (``tz``: its time zone) when either has
+    one."""
+    if ts.tzinfo is not None:
+        ts = (ts.tz_convert(tz) if tz is not None else ts).tz_localize(None)
+    return week_start(pd.Series([ts - shift])).iloc[0]
+
+
 def zero_gaps(Y: np.ndarray) -> None:
     """In place: the missing weeks (NaN) of each series after its first observed one are zero sales; the weeks
     before it stay NaN (not yet listed)."""
@@ -310,14 +357,26 @@ class Wide:
     @classmethod
     def from_long(cls, panel: pd.DataFrame) -> Wide:
         ds = pd.to_datetime(panel["ds"])
+        if ds.isna().any():
+            raise ValueError(f"panel: {int(ds.isna().sum())} row(s) have no date (ds)")
+        if ds.empty:
+            raise ValueError("panel has no rows")
         dates = pd.date_range(ds.min(), ds.max(), freq=FREQ)
         row, names = pd.factorize(panel["unique_id"].astype(str), sort=True)  # one pass, no copy of the panel
         ids = np.asarray(names, dtype=object)
         col = dates.get_indexer(ds)
         if (col < 0).any():
+            off = ds[col < 0].iloc[0]
             raise ValueError(
-                "panel dates must fall on one weekday, one row per series and week (Mondays, as weekly_panel() "
-                "makes them, or any other day, as pandas' resample('W') does)"
+                "panel dates must fall on one weekday at one time of day, one row per series and week (Mondays, "
+                f"as weekly_panel() makes them, or any other day, as pandas' resample('W') does): {off} "
+                f"({off:%A}) is off the weekly grid from {ds.min()}"
+            )
+        key = row.astype(np.int64) * len(dates) + col
+        if len(np.unique(key)) < len(key):
+            raise ValueError(
+                f"panel has {len(key) - len(np.unique(key))} duplicate (unique_id, ds) row(s): one row per series "
+                "and week (sum them first: panel.groupby(['unique_id', 'ds'], as_index=False)['y'].sum())"
             )
         Y = np.full((len(ids), len(dates)), np.nan)
         Y[row, col] = panel["y"].to_numpy(float)
@@ -330,7 +389,9 @@ class Wide:
             M[row, col] = panel[column].to_numpy(float)
             return M
 
-        return cls(ids, dates, Y, matrix("revenue"), matrix("price"))
+        price = matrix("price")  # carried forward over weeks without a row, as weekly_panel() fills them
+        price = None if price is None else pd.DataFrame(price).ffill(axis=1).to_numpy()
+        return cls(ids, dates, Y, matrix("revenue"), price)
 
     def cut(self, cutoff: pd.Timestamp) -> Wide:
         """The part strictly before ``cutoff``, with series that have no history dropped."""

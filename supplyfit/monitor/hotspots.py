@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..demand.calendar import SEASON, Calendar
-from ..demand.panel import FREQ, Wide, on_mondays
+from ..demand.panel import FREQ, Wide, given_ids, known_weeks_end, on_mondays, on_wall_clock, string_ids
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -375,11 +375,12 @@ def hotspots(
     before ``asof`` (with the panel's price, revenue and category columns when it has them, and the calendar's
     promotions); a frame ``unique_id, ds, yhat`` of forecasts of the weeks from ``asof`` uses those; False leaves
     the forecast out. A listed item whose forecast exceeds its last weeks says so in its reason."""
-    raw = panel
-    panel, shift = on_mondays(panel)
-    if asof is not None:  # compared with the Monday dates, as the panel's own were
-        asof = pd.Timestamp(asof) - shift
+    panel, back = string_ids(panel)  # the list carries the panel's own ids (ints stay ints)
+    raw, tz = on_wall_clock(panel)  # weeks as the shop's clock reads them
+    panel, shift = on_mondays(raw)
     wide = Wide.from_long(panel[["unique_id", "ds", "y"]])  # units only: revenue and price are not features
+    if asof is not None:
+        asof = _asof(pd.Timestamp(asof), tz, shift, wide.dates)
     cat = (
         panel.drop_duplicates("unique_id").set_index("unique_id")["category"].reindex(wide.ids)
         if "category" in panel.columns
@@ -388,7 +389,29 @@ def hotspots(
     if forecasts is True:
         forecasts = _forecast(raw, wide, asof, horizon, calendar, cat, shift)
     fc = forecasts if isinstance(forecasts, pd.DataFrame) else None
-    return _rank(wide, cat, asof, k, horizon, origins, seed, calendar, shift, fc)
+    out = _rank(wide, cat, asof, k, horizon, origins, seed, calendar, shift, fc)
+    return out.assign(unique_id=given_ids(out["unique_id"], back)) if len(out) else out
+
+
+def _asof(asof: pd.Timestamp, tz: object, shift: pd.Timedelta, dates: pd.DatetimeIndex) -> pd.Timestamp:
+    """``asof`` on the panel's Monday grid (:func:`~supplyfit.demand.panel.known_weeks_end`), with a warning
+    where the list can only be empty (no week before it) or where it is over a week after the panel's last (the
+    weeks between are unknown, not zero)."""
+    start = known_weeks_end(asof, tz, shift)
+    if start <= dates[0]:
+        warnings.warn(
+            f"asof {asof:%Y-%m-%d} leaves no week of the panel before it (it starts {dates[0] + shift:%Y-%m-%d}): "
+            "no hotspots",
+            stacklevel=3,
+        )
+    elif start > dates[-1] + pd.Timedelta(weeks=1):
+        weeks = (start - dates[-1]) // pd.Timedelta(weeks=1) - 1
+        warnings.warn(
+            f"asof {asof:%Y-%m-%d} is {weeks} week(s) after the panel's last week ({dates[-1] + shift:%Y-%m-%d}): "
+            "the list is of the weeks after that last week",
+            stacklevel=3,
+        )
+    return start
 
 
 def _forecast(

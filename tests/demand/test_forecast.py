@@ -150,6 +150,10 @@ def test_metrics_against_hand_computed_values():
     assert naive_scale(hist).tolist() == pytest.approx([2.5, 8 / 3])
     w = np.array([1.0, 3.0])
     assert wrmsse(hist, actual, fc, w) == pytest.approx(0.25 * np.sqrt(0.4) + 0.75 * np.sqrt(3 / 8))
+    assert wrmsse(hist.tolist(), actual.tolist(), fc.tolist(), w.tolist()) == wrmsse(hist, actual, fc, w)
+    assert wrmsse(hist[1], actual[1], fc[1], w[1]) == pytest.approx(np.sqrt(3 / 8))  # one series, 1-d
+    with pytest.raises(ValueError, match="must not hold NaN"):
+        wrmsse(hist, np.where(actual > 4, np.nan, actual), fc, w)  # not left out as if it had no scale
     assert mase(hist, actual, fc) == pytest.approx(np.mean([1 / 1.5, 1 / (4 / 3)]))
     assert pinball(np.array([10.0]), np.array([8.0]), 0.9) == pytest.approx(1.8)
     assert pinball(np.array([10.0]), np.array([12.0]), 0.9) == pytest.approx(0.2)
@@ -248,3 +252,53 @@ def test_the_total_band_has_its_own_calibration():
     fc = Forecaster(h=8, model="window_average").fit(panel[panel.ds < cutoffs[0]])
     assert fc.total_scale_ < 0.8
     assert Forecaster(h=8, model="window_average", calibrate=False).fit(panel).total_scale_ == 1.0
+
+
+def test_integer_ids_come_back_as_integers_with_their_categories(panel):
+    """A panel keyed by integers gets integer ids back (they merge with the caller's frames) and keeps its
+    categories: the same forecasts as the same ids written as strings."""
+    code = pd.factorize(panel.unique_id, sort=True)[0] + 1000  # four digits: string and integer orders agree
+    ints, strs = panel.assign(unique_id=code), panel.assign(unique_id=code.astype(str))
+    fi, fs = (Forecaster(h=4, model="window_average").fit(p) for p in (ints, strs))
+    out = fi.predict()
+    assert out.unique_id.dtype == np.int64 and set(out.unique_id) == set(code)
+    pd.testing.assert_frame_equal(out.assign(unique_id=out.unique_id.astype(str)), fs.predict())
+    assert (fi.categories_ == fs.categories_).all() and len(set(fi.categories_)) > 1
+    cats = [f.predict_hierarchy().query("level != 'sku'").reset_index(drop=True) for f in (fi, fs)]
+    pd.testing.assert_frame_equal(cats[0], cats[1])
+    assert out.merge(ints[["unique_id"]].drop_duplicates(), on="unique_id").shape[0] == len(out)
+
+
+def test_weeks_without_a_row_are_weeks_without_sales_price_included(panel):
+    """Leaving out the zero weeks (rows start at the first sale, gaps mean no sale) changes nothing, price
+    included: it is carried over the missing weeks as weekly_panel() carries it over zero weeks."""
+    first = panel.groupby("unique_id").ds.transform("min")
+    gappy = panel[(panel.y > 0) | (panel.ds == first)]
+    assert len(gappy) < len(panel)
+    pd.testing.assert_frame_equal(Forecaster(h=4).fit(gappy).predict(), Forecaster(h=4).fit(panel).predict())
+
+
+def test_unusable_panels_are_refused_with_the_reason(panel):
+    with pytest.raises(ValueError, match="2 duplicate"):
+        Forecaster(h=4).fit(pd.concat([panel, panel.iloc[:2]]))
+    with pytest.raises(ValueError, match="1 row.*no unique_id"):
+        Forecaster(h=4).fit(panel.assign(unique_id=panel.unique_id.where(panel.index != panel.index[0])))
+    with pytest.raises(ValueError, match="1 row.*no date"):
+        Forecaster(h=4).fit(panel.assign(ds=panel.ds.where(panel.index != panel.index[0])))
+    with pytest.raises(ValueError, match="no rows"):
+        Forecaster(h=4).fit(panel.iloc[:0])
+    with pytest.raises(ValueError, match="h must be at least 1"):
+        Forecaster(h=0).fit(panel)
+    with pytest.raises(ValueError, match="before predict"):
+        Forecaster(h=4).predict()
+
+
+def test_cutoffs_read_only_weeks_wholly_before_them_in_any_time_zone(panel):
+    """A cut-off inside a week (a Wednesday) never reads that week: it scores as its Monday does. A panel and
+    cut-offs with a time zone score as their wall time does."""
+    mon = backtest(panel, ["2010-09-06"], h=4, model="window_average")
+    wed = backtest(panel, ["2010-09-08"], h=4, model="window_average")
+    pd.testing.assert_frame_equal(wed, mon)
+    tz = panel.assign(ds=panel.ds.dt.tz_localize("Europe/London"))
+    zoned = backtest(tz, [pd.Timestamp("2010-09-06", tz="Europe/London")], h=4, model="window_average")
+    pd.testing.assert_frame_equal(zoned, mon)

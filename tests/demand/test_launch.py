@@ -201,6 +201,30 @@ def test_deterministic(fitted):
     pd.testing.assert_frame_equal(again.analogs_, lf.analogs_)
 
 
+def test_ids_weeks_and_missing_units_as_the_caller_has_them(fitted):
+    """Integer ids come back as integers (analogs' too); weeks dated by their Sunday (pandas' resample("W")) are
+    the weeks their Mondays start; a row without units is a week without a sale, as a missing row is."""
+    lf, history, past, new = fitted
+    items = past[["unique_id", "description", "price"]]
+    code = {u: i + 10_000 for i, u in enumerate(sorted(set(items.unique_id) | set(new.unique_id)))}
+    key = lambda f: f.assign(unique_id=f.unique_id.map(code))
+    ints = LaunchForecaster(h=H).fit(key(history), key(items))
+    out = ints.predict(key(new))
+    assert out.unique_id.dtype == np.int64 and ints.analogs_.analog_id.dtype == np.int64
+    base = lf.predict(new)
+    pd.testing.assert_frame_equal(out.drop(columns="unique_id"), base.drop(columns="unique_id"))
+    sunday = history.assign(ds=history.ds + pd.Timedelta(days=6))
+    pd.testing.assert_frame_equal(LaunchForecaster(h=H).fit(sunday, items).predict(new), base)
+    blank = history.assign(y=history.y.where(history.y > 0))  # zero weeks as NaN units
+    pd.testing.assert_frame_equal(LaunchForecaster(h=H).fit(blank, items).predict(new), base)
+
+
+def test_quantiles_are_never_negative_however_wide_the_spread(fitted):
+    lf = fitted[0]
+    qs = lf._weekly(np.array([0.0, 0.5, 3.0]), np.array([2.0, 3.0, 2.5]))
+    assert (qs >= 0).all() and (qs[0] <= qs[1]).all() and (qs[1] <= qs[2]).all()
+
+
 def test_bad_input_raises_a_clear_value_error(fitted):
     lf, history, past, new = fitted
     items = past[["unique_id", "description", "price"]]
@@ -218,6 +242,8 @@ def test_bad_input_raises_a_clear_value_error(fitted):
         lf.predict(new.assign(preorders=-1))
     with pytest.raises(ValueError, match="before predict"):
         LaunchForecaster().predict(new)
+    with pytest.raises(ValueError, match="new_items has no rows"):
+        lf.predict(new.iloc[:0])
 
 
 @pytest.mark.parametrize(("spiked", "bound"), [(1, 0.25), (10, 0.4)])

@@ -4,6 +4,7 @@ import importlib
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from supplyfit.monitor import hotspots
 from supplyfit.scale.synthetic import build_store, promoted_panel
@@ -46,11 +47,32 @@ def test_asof_ignores_the_future():
     assert before.equals(hotspots(changed, asof, k=5))
 
 
+def test_ids_time_zones_and_weekdays_as_the_caller_has_them():
+    """Integer ids come back as integers, with their categories and the same list; a panel and an as-of with a
+    time zone rank as their wall time does; an as-of inside a week (a Wednesday) never reads that week: it ranks
+    as its Monday does; one weeks after the panel's end says so."""
+    raw = _panel(3, n=40, weeks=30)
+    code = pd.factorize(raw.unique_id, sort=True)[0] + 100  # three digits: string and integer orders agree
+    panel = raw.assign(unique_id=code.astype(str))
+    asof = panel.ds.max() - pd.Timedelta(weeks=4)
+    base = hotspots(panel, asof, k=8)
+    ints = hotspots(panel.assign(unique_id=code), asof, k=8)
+    assert ints.unique_id.dtype == np.int64 and ints.category.str.startswith("c").all()
+    pd.testing.assert_frame_equal(ints.assign(unique_id=ints.unique_id.astype(str)), base)
+    zone = "Asia/Shanghai"
+    zoned = hotspots(panel.assign(ds=panel.ds.dt.tz_localize(zone)), asof.tz_localize(zone), k=8)
+    pd.testing.assert_frame_equal(zoned, base)
+    pd.testing.assert_frame_equal(hotspots(panel, asof + pd.Timedelta(days=2), k=8), base)
+    with pytest.warns(UserWarning, match="5 week.*after the panel's last week"):
+        hotspots(panel, panel.ds.max() + pd.Timedelta(weeks=6), k=8)
+
+
 def test_short_history_and_empty():
     panel = _panel(2, n=5, weeks=6)
     hs = hotspots(panel, k=3)
     assert len(hs) == 3  # ranks by reach with too little history to train the ranker
-    assert hotspots(panel, panel.ds.min(), k=3).empty
+    with pytest.warns(UserWarning, match="leaves no week of the panel before it"):
+        assert hotspots(panel, panel.ds.min(), k=3).empty
     assert len(hotspots(panel[panel.unique_id == "s00"], k=3)) == 1  # k above the number of series
 
 
