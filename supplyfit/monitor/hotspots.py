@@ -20,12 +20,13 @@ the history is a year long; a season that came a year ago): when 4-week momentum
 the weeks to come, or year-over-year growth caught more of the top risers than the ranker did on the latest origins
 whose outcome is known, the list is the rank average of the ranker and that one (:func:`leading_baseline`).
 
-Then, once the history is over a year long, the demand forecast: the list is the rank average of that and each
-series' forecast rise (the units :class:`~supplyfit.demand.Forecaster` expects over the coming weeks less those of
-the last ones). The ranker learns from the panel's own recent origins; the forecaster then knows the shop's season
-a year back and, past 65 weeks, the same weeks a year earlier per item: on the second year of the retail data the
-blend found 0.13-0.14 of the risers where the ranker found 0.11. With under a year it knows no season, its rise is
-a smoothed momentum, and on 2010's dates it cost the list as much as it brought (docs/benchmarks.md).
+Then, once the history is over a year long, the demand forecast: the list is ranked by the ranker's rank share plus
+``FORECAST_WEIGHT`` times that of each series' forecast rise (an upper quantile, ``UPSIDE``, of the units
+:class:`~supplyfit.demand.Forecaster` expects over the coming weeks, less those of the last ones). The ranker learns
+from the panel's own recent origins; the forecaster then knows the shop's season a year back and, past 65 weeks, the
+same weeks a year earlier per item: on the second year of the retail data the blend found 0.17 of the risers where the
+ranker found 0.11 (the mean's rise at weight 1: 0.14). With under a year it knows no season, its rise is a smoothed
+momentum, and on 2010's dates it cost the list as much as it brought (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..demand.calendar import SEASON, Calendar
 from ..demand.panel import FREQ, Wide, given_ids, known_weeks_end, on_mondays, on_wall_clock, string_ids
@@ -71,8 +73,13 @@ COLUMNS = ["unique_id", "score", "reason", "last_units", "category", "age", "s4"
 MAX_QUERY = 5_000
 LIFT_SHARE = 0.25  # the lift that counts for reach, as a share of a typical k-th largest rise (validation-chosen)
 RECENT = 4  # latest known origins on which the ranker is checked against the baselines (validation-chosen, 1-6 tried)
-# weight of the forecast rise's rank share next to the ranker's, past a year of history (0.25-2 tried; 1 kept)
-FORECAST_WEIGHT = 1.0
+# The forecast rise is read at this quantile of the coming weeks' units, not at their mean: the truth is a tail (the
+# biggest risers), and an item with a wide band is likelier among them than one with the same mean and a narrow band.
+# Its rank share weighs this much next to the ranker's, past a year of history. Both chosen together on the second
+# year of the retail data (17 as-of dates) and two synthetic panels (22 each): the mean and 0.7-0.95, weights 1-4
+# (docs/benchmarks.md).
+UPSIDE = 0.9
+FORECAST_WEIGHT = 2.0
 
 
 def _window(Y: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -357,24 +364,25 @@ def hotspots(
 ) -> pd.DataFrame:
     """The ``k`` series whose units will rise most over the ``horizon`` weeks from ``asof``.
 
-    ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used
-    (default: after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4,
-    s4_prev, ya_rise, reach``, best first; ``score`` (higher = more likely among the biggest unit risers) is the
-    ranker's rank share (1 for its first) plus the forecast rise's (up to 2); without a forecast (or with a year
-    or less of history) the ranker's score, or, where a plain ranking (:func:`baselines`) led the ranker lately,
-    the sum of both rank shares (up to 2). With fewer than ``horizon + 9`` weeks of history, too few to train the
-    ranker, ``reach`` stands in for its score (ties broken by ``spell_gap``, how far the last spell is below the
-    series' mean spell).
+    ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used (default:
+    after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4, s4_prev, ya_rise,
+    reach``, best first; ``score`` (higher = more likely among the biggest unit risers) is the ranker's rank share
+    (1 for its first) plus ``FORECAST_WEIGHT`` times the forecast rise's (up to 4); without a forecast (or with a
+    year or less of history) the ranker's score, or, where a plain ranking (:func:`baselines`) led the ranker
+    lately, the sum of both rank shares (up to 2). With fewer than ``horizon + 9`` weeks of history, too few to
+    train the ranker, ``reach`` stands in for its score (ties broken by ``spell_gap``, how far the last spell is
+    below the series' mean spell).
 
     ``calendar``: the promotions known ahead (the tenant's events, China's festivals); the ranker then learns
     from the past origins what a promotion in the coming weeks did, and a listed item's reason names the
     promotions ahead of it. Without one (or one without a promotion in the panel's weeks) the list is as before.
 
-    ``forecasts``: the demand forecast whose rise is blended in once the history before ``asof`` is over a year
-    long (see the module's docstring): True (the default) fits :class:`~supplyfit.demand.Forecaster` on the weeks
-    before ``asof`` (with the panel's price, revenue and category columns when it has them, and the calendar's
-    promotions); a frame ``unique_id, ds, yhat`` of forecasts of the weeks from ``asof`` uses those; False leaves
-    the forecast out. A listed item whose forecast exceeds its last weeks says so in its reason."""
+    ``forecasts``: the demand forecast whose rise is blended in once the history before ``asof`` is over a year long
+    (see the module's docstring): True (the default) fits :class:`~supplyfit.demand.Forecaster` on the weeks before
+    ``asof`` (with the panel's price, revenue and category columns when it has them, and the calendar's promotions);
+    a frame ``unique_id, ds, yhat`` (+ ``yhat_q10, yhat_q90``, whose band sets the upper quantile read; without them
+    the mean) of forecasts of the weeks from ``asof`` uses those; False leaves the forecast out. A listed item whose
+    forecast exceeds its last weeks says so in its reason."""
     panel, back = string_ids(panel)  # the list carries the panel's own ids (ints stay ints)
     raw, tz = on_wall_clock(panel)  # weeks as the shop's clock reads them
     panel, shift = on_mondays(raw)
@@ -453,21 +461,29 @@ def rank(
     calendar: Calendar | None = None,
     forecasts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """:func:`hotspots` of a panel already in matrix form (``wide.Y``; revenue and price are not read), for a
-    caller that builds the matrix without a long frame. ``categories``: each series' category, in ``wide.ids``
-    order (missing ones are 'other'), or None when the panel has none. ``forecasts``: ``unique_id, ds, yhat`` of
-    the weeks from ``asof`` (the demand stage's, say; blended in past a year of history), or None to rank without
-    a forecast (none is fitted here)."""
+    """:func:`hotspots` of a panel already in matrix form (``wide.Y``; revenue and price are not read), for a caller
+    that builds the matrix without a long frame. ``categories``: each series' category, in ``wide.ids`` order
+    (missing ones are 'other'), or None when the panel has none. ``forecasts``: ``unique_id, ds, yhat`` (+
+    ``yhat_q10, yhat_q90``) of the weeks from ``asof`` (the demand stage's, say; blended in past a year of history),
+    or None to rank without a forecast (none is fitted here)."""
     return _rank(wide, categories, asof, k, horizon, origins, seed, calendar, pd.Timedelta(0), forecasts)
 
 
-def expected_units(forecasts: pd.DataFrame, ids: np.ndarray, horizon: int) -> np.ndarray:
+def expected_units(forecasts: pd.DataFrame, ids: np.ndarray, horizon: int, q: float | None = None) -> np.ndarray:
     """Per series of ``ids``: the forecast units of the first ``horizon`` weeks of ``forecasts`` (``unique_id, ds,
-    yhat``; scaled up to ``horizon`` weeks when it has fewer), NaN for a series it does not forecast."""
-    fc = forecasts[["unique_id", "ds", "yhat"]].assign(unique_id=lambda d: d["unique_id"].astype(str))
+    yhat``; scaled up to ``horizon`` weeks when it has fewer), NaN for a series it does not forecast. With ``q``
+    and the weekly 80% bands (``yhat_q10, yhat_q90``), the ``q``-quantile of those weeks' sum instead, by a normal
+    approximation (weeks independent, each week's sd from its band; within 0.01 of precision@20 of the negative
+    binomial quantile of the sum on the benchmark's dates, docs/benchmarks.md)."""
+    fc = forecasts.assign(unique_id=forecasts["unique_id"].astype(str))
     first = np.sort(pd.to_datetime(fc["ds"]).unique())[:horizon]
     fc = fc[pd.to_datetime(fc["ds"]).isin(first)]
-    units = fc.groupby("unique_id")["yhat"].sum() * horizon / max(len(first), 1)
+    scale = horizon / max(len(first), 1)
+    units = fc.groupby("unique_id")["yhat"].sum() * scale
+    if q is not None and {"yhat_q10", "yhat_q90"} <= set(fc.columns):
+        sd = (fc["yhat_q90"] - fc["yhat_q10"]) / (2 * stats.norm.ppf(0.9))  # a week's sd from its 80% band
+        var = (sd**2).groupby(fc["unique_id"]).sum() * scale
+        units = np.maximum(units + stats.norm.ppf(q) * np.sqrt(var), 0)
     return units.reindex(pd.Index(ids).astype(str)).to_numpy(float)
 
 
@@ -518,10 +534,11 @@ def _rank(
     recent = min(horizon, t)  # a history shorter than the horizon: its whole length
     last = _window(wide.Y, t - recent, t)
     expected = np.full(len(wide.ids), np.nan)
-    if forecasts is not None and t > SEASON:  # a year behind: the rank average with the forecast rise
+    if forecasts is not None and t > SEASON:  # a year behind: the forecast rise weighs in
         expected = expected_units(forecasts, wide.ids, horizon)
+        upside = expected_units(forecasts, wide.ids, horizon, UPSIDE)
     if np.isfinite(expected).any():
-        rise = _defined(expected - _window(wide.Y, max(t - horizon, 0), t))
+        rise = _defined(upside - _window(wide.Y, max(t - horizon, 0), t))
         score = _ranks(score, known) + FORECAST_WEIGHT * _ranks(rise, known)
     out = F.assign(
         unique_id=wide.ids,

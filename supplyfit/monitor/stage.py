@@ -58,7 +58,9 @@ def _hotspots(store: Store, k: int) -> pd.DataFrame | None:
     stored, calendar = stored_panel(store), store_calendar(store)
     if stored is not None:
         forecasts = (
-            store.query("SELECT unique_id, ds, yhat FROM forecasts WHERE tenant = $tenant AND level = 'sku'")
+            store.query(
+                "SELECT unique_id, ds, yhat, yhat_q10, yhat_q90 FROM forecasts WHERE tenant = $tenant AND level = 'sku'"
+            )
             if store.has_result("forecasts")
             else None
         )

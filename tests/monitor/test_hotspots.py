@@ -276,8 +276,9 @@ def test_known_promotions_ahead_find_the_items_about_to_rise_and_say_so():
     for t in (64, 76):
         rise = Y[:, t : t + 8].sum(axis=1) - Y[:, t - 8 : t].sum(axis=1)
         true = set(wide.ids[np.argsort(-rise, kind="stable")[:20]])
-        hits["without"] += len(true & set(hotspots(panel, dates[t], k=20).unique_id))
-        listed = hotspots(panel, dates[t], k=20, calendar=calendar)
+        # the ranker alone (no forecast weighed in): what it learned of the promotions is what is tested
+        hits["without"] += len(true & set(hotspots(panel, dates[t], k=20, forecasts=False).unique_id))
+        listed = hotspots(panel, dates[t], k=20, calendar=calendar, forecasts=False)
         hits["with"] += len(true & set(listed.unique_id))
     # the ranker learns from the past origins what a promotion did (on 16 dates of two seeds: 0.23 -> 0.48)
     assert hits["with"] >= hits["without"] + 6, hits
@@ -334,7 +335,9 @@ def test_the_monitor_stage_blends_in_the_demand_stages_forecasts(tmp_path, tmp_p
         demand.run(st, h=8)
         stage.run(st)
         listed = st.table("hotspots").sort_values("rank")
-        fc = st.query("SELECT unique_id, ds, yhat FROM forecasts WHERE tenant = $tenant AND level = 'sku'")
+        fc = st.query(
+            "SELECT unique_id, ds, yhat, yhat_q10, yhat_q90 FROM forecasts WHERE tenant = $tenant AND level = 'sku'"
+        )
         wide, categories = stage.stored_panel(st)
         calendar = store_calendar(st)
     blended = rank(wide, categories, k=20, calendar=calendar, forecasts=fc)
@@ -344,3 +347,30 @@ def test_the_monitor_stage_blends_in_the_demand_stages_forecasts(tmp_path, tmp_p
     short = wide.Y[:, : wide.Y.shape[1] - 10]  # the first 50 weeks only: no year behind
     young = rank(Wide(wide.ids, wide.dates[:-10], short), categories, k=20, forecasts=fc)
     pd.testing.assert_frame_equal(young, rank(Wide(wide.ids, wide.dates[:-10], short), categories, k=20))
+
+
+def test_the_forecast_rise_is_read_at_an_upper_quantile_of_the_coming_weeks():
+    """Two items with the same mean forecast: the one with the wider band has the higher upside, by the normal
+    approximation of the sum (weeks independent, each week's sd from its 80% band); without bands, the mean."""
+    module = importlib.import_module("supplyfit.monitor.hotspots")
+    ds = pd.date_range("2023-01-02", periods=4, freq="W-MON")
+    fc = pd.DataFrame(
+        {
+            "unique_id": np.repeat(["narrow", "wide"], 4),
+            "ds": np.tile(ds, 2),
+            "yhat": 10.0,
+            "yhat_q10": np.r_[[9.0] * 4, [2.0] * 4],
+            "yhat_q90": np.r_[[11.0] * 4, [18.0] * 4],
+        }
+    )
+    ids = np.array(["wide", "narrow", "unknown"])
+    mean = module.expected_units(fc, ids, 4)
+    assert mean[:2].tolist() == [40.0, 40.0] and np.isnan(mean[2])
+    upside = module.expected_units(fc, ids, 4, q=0.8)
+    z80, z90 = 0.8416212335729143, 1.2815515655446004
+    assert upside[0] == pytest.approx(40 + z80 * np.sqrt(4) * 16 / (2 * z90))
+    assert upside[1] == pytest.approx(40 + z80 * np.sqrt(4) * 2 / (2 * z90))
+    # two weeks of four: the sum and its variance scaled up to the horizon
+    half = module.expected_units(fc[fc.ds < ds[2]], ids, 4, q=0.8)
+    np.testing.assert_allclose(half[:2], upside[:2])
+    assert module.expected_units(fc[["unique_id", "ds", "yhat"]], ids, 4, q=0.8)[:2].tolist() == [40.0, 40.0]
