@@ -533,11 +533,11 @@ def _rank(
             score = _ranks(score, known) + _ranks(_defined(baselines(F)[lead]), known)
     recent = min(horizon, t)  # a history shorter than the horizon: its whole length
     last = _window(wide.Y, t - recent, t)
-    expected = np.full(len(wide.ids), np.nan)
+    expected = upside = np.full(len(wide.ids), np.nan)  # the mean (named in reasons) and the quantile ranked
     if forecasts is not None and t > SEASON:  # a year behind: the forecast rise weighs in
         expected = expected_units(forecasts, wide.ids, horizon)
         upside = expected_units(forecasts, wide.ids, horizon, UPSIDE)
-    if np.isfinite(expected).any():
+    if np.isfinite(upside).any():
         rise = _defined(upside - _window(wide.Y, max(t - horizon, 0), t))
         score = _ranks(score, known) + FORECAST_WEIGHT * _ranks(rise, known)
     out = F.assign(
