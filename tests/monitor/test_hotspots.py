@@ -374,3 +374,25 @@ def test_the_forecast_rise_is_read_at_an_upper_quantile_of_the_coming_weeks():
     half = module.expected_units(fc[fc.ds < ds[2]], ids, 4, q=0.8)
     np.testing.assert_allclose(half[:2], upside[:2])
     assert module.expected_units(fc[["unique_id", "ds", "yhat"]], ids, 4, q=0.8)[:2].tolist() == [40.0, 40.0]
+
+
+def test_past_a_year_and_a_quarter_the_forecast_rise_weighs_more():
+    """The forecaster sees each item's same weeks a year before once the history reaches LONG_HISTORY weeks: its
+    rise then weighs FORECAST_WEIGHT_LONG next to the ranker's rank share, FORECAST_WEIGHT before."""
+    from supplyfit.demand.panel import Wide
+    from supplyfit.monitor.hotspots import rank
+
+    module = importlib.import_module("supplyfit.monitor.hotspots")
+    assert module.FORECAST_WEIGHT_LONG > module.FORECAST_WEIGHT
+    panel = _panel(weeks=module.LONG_HISTORY + 5)
+    wide = Wide.from_long(panel[["unique_id", "ds", "y"]])
+    categories = panel.drop_duplicates("unique_id").set_index("unique_id")["category"].reindex(wide.ids)
+    ahead = pd.date_range(wide.dates[-1] + pd.Timedelta(weeks=1), periods=8, freq="W-MON")
+    level = np.nanmean(wide.Y[:, -8:], axis=1)
+    fc = pd.DataFrame({"unique_id": np.repeat(wide.ids, 8), "ds": np.tile(ahead, len(wide.ids))})
+    fc["yhat"] = np.repeat(np.where(wide.ids == "s05", 10 * level, level), 8)
+    for weeks, weight in ((wide.Y.shape[1], module.FORECAST_WEIGHT_LONG), (60, module.FORECAST_WEIGHT)):
+        young = Wide(wide.ids, wide.dates[:weeks], wide.Y[:, :weeks])
+        listed = rank(young, categories, k=10, forecasts=fc).set_index("unique_id")
+        assert weight < listed.score["s05"] <= weight + 1  # the forecast's first: its whole weight and a rank share
+        assert listed.score.max() <= weight + 1
