@@ -23,11 +23,11 @@ whose outcome is known, the list is the rank average of the ranker and that one 
 Then, once the history is over a year long, the demand forecast: the list is ranked by the ranker's rank share plus
 ``FORECAST_WEIGHT`` times that of each series' forecast rise (an upper quantile, ``UPSIDE``, of the units
 :class:`~supplyfit.demand.Forecaster` expects over the coming weeks, less those of the last ones). The ranker learns
-from the panel's own recent origins; the forecaster then knows the shop's season a year back and, past
-``LONG_HISTORY`` (65) weeks, the same weeks a year earlier per item, which the ranker's origins cannot: there its rise
-weighs ``FORECAST_WEIGHT_LONG``. On the second year of the retail data the blend found 0.19 of the risers where the
-ranker found 0.11 (the mean's rise at weight 1: 0.14). With under a year the forecaster knows no season, its rise is a
-smoothed momentum, and on 2010's dates it cost the list as much as it brought (docs/benchmarks.md).
+from the panel's own recent origins; the forecaster then knows the shop's season a year back and, from
+``LONG_HISTORY`` (65) weeks on, the same weeks a year earlier per item, which the ranker's origins cannot: there its
+rise weighs ``FORECAST_WEIGHT_LONG``. On the second year of the retail data the blend found 0.19 of the risers where
+the ranker found 0.11 (the mean's rise at weight 1: 0.14). With under a year the forecaster knows no season, its rise
+is a smoothed momentum, and on 2010's dates it cost the list as much as it brought (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -82,13 +82,15 @@ RECENT = 4  # latest known origins on which the ranker is checked against the ba
 # (docs/benchmarks.md).
 UPSIDE = 0.9
 FORECAST_WEIGHT = 2.0
-# Past a year and a quarter of history (``LONG_HISTORY`` weeks) the default Forecaster's GBM sees each item's own same
-# weeks a year before, not only the shop's season, and its rise then weighs this much. Chosen on the as-of dates with
-# that much history (docs/benchmarks.md, Hotspots "Session 19"): the 6 of the retail data's second year, precision@20
-# at weights 2 / 3 / 4 / 6 / 10 0.21 / 0.24 / 0.28 / 0.29 / 0.30 (6 better at 5 of the 6 dates, equal at one; the
-# ranker alone 0.13); two synthetic panels' 15 each, 0.370 / 0.373 / 0.363 / 0.377 / 0.370 and 0.330 / 0.327 / 0.323 /
-# 0.317 / 0.310; the promotions panels lose 12 hits in 640 at 6. Under it the forecast's rise is the shop's season on
-# smoothed levels, and weights above 2 cost hits (the second year's 12 shorter dates: 0.150 at 2, 0.142 at 6).
+# From a year and a quarter of history on (``LONG_HISTORY`` weeks before as-of, where the default Forecaster switches to
+# its GBM alone) the forecaster sees each item's own same weeks a year before, not only the shop's season, and its
+# rise then weighs this much (the rule reads the history's length, whichever model made the forecasts passed in).
+# Chosen on the as-of dates with that much history (docs/benchmarks.md, Hotspots "Session 19"): the 6 of the retail
+# data's second year, precision@20 at weights 2 / 3 / 4 / 6 / 10 0.21 / 0.24 / 0.28 / 0.29 / 0.30 (6 better at 5 of
+# the 6 dates, equal at one; the ranker alone 0.13); two synthetic panels' 15 each, 0.370 / 0.373 / 0.363 / 0.377 /
+# 0.370 and 0.330 / 0.327 / 0.323 / 0.317 / 0.310; the promotions panels lose 12 hits in 640 at 6. Under it the
+# forecast's rise is the shop's season on smoothed levels, and weights above 2 cost hits (the second year's 12
+# shorter dates: 0.150 at 2, 0.142 at 6).
 FORECAST_WEIGHT_LONG = 6.0
 LONG_HISTORY = Auto.season_weeks
 
@@ -378,8 +380,8 @@ def hotspots(
     ``panel``: long weekly ``unique_id, ds, y`` (+ optional ``category``); only weeks before ``asof`` are used (default:
     after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4, s4_prev, ya_rise,
     reach``, best first; ``score`` (higher = more likely among the biggest unit risers) is the ranker's rank share
-    (1 for its first) plus ``FORECAST_WEIGHT`` times the forecast rise's (up to 3; past ``LONG_HISTORY`` weeks of
-    history ``FORECAST_WEIGHT_LONG`` times, up to 7); without a forecast (or with a
+    (1 for its first) plus ``FORECAST_WEIGHT`` times the forecast rise's (up to 3; from ``LONG_HISTORY`` weeks of
+    history on ``FORECAST_WEIGHT_LONG`` times, up to 7); without a forecast (or with a
     year or less of history) the ranker's score, or, where a plain ranking (:func:`baselines`) led the ranker
     lately, the sum of both rank shares (up to 2). With fewer than ``horizon + 9`` weeks of history, too few to
     train the ranker, ``reach`` stands in for its score (ties broken by ``spell_gap``, how far the last spell is

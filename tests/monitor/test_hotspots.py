@@ -377,13 +377,15 @@ def test_the_forecast_rise_is_read_at_an_upper_quantile_of_the_coming_weeks():
 
 
 def test_past_a_year_and_a_quarter_the_forecast_rise_weighs_more():
-    """The forecaster sees each item's same weeks a year before once the history reaches LONG_HISTORY weeks: its
-    rise then weighs FORECAST_WEIGHT_LONG next to the ranker's rank share, FORECAST_WEIGHT before."""
+    """The forecaster sees each item's same weeks a year before once the history reaches LONG_HISTORY weeks (the
+    default Forecaster's own switch to its GBM): its rise then weighs FORECAST_WEIGHT_LONG next to the ranker's rank
+    share, FORECAST_WEIGHT a week before."""
+    from supplyfit.demand.core import Auto
     from supplyfit.demand.panel import Wide
     from supplyfit.monitor.hotspots import rank
 
     module = importlib.import_module("supplyfit.monitor.hotspots")
-    assert module.FORECAST_WEIGHT_LONG > module.FORECAST_WEIGHT
+    assert module.FORECAST_WEIGHT_LONG > module.FORECAST_WEIGHT and module.LONG_HISTORY == Auto.season_weeks
     panel = _panel(weeks=module.LONG_HISTORY + 5)
     wide = Wide.from_long(panel[["unique_id", "ds", "y"]])
     categories = panel.drop_duplicates("unique_id").set_index("unique_id")["category"].reindex(wide.ids)
@@ -391,7 +393,8 @@ def test_past_a_year_and_a_quarter_the_forecast_rise_weighs_more():
     level = np.nanmean(wide.Y[:, -8:], axis=1)
     fc = pd.DataFrame({"unique_id": np.repeat(wide.ids, 8), "ds": np.tile(ahead, len(wide.ids))})
     fc["yhat"] = np.repeat(np.where(wide.ids == "s05", 10 * level, level), 8)
-    for weeks, weight in ((wide.Y.shape[1], module.FORECAST_WEIGHT_LONG), (60, module.FORECAST_WEIGHT)):
+    long, short = module.FORECAST_WEIGHT_LONG, module.FORECAST_WEIGHT
+    for weeks, weight in ((wide.Y.shape[1], long), (module.LONG_HISTORY, long), (module.LONG_HISTORY - 1, short)):
         young = Wide(wide.ids, wide.dates[:weeks], wide.Y[:, :weeks])
         listed = rank(young, categories, k=10, forecasts=fc).set_index("unique_id")
         assert weight < listed.score["s05"] <= weight + 1  # the forecast's first: its whole weight and a rank share
