@@ -356,8 +356,9 @@ def _reason(r: pd.Series) -> str:
     if np.isfinite(r.ya_rise) and r.ya_rise > 0 and (before <= 0 or r.ya_level >= 1.1 * before):
         times = f"{r.ya_level / before:.1f}× " if before > 0 else ""
         parts.append(f"season starting: rose {times}in the same weeks last year (+{r.ya_rise:,.0f} units)")
-    if np.isfinite(r.get("forecast", np.nan)) and r.forecast > r.last_units:
-        parts.append(f"forecast {r.forecast:,.0f} units in the next {_weeks(r.horizon)}")
+    if np.isfinite(r.get("forecast", np.nan)) and max(r.forecast, r.upside) > r.last_units:  # the upside ranked
+        upper = f", up to {r.upside:,.0f} ({UPSIDE:.0%} chance of no more)" if r.upside >= r.forecast + 1 else ""
+        parts.append(f"forecast {r.forecast:,.0f} units in the next {_weeks(r.horizon)}{upper}")
     if r.get("promotions"):
         parts.append(f"promotion ahead: {r.promotions} ({r.promo_next:.0f} days in the next {_weeks(r.horizon)})")
     if r.cat_growth > 0.2:
@@ -560,6 +561,7 @@ def _rank(
         score=score,
         last_units=last,
         forecast=expected,
+        upside=upside,
         category=cat,
         horizon=horizon,
         recent=recent,

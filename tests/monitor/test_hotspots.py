@@ -343,7 +343,9 @@ def test_the_monitor_stage_blends_in_the_demand_stages_forecasts(tmp_path, tmp_p
     blended = rank(wide, categories, k=20, calendar=calendar, forecasts=fc)
     assert list(listed.unique_id) == list(blended.unique_id)
     assert list(blended.unique_id) != list(rank(wide, categories, k=20, calendar=calendar).unique_id)
-    assert listed.reason.str.contains("forecast .* units in the next 8 weeks", regex=True).any()
+    # what the list ranks, the forecast's upper quantile of the coming weeks, is named in the reason
+    upside = r"forecast .* units in the next 8 weeks, up to [\d,]+ \(90% chance of no more\)"
+    assert listed.reason.str.contains(upside, regex=True).any()
     short = wide.Y[:, : wide.Y.shape[1] - 10]  # the first 50 weeks only: no year behind
     young = rank(Wide(wide.ids, wide.dates[:-10], short), categories, k=20, forecasts=fc)
     pd.testing.assert_frame_equal(young, rank(Wide(wide.ids, wide.dates[:-10], short), categories, k=20))
