@@ -356,7 +356,7 @@ def _reason(r: pd.Series) -> str:
     if np.isfinite(r.ya_rise) and r.ya_rise > 0 and (before <= 0 or r.ya_level >= 1.1 * before):
         times = f"{r.ya_level / before:.1f}× " if before > 0 else ""
         parts.append(f"season starting: rose {times}in the same weeks last year (+{r.ya_rise:,.0f} units)")
-    if r.upside > r.last_units:  # what was ranked (never below the mean; NaN without a forecast: no part)
+    if np.isfinite(r.get("forecast", np.nan)) and max(r.forecast, r.upside) > r.last_units:  # the upside ranked
         upper = f", up to {r.upside:,.0f} ({UPSIDE:.0%} chance of no more)" if r.upside >= r.forecast + 1 else ""
         parts.append(f"forecast {r.forecast:,.0f} units in the next {_weeks(r.horizon)}{upper}")
     if r.get("promotions"):
@@ -382,9 +382,9 @@ def hotspots(
     after the last week). Returns ``unique_id, score, reason, last_units, category, age, s4, s4_prev, ya_rise,
     reach``, best first; ``score`` (higher = more likely among the biggest unit risers) is the ranker's rank share
     (1 for its first) plus ``FORECAST_WEIGHT`` times the forecast rise's (up to 3; from ``LONG_HISTORY`` weeks of
-    history on ``FORECAST_WEIGHT_LONG`` times, up to 7); without a forecast (or with a year or less of history) the
-    ranker's score, or, where a plain ranking (:func:`baselines`) led the ranker lately, the sum of both rank shares
-    (up to 2). With fewer than ``horizon + 9`` weeks of history, too few to
+    history on ``FORECAST_WEIGHT_LONG`` times, up to 7); without a forecast (or with a
+    year or less of history) the ranker's score, or, where a plain ranking (:func:`baselines`) led the ranker
+    lately, the sum of both rank shares (up to 2). With fewer than ``horizon + 9`` weeks of history, too few to
     train the ranker, ``reach`` stands in for its score (ties broken by ``spell_gap``, how far the last spell is
     below the series' mean spell).
 
