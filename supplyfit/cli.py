@@ -309,7 +309,7 @@ def demo(db: Path = DemoDbOpt, out: Path = DemoOutOpt) -> None:
     with _progress("demo") as step:
         summary = run_demo(db, out, progress=step)
     for name, text in summary.items():
-        console.print(f"[green]✓[/] {name}: {text}")
+        console.print(f"[green]✓[/] {name}: {escape(str(text))}")  # '.[serve]' is text, not markup
     console.print(f"report: {out / 'report.html'}")
 
 
@@ -317,7 +317,7 @@ def _stage(name: str, db: Path, tenant: str, **kw: Any) -> None:
     """Run one pipeline stage on the store and print its summary; a missing input ends with exit 2."""
     with _open(db, tenant, write=True) as store, _progress(f"{name} stage"):
         summary = stage(name).run(store, **kw)
-    console.print(f"[green]✓[/] {name}: {summary}")
+    console.print(f"[green]✓[/] {name}: {escape(str(summary))}")
 
 
 StagesArg = typer.Argument(
@@ -537,14 +537,18 @@ def launch(
 
     from .supply import MissingForecasts, read_drafts
     from .supply import launch as launch_drafts
+    from .supply.launch import WEAK_ANALOG
     from .supply.policies import cover_quantile
 
     try:
         frame = read_drafts(drafts)
-        with _open(db, tenant) as store:
-            answer = launch_drafts(store, frame, h, moq, capacity, service_level, weeks_cover)
     except FileNotFoundError:
         _fail(f"no file {drafts}")
+    except ValueError as e:
+        _fail(f"{drafts.name}: {e}")
+    try:  # a missing store is said as every command says it (INPUT_ERRORS), not as a missing drafts file
+        with _open(db, tenant) as store:
+            answer = launch_drafts(store, frame, h, moq, capacity, service_level, weeks_cover)
     except (ValueError, MissingForecasts) as e:
         _fail(f"{drafts.name}: {e}")
     fc, batches = answer.forecast, answer.batches.set_index("unique_id")
@@ -567,6 +571,14 @@ def launch(
         }
     )
     console.print(_df_table(table, f"launch forecasts and first batches (MOQ {moq:g}, {weeks_cover} weeks covered)"))
+    best = answer.analogs.groupby("unique_id")["similarity"].max().reindex(total.index).fillna(0.0)
+    weak = best[best < WEAK_ANALOG]
+    if len(weak):
+        matches = ", ".join(f"{i} ({s:.0%})" for i, s in weak.items())
+        console.print(
+            f"[yellow]note:[/] no past design reads like {escape(matches)} (best match in brackets): their forecasts "
+            "rest mostly on price and category; treat them as rough and keep the first batch small"
+        )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         fc.merge(answer.batches, on="unique_id").to_csv(out, index=False)

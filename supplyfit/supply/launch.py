@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..store import Store
@@ -24,6 +25,15 @@ DRAFT_FIELDS = {
     "preorders": (False, ("preorders", "pre_orders", "votes", "预订", "预售", "预订量", "投票")),
     "preorder_weeks": (False, ("preorder_weeks", "pre_order_weeks", "预订周数", "预售周数")),
 }
+# numeric draft fields: what a given value must be, and the check (an empty cell is "not given")
+NUMBER_RULES = (
+    ("price", "a number above 0", lambda v: v > 0),
+    ("preorders", "a number of 0 or more", lambda v: v >= 0),
+    ("preorder_weeks", "a whole number of weeks from 1", lambda v: (v >= 1) & (v == v.round())),
+)
+# a best past-launch similarity below this is a weak match: the forecast rests on price and category (the dashboard's
+# new-design view warns from the same figure, app.js WEAK_ANALOG)
+WEAK_ANALOG = 0.3
 
 
 @dataclass
@@ -50,19 +60,36 @@ def read_drafts(path: str | Path) -> pd.DataFrame:
 
 
 def map_drafts(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its columns renamed to the draft fields (unique_id and description required)."""
+    """``frame`` with its columns renamed to the draft fields (unique_id and description required) and its numbers
+    read. ValueError naming every bad row (numbered from 1, the header being row 0, as the store numbers a file's
+    rows): an empty or repeated id, a price, pre-order count or pre-order weeks that is not a number, a price not
+    above 0, a negative pre-order count, pre-order weeks under 1. Nothing is guessed: an empty price or pre-order
+    cell is "not given" (the history's median price, no pre-orders), a wrong one is an error."""
     found = match_headers(list(frame.columns), DRAFT_FIELDS)
     missing = [f for f, (required, _) in DRAFT_FIELDS.items() if required and f not in found]
     if missing:
         raise ValueError(
-            f"drafts need column(s) {', '.join(missing)} (e.g. {DRAFT_FIELDS[missing[0]][1][:3]}); "
+            f"drafts need column(s) {', '.join(missing)} (e.g. {', '.join(DRAFT_FIELDS[missing[0]][1][:3])}); "
             f"found {', '.join(map(str, frame.columns))}"
         )
-    out = frame[list(found.values())].rename(columns={c: f for f, c in found.items()})
-    for col in ("price", "preorders", "preorder_weeks"):
-        if col in out:
-            out[col] = pd.to_numeric(out[col].replace("", None), errors="coerce")
-    return out.assign(unique_id=out["unique_id"].astype(str).str.strip())
+    out = frame[list(found.values())].rename(columns={c: f for f, c in found.items()}).reset_index(drop=True)
+    out["unique_id"] = out["unique_id"].astype(str).str.strip().where(out["unique_id"].notna(), "")
+    problems = [(i, "no id") for i in np.flatnonzero(out["unique_id"].eq("").to_numpy())]
+    repeated = out["unique_id"].ne("") & out["unique_id"].duplicated(keep=False)
+    problems += [(i, f"id {out['unique_id'][i]!r} given more than once") for i in np.flatnonzero(repeated.to_numpy())]
+    for col, rule, ok in NUMBER_RULES:
+        if col not in out:
+            continue
+        given = out[col].notna() & out[col].astype(str).str.strip().ne("")
+        value = pd.to_numeric(out[col].where(given), errors="coerce")
+        bad = given & ~(value.notna() & ok(value))
+        problems += [(i, f"{col} {out[col][i]!r} is not {rule}") for i in np.flatnonzero(bad.to_numpy())]
+        out[col] = value
+    if problems:
+        shown = "; ".join(f"row {i + 1} ({out['unique_id'][i] or 'no id'}): {why}" for i, why in sorted(problems)[:5])
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise ValueError(f"{len(problems)} bad draft value(s): {shown}{more}")
+    return out
 
 
 def launch(

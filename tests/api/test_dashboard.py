@@ -173,7 +173,8 @@ def test_a_table_sorts_filters_and_downloads(page, server):
     header, row = csv.reader(io.StringIO(text))
     assert header == ["商品", "描述", "数量", "每周预测", "原因"]  # descriptions next to codes (/api/v1/products)
     assert [row[0], row[2]] == [first, str(int(qtys[0]))] and row[1]
-    assert row[4].startswith("预测平均每周约 ") and "本单约够预测的" in row[4]  # the shown text, in the page's language
+    assert row[4].startswith("预测平均每周约 ")  # the shown text, in the page's language; a big order outlasts the
+    assert re.search(r"本单(约够预测的 [\d.]+ 周|超过预测的全部 \d+ 周)$", row[4]), row[4]  # forecast's weeks
     assert page.errors == []
 
 
@@ -181,17 +182,24 @@ def test_a_table_sorts_filters_and_downloads(page, server):
 def test_every_hotspot_reason_reads_in_chinese(page, server):
     """Each clause the ranker writes (singular weeks, the year-ago rise with and without its ratio) has a Chinese
     pattern: none is left in English on the Chinese dashboard."""
+    import numpy as np
     import pandas as pd
 
     from supplyfit.monitor.hotspots import _reason
 
     base = dict(last_units=1234.0, recent=8, reach=0.35, horizon=8, s26=9000.0, s8=800.0, age=5, s4=700.0)
+    none = dict(s4_prev=100.0, ya_rise=np.nan, ya_level=np.nan, cat_growth=0.0)
     rows = [
         {**base, "s4_prev": 100.0, "ya_rise": 300.0, "ya_level": 400.0, "cat_growth": 0.45},
         {**base, "recent": 1, "age": 1, "s4_prev": 100.0, "ya_rise": 300.0, "ya_level": 300.0, "cat_growth": 0.3},
+        {**base, **none, "forecast": 2376.0, "upside": 4100.0, "promotions": "春季大促", "promo_next": 5.0},
+        {**base, **none, "horizon": 1, "forecast": 1500.0, "upside": 1500.4},  # no upper part under one unit more
     ]
     reasons = [_reason(pd.Series(r, dtype=object)) for r in rows]  # a row of the ranked frame, ints kept
     assert "1 week" in reasons[1] and "×" in reasons[0] and "× " not in reasons[1].split("season")[1]
+    assert "forecast 2,376 units in the next 8 weeks, up to 4,100 (90% chance of no more)" in reasons[2]
+    assert "promotion ahead" in reasons[2] and "forecast 1,500 units in the next 1 week" in reasons[3]
+    assert "up to" not in reasons[3]
     page.goto(server["url"] + "/")
     page.evaluate("localStorage.setItem('sf-lang', 'zh')")
     page.reload()

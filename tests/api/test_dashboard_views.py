@@ -237,6 +237,8 @@ def test_new_design_form_forecasts_a_first_batch(page, views_server, lang):
     page.wait_for_selector("#launch-note:not([hidden])")
     weak = {"zh": "没有描述相近的历史款", "en": "No past design reads like this one"}[lang]
     assert weak in page.inner_text("#launch-note")
+    page.fill("#l-desc", "qqxv zzkw blue")  # an edited draft: the answer to the one before is no longer shown
+    assert not page.is_visible("#launch-out")
     assert page.errors == []
 
 

@@ -349,3 +349,32 @@ def test_launch_model_learns_from_the_sales_rows_as_from_the_whole_history():
     assert len(rows) < len(p) and rows.ds.max() == p.ds.max() and (rows.y > 0).sum() == (p.y > 0).sum()
     whole = LaunchForecaster(h=8, max_launches=LAUNCHES).fit(p[["unique_id", "ds", "y"]], _item_attributes(p))
     pd.testing.assert_frame_equal(launch_forecast(p, drafts), whole.predict(drafts), check_exact=True)
+
+
+def test_drafts_with_bad_values_are_refused_row_by_row_and_nothing_is_guessed():
+    from supplyfit.supply import map_drafts
+
+    ok = map_drafts(pd.DataFrame({"id": [" D1", "D2"], "name": ["a", "b"], "price": ["2.5", ""], "votes": ["", "3"]}))
+    assert ok["unique_id"].tolist() == ["D1", "D2"] and ok["price"].iloc[0] == 2.5 and np.isnan(ok["price"].iloc[1])
+    assert np.isnan(ok["preorders"].iloc[0]) and ok["preorders"].iloc[1] == 3  # empty = not given, not 0
+    bad = pd.DataFrame(
+        {
+            "id": ["D1", "D2", "D3", "D3", "", "D6", "D7"],
+            "name": ["a"] * 7,
+            "price": ["abc", "0", "-2.5", "2,10", "1", "1", "1"],
+            "preorder_weeks": ["", "", "", "", "", "1.5", "0"],
+        }
+    )
+    with pytest.raises(ValueError) as e:
+        map_drafts(bad)
+    assert str(e.value) == (
+        "9 bad draft value(s): row 1 (D1): price 'abc' is not a number above 0; row 2 (D2): price '0' is not a number "
+        "above 0; row 3 (D3): id 'D3' given more than once; row 3 (D3): price '-2.5' is not a number above 0; row 4 "
+        "(D3): id 'D3' given more than once; and 4 more"
+    )
+    with pytest.raises(ValueError) as e:
+        map_drafts(bad.iloc[4:])  # the rest: a missing id, weeks that are not whole, weeks under 1
+    assert str(e.value) == (
+        "3 bad draft value(s): row 1 (no id): no id; row 2 (D6): preorder_weeks '1.5' is not a whole number of weeks "
+        "from 1; row 3 (D7): preorder_weeks '0' is not a whole number of weeks from 1"
+    )

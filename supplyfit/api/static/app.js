@@ -176,6 +176,7 @@ const views = {
       [...new Set(ids)].forEach((id) => sel.add(new Option(seriesLabel(id), id)));
       sel.onchange = () => show("forecast");
     }
+    [...sel.options].forEach((o) => { o.textContent = seriesLabel(o.value); }); // in the language now chosen
     const s = await api("/api/v1/series/" + encodeURIComponent(sel.value));
     const f = s.forecast;
     plot("chart-forecast", [
@@ -287,8 +288,9 @@ function withWhy(rows, fc, hs) {
     const ahead = (weekly.get(r.unique_id) || []).filter((x) => x.ds >= r.ds).sort((a, b) => (a.ds < b.ds ? -1 : 1));
     const yhat = ahead.length ? ahead.reduce((s, x) => s + x.yhat, 0) / ahead.length : null;
     const weeks = coveredWeeks(r.qty, ahead);
-    const covers = weeks === null ? `> ${ahead.length}` : fmt(weeks, "num");
-    const why = [yhat ? t("why_fc", {fc: fmt(yhat, "int"), c: covers}) : "",
+    const fc = yhat ? fmt(yhat, "int") : "";
+    const covers = weeks === null ? t("why_fc_more", {fc, n: ahead.length}) : t("why_fc", {fc, c: fmt(weeks, "num")});
+    const why = [yhat ? covers : "",
       rank.has(r.unique_id) ? t("why_rising", {r: rank.get(r.unique_id)}) : ""].filter(Boolean).join(t("sep"));
     return {...r, yhat, why};
   });
@@ -371,6 +373,7 @@ async function sendLaunch(ev) {
     $("l-status").textContent = "";
     showLaunch(lastLaunch);
   } catch (e) {
+    $("launch-out").hidden = true; lastLaunch = null;
     if (e.status === 404) $("l-status").innerHTML = `${t("l_need_fc")} <a href="#data">${t("run_it")}</a>`;
     else $("l-status").textContent = e.message;
   } finally {
@@ -572,6 +575,10 @@ $("currency").addEventListener("change", () => {
 });
 $("upload").addEventListener("submit", upload);
 $("launch-form").addEventListener("submit", sendLaunch);
+// an answer stands for the draft it was asked for: edited inputs hide it until the next one
+$("launch-form").addEventListener("input", () => {
+  lastLaunch = null; $("launch-out").hidden = true; $("l-status").textContent = "";
+});
 $("jobs").addEventListener("submit", (ev) => runJob(ev).catch((e) => { $("job-status").textContent = e.message; $("job-run").disabled = false; }));
 window.addEventListener("hashchange", () => { if (!$("tabs").hidden) show(location.hash.slice(1)); });
 translate();
