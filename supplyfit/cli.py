@@ -277,6 +277,11 @@ def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     with _open(db, tenant) as store:
         info = store.status()
     console.print(f"store {info['path']} (schema v{info['schema_version']}), tenant {info['tenant']}")
+    if info["tenant"] not in info["tenants"]:
+        others = escape(", ".join(info["tenants"]) or "none yet")
+        console.print(
+            f"[yellow]tenant {escape(info['tenant'])} has no data in this store[/] (tenants with data: {others})"
+        )
     counts = _plain_table("tables")
     counts.add_column("table")
     counts.add_column("rows", justify="right")

@@ -382,17 +382,20 @@ class Store:
 
     # ---- overview ------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """Counts per table, recent loads, quarantine reasons and stale results (by stage) for this tenant."""
+        """Counts per table, recent loads, quarantine reasons and stale results (by stage) for this tenant, and the
+        tenants that have data."""
         tables = [
             r[0]
             for r in self.con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()
             if r[0] not in INTERNAL_TABLES
         ]
-        counts = {}
+        counts: dict[str, int] = {}
+        tenants: set[str] = set()
         for t in tables:
             cols = {r[0] for r in self.con.execute(f'DESCRIBE "{t}"').fetchall()}
             if "tenant" in cols:
                 counts[t] = scalar(self.con, f'SELECT count(*) FROM "{t}" WHERE tenant = ?', [self.tenant])
+                tenants.update(r[0] for r in self.con.execute(f'SELECT DISTINCT tenant FROM "{t}"').fetchall())
         loads = self.query(
             "SELECT load_id, kind, file, rows_read, stored, quarantined, duplicates, status, "
             "started, finished FROM loads WHERE tenant = $tenant ORDER BY load_id DESC LIMIT 10"
@@ -408,6 +411,7 @@ class Store:
         return {
             "path": self.path,
             "tenant": self.tenant,
+            "tenants": sorted(map(str, tenants)),  # every tenant with a row in a table (a misspelt one has none)
             "schema_version": SCHEMA_VERSION,
             "tables": counts,
             "loads": loads,

@@ -39,7 +39,9 @@ def test_ingest_status_and_idempotent_rerun(tmp_path, sample_orders, sample_revi
     assert p.returncode == 0 and "skipped" in p.stdout
     p = run("status", "--db", db)
     assert p.returncode == 0 and "orders" in p.stdout and "zero unit_price" in p.stdout
-    assert "column classes" in p.stdout and "personal" in p.stdout
+    assert "column classes" in p.stdout and "personal" in p.stdout and "has no data" not in p.stdout
+    p = run("status", "--db", db, "--tenant", "nobody")  # a misspelt tenant: said, with the ones there are
+    assert p.returncode == 0 and "tenant nobody has no data in this store (tenants with data: default)" in p.stdout
     with Store(db, read_only=True) as st:
         assert st.con.execute("SELECT count(DISTINCT load_id) FROM orders").fetchone()[0] == 1
 
