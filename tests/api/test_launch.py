@@ -25,6 +25,9 @@ def test_drafts_get_forecasts_first_batches_and_analogs(client, keys):
     assert all(b == 0 or b >= 24 for b in batches.values()) and max(batches.values()) > 0
     analogs = [a for a in out["analogs"] if a["unique_id"] == "D1"]
     assert 1 <= len(analogs) <= 5 and all(a["first_h_units"] >= 0 for a in analogs)
+    bare = {"drafts": [{"unique_id": "D3", "price": 2.0}]}  # no description: price and category carry it, as in the CLI
+    r = client.post("/api/v1/launch", json=bare, headers=h(keys["a_reader"]))
+    assert r.status_code == 200 and [f["week"] for f in r.json()["forecasts"]] == list(range(1, 9)), r.text
 
 
 def test_bad_drafts_are_422_and_a_tenant_without_history_404(client, keys):

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/v1", responses=errors(401, 422, 429))
 
 class Draft(BaseModel):
     unique_id: str = Field(min_length=1, max_length=100, description="The design's id.")
-    description: str = Field(min_length=1, max_length=2000, description="Its description (Chinese or English).")
+    description: str = Field(
+        "", max_length=2000, description="Its description (Chinese or English; empty: price and category carry it)."
+    )
     price: float | None = Field(None, gt=0, description="Its price (default: the history's median).")
     category: str | None = Field(None, max_length=200)
     preorders: float | None = Field(None, ge=0, description="Pre-orders or votes counted before launch.")
