@@ -244,7 +244,7 @@ def _indicators(
     totals["complete"] = complete(totals.period, freq, last)
     if not totals.complete.iloc[-1]:
         notes.append(
-            f"the last period (from {totals.period.iloc[-1]:%Y-%m-%d}) is incomplete: data end {last:%Y-%m-%d}"
+            f"the last {UNIT[freq]} (from {totals.period.iloc[-1]:%Y-%m-%d}) is incomplete: data end {last:%Y-%m-%d}"
         )
     dims = []
     for d in DIMENSIONS:  # a dimension without data still gives its (empty) columns: tables keep one shape

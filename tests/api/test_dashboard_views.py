@@ -278,4 +278,7 @@ def test_live_and_new_design_before_any_forecast(page, views_server):
     )
     assert not page.is_visible("#launch-out")
     check_screen(page, "launch-no-forecast-en")
+    open_view(page, "data")  # no analysis run yet for this tenant: its empty jobs table says so
+    assert page.get_attribute("#table-jobs table", "data-rows") == "0"
+    assert page.inner_text("#table-jobs td.empty") == "Nothing here yet"
     assert [e for e in page.errors if "status of 404" not in e] == []  # the launch's 404, logged by the browser

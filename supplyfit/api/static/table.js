@@ -85,6 +85,10 @@ function grid(id, rows, cols, name, total = rows.length) {
         if (c.cls && c.cls(r[c.key], r)) td.classList.add(c.cls(r[c.key], r));
       });
     });
+    if (!rows.length) { // nothing at all (not a search without hits, which the count says): a line says so
+      const td = body.insertRow().insertCell();
+      td.colSpan = cols.length; td.className = "empty"; td.textContent = t("table_empty");
+    }
     head.querySelectorAll("th").forEach((th) => {
       th.dataset.sort = th.dataset.key === state.key ? (state.dir > 0 ? "asc" : "desc") : "";
     });
