@@ -23,6 +23,7 @@ function fmt(v, kind = "text", digits = 1) {
   }
 }
 const NUMERIC = new Set(["int", "num", "money", "money2", "pct", "delta"]);
+const PAGE = 100; // rows a table shows at first and adds per "show more"
 const PROSE = new Set(["text", "reason", "why", "note", "message", "detail", "raw"]); // columns that wrap; the others stay on one line
 
 /** Render ``rows`` into the element ``id`` as a toolbar (search, row count, CSV) over a sortable table.
@@ -45,7 +46,7 @@ function grid(id, rows, cols, name, total = rows.length) {
   tbl.className = "tbl";
   box.append(bar, tbl);
   const shown = (c, r) => (c.show ? c.show(r[c.key], r) : fmt(r[c.key], c.kind || "text", c.digits));
-  const state = {key: null, dir: 1, query: ""};
+  const state = {key: null, dir: 1, query: "", limit: PAGE};
   const head = tbl.createTHead().insertRow();
   cols.forEach((c) => {
     const th = document.createElement("th");
@@ -74,7 +75,7 @@ function grid(id, rows, cols, name, total = rows.length) {
   function draw() {
     const out = visible();
     body.innerHTML = "";
-    out.forEach((r) => {
+    out.slice(0, state.limit).forEach((r) => {
       const tr = body.insertRow();
       cols.forEach((c) => {
         const td = tr.insertCell();
@@ -89,6 +90,14 @@ function grid(id, rows, cols, name, total = rows.length) {
       const td = body.insertRow().insertCell();
       td.colSpan = cols.length; td.className = "empty"; td.textContent = t("table_empty");
     }
+    if (out.length > state.limit) { // a long table shows a page at a time (search, sort and CSV see every row)
+      const td = body.insertRow().insertCell();
+      td.colSpan = cols.length; td.className = "more";
+      const more = Object.assign(document.createElement("button"), {type: "button",
+        textContent: t("show_more", {n: Math.min(PAGE, out.length - state.limit), left: out.length - state.limit})});
+      more.onclick = () => { state.limit += PAGE; draw(); };
+      td.append(more);
+    }
     head.querySelectorAll("th").forEach((th) => {
       th.dataset.sort = th.dataset.key === state.key ? (state.dir > 0 ? "asc" : "desc") : "";
     });
@@ -100,7 +109,7 @@ function grid(id, rows, cols, name, total = rows.length) {
       : t("rows_of", {n, total: total.toLocaleString(locale())});
     tbl.dataset.rows = String(out.length);
   }
-  search.oninput = () => { state.query = search.value.trim(); draw(); };
+  search.oninput = () => { state.query = search.value.trim(); state.limit = PAGE; draw(); };
   csv.onclick = () => {
     const cell = (s) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
     const lines = [cols.map((c) => cell(t(c.label || c.key)))]
