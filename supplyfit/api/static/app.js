@@ -154,7 +154,8 @@ const views = {
     const top = hs.slice().reverse();
     plot("chart-hotspots", [{type: "bar", orientation: "h", x: top.map((r) => r.score), y: top.map((r) => itemLabel(r.unique_id)),
       hovertext: top.map((r) => reason(r.reason)), hoverinfo: "x+y+text"}], t("hs_title"),
-    {height: 560, margin: {l: 20, r: 20, t: 50, b: 40}, yaxis: {type: "category", automargin: true}});
+    {height: 560, margin: {l: 20, r: 20, t: 50, b: 50}, yaxis: {type: "category", automargin: true},
+      xaxis: {title: {text: t("hs_axis")}}});
     grid("table-hotspots", hs, [{key: "rank", label: "rank", kind: "int"}, ...idCols(),
       {key: "category", label: "category"}, {key: "score", label: "score", kind: "num", digits: 3},
       {key: "last_units", label: "last_units", kind: "int"}, {key: "reason", label: "reason", show: reason}], "hotspots");
