@@ -278,7 +278,10 @@ def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
         info = store.status()
     console.print(f"store {info['path']} (schema v{info['schema_version']}), tenant {info['tenant']}")
     if info["tenant"] not in info["tenants"]:
-        others = escape(", ".join(info["tenants"]) or "none yet")
+        names = info["tenants"]
+        others = escape(
+            ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "") or "none yet"
+        )
         console.print(
             f"[yellow]tenant {escape(info['tenant'])} has no data in this store[/] (tenants with data: {others})"
         )

@@ -79,7 +79,7 @@ def _split_fields(line: str, delimiter: str) -> list[str]:
         return line.split(delimiter)
 
 
-def _sniff_delimiter(header: str) -> str:
+def sniff_delimiter(header: str) -> str:
     """The delimiter the header uses most. Headers are names, rarely holding a delimiter, so this is reliable where
     whole-sample sniffers (csv.Sniffer, clevercsv) are slower and, on a few lines of prices like "3,50", can pick
     the decimal comma; a wrong pick still shows, as every line quarantined for its field count."""
@@ -147,7 +147,7 @@ def _read_csv(path: Path, encoding: str | None) -> Source:
     header = header.lstrip("\ufeff").rstrip("\r")
     if not header:
         raise IngestError(str(path), "the file has no header and no rows")
-    delimiter = _sniff_delimiter(header)
+    delimiter = sniff_delimiter(header)
     names = [n.strip() for n in _split_fields(header, delimiter)]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})

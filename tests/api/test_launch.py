@@ -36,9 +36,16 @@ def test_bad_drafts_are_422_and_a_tenant_without_history_404(client, keys):
         {"drafts": [{"unique_id": "D1", "description": "x", "price": -1}]},
         {"drafts": [{"unique_id": "D1", "description": "x"}, {"unique_id": "D1", "description": "y"}]},
         {"drafts": [{"unique_id": "D1", "description": "x"}], "service_level": 1.5},
+        {"drafts": [{"unique_id": "  ", "description": "x"}]},  # blank id, as the CLI refuses it
     ]
     for body in bad:
         assert client.post("/api/v1/launch", json=body, headers=h(keys["a_reader"])).status_code == 422, body
+    for number in ("Infinity", "NaN"):  # what Python's and JavaScript's encoders can send for inf and nan
+        raw = f'{{"drafts": [{{"unique_id": "D1", "description": "x", "preorders": {number}}}]}}'
+        r = client.post(
+            "/api/v1/launch", content=raw, headers={**h(keys["a_reader"]), "content-type": "application/json"}
+        )
+        assert r.status_code == 422, (number, r.text)
     r = client.post(
         "/api/v1/launch", json={"drafts": [{"unique_id": "D1", "description": "x"}]}, headers=h(keys["b_reader"])
     )

@@ -264,7 +264,10 @@ def test_launch_prints_forecasts_and_first_batches_of_drafts(demo_store, tmp_pat
     assert p.returncode == 2 and "drafts need column(s) unique_id (e.g. unique_id, id, sku)" in p.stderr
     (tmp_path / "bad.csv").write_text("id,name,price,votes\nD1,a,abc,\nD1,b,2,lots\n")
     p = run("launch", tmp_path / "bad.csv", "--db", demo_store)
-    assert p.returncode == 2 and "bad.csv: 4 bad draft value(s): row 1 (D1): id 'D1' given more than once;" in p.stderr
+    assert (
+        p.returncode == 2
+        and "bad.csv: 3 bad draft value(s): row 1 (D1): id given more than once (rows 1, 2);" in p.stderr
+    )
     assert "row 2 (D1): preorders 'lots' is not a number of 0 or more" in " ".join(p.stderr.split())
     p = run("launch", drafts, "--db", tmp_path / "none.duckdb")
     assert p.returncode == 2 and "no store at" in p.stderr and "no file" not in p.stderr

@@ -368,13 +368,50 @@ def test_drafts_with_bad_values_are_refused_row_by_row_and_nothing_is_guessed():
     with pytest.raises(ValueError) as e:
         map_drafts(bad)
     assert str(e.value) == (
-        "9 bad draft value(s): row 1 (D1): price 'abc' is not a number above 0; row 2 (D2): price '0' is not a number "
-        "above 0; row 3 (D3): id 'D3' given more than once; row 3 (D3): price '-2.5' is not a number above 0; row 4 "
-        "(D3): id 'D3' given more than once; and 4 more"
+        "8 bad draft value(s): row 1 (D1): price 'abc' is not a number above 0; row 2 (D2): price '0' is not a number "
+        "above 0; row 3 (D3): id given more than once (rows 3, 4); row 3 (D3): price '-2.5' is not a number above 0; "
+        "row 4 (D3): price '2,10' is not a number above 0; and 3 more"
     )
     with pytest.raises(ValueError) as e:
         map_drafts(bad.iloc[4:])  # the rest: a missing id, weeks that are not whole, weeks under 1
     assert str(e.value) == (
-        "3 bad draft value(s): row 1 (no id): no id; row 2 (D6): preorder_weeks '1.5' is not a whole number of weeks "
-        "from 1; row 3 (D7): preorder_weeks '0' is not a whole number of weeks from 1"
+        "3 bad draft value(s): row 1: no id; row 2 (D6): preorder_weeks '1.5' is not a whole number of weeks from 1 "
+        "to 26; row 3 (D7): preorder_weeks '0' is not a whole number of weeks from 1 to 26"
     )
+
+
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("price", "inf"),
+        ("price", "1e309"),
+        ("price", "nan"),
+        ("price", pd.Timestamp("2024-01-02")),  # a date cell of Excel or Parquet is no price
+        ("price", True),
+        ("preorders", float("inf")),
+        ("preorder_weeks", 1e9),
+    ],
+)
+def test_drafts_refuse_infinite_dates_yes_no_and_out_of_range_cells(column, value):
+    from supplyfit.supply import map_drafts
+
+    frame = pd.DataFrame({"id": ["D1", "D2"], "name": ["a", "b"], column: pd.Series([value, 2.0], dtype=object)})
+    with pytest.raises(ValueError, match=f"^1 bad draft value\\(s\\): row 1 \\(D1\\): {column} '"):
+        map_drafts(frame)
+
+
+def test_drafts_files_as_people_save_them(tmp_path):
+    """Excel's float ids and blank rows, a GBK file with semicolons, a header alone."""
+    from supplyfit.supply import map_drafts, read_drafts
+
+    got = map_drafts(pd.DataFrame({"id": [4.0, np.nan, 7.0], "name": ["a", np.nan, "b"], "price": [1.5, np.nan, 2]}))
+    assert got["unique_id"].tolist() == ["4", "7"] and got["price"].tolist() == [1.5, 2.0]  # the empty row left out
+    path = tmp_path / "drafts.csv"
+    path.write_bytes("款号;商品名称;价格\nA1;保温杯;39\n\n;;\nA2;水杯;abc\n".encode("gbk"))
+    with pytest.raises(ValueError, match=r"^1 bad draft value\(s\): row 4 \(A2\): price 'abc' is not"):
+        read_drafts(path)  # rows numbered as the file's lines after the header, blank ones too
+    path.write_bytes("款号;商品名称;价格\nA1;保温杯;39\n\n;;\n".encode("gbk"))
+    assert read_drafts(path)[["unique_id", "description", "price"]].values.tolist() == [["A1", "保温杯", 39.0]]
+    path.write_text("id,description,price\n")
+    with pytest.raises(ValueError, match="has no drafts"):
+        read_drafts(path)

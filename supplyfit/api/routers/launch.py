@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...supply import MissingForecasts, launch
 from ..answers import encode, json_body
@@ -16,20 +16,26 @@ router = APIRouter(prefix="/api/v1", responses=errors(401, 422, 429))
 
 
 class Draft(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # ids compare as the CLI's do: " A " is "A", "  " is none
+
     unique_id: str = Field(min_length=1, max_length=100, description="The design's id.")
     description: str = Field(
         "", max_length=2000, description="Its description (Chinese or English; empty: price and category carry it)."
     )
-    price: float | None = Field(None, gt=0, description="Its price (default: the history's median).")
+    price: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Its price (default: the history's median)."
+    )
     category: str | None = Field(None, max_length=200)
-    preorders: float | None = Field(None, ge=0, description="Pre-orders or votes counted before launch.")
+    preorders: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="Pre-orders or votes counted before launch."
+    )
     preorder_weeks: int | None = Field(None, ge=1, le=26, description="Weeks the pre-orders were counted over.")
 
 
 class LaunchRequest(BaseModel):
     drafts: list[Draft] = Field(min_length=1, max_length=200)
     h: int = Field(8, ge=1, le=26, description="Weeks after launch to forecast.")
-    moq: float = Field(0, ge=0, description="Minimum order quantity of a first batch.")
+    moq: float = Field(0, ge=0, allow_inf_nan=False, description="Minimum order quantity of a first batch.")
     capacity: float | None = Field(None, ge=0, description="Units that can be made for all first batches together.")
     service_level: float = Field(
         0.5, ge=0.5, le=0.999, description="Chance a first batch covers its weeks (the median: a test batch)."

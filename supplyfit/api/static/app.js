@@ -12,6 +12,7 @@ const FEED_KEEP = 200; // signals kept on screen, newest first
 let feed = {next: "0", rows: []}; // the signal feed: the cursor of the next poll and the signals seen
 let feedTimer = null;
 let lastLaunch = null; // the last answer of the new-design form, shown again when the view reopens
+let launchAsks = 0; // counts sends and edits of the new-design form: only the latest send's answer is shown
 
 /** The answer of ``path`` as JSON; with ``withTotal``, {rows, total}: total is the X-Total-Count header, the rows
  * a list's filter matched however many its limit let through. */
@@ -368,12 +369,16 @@ async function sendLaunch(ev) {
   $("l-send").disabled = true;
   $("l-status").textContent = t("l_working");
   document.body.dataset.ready = "0";
+  const ask = ++launchAsks;
   try {
-    lastLaunch = await api("/api/v1/launch", {method: "POST", headers: {"content-type": "application/json"},
+    const got = await api("/api/v1/launch", {method: "POST", headers: {"content-type": "application/json"},
       body: JSON.stringify(body)});
+    if (ask !== launchAsks) return; // the form was edited while this was asked: the answer is to another draft
+    lastLaunch = got;
     $("l-status").textContent = "";
     showLaunch(lastLaunch);
   } catch (e) {
+    if (ask !== launchAsks) return;
     $("launch-out").hidden = true; lastLaunch = null;
     if (e.status === 404) $("l-status").innerHTML = `${t("l_need_fc")} <a href="#data">${t("run_it")}</a>`;
     else $("l-status").textContent = e.message;
@@ -578,7 +583,7 @@ $("upload").addEventListener("submit", upload);
 $("launch-form").addEventListener("submit", sendLaunch);
 // an answer stands for the draft it was asked for: edited inputs hide it until the next one
 $("launch-form").addEventListener("input", () => {
-  lastLaunch = null; $("launch-out").hidden = true; $("l-status").textContent = "";
+  launchAsks++; lastLaunch = null; $("launch-out").hidden = true; $("l-status").textContent = "";
 });
 $("jobs").addEventListener("submit", (ev) => runJob(ev).catch((e) => { $("job-status").textContent = e.message; $("job-run").disabled = false; }));
 window.addEventListener("hashchange", () => { if (!$("tabs").hidden) show(location.hash.slice(1)); });
