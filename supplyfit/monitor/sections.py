@@ -9,6 +9,7 @@ descriptions, and severities have one colour scale (:data:`SEVERITY_COLORS`) whe
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -444,6 +445,28 @@ def _segments(store: Store, sec: Section, summary: pd.DataFrame) -> None:
         sec.table(ex, "Example recommendations for top customers · 个性化推荐")
 
 
+# the indicator stage's notes (monitor/indicators.py, monitor/stage.py) in Chinese: [pattern, Chinese with \1 …]
+NOTES_ZH = [
+    (r"^the last week \(from (\S+)\) is incomplete: data end (\S+)$", r"最后一周（自 \1 起）不完整：数据截至 \2"),
+    (r"^the last month \(from (\S+)\) is incomplete: data end (\S+)$", r"最后一个月（自 \1 起）不完整：数据截至 \2"),
+    (r"^no (\w+) column in the orders: no breakdown by \w+$", r"订单中没有 \1 列：无法按它细分"),
+    (
+        r"^no scored reviews: run the voice stage for the sentiment index$",
+        "没有已评分的评论：运行客户之声阶段后才有情感指数",
+    ),
+    (r"^reviews carry no dates: .*$", "评论没有日期：情感指数需要评论日期列（ts）"),
+    (r"^no complete week of sales yet: no hotspots$", "还没有完整一周的销售：暂无热点"),
+]
+
+
+def note_zh(note: str) -> str | None:
+    """A note of the indicator stage in Chinese; None for one without a pattern (it stays in English alone)."""
+    for pattern, zh in NOTES_ZH:
+        if re.match(pattern, note):
+            return re.sub(pattern, zh, note)
+    return None
+
+
 def _ind(store: Store, name: str, freq: str) -> pd.DataFrame:
     df = store.table(f"ind_{name}", where=f"freq = '{freq}'").drop(columns="freq")
     return df.sort_values("period", kind="stable") if "period" in df.columns else df
@@ -460,7 +483,8 @@ def consumption_section(store: Store, sec: Section) -> None:
     monthly, weekly = _ind(store, "totals", "M"), _ind(store, "totals", "W")
     sec.window = f"{weekly.period.min():%Y-%m-%d} – {weekly.period.max() + pd.Timedelta(days=6):%Y-%m-%d}"
     for note in store.table("ind_notes").note:
-        sec.text(f"Note: {note}.")
+        zh = note_zh(note)
+        sec.text(f"Note: {note}." + (f" · 注：{zh}。" if zh else ""))
     fc = _ind(store, "forecast", "W")
     rev = fc[fc.metric == "revenue"]
     chart = svg.lines(

@@ -162,3 +162,22 @@ def test_the_demand_section_shows_the_calendar_the_forecasts_knew(demo_html, tmp
         demand = _text(_section(write_report(st, tmp_path / "r.html").read_text(encoding="utf-8"), "demand"))
     assert "Spring sale" in demand and "Stocktake" in demand and "Old sale" not in demand  # 8 weeks back at most
     assert "country GB" in demand and "public holidays in the forecast weeks: 03-29)" in demand  # Good Friday 2024
+
+
+def test_indicator_notes_read_in_chinese_too(demo_html):
+    """Each note the indicator stage writes carries its Chinese after the English (the demo's: its last week and
+    month are partial)."""
+    from supplyfit.monitor.sections import note_zh
+
+    text = " ".join(_text(_section(demo_html, "consumption")).split())
+    assert re.search(r"Note: the last week \(from [\d-]+\) is incomplete: data end [\d-]+\. · 注：最后一周（自 ", text)
+    assert "Note: the last month (from " in text and "注：最后一个月（自 " in text
+    written = [  # as supplyfit/monitor/indicators.py and stage.py word them
+        "no region column in the orders: no breakdown by region",
+        "no scored reviews: run the voice stage for the sentiment index",
+        "reviews carry no dates: the sentiment index needs a review date column (ts)",
+        "no complete week of sales yet: no hotspots",
+    ]
+    zh = [note_zh(n) for n in written]
+    assert all(z and not re.search("[a-z]{3,}", z.replace("region", "")) for z in zh), zh
+    assert zh[0] == "订单中没有 region 列：无法按它细分" and note_zh("something new") is None
