@@ -275,10 +275,9 @@ _ingest_command(
 def status(db: Path = DbOpt, tenant: str = TenantOpt) -> None:
     """Tables and row counts, recent loads, and why rows were quarantined."""
     with _open(db, tenant) as store:
-        info = store.status()
+        info, names = store.status(), store.tenants()
     console.print(f"store {info['path']} (schema v{info['schema_version']}), tenant {info['tenant']}")
-    if info["tenant"] not in info["tenants"]:
-        names = info["tenants"]
+    if info["tenant"] not in names:
         others = escape(
             ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "") or "none yet"
         )
