@@ -231,7 +231,8 @@ TimezoneOpt = typer.Option(
     None,
     "--timezone",
     help="Time zone the stored times are in, e.g. Asia/Shanghai "
-    "(default UTC); times with an offset (+08:00, Z) are converted to it.",
+    "(default UTC, or the tenant's from its first load with this option: later loads keep it); "
+    "times with an offset (+08:00, Z) are converted to it.",
 )
 
 

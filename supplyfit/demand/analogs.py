@@ -26,6 +26,7 @@ FEATURES = (
     *("log_price", "season_sin", "season_cos", "family", "word_max", "word_mean"),
 )
 FAMILY = 0.3  # text cosine from which two items launched in the same week count as one range (colours, sizes)
+RANGE_CELLS = 4_000_000  # similarities computed at once by ranges (32 MB)
 
 
 def require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -199,7 +200,10 @@ def ranges(q: Items) -> np.ndarray:
     out = np.zeros(len(week))
     for w in np.unique(week):
         rows = np.flatnonzero(week == w)
-        out[rows] = ((q.X[rows] @ q.X[rows].T).toarray() >= FAMILY).sum(axis=1) - 1
+        step = max(1, RANGE_CELLS // len(rows))  # a few rows at a time: 20,000 drafts of one week took 8 GB at once
+        for i in range(0, len(rows), step):
+            part = rows[i : i + step]
+            out[part] = ((q.X[part] @ q.X[rows].T).toarray() >= FAMILY).sum(axis=1) - 1
     return np.log1p(np.maximum(out, 0))
 
 

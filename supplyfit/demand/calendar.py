@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..store import Store
 
 CLOSED = 0.5  # a week below half the weeks around it is a close-down, not a slow week
+MIN_LEVEL = 30.0  # units a week around it, at least: one item selling 3 a week has weeks of 0 that close nothing
 AROUND = 6  # weeks on either side that make the reference level
 SEASON = 52
 REFERENCE = 13  # weeks before the origin a year ago that the year-ago season is measured against
@@ -30,23 +31,25 @@ REFERENCE = 13  # weeks before the origin a year ago that the year-ago season is
 
 def open_share(total: np.ndarray) -> np.ndarray:
     """Per week of ``total`` (the shop's units per week), its open share: 1 for a normal week, the ratio to the
-    median of the ``AROUND`` weeks on either side for a week below ``CLOSED`` of it."""
+    median of the ``AROUND`` weeks on either side for a week below ``CLOSED`` of it. Under ``MIN_LEVEL`` units a
+    week such a fall is the noise of a few sales (Poisson at 30 falls below 15 in one week of 1,000), not a
+    close-down."""
     total = np.nan_to_num(np.asarray(total, float))
     n = len(total)
     share = np.ones(n)
     for t in range(n):
         around = np.r_[total[max(t - AROUND, 0) : t], total[t + 1 : t + 1 + AROUND]]
         ref = np.median(around) if len(around) else 0.0
-        if ref > 0 and total[t] < CLOSED * ref:
+        if ref >= MIN_LEVEL and total[t] < CLOSED * ref:
             share[t] = total[t] / ref
     return share
 
 
 def ahead(share: np.ndarray, h: int) -> np.ndarray:
     """The open share of the ``h`` weeks after the history: that of the same weeks a year before (1 where the
-    history does not reach back a year)."""
+    history does not reach back a year); past a year ahead, the same year repeats."""
     n = len(share)
-    idx = n - SEASON + np.arange(h)
+    idx = n - SEASON + np.arange(h) % SEASON
     return np.where(idx >= 0, share[np.clip(idx, 0, None)], 1.0) if n else np.ones(h)
 
 

@@ -11,13 +11,16 @@ import pandas as pd
 from scipy import special, stats
 
 from . import models as m
-from .calendar import SEASON, Calendar, ahead, open_share, season
+from .calendar import REFERENCE, SEASON, Calendar, ahead, open_share, season
 from .panel import FREQ, Wide, given_ids, on_mondays, string_ids
 
 QUANTILES = (0.1, 0.5, 0.9)
 # the year-ago season a short history follows (Auto): only from this many series that sold a year before, and
 # within this range (0.54-1.19 on the UCI shop at its 7 cut-offs; beyond it, a data error more likely than a season)
 SEASON_SERIES, SEASON_RANGE = 20, (0.2, 5.0)
+# ... and without any series that made more than this share of the units of the year-ago weeks it is read from:
+# one wholesale order is not the shop's season (no UCI series comes near it at any of the 7 cut-offs)
+SEASON_SHARE = 0.1
 CALIBRATION_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # dispersion multipliers tried
 CORRELATIONS = (0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)  # error correlations tried
 TOTAL_CALIBRATION_WEEKS = 52  # the total's band is calibrated on the stand-in's errors of at most the last year
@@ -139,7 +142,9 @@ def year_ago_season(wide: Wide, h: int) -> np.ndarray:
         return np.ones(h)
     if int((np.nansum(wide.Y[:, : T - SEASON], axis=1) > 0).sum()) < SEASON_SERIES:
         return np.ones(h)
-    return np.clip(season(np.nansum(wide.Y, axis=0), (~wide.closed).astype(float), T, h), *SEASON_RANGE)
+    read = np.nansum(np.clip(wide.Y[:, max(T - SEASON - REFERENCE, 0) : T - SEASON + h + 1], 0, None), axis=1)
+    shop = wide.Y[read <= SEASON_SHARE * read.sum()]
+    return np.clip(season(np.nansum(shop, axis=0), (~wide.closed).astype(float), T, h), *SEASON_RANGE)
 
 
 def _fit(model: m.Model, wide: Wide, categories: np.ndarray | None, h: int) -> m.Model:

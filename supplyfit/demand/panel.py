@@ -378,8 +378,15 @@ class Wide:
                 f"panel has {len(key) - len(np.unique(key))} duplicate (unique_id, ds) row(s): one row per series "
                 "and week (sum them first: panel.groupby(['unique_id', 'ds'], as_index=False)['y'].sum())"
             )
+        y = panel["y"].to_numpy(float)
+        if np.isinf(y).any():
+            bad = panel["unique_id"].to_numpy()[np.isinf(y)]
+            raise ValueError(
+                f"panel: {len(bad)} row(s) have an infinite y (series {', '.join(map(str, bad[:3]))}"
+                f"{', ...' if len(bad) > 3 else ''}): units sold are finite numbers"
+            )
         Y = np.full((len(ids), len(dates)), np.nan)
-        Y[row, col] = panel["y"].to_numpy(float)
+        Y[row, col] = y
         zero_gaps(Y)
 
         def matrix(column: str) -> np.ndarray | None:

@@ -398,6 +398,8 @@ def hotspots(
     a frame ``unique_id, ds, yhat`` (+ ``yhat_q10, yhat_q90``, whose band sets the upper quantile read; without them
     the mean) of forecasts of the weeks from ``asof`` uses those; False leaves the forecast out. A listed item whose
     forecast exceeds its last weeks says so in its reason."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1 (got {k})")
     panel, back = string_ids(panel)  # the list carries the panel's own ids (ints stay ints)
     raw, tz = on_wall_clock(panel)  # weeks as the shop's clock reads them
     panel, shift = on_mondays(raw)

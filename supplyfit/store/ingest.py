@@ -84,6 +84,7 @@ class _Staging:
         self.decimal: dict[str, str] = {}  # field -> '.' or ',' (text columns), decided by decide()
         self.date_order: dict[str, str | None] = {}  # field -> day-first, month-first, a format, or None
         self.notes: list[str] = []
+        self.pseudonymised: set[str] = set()  # personal columns mapped to a field other than customer_id
 
     def is_text(self, fld: str) -> bool:
         col = self.mapping.columns.get(fld)
@@ -142,14 +143,20 @@ class _Staging:
         return [c for _, cols in self.lookups.values() for c in cols]
 
     def raw(self, fld: str) -> str:
-        """The field as trimmed text (NULL when blank or unmapped)."""
+        """The field as trimmed text (NULL when blank or unmapped); a personal column's as its pseudonym."""
         col = self.mapping.columns.get(fld)
         if col is None:
             return "NULL::VARCHAR"
+        if col in self.pseudonymised:
+            return pseudonym_sql(self._text(col), _lit(self.store.tenant))
+        return self._text(col)
+
+    def _text(self, col: str) -> str:
+        """A source column as trimmed text, NULL when blank."""
         t = self.types[col]
-        if pa.types.is_floating(t):  # ids stored as floats (13085.0) read back as 13085
+        if pa.types.is_floating(t):  # ids stored as floats (13085.0) read back as 13085; NaN is a blank cell
             return (
-                f"CASE WHEN {_q(col)} = floor({_q(col)}) AND abs({_q(col)}) < 1e15 "
+                f"CASE WHEN isnan({_q(col)}) THEN NULL WHEN {_q(col)} = floor({_q(col)}) AND abs({_q(col)}) < 1e15 "
                 f"THEN CAST(CAST({_q(col)} AS BIGINT) AS VARCHAR) ELSE CAST({_q(col)} AS VARCHAR) END"
             )
         return (
@@ -171,6 +178,8 @@ class _Staging:
         if col is None:
             return "NULL::DOUBLE"
         t = self.types[col]
+        if pa.types.is_float32(t) or pa.types.is_float16(t):  # 2.55 as a float32 is 2.5499999523 as a double:
+            return f"CAST(CAST({_q(col)} AS VARCHAR) AS DOUBLE)"  # its shortest text is the value that was meant
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
             return f"CAST({_q(col)} AS DOUBLE)"
         return parsing.number_sql(self.raw(fld), self.decimal.get(fld, "."))
@@ -214,18 +223,20 @@ def _orders_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str]
         {s.number("quantity")} AS quantity, {s.number("unit_price")} AS unit_price, {s.timestamp("ts")} AS ts,
         {s.personal("customer_id")} AS customer_id, {s.raw("region")} AS region, {s.raw("channel")} AS channel,
         {s.raw("category")} AS category, {s.raw("merchant")} AS merchant"""
+    said = {f: scrub_sql(s.raw(f)) for f in ("ts", "quantity", "unit_price")}  # a cell as a reason quotes it
     reason = f"""concat_ws('; ',
         CASE WHEN order_id IS NULL THEN 'missing order_id' END,
         CASE WHEN sku IS NULL THEN 'missing sku' END,
-        CASE WHEN ts IS NULL THEN CASE WHEN {s.present("ts")} THEN 'unparsable ts: ' || {s.raw("ts")}
-                                       ELSE 'missing ts' END END,
+        CASE WHEN ts IS NULL THEN CASE WHEN {s.present("ts")} THEN 'unparsable ts: ' || {said["ts"]}
+                                       ELSE 'missing ts' END
+             WHEN {parsing.implausible_sql("ts")} THEN 'implausible ts (year ' || year(ts) || '): ' || {said["ts"]} END,
         CASE WHEN quantity IS NULL OR NOT isfinite(quantity)
-                  THEN CASE WHEN {s.present("quantity")} THEN 'quantity is not a number: ' || {s.raw("quantity")}
+                  THEN CASE WHEN {s.present("quantity")} THEN 'quantity is not a number: ' || {said["quantity"]}
                             ELSE 'missing quantity' END
              WHEN quantity = 0 THEN 'zero quantity' END,
         CASE WHEN unit_price IS NULL OR NOT isfinite(unit_price)
                   THEN CASE WHEN {s.present("unit_price")}
-                            THEN 'unit_price is not a number: ' || {s.raw("unit_price")}
+                            THEN 'unit_price is not a number: ' || {said["unit_price"]}
                             ELSE 'missing unit_price' END
              WHEN unit_price = 0 THEN 'zero unit_price'
              WHEN unit_price < 0 THEN 'negative unit_price' END)"""
@@ -244,13 +255,15 @@ def _reviews_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str
         {scrub_sql(s.raw("text"))} AS text, lower({s.raw("label")}) AS label_raw, {s.raw("merchant")} AS merchant,
         {s.raw("rating")} AS rating_raw, {s.number("rating")} AS rating,
         {s.raw("ts")} AS ts_raw, {s.timestamp("ts")} AS ts, {s.raw("lang")} AS lang_raw"""
+    ts_said = scrub_sql("ts_raw")  # a cell as a reason quotes it: no e-mail or phone number in it
     reason = f"""concat_ws('; ',
         CASE WHEN text IS NULL THEN 'missing text' END,
         CASE WHEN label_raw IS NOT NULL AND label_raw NOT IN ({pos}, {neg})
-             THEN 'label is not 1/0 or positive/negative: ' || label_raw END,
-        CASE WHEN rating_raw IS NOT NULL AND rating IS NULL THEN 'rating is not a number: ' || rating_raw
+             THEN 'label is not 1/0 or positive/negative: ' || {scrub_sql("label_raw")} END,
+        CASE WHEN rating_raw IS NOT NULL AND rating IS NULL THEN 'rating is not a number: ' || {scrub_sql("rating_raw")}
              WHEN rating < 0 OR rating > 5 THEN 'rating outside 0-5: ' || rating_raw END,
-        CASE WHEN ts_raw IS NOT NULL AND ts IS NULL THEN 'unparsable ts: ' || ts_raw END)"""
+        CASE WHEN ts_raw IS NOT NULL AND ts IS NULL THEN 'unparsable ts: ' || {ts_said}
+             WHEN {parsing.implausible_sql("ts")} THEN 'implausible ts (year ' || year(ts) || '): ' || {ts_said} END)"""
     derived = f"""
         CASE WHEN label_raw IN ({pos}) THEN 1 WHEN label_raw IN ({neg}) THEN 0
              WHEN rating >= 4 THEN 1 WHEN rating <= 2 THEN 0 END AS label,
@@ -274,12 +287,15 @@ def _events_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str]
         date_trunc('day', {s.timestamp("end")}) AS end_given, coalesce(lower({s.raw("scope")}), 'all') AS scope,
         coalesce({s.raw("target")}, '') AS target, coalesce(lower({s.raw("kind")}), 'promotion') AS kind,
         NULL::VARCHAR AS merchant"""
+    said = {f: scrub_sql(s.raw(f)) for f in ("start", "end")}  # a cell as a reason quotes it
     reason = f"""concat_ws('; ',
         CASE WHEN name IS NULL THEN 'missing name' END,
-        CASE WHEN start IS NULL THEN CASE WHEN {s.present("start")} THEN 'unparsable start: ' || {s.raw("start")}
-                                               ELSE 'missing start' END END,
-        CASE WHEN end_given IS NULL AND {s.present("end")} THEN 'unparsable end: ' || {s.raw("end")}
-             WHEN end_given < start THEN 'end before start' END,
+        CASE WHEN start IS NULL THEN CASE WHEN {s.present("start")} THEN 'unparsable start: ' || {said["start"]}
+                                               ELSE 'missing start' END
+             WHEN {parsing.implausible_sql("start")} THEN 'implausible start (year ' || year(start) || ')' END,
+        CASE WHEN end_given IS NULL AND {s.present("end")} THEN 'unparsable end: ' || {said["end"]}
+             WHEN end_given < start THEN 'end before start'
+             WHEN {parsing.implausible_sql("end_given")} THEN 'implausible end (year ' || year(end_given) || ')' END,
         CASE WHEN scope NOT IN ({scopes}) THEN 'scope is not all, category or sku: ' || scope
              WHEN scope <> 'all' AND target = '' THEN 'scope ' || scope || ' without a target' END,
         CASE WHEN kind NOT IN ({kinds}) THEN 'kind is not promotion, closure or launch: ' || kind END)"""
@@ -425,6 +441,9 @@ def ingest(
     digest = content_hash(path) if Path(path).is_file() else ""
     previous = _previous_load(store, kind, digest) if digest else None
     lock = write_lock or contextlib.nullcontext()
+    if zone != store.timezone:
+        with lock:
+            _keep_tz(store, zone, file)
     if previous:
         with lock:
             return _skipped(store, _new_load(store, kind, file, digest, status="skipped"), kind, file, previous)
@@ -432,7 +451,11 @@ def ingest(
     say("reading")
     src = read_source(path, encoding)
     names = src.names
-    resolved = resolve(names, kind, preset, mapping)
+    unknown = sorted(set(personal or ()) - set(names))
+    if unknown:
+        raise IngestError(file, f"--personal names column(s) the file does not have: {', '.join(unknown)}")
+    personal_cols = {c for c in names if c in (personal or ()) or is_personal_header(c)}
+    resolved = resolve(names, kind, preset, mapping, personal_cols)
     missing = resolved.missing_required()
     if missing:
         hints = {f: FIELDS[kind][f][1][:4] for f in missing}
@@ -444,12 +467,8 @@ def ingest(
             + f"(CLI: --map SOURCE={missing[0]}; API/dashboard: mapping field SOURCE={missing[0]})",
             column=missing[0],
         )
-    unknown = sorted(set(personal or ()) - set(names))
-    if unknown:
-        raise IngestError(file, f"--personal names column(s) the file does not have: {', '.join(unknown)}")
-    protected = [
-        c for c in names if c in (personal or ()) or is_personal_header(c) or c == resolved.columns.get("customer_id")
-    ]
+    customer = resolved.columns.get("customer_id")
+    protected = [c for c in names if c in personal_cols or c == customer]
     options = PRESET_OPTIONS.get(preset or "", {})
     select, key, insert_sql = _KINDS[kind]
     date_format = date_format or options.get("date_format")
@@ -465,6 +484,7 @@ def ingest(
         schema = _stage(store, src, slot, say)
         store.install_pseudonym_key()
         stg = _Staging(store, schema, Mapping(kind, {f: slot[c] for f, c in resolved.columns.items()}), zone)
+        stg.pseudonymised = {slot[c] for c in protected if c != customer}
         say("deciding number and date formats")
         try:
             stg.decide(decimal, date_format)
@@ -594,6 +614,23 @@ def _check_tz(store: Store, tz: str, file: str) -> str:
     except duckdb.Error:
         raise IngestError(file, f"unknown time zone {tz!r} (e.g. UTC, Asia/Shanghai, Europe/London)") from None
     return tz
+
+
+def _keep_tz(store: Store, tz: str, file: str) -> None:
+    """Make ``tz`` the tenant's time zone for this and later loads; refused once times are stored in another, as
+    one shop's times in two zones would put the same hour in two places."""
+    held = [
+        t
+        for t in ("orders", "reviews")
+        if scalar(store.con, f"SELECT EXISTS (SELECT 1 FROM {t} WHERE tenant = ?)", [store.tenant])
+    ]
+    if held:
+        raise IngestError(
+            file,
+            f"tenant {store.tenant!r} has its {' and '.join(held)} stored in {store.timezone}; a load in {tz} would "
+            f"mix two time zones (convert the file's times, or load it as another tenant)",
+        )
+    store.set_timezone(tz)
 
 
 def ingest_orders(store: Store, path: str | Path, **kw) -> LoadReport:

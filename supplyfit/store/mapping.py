@@ -7,6 +7,7 @@ Users bring their own schemas, so a mapping is resolved from (in order of preced
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 MERCHANT_HEADERS = (
@@ -153,6 +154,8 @@ EVENT_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "kind": (False, ("kind", "type", "event_type", "类型", "活动类型")),
 }
 
+PERSONAL_FIELDS = frozenset({"customer_id"})  # the fields header recognition may give a personal column
+
 FIELDS = {"orders": ORDER_FIELDS, "reviews": REVIEW_FIELDS, "events": EVENT_FIELDS}
 
 PRESETS: dict[str, dict[str, str]] = {
@@ -202,9 +205,16 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, str]:
 
 
 def resolve(
-    source_columns: list[str], kind: str, preset: str | None = None, overrides: dict[str, str] | None = None
+    source_columns: list[str],
+    kind: str,
+    preset: str | None = None,
+    overrides: dict[str, str] | None = None,
+    personal: Collection[str] = (),
 ) -> Mapping:
-    """Match source columns to store fields; unknown fields in overrides or presets raise ValueError."""
+    """Match source columns to store fields; unknown fields in overrides or presets raise ValueError.
+
+    Header recognition gives ``personal`` columns (a buyer's "Name", an address) to no field but customer_id: a
+    person's name is not a product's description. Mapped explicitly, they feed the field (as pseudonyms)."""
     fields = FIELDS[kind]
     explicit: dict[str, str] = {}
     if preset:
@@ -222,24 +232,31 @@ def resolve(
     for src, field in explicit.items():
         if field not in fields:
             raise ValueError(f"unknown {kind} field {field!r}; fields: {', '.join(fields)}")
+        if field in columns and src in (overrides or {}) and columns[field] in (overrides or {}):
+            raise ValueError(f"the mapping gives field {field!r} two columns, {columns[field]!r} and {src!r}: one")
         columns[field] = src
-    return Mapping(kind, match_headers(source_columns, fields, columns))
+    return Mapping(kind, match_headers(source_columns, fields, columns, personal))
 
 
 def match_headers(
-    source_columns: list[str], fields: dict[str, tuple[bool, tuple[str, ...]]], columns: dict[str, str] | None = None
+    source_columns: list[str],
+    fields: dict[str, tuple[bool, tuple[str, ...]]],
+    columns: dict[str, str] | None = None,
+    personal: Collection[str] = (),
 ) -> dict[str, str]:
     """``columns`` (field -> source column, given explicitly) completed by header recognition: each other field
-    takes the first of its synonyms found among the source columns not yet taken (compared after normalisation)."""
+    takes the first of its synonyms found among the source columns not yet taken (compared after normalisation);
+    ``personal`` columns only for the fields in PERSONAL_FIELDS."""
     columns = dict(columns or {})
     taken = set(columns.values())
     by_norm = {_norm(c): c for c in source_columns if c not in taken}
     for field, (_, synonyms) in fields.items():
         if field in columns:
             continue
+        avoid = set() if field in PERSONAL_FIELDS else set(personal)
         for syn in synonyms:
             found = by_norm.get(_norm(syn))
-            if found is not None and found not in taken:
+            if found is not None and found not in taken and found not in avoid:
                 columns[field] = found
                 taken.add(found)
                 break

@@ -20,13 +20,17 @@ from .sql import one
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 _TIMES = ["", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", "T%H:%M", "T%H:%M:%S"]
 _YEAR_FIRST = ["%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y-%m-%d"]
+# Two-digit years first: "%Y" also reads "10" (as the year 10), "%y" reads no four-digit year.
 DATE_FORMATS = {
-    DAY_FIRST: [d + t for d in ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y") for t in _TIMES],
-    MONTH_FIRST: [d + t for d in ("%m/%d/%Y", "%m-%d-%Y") for t in _TIMES],
+    DAY_FIRST: [d + t for y in ("%y", "%Y") for d in (f"%d/%m/{y}", f"%d.%m.{y}", f"%d-%m-{y}") for t in _TIMES],
+    MONTH_FIRST: [d + t for y in ("%y", "%Y") for d in (f"%m/%d/{y}", f"%m-%d-{y}") for t in _TIMES],
 }
 YEAR_FIRST = [d + t for d in _YEAR_FIRST for t in _TIMES] + ["%Y年%m月%d日 %H时%M分", "%Y年%m月%d日%H:%M"]
 LABELS = {".": "a decimal point", ",": "a decimal comma", DAY_FIRST: DAY_FIRST, MONTH_FIRST: MONTH_FIRST}
-_OFFSET = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+# A time followed by its offset from UTC: 10:00Z, 10:00:00+08:00, 10:00:00.5 -0530, 10:00 +08 (PostgreSQL), 10:00 UTC
+_ZONED = r"^(.*[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)\s*(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_YEAR_FIRST_TEXT = r"^\s*[0-9]{4}([^0-9]|[0-9]{4}([^0-9]|$))"  # 2010-12-01, 2010年, 20101201; not 10-12-01
+PLAUSIBLE_YEARS = (1900, 2199)  # a parsed year outside these is a misread (a two-digit year read as the year 12)
 
 # A number's text after trimming currency marks. Dot style: 1,234.5 / 1 234.5 / 1234.5; comma style: 1.234,5 / ...
 _SIGN = r"^[+-]?"
@@ -105,25 +109,58 @@ def number_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, 
     return _evidence(con, column, number_sql("v", "."), number_sql("v", ","), values)
 
 
-def date_sql(text_sql: str, order: str | None, tz: str) -> str:
-    """SQL parsing a date-time text: ISO and year-first forms, then the column's day/month order; a value with an
-    offset (``+08:00``, ``Z``) converted to ``tz``, one without taken as already in ``tz``."""
-    formats = YEAR_FIRST + DATE_FORMATS.get(order or "", [])
-    fmt_list = "[" + ", ".join(_lit(f) for f in formats) + "]"
-    if order and order not in DATE_FORMATS:  # an explicit strftime format
-        fmt_list = "[" + _lit(order) + ", " + fmt_list[1:]
+def _year_first_sql(text_sql: str) -> str:
+    """SQL parsing ISO and year-first texts (those that begin with a four-digit year), else NULL."""
+    formats = "[" + ", ".join(_lit(f) for f in YEAR_FIRST) + "]"
     return (
-        f"CASE WHEN regexp_matches({text_sql}, {_lit(_OFFSET)}) "
-        f"THEN timezone({_lit(tz)}, TRY_CAST({text_sql} AS TIMESTAMPTZ)) "
-        f"ELSE coalesce(TRY_CAST({text_sql} AS TIMESTAMP), try_strptime({text_sql}, {fmt_list})) END"
+        f"CASE WHEN regexp_matches({text_sql}, {_lit(_YEAR_FIRST_TEXT)}) "
+        f"THEN coalesce(TRY_CAST({text_sql} AS TIMESTAMP), try_strptime({text_sql}, {formats})) END"
     )
 
 
+def _local_sql(text_sql: str, order: str | None) -> str:
+    """SQL parsing a date-time text without an offset: year-first forms, then the column's day/month order."""
+    formats = DATE_FORMATS.get(order or "", [])
+    if order and order not in DATE_FORMATS:  # an explicit strftime format
+        formats = [order]
+    parsed = _year_first_sql(text_sql)
+    if formats:
+        parsed = f"coalesce({parsed}, try_strptime({text_sql}, [{', '.join(_lit(f) for f in formats)}]))"
+    return parsed
+
+
+def implausible_sql(ts_sql: str) -> str:
+    """SQL that is true for a parsed time outside PLAUSIBLE_YEARS (quarantined, not stored as the year 12)."""
+    lo, hi = PLAUSIBLE_YEARS
+    return f"(year({ts_sql}) NOT BETWEEN {lo} AND {hi})"
+
+
+def date_sql(text_sql: str, order: str | None, tz: str) -> str:
+    """SQL parsing a date-time text (see :func:`_local_sql`) into a TIMESTAMP in ``tz``; a value with an offset
+    (``+08:00``, ``+08``, ``Z``, ``UTC``) converted to ``tz``, one without taken as already in ``tz``."""
+    zoned = f"regexp_matches({text_sql}, {_lit(_ZONED)})"
+    local = _local_sql(f"regexp_extract({text_sql}, {_lit(_ZONED)}, 1)", order)
+    offset = f"regexp_extract({text_sql}, {_lit(_ZONED)}, 4)"
+    digits = f"replace(ltrim({offset}, '+-'), ':', '')"  # 08, 0800 (from +08, +0800, +08:00)
+    hours, mins = (
+        f"CAST(left({digits}, 2) AS INTEGER)",
+        f"coalesce(TRY_CAST(nullif(substr({digits}, 3), '') AS INTEGER), 0)",
+    )
+    minutes = (
+        f"CASE WHEN {offset} IN ('Z', 'UTC', 'GMT') THEN 0 ELSE "
+        f"(CASE WHEN starts_with({offset}, '-') THEN -1 ELSE 1 END) * ({hours} * 60 + {mins}) END"
+    )
+    utc = f"timezone('UTC', {local} - to_minutes(CAST({minutes} AS BIGINT)))"
+    return f"CASE WHEN {zoned} THEN timezone({_lit(tz)}, {utc}) ELSE {_local_sql(text_sql, order)} END"
+
+
 def date_evidence(con: duckdb.DuckDBPyConnection, column: str, text_sql: str, table: str = "_src") -> Evidence:
-    year_first = f"coalesce(TRY_CAST(v AS TIMESTAMP), try_strptime(v, [{', '.join(_lit(f) for f in YEAR_FIRST)}]))"
+    year_first = _year_first_sql("v")
     dmy = f"try_strptime(v, [{', '.join(_lit(f) for f in DATE_FORMATS[DAY_FIRST])}])"
     mdy = f"try_strptime(v, [{', '.join(_lit(f) for f in DATE_FORMATS[MONTH_FIRST])}])"
-    values = f"SELECT v FROM (SELECT {text_sql} AS v FROM {table}) WHERE v IS NOT NULL AND {year_first} IS NULL"
+    body = f"CASE WHEN regexp_matches(t, {_lit(_ZONED)}) THEN regexp_extract(t, {_lit(_ZONED)}, 1) ELSE t END"
+    texts = f"SELECT {body} AS v FROM (SELECT {text_sql} AS t FROM {table})"  # an offset tells nothing of the order
+    values = f"SELECT v FROM ({texts}) WHERE v IS NOT NULL AND {year_first} IS NULL"
     return _evidence(con, column, dmy, mdy, values)
 
 

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 
 SECRET_ENV = "SUPPLYFIT_SECRET"
@@ -203,13 +204,32 @@ def load_secret(store_path: str, create: bool = True) -> bytes | None:
         return os.urandom(32) if create else None
     key_file = Path(store_path + ".secret")
     if key_file.exists():
-        return bytes.fromhex(key_file.read_text().strip())
+        text = key_file.read_text().strip()
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", text):  # an empty key would be a hash anyone can recompute
+            raise RuntimeError(
+                f"{key_file} is damaged ({len(text)} characters, not the 64 hex digits of a key): restore it from "
+                "a backup; if no load has stored personal data yet, delete it and a new key is made"
+            )
+        return bytes.fromhex(text)
     if not create:
         return None
     secret = os.urandom(32)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secret.hex())
+    # Written whole to a file of its own, then linked to its name (which fails if another process got there
+    # first): a crash leaves no key file, never an empty or half-written one.
+    fd, tmp = tempfile.mkstemp(prefix=key_file.name + ".", dir=key_file.parent)
+    try:
+        with os.fdopen(fd, "w") as f:  # mkstemp's mode is 600
+            f.write(secret.hex())
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            return load_secret(store_path, create)
+        except OSError:  # a file system without hard links: a rename is as whole, if not exclusive
+            os.replace(tmp, key_file)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return secret
 
 

@@ -140,6 +140,12 @@ class _CsvRecords:
         out_rows.append(line_no)
 
 
+def _named(names: list[str]) -> list[str]:
+    """Header names with a blank one called by its place ("column 1"): a trailing comma or pandas' index column
+    is an unnamed column, not an error."""
+    return [n or f"column {i + 1}" for i, n in enumerate(names)]
+
+
 def _read_csv(path: Path, encoding: str | None) -> Source:
     enc = encoding or detect_encoding(path)
     lines = decode_lines(path, enc)
@@ -148,7 +154,7 @@ def _read_csv(path: Path, encoding: str | None) -> Source:
     if not header:
         raise IngestError(str(path), "the file has no header and no rows")
     delimiter = sniff_delimiter(header)
-    names = [n.strip() for n in _split_fields(header, delimiter)]
+    names = _named([n.strip() for n in _split_fields(header, delimiter)])
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise IngestError(str(path), f"duplicate column names in header: {', '.join(dup)}")
@@ -289,7 +295,7 @@ def _read_excel(path: Path) -> Source:
         head = next(it, None)
         if not head or not any(h not in (None, "") for h in head):
             continue
-        header = [str(h).strip() for h in head]
+        header = _named(["" if h is None else str(h).strip() for h in head])
         if not names:
             names = header
         elif header != names:

@@ -28,6 +28,16 @@ def test_open_share_finds_close_downs_and_nothing_else():
     year[1] = 0.25
     assert ahead(year, 3).tolist() == [1.0, 0.25, 1.0]  # the forecast weeks take the open share of a year before
     assert ahead(year[:40], 3).tolist() == [1.0, 1.0, 1.0]  # no year of history: open
+    assert ahead(year, 55)[[1, 53]].tolist() == [0.25, 0.25]  # more than a year ahead: the same year again
+
+
+def test_a_few_sales_a_week_have_weeks_of_none_that_close_nothing():
+    """One item at 3 a week: its weeks of 0 are below half the weeks around them, and no close-down."""
+    total = np.random.default_rng(1).poisson(3, 104).astype(float)
+    assert (total == 0).any() and (open_share(total) == 1).all()
+    panel = pd.DataFrame({"unique_id": "A", "ds": pd.date_range("2021-01-04", periods=104, freq="W-MON"), "y": total})
+    fc = Forecaster(h=60).fit(panel).predict()  # more than a year ahead runs too
+    assert len(fc) == 60 and (fc.yhat > 0).all()
 
 
 def test_the_same_weeks_a_year_later_are_forecast_closed_and_the_weeks_after_are_not_dragged_down():
@@ -66,6 +76,21 @@ def test_a_short_history_follows_last_years_season_with_the_calendar_only():
     total = Forecaster(h=4).fit(few).predict().groupby("ds").yhat.sum().to_numpy()
     plain = Forecaster(h=4, calendar=False).fit(few).predict().groupby("ds").yhat.sum().to_numpy()
     assert np.allclose(total / plain, 1.0, atol=0.1)
+
+
+def test_one_wholesale_order_a_year_ago_is_not_the_shops_season():
+    """60 weeks, 30 series at 20 a week; one series' order of 5,000 units in the weeks the season is measured
+    against (or in the same weeks a year before the forecast) would make every other series' forecast a third
+    (or 4x); that series is left out of the season."""
+    panel = _panel(60)
+    weeks = pd.DatetimeIndex(sorted(panel.ds.unique()))
+    clean = Forecaster(h=4).fit(panel).predict().groupby("unique_id").yhat.mean()
+    for week in (3, 9):
+        bulk = panel.copy()
+        bulk.loc[(bulk.unique_id == "S0") & (bulk.ds == weeks[week]), "y"] += 5000
+        fc = Forecaster(h=4).fit(bulk).predict().groupby("unique_id").yhat.mean()
+        ratio = (fc / clean).drop("S0")
+        assert ratio.between(0.9, 1.1).all(), (week, ratio.describe())
 
 
 def test_a_shop_that_never_closes_gets_the_same_forecasts():

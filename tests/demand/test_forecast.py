@@ -291,6 +291,8 @@ def test_unusable_panels_are_refused_with_the_reason(panel):
         Forecaster(h=0).fit(panel)
     with pytest.raises(ValueError, match="before predict"):
         Forecaster(h=4).predict()
+    with pytest.raises(ValueError, match="1 row.*infinite y"):
+        Forecaster(h=4).fit(panel.assign(y=panel.y.where(panel.index != panel.index[0], np.inf)))
 
 
 def test_cutoffs_read_only_weeks_wholly_before_them_in_any_time_zone(panel):

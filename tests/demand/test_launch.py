@@ -114,6 +114,19 @@ def test_ranges_count_the_same_week_items_of_a_family():
     np.testing.assert_allclose(np.expm1(ranges(q)), [2, 2, 2, 0, 0])
 
 
+def test_ranges_of_many_drafts_are_counted_a_few_rows_at_a_time(monkeypatch):
+    """20,000 drafts of one week took 8 GB as one similarity matrix; in slices of rows the counts are the same."""
+    rng = np.random.default_rng(0)
+    desc = pd.Series([f"{c} {t} {m}" for c, t, m in rng.choice(["red", "blue", "oak", "tin"], (300, 3))])
+    q = Items(
+        pd.DataFrame({"launch": pd.Timestamp("2024-01-01")}, index=desc.index), TextSpace().fit(desc).transform(desc)
+    )
+    whole = ranges(q)
+    monkeypatch.setattr("supplyfit.demand.analogs.RANGE_CELLS", 1000)  # 3 rows at a time
+    np.testing.assert_array_equal(ranges(q), whole)
+    assert whole.max() > 0
+
+
 def test_a_draft_launched_in_a_range_is_forecast_bigger_than_alone():
     """Past launches where a week's range of 5 colours sells 6x a lone launch of the same type: a draft mug
     sent with 4 siblings of the same launch week is forecast well above the same draft sent alone, and the same as

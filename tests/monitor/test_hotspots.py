@@ -74,6 +74,8 @@ def test_short_history_and_empty():
     with pytest.warns(UserWarning, match="leaves no week of the panel before it"):
         assert hotspots(panel, panel.ds.min(), k=3).empty
     assert len(hotspots(panel[panel.unique_id == "s00"], k=3)) == 1  # k above the number of series
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        hotspots(panel, k=0)
 
 
 def test_reach_counts_past_spells_clearly_above_the_last_one():

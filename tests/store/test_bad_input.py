@@ -60,6 +60,25 @@ def test_renamed_columns_with_explicit_mapping(tmp_path):
     assert r.stored == 1 and rows.quantity[0] == 3 and rows.unit_price[0] == 2.5
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order_id,sku,quantity,unit_price,ts,\n1,S,1,2,2010-12-01,\n",  # a trailing comma
+        "order_id,sku,quantity,unit_price,ts,,\n1,S,1,2,2010-12-01,,\n",  # two
+        ",order_id,sku,quantity,unit_price,ts\n0,1,S,1,2,2010-12-01\n",  # pandas' to_csv() with its index
+    ],
+)
+def test_a_blank_column_name_is_a_column_without_a_name_not_an_error(tmp_path, text):
+    r, rows, _ = _load(tmp_path, text)
+    assert r.stored == 1 and rows.sku.tolist() == ["S"]
+
+
+def test_two_columns_mapped_to_one_field_is_an_error(tmp_path):
+    text = "a,b,quantity,unit_price,ts,order_id\nX,Y,1,2,2010-12-01,1\n"
+    with pytest.raises(ValueError, match="gives field 'sku' two columns, 'a' and 'b'"):
+        _load(tmp_path, text, mapping={"a": "sku", "b": "sku"})
+
+
 def test_wrong_types_zero_and_negative_values_are_quarantined_with_reasons(tmp_path):
     text = HEADER_ZH + "".join(
         [

@@ -123,6 +123,15 @@ DATES = {
         ["2024-03-01 02:00", "2024-03-01 10:00"],
     ),
     "negative offset": (["2024-03-01T20:00:00-0500"], ["2024-03-02 01:00"]),
+    "hour-only offsets, as PostgreSQL writes them": (
+        ["2024-03-01 10:00:00+08", "2024-03-01 10:00-05", "2024-03-01 10:00:00.5 +05:30"],
+        ["2024-03-01 02:00", "2024-03-01 15:00", "2024-03-01 04:30:00.5"],
+    ),
+    "UTC and GMT suffixes": (
+        ["2024-03-01 10:00:00 UTC", "2024-03-01 11:00 GMT"],
+        ["2024-03-01 10:00", "2024-03-01 11:00"],
+    ),
+    "an offset after a day-first date": (["13/01/2024 10:00 +01:00"], ["2024-01-13 09:00"]),
 }
 
 
@@ -155,6 +164,29 @@ def test_date_format_option_settles_it(tmp_path, fmt, expected):
     assert rows.ts.tolist() == [pd.Timestamp(expected)]
 
 
+@pytest.mark.parametrize(
+    "fmt,values,expected",
+    [
+        ("month-first", ["12/1/10 8:26", "12/13/10"], ["2010-12-01 08:26", "2010-12-13"]),
+        ("day-first", ["01.12.10", "13/12/10 9:00"], ["2010-12-01", "2010-12-13 09:00"]),
+    ],
+)
+def test_two_digit_years_are_this_century_not_the_year_10(tmp_path, fmt, values, expected):
+    """Excel's short dates ('12/1/10 8:26'): "%Y" reads 10 as the year 10; a two-digit year is 19xx/20xx."""
+    r, rows, _ = load(tmp_path, H + "".join(line(i, ts=v) for i, v in enumerate(values)), date_format=fmt)
+    assert rows.ts.tolist() == [pd.Timestamp(e) for e in expected]
+
+
+def test_two_digit_years_are_not_read_year_first(tmp_path):
+    fails(tmp_path, H + line(1, ts="12/1/10 8:26") + line(2, ts="11/2/10"), r"column 'ts': ambiguous")
+
+
+def test_a_date_outside_1900_2199_is_quarantined_not_stored(tmp_path):
+    r, rows, q = load(tmp_path, H + line(1, ts="0012-01-10") + line(2, ts="2024-01-02") + line(3, ts="9999-12-31"))
+    assert rows.ts.tolist() == [pd.Timestamp("2024-01-02")]
+    assert q.reason.tolist() == ["implausible ts (year 12): 0012-01-10", "implausible ts (year 9999): 9999-12-31"]
+
+
 def test_preset_says_month_first(tmp_path):
     text = (
         "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
@@ -173,6 +205,21 @@ def test_tenant_time_zone(tmp_path):
         tmp_path, H + line(1, ts="2024-03-01T10:00:00+00:00") + line(2, ts="2024-03-01 10:00"), tz="Asia/Shanghai"
     )
     assert rows.ts.tolist() == [pd.Timestamp("2024-03-01 18:00"), pd.Timestamp("2024-03-01 10:00")]
+
+
+def test_the_tenants_time_zone_is_kept_for_later_loads_and_never_mixed(tmp_path):
+    load(tmp_path, H + line(1, ts="2024-03-01T10:00:00+00:00"), tz="Asia/Shanghai")
+    later, london = tmp_path / "later.csv", tmp_path / "london.csv"
+    later.write_text(H + line(2, ts="2024-03-02T10:00:00+00:00"))
+    london.write_text(H + line(3))
+    with Store(tmp_path / "s.duckdb") as st:
+        ingest_orders(st, later)  # no time zone said: the tenant's
+        assert st.query("SELECT ts FROM orders ORDER BY ts").ts.tolist() == [
+            pd.Timestamp("2024-03-01 18:00"),
+            pd.Timestamp("2024-03-02 18:00"),
+        ]
+        with pytest.raises(IngestError, match="stored in Asia/Shanghai; a load in Europe/London would mix"):
+            ingest_orders(st, london, tz="Europe/London")
 
 
 def test_unknown_time_zone_is_an_error(tmp_path):
@@ -338,3 +385,46 @@ def test_idempotent_rerun_after_hostile_file(tmp_path):
         counts = st.con.execute("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM quarantine)").fetchone()
     assert r2.status == "skipped" and r2.rows_read == r1.rows_read == r2.duplicates
     assert counts == (r1.stored, r1.quarantined) == (1, 2)
+
+
+def test_float32_prices_keep_the_value_written_and_match_the_same_lines_as_text(tmp_path):
+    """A float32 2.55 is 2.5499999523 as a double: stored so, the same line from a CSV was not a duplicate."""
+    table = pa.table(
+        {
+            "order_id": ["A1", "A2"],
+            "sku": ["S1", "S2"],
+            "quantity": [1, 2],
+            "price": pa.array([2.55, 0.1], pa.float32()),
+            "ts": ["2024-01-01", "2024-01-02"],
+        }
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    r, rows, _ = load(tmp_path, buf.getvalue(), name="in.parquet")
+    assert rows.unit_price.tolist() == [2.55, 0.1]
+    with Store(tmp_path / "s.duckdb") as st:
+        again = ingest_orders(
+            st, _write(tmp_path / "again.csv", "order_id,sku,quantity,price,ts\nA1,S1,1,2.55,2024-01-01\n")
+        )
+    assert (again.stored, again.duplicates) == (0, 1)
+
+
+def test_a_nan_in_a_float_id_column_is_a_missing_id(tmp_path):
+    table = pa.table(
+        {
+            "order_id": pa.array([1.0, float("nan")]),
+            "sku": ["S1", "S2"],
+            "quantity": [1, 2],
+            "price": [2.0, 3.0],
+            "ts": ["2024-01-01", "2024-01-02"],
+        }
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    r, rows, q = load(tmp_path, buf.getvalue(), name="in.parquet")
+    assert rows.order_id.tolist() == ["1"] and q.reason.tolist() == ["missing order_id"]
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path

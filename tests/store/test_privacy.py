@@ -132,6 +132,17 @@ def test_secret_lives_outside_the_store_and_a_wrong_one_is_refused(tmp_path, db,
     monkeypatch.setenv(SECRET_ENV, "another secret")
     with pytest.raises(RuntimeError, match="another secret"):
         Store(db)
+    assert [p.name for p in db.parent.iterdir() if ".secret." in p.name] == []  # no temporary key left
+
+
+def test_an_empty_key_file_is_refused_not_used_as_a_key(tmp_path, monkeypatch):
+    """What a crash while an older version created the key left: an empty key would make pseudonyms anyone could
+    recompute (HMAC with no secret)."""
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    db = tmp_path / "s.duckdb"
+    Path(f"{db}.secret").write_text("")
+    with pytest.raises(RuntimeError, match=r"s.duckdb.secret is damaged \(0 characters"):
+        Store(db)
 
 
 def test_store_from_before_pseudonymisation_is_protected_once(tmp_path, db):
@@ -353,3 +364,34 @@ def test_unsplittable_numbers_are_hidden_too():
     """Customer ids can be numbers (UCI: 17850.0), so no number, price-like or not, is kept raw."""
     out = protect_line('536365,"x,17850.0,2.55,6', ",", [1], SECRET, "t1", expected_fields=5)
     assert out == ",".join(pseudonym(SECRET, "t1", v) for v in ["536365", "x", "17850.0", "2.55", "6"])
+
+
+def test_a_personal_column_feeds_no_field_by_its_header_and_only_pseudonyms_when_mapped(tmp_path, db):
+    """A buyer's "Name" is not the product description; an address mapped to region is stored as its pseudonym."""
+    f = tmp_path / "o.csv"
+    f.write_text(
+        "order_id,sku,quantity,unit_price,ts,Name,Ship Address,seller\n"
+        "1,S1,1,2,2010-12-01,Jane Roe,221B Baker Street London,Bob Smith Trading\n"
+    )
+    with Store(db) as st:
+        report = ingest(st, f, "orders", mapping={"Ship Address": "region"}, personal=["seller"])
+        assert set(report.personal) == {"Name", "Ship Address", "seller"}
+        row = st.query("SELECT description, region, merchant FROM orders").iloc[0]
+        assert row.description is None and row.merchant is None  # not taken by header recognition
+        assert row.region == st.pseudonym("221B Baker Street London")
+    text = _strings_in_store(db)
+    for raw in ("Jane Roe", "Baker Street", "Bob Smith"):
+        assert raw not in text
+
+
+def test_quarantine_reasons_quote_no_e_mail_or_phone_number(tmp_path, db):
+    f = tmp_path / "o.csv"
+    f.write_text(
+        "order_id,sku,quantity,unit_price,ts\n1,S,jane.roe@example.com,2,2010-12-01\n2,S,1,2,call +44 20 7946 0958\n"
+    )
+    with Store(db) as st:
+        ingest(st, f, "orders")
+        reasons = st.query("SELECT reason FROM quarantine ORDER BY src_row").reason.tolist()
+    assert reasons[0].startswith("quantity is not a number: ") and reasons[1].startswith("unparsable ts: call ")
+    text = _strings_in_store(db)
+    assert "jane.roe@example.com" not in text and "7946 0958" not in text
