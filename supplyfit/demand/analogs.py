@@ -4,6 +4,7 @@ English, the nearest past items of a new one by description, category and price,
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,16 +45,27 @@ def weekly_history(history: pd.DataFrame) -> pd.DataFrame:
     if ds.isna().any():
         raise ValueError(f"history: {int(ds.isna().sum())} row(s) have no date (ds)")
     y = pd.to_numeric(history["y"], errors="coerce")
+    if np.isinf(y).any():
+        raise ValueError(f"history: {int(np.isinf(y).sum())} row(s) have an infinite y: units sold are finite numbers")
     return history.assign(ds=week_start(wall_times(ds)), y=y)[y.notna().to_numpy()]
 
 
-def attributes(items: pd.DataFrame, name: str) -> pd.DataFrame:
-    """unique_id, description, logp (log price), category (keyword rules when not given) of ``items``, checked."""
+def attributes(items: pd.DataFrame, name: str, drop_unpriced: bool = False) -> pd.DataFrame:
+    """unique_id, description, logp (log price), category (keyword rules when not given) of ``items``, checked: an
+    item without a positive price is an error, or, with ``drop_unpriced`` (a catalogue to learn from, where a free
+    sample is no launch to compare with), left out with a warning."""
     require(items, ("unique_id", "description", "price"), name)
     price = pd.to_numeric(items["price"], errors="coerce").to_numpy(float)
     bad = ~np.isfinite(price) | (price <= 0)
-    if bad.any():
+    if bad.any() and not drop_unpriced:
         raise ValueError(f"{name}: price must be a positive number (item {items['unique_id'].iloc[bad.argmax()]!r})")
+    if bad.any():
+        warnings.warn(
+            f"{name}: {int(bad.sum())} item(s) without a positive price left out (e.g. "
+            f"{items['unique_id'].iloc[bad.argmax()]!r})",
+            stacklevel=3,
+        )
+        items, price = items[~bad], price[~bad]
     out = pd.DataFrame(
         {"unique_id": items["unique_id"].astype(str), "description": items["description"].fillna("").astype(str)}
     )

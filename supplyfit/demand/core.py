@@ -440,14 +440,19 @@ class Forecaster:
         """The forecast weeks, dated on the fitted panel's weekday."""
         return pd.date_range(self.wide_.dates[-1] + pd.Timedelta(weeks=1), periods=self.h, freq=FREQ) + self.shift_
 
-    def predict(self) -> pd.DataFrame:
-        """One row per series and step: unique_id, ds, yhat, yhat_q10, yhat_q50, yhat_q90."""
+    def predict(self, h: int | None = None) -> pd.DataFrame:
+        """One row per series and step: unique_id, ds, yhat, yhat_q10, yhat_q50, yhat_q90; the first ``h`` weeks of
+        the ``h`` fitted (all of them by default; ``predict(h=8)`` as statsforecast's, up to the fitted h)."""
         if not hasattr(self, "mean_"):
             raise ValueError("call fit(panel) before predict")
+        if h is not None and not (isinstance(h, int | np.integer) and 1 <= h <= self.h):
+            raise ValueError(f"h must be a whole number of weeks from 1 to the {self.h} fitted (Forecaster(h=...))")
         mean, qs = self._forecast_matrices()
         out = to_long(given_ids(self.wide_.ids, self.ids_back_), self._ahead(), mean, "yhat")
         for q, M in qs.items():
             out[f"yhat_q{round(q * 100)}"] = M.reshape(-1)
+        if h is not None and h < self.h:
+            out = out[np.tile(np.arange(self.h) < h, len(self.wide_.ids))].reset_index(drop=True)
         return out
 
     def predict_hierarchy(self) -> pd.DataFrame:

@@ -99,10 +99,18 @@ class LaunchForecaster:
         require(history, ("unique_id", "ds", "y"), "history")
         history = weekly_history(history)
         self.ids_back_ = string_ids(items, "items")[1]  # analog_id as the caller's items have it
-        attrs = attributes(items, "items").drop_duplicates("unique_id")
+        attrs = attributes(items, "items", drop_unpriced=True).drop_duplicates("unique_id")
         past = past_launches(history, self.h, self.max_launches).merge(attrs, on="unique_id")
         if len(past) < 3:
-            raise TooFewLaunches(f"history has {len(past)} launches with {self.h} weeks seen and known items; needs 3")
+            hint = ""
+            if not set(history["unique_id"].astype(str)) & set(attrs["unique_id"]):
+                hint = (
+                    f" (no unique_id of the history is among the items': {history['unique_id'].iloc[0]!r} against "
+                    f"{items['unique_id'].iloc[0]!r})"
+                )
+            raise TooFewLaunches(
+                f"history has {len(past)} launches with {self.h} weeks seen and known items; needs 3{hint}"
+            )
         self.Y_ = past[[f"w{i + 1}" for i in range(self.h)]].to_numpy()
         self.logT_ = np.log1p(self.Y_.sum(axis=1))
         catalogue = catalogue_rates(history, self.h, 2 * self.max_launches).merge(attrs, on="unique_id")
@@ -270,6 +278,8 @@ class LaunchForecaster:
         q["launch"] = week_start(wall_times(launch)).fillna(self.default_launch_)  # on the history's Mondays
         q["preorders"] = pd.to_numeric(pd.Series(column("preorders", 0.0)), errors="coerce").fillna(0.0)
         q["preorder_weeks"] = pd.to_numeric(pd.Series(column("preorder_weeks", 1.0)), errors="coerce").fillna(1.0)
+        if not (np.isfinite(q["preorders"]).all() and np.isfinite(q["preorder_weeks"]).all()):
+            raise ValueError("new_items: preorders and preorder_weeks must be finite numbers")
         if (q["preorders"] < 0).any() or (q["preorder_weeks"] <= 0).any():
             raise ValueError("new_items: preorders must be >= 0 and preorder_weeks > 0")
         return Items(q, self.text_.transform(q["description"]))

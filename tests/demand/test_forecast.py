@@ -291,6 +291,11 @@ def test_unusable_panels_are_refused_with_the_reason(panel):
         Forecaster(h=0).fit(panel)
     with pytest.raises(ValueError, match="before predict"):
         Forecaster(h=4).predict()
+    fitted = Forecaster(h=4).fit(panel)
+    first = fitted.predict(h=2)  # statsforecast's habit: the first weeks of those fitted
+    pd.testing.assert_frame_equal(first, fitted.predict().groupby("unique_id").head(2).reset_index(drop=True))
+    with pytest.raises(ValueError, match="h must be a whole number of weeks from 1 to the 4 fitted"):
+        fitted.predict(h=8)
     with pytest.raises(ValueError, match="1 row.*infinite y"):
         Forecaster(h=4).fit(panel.assign(y=panel.y.where(panel.index != panel.index[0], np.inf)))
 

@@ -245,14 +245,22 @@ def test_bad_input_raises_a_clear_value_error(fitted):
         LaunchForecaster().fit(history.drop(columns="y"), items)
     with pytest.raises(ValueError, match="items lacks column.*description"):
         LaunchForecaster().fit(history, items.drop(columns="description"))
-    with pytest.raises(ValueError, match="price must be a positive number"):
+    with pytest.warns(UserWarning, match=r"items: 1 item\(s\) without a positive price left out"):
+        LaunchForecaster().fit(history, items.assign(price=items.price.where(items.index != items.index[0], 0.0)))
+    with pytest.raises(TooFewLaunches, match="has 0 launches"), pytest.warns(UserWarning, match="left out"):
         LaunchForecaster().fit(history, items.assign(price=-1.0))
+    with pytest.raises(TooFewLaunches, match="no unique_id of the history is among the items'"):
+        LaunchForecaster().fit(history, items.assign(unique_id=items.unique_id.astype(str) + ".0"))
+    with pytest.raises(ValueError, match="infinite y"):
+        LaunchForecaster().fit(history.assign(y=np.inf), items)
     with pytest.raises(ValueError, match="new_items lacks column.*price"):
         lf.predict(new[["unique_id", "description"]])
     with pytest.raises(ValueError, match="new_items: price must be a positive number"):
         lf.predict(new.assign(price=-2.0))
     with pytest.raises(ValueError, match="preorders must be >= 0"):
         lf.predict(new.assign(preorders=-1))
+    with pytest.raises(ValueError, match="preorders and preorder_weeks must be finite"):
+        lf.predict(new.assign(preorders=np.inf))
     with pytest.raises(ValueError, match="before predict"):
         LaunchForecaster().predict(new)
     with pytest.raises(ValueError, match="new_items has no rows"):
