@@ -228,6 +228,34 @@ def test_category_and_total_intervals_allow_for_shared_shocks():
     assert fc.correlation_ > 0
 
 
+def test_too_short_a_history_to_calibrate_still_allows_for_shared_shocks():
+    """Under 3 h weeks no hold-out is left to calibrate on: the correlation then comes from the history's own
+    variances (the total's against its series'). Assuming none, the total's band covered about a fifth of the
+    weeks after 16 weeks of a shared weekly swing; now about four fifths."""
+    from supplyfit.demand.core import moment_correlation
+
+    hits, independent = [], []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        weeks, n = 24, 100
+        Y = rng.poisson(rng.lognormal(1.5, 1.0, n)[:, None] * rng.lognormal(0, 0.25, weeks)[None, :]).astype(float)
+        panel = pd.DataFrame(
+            {
+                "unique_id": np.repeat([f"s{i}" for i in range(n)], 16),
+                "ds": np.tile(_weeks(16), n),
+                "y": Y[:, :16].ravel(),
+            }
+        )
+        fc = Forecaster(h=8).fit(panel)
+        total = fc.predict_hierarchy().query("level == 'total'")
+        actual = Y[:, 16:].sum(axis=0)
+        hits += list((actual >= total.yhat_q10.to_numpy()) & (actual <= total.yhat_q90.to_numpy()))
+        independent.append(moment_correlation(rng.poisson(5.0, (n, 16)).astype(float)))
+        assert fc.correlation_ > 0.02
+    assert 0.6 <= np.mean(hits) <= 0.95, np.mean(hits)
+    assert max(independent) < 0.02  # series without a shared swing: next to none
+
+
 def test_the_total_band_has_its_own_calibration():
     """Each category rides its own weekly swing, independent of the others: the correlation that fits the
     categories makes their errors move as one in the total, whose band (before its own calibration) covered 97-100%
