@@ -507,12 +507,17 @@ def ingest(
             in_transaction = True
             say("quarantining")
             raw_cols = ", ".join(f"{_lit(c)}: {_quarantined_cell(stg, slot[c], c in protected)}" for c in names)
+            # A bad line already quarantined for the tenant (same cells, same reason) is a duplicate, as a good
+            # line already stored is: a shuffled or overlapping file quarantined its bad lines again each time
             con.execute(
                 f"""
                 INSERT INTO quarantine
-                SELECT ?, ?, s._row, to_json({{{raw_cols}}})::VARCHAR, s.reason, s.merchant
-                FROM _stg s JOIN _src USING (_row) WHERE s.reason IS NOT NULL""",
-                [store.tenant, load_id],
+                SELECT $tenant, $load_id, _row, raw, reason, merchant FROM (
+                    SELECT s._row, to_json({{{raw_cols}}})::VARCHAR AS raw, s.reason, s.merchant
+                    FROM _stg s JOIN _src USING (_row) WHERE s.reason IS NOT NULL) bad
+                WHERE NOT EXISTS (SELECT 1 FROM quarantine q
+                                  WHERE q.tenant = $tenant AND q.raw = bad.raw AND q.reason = bad.reason)""",
+                {"tenant": store.tenant, "load_id": load_id},
             )
             if src.malformed:
                 positions = [names.index(c) for c in protected]

@@ -40,6 +40,20 @@ def test_overlapping_file_adds_only_new_rows(db, sample_orders, tmp_path):
     with Store(tmp_path / "whole.duckdb") as st2:
         rw = ingest_orders(st2, tmp_path / "all.parquet", preset="uci-online-retail")
     assert n_split == rw.stored == ra.stored + rb.stored
+    assert ra.quarantined + rb.quarantined == rw.quarantined  # the overlap's bad lines quarantined once
+
+
+def test_a_bad_line_already_quarantined_is_a_duplicate_not_quarantined_again(db, tmp_path):
+    head = "order_id,sku,quantity,unit_price,ts\n"
+    bad, good = "A1,S1,x,2,2024-01-01\n", "A2,S2,1,2,2024-01-02\n"
+    (tmp_path / "a.csv").write_text(head + bad + good)
+    (tmp_path / "b.csv").write_text(head + "A3,S3,1,2,2024-01-03\n" + good + bad + bad)  # shuffled, grown
+    with Store(db) as st:
+        ra = ingest_orders(st, tmp_path / "a.csv")
+        rb = ingest_orders(st, tmp_path / "b.csv")
+        assert (ra.stored, ra.quarantined, ra.duplicates) == (1, 1, 0)
+        assert (rb.stored, rb.quarantined, rb.duplicates) == (1, 0, 3)
+        assert _counts(st) == (2, 1)
 
 
 def test_returns_and_non_product_lines_are_kept_and_flagged(db, sample_orders):
