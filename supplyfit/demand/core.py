@@ -227,6 +227,18 @@ def aggregate_sd(var: np.ndarray, groups: dict[str, np.ndarray], rho: float) -> 
     )
 
 
+def _warn_if_fractional(Y: np.ndarray) -> None:
+    """A warning when most sales are fractions (tonnes, litres): the intervals are negative-binomial, of whole
+    units, and y / 1000 got bands of 0 to 0 around forecasts of 0.009."""
+    sold = Y[np.isfinite(Y) & (Y != 0)]
+    if len(sold) and np.mean(sold != np.round(sold)) > 0.5:
+        warnings.warn(
+            "most of y are fractions: forecasts are fine, but their quantiles count whole units; "
+            "give y in a unit that sells whole numbers (grams, not tonnes) for useful intervals",
+            stacklevel=3,
+        )
+
+
 def moment_correlation(Y: np.ndarray) -> float:
     """The error correlation ``rho`` of :func:`aggregate_sd` that makes the weekly variance of the total of ``Y``
     (series x weeks) what its series' variances add up to, within CORRELATIONS' range: the stand-in for the
@@ -310,6 +322,7 @@ class Forecaster:
         panel, self.ids_back_ = string_ids(panel)  # forecasts carry the panel's own ids (ints stay ints)
         panel, self.shift_ = on_mondays(panel)  # forecasts are dated on the panel's own weekday
         self.wide_ = Wide.from_long(panel)
+        _warn_if_fractional(self.wide_.Y)
         self.categories_ = self._categories(panel)
         T, h = len(self.wide_.dates), self.h
         known = self.calendar if isinstance(self.calendar, Calendar) else None

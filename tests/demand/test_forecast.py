@@ -324,6 +324,8 @@ def test_unusable_panels_are_refused_with_the_reason(panel):
     pd.testing.assert_frame_equal(first, fitted.predict().groupby("unique_id").head(2).reset_index(drop=True))
     with pytest.raises(ValueError, match="h must be a whole number of weeks from 1 to the 4 fitted"):
         fitted.predict(h=8)
+    with pytest.warns(UserWarning, match="most of y are fractions"):
+        Forecaster(h=4).fit(panel.assign(y=panel.y / 1000))
     with pytest.raises(ValueError, match="1 row.*infinite y"):
         Forecaster(h=4).fit(panel.assign(y=panel.y.where(panel.index != panel.index[0], np.inf)))
 
