@@ -21,6 +21,9 @@ SEASON_SERIES, SEASON_RANGE = 20, (0.2, 5.0)
 # ... and without any series that made more than this share of the units of the year-ago weeks it is read from:
 # one wholesale order is not the shop's season (no UCI series comes near it at any of the 7 cut-offs)
 SEASON_SHARE = 0.1
+# ... nor from a shop that grew or shrank more than this much since those weeks: last year's shape is then its
+# growth (a shop's first weeks, ramping up), not a season (the UCI shop: 0.87-1.17 at every short cut-off)
+SEASON_GROWTH = (0.5, 2.0)
 CALIBRATION_SCALES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # dispersion multipliers tried
 CORRELATIONS = (0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8)  # error correlations tried
 TOTAL_CALIBRATION_WEEKS = 52  # the total's band is calibrated on the stand-in's errors of at most the last year
@@ -143,8 +146,18 @@ def year_ago_season(wide: Wide, h: int) -> np.ndarray:
     if int((np.nansum(wide.Y[:, : T - SEASON], axis=1) > 0).sum()) < SEASON_SERIES:
         return np.ones(h)
     read = np.nansum(np.clip(wide.Y[:, max(T - SEASON - REFERENCE, 0) : T - SEASON + h + 1], 0, None), axis=1)
-    shop = wide.Y[read <= SEASON_SHARE * read.sum()]
-    return np.clip(season(np.nansum(shop, axis=0), (~wide.closed).astype(float), T, h), *SEASON_RANGE)
+    total = np.nansum(wide.Y[read <= SEASON_SHARE * read.sum()], axis=0)
+    open_week = ~wide.closed
+
+    def level(lo: int, hi: int) -> float:
+        weeks = np.arange(max(lo, 0), hi)
+        weeks = weeks[open_week[weeks]]
+        return float(total[weeks].mean()) if len(weeks) else np.nan
+
+    growth = level(T - REFERENCE, T) / level(T - SEASON - REFERENCE, T - SEASON)
+    if not SEASON_GROWTH[0] <= growth <= SEASON_GROWTH[1]:
+        return np.ones(h)
+    return np.clip(season(total, open_week.astype(float), T, h), *SEASON_RANGE)
 
 
 def _fit(model: m.Model, wide: Wide, categories: np.ndarray | None, h: int) -> m.Model:

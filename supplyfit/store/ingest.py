@@ -454,7 +454,8 @@ def ingest(
     unknown = sorted(set(personal or ()) - set(names))
     if unknown:
         raise IngestError(file, f"--personal names column(s) the file does not have: {', '.join(unknown)}")
-    personal_cols = {c for c in names if c in (personal or ()) or is_personal_header(c)}
+    # headers say who a column is about in orders and reviews; an events calendar's "name" is an event's
+    personal_cols = {c for c in names if c in (personal or ()) or (kind != "events" and is_personal_header(c))}
     resolved = resolve(names, kind, preset, mapping, personal_cols)
     missing = resolved.missing_required()
     if missing:
