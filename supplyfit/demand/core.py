@@ -154,8 +154,8 @@ def year_ago_season(wide: Wide, h: int) -> np.ndarray:
         weeks = weeks[open_week[weeks]]
         return float(total[weeks].mean()) if len(weeks) else np.nan
 
-    growth = level(T - REFERENCE, T) / level(T - SEASON - REFERENCE, T - SEASON)
-    if not SEASON_GROWTH[0] <= growth <= SEASON_GROWTH[1]:
+    now, before = level(T - REFERENCE, T), level(T - SEASON - REFERENCE, T - SEASON)
+    if not (before > 0 and SEASON_GROWTH[0] <= now / before <= SEASON_GROWTH[1]):
         return np.ones(h)
     return np.clip(season(total, open_week.astype(float), T, h), *SEASON_RANGE)
 
@@ -252,23 +252,22 @@ def _warn_if_fractional(Y: np.ndarray) -> None:
         )
 
 
-def moment_correlation(Y: np.ndarray) -> float:
+def moment_correlation(Y: np.ndarray, closed: np.ndarray | None = None) -> float:
     """The error correlation ``rho`` of :func:`aggregate_sd` that makes the weekly variance of the total of ``Y``
-    (series x weeks) what its series' variances add up to, within CORRELATIONS' range: the stand-in for the
-    hold-out calibration where there is none (under 3 h weeks or 10 series). 0 assumed there before, and a shop's
-    total band on 20 weeks covered a fifth of the weeks after it (a shared weekly swing, simulated)."""
-    Y = Y[np.isfinite(Y).sum(axis=1) >= 3]
+    (series x weeks; ``closed`` weeks left out) what its series' variances add up to, within CORRELATIONS' range:
+    the stand-in for the hold-out calibration where there is none (under 3 h weeks or 10 series). 0 was assumed
+    there before, and a shop's total band on 16 weeks covered a fifth of the weeks after it (a shared weekly swing,
+    simulated)."""
+    if closed is not None:
+        Y = Y[:, ~closed]  # a close-down is not a swing of demand
+    Y = Y[np.isfinite(Y).all(axis=1)]  # series listed through the window: one launched within it is no swing either
     if len(Y) < 2 or Y.shape[1] < 3:
         return 0.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        var = np.nanvar(Y, axis=1, ddof=1)
-        total = np.nanvar(np.nansum(Y, axis=0), ddof=1)
-    sd = np.sqrt(var)
-    room = sd.sum() ** 2 - var.sum()
+    var = np.var(Y, axis=1, ddof=1)
+    room = np.sqrt(var).sum() ** 2 - var.sum()
     if not room > 0:
         return 0.0
-    return float(np.clip((total - var.sum()) / room, 0.0, max(CORRELATIONS)))
+    return float(np.clip((np.var(Y.sum(axis=0), ddof=1) - var.sum()) / room, 0.0, max(CORRELATIONS)))
 
 
 def _total_ratios(window: tuple[np.ndarray, ...], scale: float, rho: float) -> np.ndarray:
@@ -394,7 +393,8 @@ class Forecaster:
         h, T = self.h, self.wide_.Y.shape[1]
         last = self._stand_in(T - h) if T >= 3 * h else None
         if last is None:
-            return 1.0, moment_correlation(self.learn_.Y[:, -26:]), 1.0
+            closed = None if self.learn_.closed is None else self.learn_.closed[-26:]
+            return 1.0, moment_correlation(self.learn_.Y[:, -26:], closed), 1.0
         mean, actual, a, keep = last
         scale = min(
             CALIBRATION_SCALES, key=lambda c: abs(np.mean(nb_interval_hits(actual, mean, a * c, 0.1, 0.9)) - 0.8)

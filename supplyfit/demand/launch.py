@@ -103,10 +103,10 @@ class LaunchForecaster:
         past = past_launches(history, self.h, self.max_launches).merge(attrs, on="unique_id")
         if len(past) < 3:
             hint = ""
-            if not set(history["unique_id"].astype(str)) & set(attrs["unique_id"]):
+            if len(history) and len(attrs) and not set(history["unique_id"].astype(str)) & set(attrs["unique_id"]):
                 hint = (
                     f" (no unique_id of the history is among the items': {history['unique_id'].iloc[0]!r} against "
-                    f"{items['unique_id'].iloc[0]!r})"
+                    f"{attrs['unique_id'].iloc[0]!r})"
                 )
             raise TooFewLaunches(
                 f"history has {len(past)} launches with {self.h} weeks seen and known items; needs 3{hint}"

@@ -171,6 +171,8 @@ class _Staging:
             return "false"
         if self.is_text(fld):
             return f"({self.raw(fld)} IS NOT NULL)"
+        if pa.types.is_floating(self.types[col]):  # NaN is a blank cell of a float column
+            return f"({_q(col)} IS NOT NULL AND NOT isnan({_q(col)}))"
         return f"({_q(col)} IS NOT NULL)"
 
     def number(self, fld: str) -> str:
@@ -194,7 +196,8 @@ class _Staging:
             return f"timezone({_lit(self.tz)}, {_q(col)})"
         if pa.types.is_timestamp(t) or pa.types.is_date(t):
             return f"CAST({_q(col)} AS TIMESTAMP)"
-        return parsing.date_sql(self.raw(fld), self.date_order.get(fld), self.tz)
+        # once per distinct text (an order's lines share their time): the parse runs a few regexes per value
+        return self.lookup(fld, t=parsing.date_sql("v", self.date_order.get(fld), self.tz))["t"]
 
 
 def _quarantined_cell(s: _Staging, col: str, personal: bool) -> str:
@@ -296,9 +299,9 @@ def _events_select(s: _Staging, options: dict[str, str]) -> tuple[str, str, str]
         CASE WHEN end_given IS NULL AND {s.present("end")} THEN 'unparsable end: ' || {said["end"]}
              WHEN end_given < start THEN 'end before start'
              WHEN {parsing.implausible_sql("end_given")} THEN 'implausible end (year ' || year(end_given) || ')' END,
-        CASE WHEN scope NOT IN ({scopes}) THEN 'scope is not all, category or sku: ' || scope
+        CASE WHEN scope NOT IN ({scopes}) THEN 'scope is not all, category or sku: ' || {scrub_sql("scope")}
              WHEN scope <> 'all' AND target = '' THEN 'scope ' || scope || ' without a target' END,
-        CASE WHEN kind NOT IN ({kinds}) THEN 'kind is not promotion, closure or launch: ' || kind END)"""
+        CASE WHEN kind NOT IN ({kinds}) THEN 'kind is not promotion, closure or launch: ' || {scrub_sql("kind")} END)"""
     return cols, reason, 'coalesce(end_given, start) AS "end"'
 
 
@@ -441,9 +444,7 @@ def ingest(
     digest = content_hash(path) if Path(path).is_file() else ""
     previous = _previous_load(store, kind, digest) if digest else None
     lock = write_lock or contextlib.nullcontext()
-    if zone != store.timezone:
-        with lock:
-            _keep_tz(store, zone, file)
+    _check_zone_kept(store, zone, file)  # fails early; checked again, and kept, in the load's transaction
     if previous:
         with lock:
             return _skipped(store, _new_load(store, kind, file, digest, status="skipped"), kind, file, previous)
@@ -454,9 +455,10 @@ def ingest(
     unknown = sorted(set(personal or ()) - set(names))
     if unknown:
         raise IngestError(file, f"--personal names column(s) the file does not have: {', '.join(unknown)}")
-    # headers say who a column is about in orders and reviews; an events calendar's "name" is an event's
-    personal_cols = {c for c in names if c in (personal or ()) or (kind != "events" and is_personal_header(c))}
-    resolved = resolve(names, kind, preset, mapping, personal_cols)
+    personal_cols = {c for c in names if c in (personal or ()) or is_personal_header(c)}
+    resolved = resolve(names, kind, preset, mapping, personal_cols if kind != "events" else ())
+    if kind == "events":  # an event's name is not a person's
+        personal_cols.discard(resolved.columns.get("name", ""))
     missing = resolved.missing_required()
     if missing:
         hints = {f: FIELDS[kind][f][1][:4] for f in missing}
@@ -506,6 +508,9 @@ def ingest(
                 return _skipped(store, load_id, kind, file, again)
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
+            _check_zone_kept(store, zone, file)
+            if zone != store.timezone:
+                store.set_timezone(zone)
             say("quarantining")
             raw_cols = ", ".join(f"{_lit(c)}: {_quarantined_cell(stg, slot[c], c in protected)}" for c in names)
             # A bad line already quarantined for the tenant (same cells, same reason) is a duplicate, as a good
@@ -622,12 +627,15 @@ def _check_tz(store: Store, tz: str, file: str) -> str:
     return tz
 
 
-def _keep_tz(store: Store, tz: str, file: str) -> None:
-    """Make ``tz`` the tenant's time zone for this and later loads; refused once times are stored in another, as
-    one shop's times in two zones would put the same hour in two places."""
+def _check_zone_kept(store: Store, tz: str, file: str) -> None:
+    """IngestError when times of the tenant are stored in another zone than ``tz``: one shop's times in two zones
+    would put the same hour in two places. A load in a new zone (none stored yet) makes it the tenant's, in the
+    load's own transaction, so a failed load leaves the tenant's zone as it was."""
+    if tz == store.timezone:
+        return
     held = [
         t
-        for t in ("orders", "reviews")
+        for t in ("orders", "reviews", "events")
         if scalar(store.con, f"SELECT EXISTS (SELECT 1 FROM {t} WHERE tenant = ?)", [store.tenant])
     ]
     if held:
@@ -636,7 +644,6 @@ def _keep_tz(store: Store, tz: str, file: str) -> None:
             f"tenant {store.tenant!r} has its {' and '.join(held)} stored in {store.timezone}; a load in {tz} would "
             f"mix two time zones (convert the file's times, or load it as another tenant)",
         )
-    store.set_timezone(tz)
 
 
 def ingest_orders(store: Store, path: str | Path, **kw) -> LoadReport:

@@ -216,25 +216,27 @@ def resolve(
     Header recognition gives ``personal`` columns (a buyer's "Name", an address) to no field but customer_id: a
     person's name is not a product's description. Mapped explicitly, they feed the field (as pseudonyms)."""
     fields = FIELDS[kind]
-    explicit: dict[str, str] = {}
+    columns: dict[str, str] = {}  # field -> source column
     if preset:
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; known: {', '.join(sorted(PRESETS))}")
-        explicit.update({s: f for s, f in PRESETS[preset].items() if s in source_columns})
+        columns.update({f: src for src, f in PRESETS[preset].items() if src in source_columns})
+        if wrong := sorted(set(columns) - set(fields)):
+            raise ValueError(f"preset {preset!r} is not for {kind} (no {kind} field {wrong[0]!r})")
+    given: set[str] = set()  # fields the overrides set: an override replaces the preset's choice, never a sibling's
     for src, field in (overrides or {}).items():
         if src not in source_columns:
             raise ValueError(
                 f"the mapping (--map, or the API's mapping field) names column {src!r}, which the file does not have "
                 f"(columns: {', '.join(map(str, source_columns))})"
             )
-        explicit[src] = field
-    columns: dict[str, str] = {}
-    for src, field in explicit.items():
         if field not in fields:
             raise ValueError(f"unknown {kind} field {field!r}; fields: {', '.join(fields)}")
-        if field in columns and src in (overrides or {}) and columns[field] in (overrides or {}):
+        if field in given:
             raise ValueError(f"the mapping gives field {field!r} two columns, {columns[field]!r} and {src!r}: one")
+        columns = {f: c for f, c in columns.items() if c != src}  # the column moves to the field it is given
         columns[field] = src
+        given.add(field)
     return Mapping(kind, match_headers(source_columns, fields, columns, personal))
 
 

@@ -28,7 +28,7 @@ DATE_FORMATS = {
 YEAR_FIRST = [d + t for d in _YEAR_FIRST for t in _TIMES] + ["%Y年%m月%d日 %H时%M分", "%Y年%m月%d日%H:%M"]
 LABELS = {".": "a decimal point", ",": "a decimal comma", DAY_FIRST: DAY_FIRST, MONTH_FIRST: MONTH_FIRST}
 # A time followed by its offset from UTC: 10:00Z, 10:00:00+08:00, 10:00:00.5 -0530, 10:00 +08 (PostgreSQL), 10:00 UTC
-_ZONED = r"^(.*[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)\s*(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_ZONED = r"(?i)^(.*[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)\s*(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?)$"
 _YEAR_FIRST_TEXT = r"^\s*[0-9]{4}([^0-9]|[0-9]{4}([^0-9]|$))"  # 2010-12-01, 2010年, 20101201; not 10-12-01
 PLAUSIBLE_YEARS = (1900, 2199)  # a parsed year outside these is a misread (a two-digit year read as the year 12)
 
@@ -120,9 +120,9 @@ def _year_first_sql(text_sql: str) -> str:
 
 def _local_sql(text_sql: str, order: str | None) -> str:
     """SQL parsing a date-time text without an offset: year-first forms, then the column's day/month order."""
+    if order and order not in DATE_FORMATS:  # an explicit strftime format comes first (%Y%d%m is year-first too)
+        return f"coalesce(try_strptime({text_sql}, {_lit(order)}), {_year_first_sql(text_sql)})"
     formats = DATE_FORMATS.get(order or "", [])
-    if order and order not in DATE_FORMATS:  # an explicit strftime format
-        formats = [order]
     parsed = _year_first_sql(text_sql)
     if formats:
         parsed = f"coalesce({parsed}, try_strptime({text_sql}, [{', '.join(_lit(f) for f in formats)}]))"
@@ -147,7 +147,7 @@ def date_sql(text_sql: str, order: str | None, tz: str) -> str:
         f"coalesce(TRY_CAST(nullif(substr({digits}, 3), '') AS INTEGER), 0)",
     )
     minutes = (
-        f"CASE WHEN {offset} IN ('Z', 'UTC', 'GMT') THEN 0 ELSE "
+        f"CASE WHEN upper({offset}) IN ('Z', 'UTC', 'GMT') THEN 0 ELSE "
         f"(CASE WHEN starts_with({offset}, '-') THEN -1 ELSE 1 END) * ({hours} * 60 + {mins}) END"
     )
     utc = f"timezone('UTC', {local} - to_minutes(CAST({minutes} AS BIGINT)))"

@@ -108,6 +108,19 @@ def test_a_shop_ramping_up_in_its_first_weeks_has_no_season_from_them():
     assert per_series.between(8.5, 11.5).all(), per_series
 
 
+def test_no_season_from_a_year_ago_without_open_weeks_to_measure_it():
+    """A small range sold in week 0 only (its opening, read as closed) and the rest from week 1: no level to
+    measure the year-ago weeks against, no season (it raised ZeroDivisionError)."""
+    from types import SimpleNamespace
+
+    from supplyfit.demand.core import year_ago_season
+
+    Y = np.zeros((25, 60))
+    Y[:20, 0], Y[20:, 1:] = 1.0, 100.0
+    wide = SimpleNamespace(Y=Y, closed=open_share(Y.sum(axis=0)) < 1)
+    assert year_ago_season(wide, 8).tolist() == [1.0] * 8
+
+
 def test_a_shop_that_never_closes_gets_the_same_forecasts():
     panel = _panel(40)
     a = Forecaster(h=4).fit(panel).predict()

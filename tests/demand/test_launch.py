@@ -253,6 +253,8 @@ def test_bad_input_raises_a_clear_value_error(fitted):
         LaunchForecaster().fit(history, items.assign(unique_id=items.unique_id.astype(str) + ".0"))
     with pytest.raises(ValueError, match="infinite y"):
         LaunchForecaster().fit(history.assign(y=np.inf), items)
+    with pytest.raises(TooFewLaunches, match="has 0 launches"):
+        LaunchForecaster().fit(history.iloc[:0], items)
     with pytest.raises(ValueError, match="new_items lacks column.*price"):
         lf.predict(new[["unique_id", "description"]])
     with pytest.raises(ValueError, match="new_items: price must be a positive number"):

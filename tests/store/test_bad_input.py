@@ -73,6 +73,17 @@ def test_a_blank_column_name_is_a_column_without_a_name_not_an_error(tmp_path, t
     assert r.stored == 1 and rows.sku.tolist() == ["S"]
 
 
+def test_an_override_replaces_the_presets_choice_for_its_field():
+    from supplyfit.store.mapping import resolve
+
+    cols = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+    mapped = resolve(cols, "orders", "uci-online-retail", {"Country": "channel", "StockCode": "description"}).columns
+    assert (mapped["channel"], mapped["description"]) == ("Country", "StockCode")
+    assert "region" not in mapped and "sku" not in mapped  # the columns moved; nothing else took them
+    with pytest.raises(ValueError, match="preset 'reviews-10cats' is not for orders"):
+        resolve(["cat", "label", "review"], "orders", "reviews-10cats")
+
+
 def test_two_columns_mapped_to_one_field_is_an_error(tmp_path):
     text = "a,b,quantity,unit_price,ts,order_id\nX,Y,1,2,2010-12-01,1\n"
     with pytest.raises(ValueError, match="gives field 'sku' two columns, 'a' and 'b'"):

@@ -428,3 +428,45 @@ def test_a_nan_in_a_float_id_column_is_a_missing_id(tmp_path):
 def _write(path, text):
     path.write_text(text)
     return path
+
+
+def test_a_nan_quantity_or_price_in_a_float_column_is_missing_not_stored(tmp_path):
+    table = pa.table(
+        {
+            "order_id": ["A1", "A2", "A3"],
+            "sku": ["S1", "S2", "S3"],
+            "quantity": pa.array([1.0, float("nan"), 2.0]),
+            "price": pa.array([2.0, 3.0, float("nan")]),
+            "ts": ["2024-01-01", "2024-01-02", "2024-01-03"],
+        }
+    )
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    r, rows, q = load(tmp_path, buf.getvalue(), name="in.parquet")
+    assert rows.order_id.tolist() == ["A1"] and q.reason.tolist() == ["missing quantity", "missing unit_price"]
+
+
+@pytest.mark.parametrize(
+    "fmt,value,expected",
+    [
+        ("%Y%d%m", "20101201", "2010-01-12"),
+        ("%Y.%d.%m", "2010.12.01", "2010-01-12"),
+        ("%d/%m/%Y", "12/01/2024", "2024-01-12"),
+    ],
+)
+def test_an_explicit_format_comes_before_the_year_first_forms(tmp_path, fmt, value, expected):
+    r, rows, _ = load(tmp_path, H + line(1, ts=value), date_format=fmt)
+    assert rows.ts.tolist() == [pd.Timestamp(expected)]
+
+
+def test_offset_names_in_any_case(tmp_path):
+    r, rows, _ = load(
+        tmp_path, H + line(1, ts="2024-03-01 10:00:00 utc") + line(2, ts="2024-03-01 10:00:00z"), tz="Asia/Shanghai"
+    )
+    assert rows.ts.tolist() == [pd.Timestamp("2024-03-01 18:00")] * 2
+
+
+def test_a_failed_load_leaves_the_tenants_time_zone_as_it_was(tmp_path):
+    fails(tmp_path, "order_id,sku\nA1,S1\n", "required column", tz="Asia/Tokyo")
+    with Store(tmp_path / "s.duckdb") as st:
+        assert st.timezone == "UTC"

@@ -395,3 +395,17 @@ def test_quarantine_reasons_quote_no_e_mail_or_phone_number(tmp_path, db):
     assert reasons[0].startswith("quantity is not a number: ") and reasons[1].startswith("unparsable ts: call ")
     text = _strings_in_store(db)
     assert "jane.roe@example.com" not in text and "7946 0958" not in text
+
+
+def test_an_events_files_name_is_the_events_and_other_personal_columns_are_hidden(tmp_path, db):
+    f = tmp_path / "events.csv"
+    f.write_text(
+        "name,start,kind,organiser_name\n"
+        "Spring sale,2011-03-01,promotion,Bob Jones\n"
+        "Bad,2011-13-01,promotion,Bob Jones\n"
+    )
+    with Store(db) as st:
+        report = ingest(st, f, "events")
+        assert report.personal == ["organiser_name"] and (report.stored, report.quarantined) == (1, 1)
+        assert st.events().name.tolist() == ["Spring sale"]
+    assert "Bob Jones" not in _strings_in_store(db)
