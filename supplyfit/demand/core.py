@@ -191,8 +191,12 @@ def to_long(ids: np.ndarray, dates: pd.DatetimeIndex, M: np.ndarray, value: str 
 
 
 def raw_dispersion(Y: np.ndarray, weeks: int = 26) -> np.ndarray:
-    """Negative-binomial over-dispersion per series (var = mu + a mu^2) from recent weeks; NaN where undefined."""
-    tail = Y[:, -weeks:]
+    """Negative-binomial over-dispersion per series (var = mu + a mu^2) from recent weeks since its first sale (the
+    zeros a rectangular panel puts before an item's launch are no weeks of its demand: they had doubled a new
+    item's band); NaN where undefined."""
+    sold = np.nan_to_num(Y) > 0
+    before = np.arange(Y.shape[1])[None, :] < np.where(sold.any(axis=1), sold.argmax(axis=1), 0)[:, None]
+    tail = np.where(before, np.nan, Y)[:, -weeks:]
     with np.errstate(all="ignore"):
         mu = np.nanmean(tail, axis=1)
         var = np.nanvar(tail, axis=1)
