@@ -66,6 +66,11 @@ class LoadReport:
         return self.__dict__.copy()
 
 
+_MISSING = "('', 'na', 'n/a', 'nan', 'none', 'null')"
+# Free text and names: "NA" is Namibia's region code, "None" a product; only a blank cell is missing there
+LITERAL_FIELDS = frozenset({"description", "region", "channel", "category", "merchant", "text", "name", "target"})
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -147,22 +152,20 @@ class _Staging:
         col = self.mapping.columns.get(fld)
         if col is None:
             return "NULL::VARCHAR"
-        if col in self.pseudonymised:
-            return pseudonym_sql(self._text(col), _lit(self.store.tenant))
-        return self._text(col)
+        text = self._text(col, markers=fld not in LITERAL_FIELDS)
+        return pseudonym_sql(text, _lit(self.store.tenant)) if col in self.pseudonymised else text
 
-    def _text(self, col: str) -> str:
-        """A source column as trimmed text, NULL when blank."""
+    def _text(self, col: str, markers: bool = True) -> str:
+        """A source column as trimmed text, NULL when blank or, with ``markers``, a written-out missing value (NA,
+        N/A, NULL, None, NaN: how exports write a missing id, number or date)."""
         t = self.types[col]
         if pa.types.is_floating(t):  # ids stored as floats (13085.0) read back as 13085; NaN is a blank cell
             return (
                 f"CASE WHEN isnan({_q(col)}) THEN NULL WHEN {_q(col)} = floor({_q(col)}) AND abs({_q(col)}) < 1e15 "
                 f"THEN CAST(CAST({_q(col)} AS BIGINT) AS VARCHAR) ELSE CAST({_q(col)} AS VARCHAR) END"
             )
-        return (
-            f"CASE WHEN lower(trim({_q(col)}::VARCHAR)) IN ('', 'nan', 'none', 'null') THEN NULL "
-            f"ELSE trim({_q(col)}::VARCHAR) END"
-        )
+        blank = _MISSING if markers else "('')"
+        return f"CASE WHEN lower(trim({_q(col)}::VARCHAR)) IN {blank} THEN NULL ELSE trim({_q(col)}::VARCHAR) END"
 
     def present(self, fld: str) -> str:
         """SQL that is true when the source cell of ``fld`` is not blank (cheap on typed columns)."""

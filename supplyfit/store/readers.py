@@ -32,7 +32,7 @@ from .errors import IngestError
 BATCH_BYTES = 8 << 20
 BATCH_ROWS = 200_000
 NEWLINE_MARK = "\x1e"  # stands for a line break inside a quoted field while Arrow parses one record per line
-NULLS = ["", "NULL", "null", "NaN", "nan", "NA", "N/A"]
+NULLS = [""]  # a blank cell; written-out markers (NA, NULL) are read as text, and ingest decides per field
 XLSX_MAX_CELLS = 20_000_000  # rows x columns of all sheets; ~ what fits in a few GB as Python values
 XLSX_MAX_UNPACKED = 1 << 30  # bytes of XML inside the zip
 XLSX_MAX_RATIO = 200  # unpacked / packed: a decompression bomb well above what real workbooks reach (~10-30)

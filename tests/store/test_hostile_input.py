@@ -470,3 +470,18 @@ def test_a_failed_load_leaves_the_tenants_time_zone_as_it_was(tmp_path):
     fails(tmp_path, "order_id,sku\nA1,S1\n", "required column", tz="Asia/Tokyo")
     with Store(tmp_path / "s.duckdb") as st:
         assert st.timezone == "UTC"
+
+
+def test_written_out_missing_values_are_missing_ids_and_numbers_but_text_elsewhere(tmp_path):
+    """NA is how R writes a missing value, and Namibia's region code; "None" can be a product's name."""
+    text = (
+        "order_id,sku,description,quantity,price,ts,region\n"
+        "A1,S1,None,1,2,2024-01-01,NA\n"
+        "A2,NA,mug,1,2,2024-01-01,GB\n"
+        "A3,S3,mug,N/A,2,2024-01-01,GB\n"
+        "A4,S4,mug,1,NULL,2024-01-01,GB\n"
+    )
+    r, rows, q = load(tmp_path, text)
+    assert rows[["description", "region"]].values.tolist() == [["None", "NA"]]
+    assert q.reason.tolist() == ["missing sku", "missing quantity", "missing unit_price"]
+    assert '"sku":"NA"' in q.raw.iloc[0]  # the quarantined line as it was written
