@@ -254,7 +254,7 @@ def store_events(
                 SELECT *, coalesce(_bad, NULLIF({reason}, '')) AS reason
                 FROM (SELECT *, {cols} FROM _src {stg.joins()}))""")
         rejected = con.execute("SELECT _row, reason FROM _stg WHERE reason IS NOT NULL ORDER BY _row").fetchall()
-        quarantined = len(rejected)
+        kept: list[int] = []  # the rejected rows quarantined (the others were already: duplicates)
         if rejected:
             con.register("_rejected", _rejected(store, lines, table, rejected))
         with lock:
@@ -264,11 +264,19 @@ def store_events(
             _select_new(store, natural, stored_ids)
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
-            if rejected:
+            if rejected:  # a bad line already quarantined for the tenant (a batch sent again) is a duplicate
+                fresh = con.execute(
+                    """SELECT _row FROM _rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q
+                       WHERE q.tenant = ? AND q.raw = r.raw AND q.reason = r.reason) ORDER BY _row""",
+                    [store.tenant],
+                ).fetchall()
+                kept = [row for (row,) in fresh]
                 con.execute(
-                    "INSERT INTO quarantine SELECT ?, ?, _row, raw, reason, NULL FROM _rejected",
-                    [store.tenant, load_id],
+                    "INSERT INTO quarantine SELECT ?, ?, _row, raw, reason, NULL FROM _rejected "
+                    "WHERE list_contains(?, _row)",
+                    [store.tenant, load_id, kept],
                 )
+            quarantined = len(kept)
             params = {"tenant": store.tenant, "load_id": load_id}
             stored = scalar(con, _KINDS["orders"][2], params)
             con.execute(
@@ -281,7 +289,7 @@ def store_events(
                 "status = 'ok' WHERE load_id = ?",
                 [len(lines), stored, quarantined, len(lines) - stored - quarantined, _now(), load_id],
             )
-            counts = _per_batch(store, [len(b) for b in laid], load_id, [r for r, _ in rejected])
+            counts = _per_batch(store, [len(b) for b in laid], load_id, kept)
             new_ids = None
             if seen is not None:  # with no id stored before, every distinct valid id is new (its first line kept)
                 new_ids = _ids(con, "_new")[0] if stored_ids else ids

@@ -137,6 +137,8 @@ No target,2011-02-01,2011-02-02,sku,,promotion
 Reversed,2011-02-05,2011-02-01,all,,promotion
 Odd kind,2011-02-05,,all,,party
 Call 13812345678 for the sale,2011-02-10,,all,,promotion
+Marker target,2011-02-01,2011-02-02,sku,NA,promotion
+Stray target,2011-02-01,2011-02-02,all,garden,promotion
 """
 
 
@@ -149,15 +151,16 @@ def test_events_load_like_any_file_bad_rows_quarantined_and_a_rerun_counts_dupli
     again.write_text(EVENTS.replace("Odd kind", "Odd kind 2"), encoding="utf-8")
     with Store(tmp_path / "s.duckdb") as st:
         r = ingest(st, path, "events")
-        assert (r.rows_read, r.stored, r.quarantined, r.duplicates) == (8, 4, 4, 0)
+        assert (r.rows_read, r.stored, r.quarantined, r.duplicates) == (10, 4, 6, 0)
         assert r.reasons == {
             "unparsable start: 2011-13-01": 1,
-            "scope sku without a target": 1,
+            "scope sku without a target": 2,  # NA is no SKU: an order's sku NA is missing too
+            "scope all with a target (say category or sku): garden": 1,
             "end before start": 1,
             "kind is not promotion, closure or launch: party": 1,
         }
         r2 = ingest(st, again, "events")
-        assert (r2.stored, r2.quarantined, r2.duplicates) == (0, 1, 7)  # bad lines already quarantined: duplicates
+        assert (r2.stored, r2.quarantined, r2.duplicates) == (0, 1, 9)  # bad lines already quarantined: duplicates
         events = st.events()
     # free text is masked as in order descriptions and reviews: no phone number is stored
     assert events.name.tolist() == ["Stocktake", "Call [phone] for the sale", "Spring sale", "Garden week"]

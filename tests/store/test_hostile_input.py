@@ -472,16 +472,37 @@ def test_a_failed_load_leaves_the_tenants_time_zone_as_it_was(tmp_path):
         assert st.timezone == "UTC"
 
 
-def test_written_out_missing_values_are_missing_ids_and_numbers_but_text_elsewhere(tmp_path):
-    """NA is how R writes a missing value, and Namibia's region code; "None" can be a product's name."""
+def test_written_out_missing_values_are_missing_ids_and_numbers_but_words_in_names(tmp_path):
+    """NA is how R writes a missing value, and Namibia's region code; "None" can be a product's name. N/A, NULL
+    and NaN are markers wherever they are."""
     text = (
-        "order_id,sku,description,quantity,price,ts,region\n"
-        "A1,S1,None,1,2,2024-01-01,NA\n"
-        "A2,NA,mug,1,2,2024-01-01,GB\n"
-        "A3,S3,mug,N/A,2,2024-01-01,GB\n"
-        "A4,S4,mug,1,NULL,2024-01-01,GB\n"
+        "order_id,sku,description,quantity,price,ts,region,channel\n"
+        "A1,S1,None,1,2,2024-01-01,NA,None\n"
+        "A2,NA,mug,1,2,2024-01-01,GB,web\n"
+        "A3,S3,mug,N/A,2,2024-01-01,GB,web\n"
+        "A4,S4,mug,1,NULL,2024-01-01,GB,web\n"
+        "A5,S5,NaN,1,2,2024-01-01,null,n/a\n"
     )
     r, rows, q = load(tmp_path, text)
-    assert rows[["description", "region"]].values.tolist() == [["None", "NA"]]
+    assert rows[["description", "region", "channel"]].values.tolist() == [["None", "NA", None], [None, None, None]]
     assert q.reason.tolist() == ["missing sku", "missing quantity", "missing unit_price"]
     assert '"sku":"NA"' in q.raw.iloc[0]  # the quarantined line as it was written
+
+
+def test_a_category_column_in_parquet_is_read_as_text(tmp_path):
+    """pandas writes a category column as a dictionary: its markers and bad numbers are quarantined as a plain
+    string column's are (a NOT NULL failure had stopped the whole load)."""
+    path = tmp_path / "o.parquet"
+    pd.DataFrame(
+        {
+            "order_id": ["A1", "A2", "A3"],
+            "sku": ["S1", "S2", "S3"],
+            "quantity": pd.Categorical(["1", "NA", "two"]),
+            "price": ["2", "2", "2"],
+            "ts": pd.Categorical(["2024-01-01", "2024-01-02", "NULL"]),
+        }
+    ).to_parquet(path)
+    with Store(tmp_path / "s.duckdb") as st:
+        r = ingest_orders(st, path)
+    assert (r.stored, r.quarantined) == (1, 2)
+    assert r.reasons == {"missing quantity": 1, "missing ts; quantity is not a number: two": 1}
