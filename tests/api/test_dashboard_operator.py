@@ -138,3 +138,13 @@ def test_an_admin_sees_each_quarantined_line_as_sent(empty_server, tmp_path):
         line = page.inner_text("#report-rows tbody tr:first-child td:last-child")
         sent = json.loads(line)
         assert sent["订单号"] == "A2" and sent["数量"] == "0" and sent["客户"].startswith("c_"), sent  # a pseudonym
+        # a later visit: the loads table opens the same report from the load's quarantined count
+        page.reload()
+        page.wait_for_function("document.body.dataset.ready === '1'")
+        open_view(page, "data")
+        assert page.is_hidden("#report")
+        page.click("#table-loads button.link")
+        page.wait_for_selector("#report:not([hidden]) #report-reasons table")
+        assert page.get_attribute("#report-rows table", "data-rows") == "1"
+        assert page.inner_text("#report-reasons tbody td:first-child") == "数量为零"  # "zero quantity", counted 1
+        assert page.inner_text("#report-reasons tbody td:last-child") == "1"

@@ -188,7 +188,7 @@ const views = {
     ], `${t("forecast")}: ${seriesLabel(s.unique_id)}`);
     grid("table-forecast", f.ds.map((d, i) => ({ds: d, yhat: f.yhat[i], q10: f.yhat_q10[i], q90: f.yhat_q90[i]})),
       [{key: "ds", label: "ds", kind: "date"}, // a decimal only where it tells something (under 10 a week)
-        {key: "yhat", label: "fc", kind: "num", show: (v) => fmt(v, Math.abs(v) >= 10 ? "int" : "num")},
+        {key: "yhat", label: "fc_col", kind: "num", show: (v) => fmt(v, Math.abs(v) >= 10 ? "int" : "num")},
         {key: "q10", label: "q10", kind: "int"}, {key: "q90", label: "q90", kind: "int"}], `forecast-${s.unique_id}`);
   },
 
@@ -257,7 +257,8 @@ const views = {
     const [loads, jobs] = await Promise.all([api("/api/v1/loads?limit=100"), api("/api/v1/jobs")]);
     grid("table-loads", loads, [{key: "load_id", label: "load_id", kind: "int"}, {key: "kind", label: "kind",
       show: (v) => t("kind_" + v)}, {key: "file", label: "file_col"}, {key: "rows_read", label: "rows_read", kind: "int"},
-    {key: "stored", label: "stored", kind: "int"}, {key: "quarantined", label: "quarantined", kind: "int"},
+    {key: "stored", label: "stored", kind: "int"}, {key: "quarantined", label: "quarantined", kind: "int",
+      open: (v, r) => (v > 0 ? () => loadReport(r).then(() => $("report").scrollIntoView()) : null)},
     {key: "duplicates", label: "duplicates", kind: "int"}, {key: "finished", label: "finished", kind: "time"},
     {key: "status", label: "status", show: (v) => t("st_" + v)}, {key: "note", label: "note", show: (v) => reason(v)}],
     "loads");
@@ -491,14 +492,16 @@ async function loadReport(rep) {
   ["rows_read", "stored", "quarantined", "duplicates"].forEach((k) => {
     card($("report-counts"), k, t(k), fmt(rep[k], "int")).dataset.value = rep[k];
   });
-  const reasons = Object.entries(rep.reasons || {}).map(([r, n]) => ({reason: r, count: n}));
+  const rows = rep.quarantined ? await api(`/api/v1/quarantine?load_id=${rep.load_id}&limit=1000`) : [];
+  // an upload's answer counts its reasons; a past load from the table is counted from its quarantined lines
+  const counted = rep.reasons || rows.reduce((n, r) => ({...n, [r.reason]: (n[r.reason] || 0) + 1}), {});
+  const reasons = Object.entries(counted).map(([r, n]) => ({reason: r, count: n}));
   grid("report-reasons", reasons, [{key: "reason", label: "reason", show: reason}, {key: "count", label: "count", kind: "int"}],
     `reasons-${rep.load_id}`);
-  const rows = rep.quarantined ? await api(`/api/v1/quarantine?load_id=${rep.load_id}&limit=1000`) : [];
   // an admin key also gets each line as it was sent (scrubbed of personal data): what to fix, at a glance
   const raw = rows.some((r) => r.raw != null) ? [{key: "raw", label: "raw_line"}] : [];
   grid("report-rows", rows, [{key: "src_row", label: "src_row", kind: "int"}, {key: "reason", label: "reason", show: reason},
-    ...raw], `quarantine-${rep.load_id}`);
+    ...raw], `quarantine-${rep.load_id}`, Math.max(rows.length, rep.quarantined || 0));
 }
 
 /** Start a stage job and follow its progress until it is done or failed. */

@@ -60,7 +60,7 @@ const T = {
     first_h: "前 8 周销量",
   },
   en: {
-    title: "supplyfit · data middle platform", key: "API key", login: "Sign in", logout: "Sign out", lang: "中文",
+    title: "supplyfit · demand & supply desk", key: "API key", login: "Sign in", logout: "Sign out", lang: "中文",
     signin_title: "Sign in to the operator workplace",
     signin_hint: "Enter the API key your administrator gave you (starts with sf_). It is kept in this tab only.",
     bad_key: "Invalid or revoked key", currency: "Data currency", currency_note: "The currency your orders are priced in: amounts are shown in it, never converted",
@@ -181,8 +181,9 @@ function byPattern(text, table) {
 
 /** A reason in the current language: each "; "-separated clause translated when its pattern is known. */
 function reason(text) {
-  if (text == null || lang !== "zh") return text ?? "";
-  if (T.zh["c_" + text]) return T.zh["c_" + text];
+  if (text == null) return "";
+  if (T[lang]["c_" + text]) return T[lang]["c_" + text]; // a complaint class, labelled in either language
+  if (lang !== "zh") return text;
   return String(text).split("; ").map((part) => byPattern(part, REASONS_ZH)).join("；");
 }
 

@@ -28,7 +28,8 @@ const PROSE = new Set(["text", "reason", "why", "note", "message", "detail", "ra
 
 /** Render ``rows`` into the element ``id`` as a toolbar (search, row count, CSV) over a sortable table.
  * ``cols``: [{key, label, kind, show, cls}] where ``show(value, row)`` gives the text (default: fmt by kind) and
- * ``cls(value, row)`` an extra class for the cell (a colour);
+ * ``cls(value, row)`` an extra class for the cell (a colour), ``open(value, row)`` a function the cell's text calls
+ * when clicked (or null: plain text);
  * the CSV holds the shown text of every matching row, with the headers in the current language. ``total``: the rows
  * the server holds when it sent only the first ones (the count then says "500 of 2,345"). */
 function grid(id, rows, cols, name, total = rows.length) {
@@ -44,7 +45,10 @@ function grid(id, rows, cols, name, total = rows.length) {
   bar.append(search, count, csv);
   const tbl = document.createElement("table");
   tbl.className = "tbl";
-  box.append(bar, tbl);
+  const scroll = document.createElement("div"); // a wide table scrolls within itself, not the page
+  scroll.className = "scroll";
+  scroll.append(tbl);
+  box.append(bar, scroll);
   const shown = (c, r) => (c.show ? c.show(r[c.key], r) : fmt(r[c.key], c.kind || "text", c.digits));
   const state = {key: null, dir: 1, query: "", limit: PAGE};
   const head = tbl.createTHead().insertRow();
@@ -84,6 +88,14 @@ function grid(id, rows, cols, name, total = rows.length) {
         if (c.kind === "id") td.className = "id";
         if (PROSE.has(c.key)) td.className = "prose";
         if (c.cls && c.cls(r[c.key], r)) td.classList.add(c.cls(r[c.key], r));
+        const go = c.open && c.open(r[c.key], r); // a cell that opens what it counts (a load's quarantined lines)
+        if (go) {
+          const link = Object.assign(document.createElement("button"), {type: "button", textContent: td.textContent});
+          link.className = "link";
+          link.onclick = go;
+          td.textContent = "";
+          td.append(link);
+        }
       });
     });
     if (!rows.length) { // nothing at all (not a search without hits, which the count says): a line says so
