@@ -587,6 +587,8 @@ def launch(
             f"[yellow]note:[/] no past design reads like {escape(matches)} (best match in brackets): their forecasts "
             "rest mostly on price and category; treat them as rough and keep the first batch small"
         )
+    for uid, note in answer.notes.items():
+        console.print(f"[yellow]note:[/] {escape(uid)}: {escape(note)}")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         fc.merge(answer.batches, on="unique_id").to_csv(out, index=False)

@@ -5,7 +5,7 @@ form answer: a small first batch, with re-orders to follow the demand sensed onc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,23 @@ class LaunchAnswer:
     forecast: pd.DataFrame
     batches: pd.DataFrame
     analogs: pd.DataFrame
+    notes: dict[str, str] = field(default_factory=dict)  # draft id -> why its forecast is rougher than most
+
+
+def price_notes(drafts: pd.DataFrame, past_prices: np.ndarray) -> dict[str, str]:
+    """A note for each draft priced outside the range of the past launches' prices: no launch says what such a
+    price sells, so its forecast is that of the nearest price learnt (a draft at 999 among items at 0.5-40 got a
+    bigger first batch than a plausible one, with nothing to say why)."""
+    lo, hi = float(np.min(past_prices)), float(np.max(past_prices))
+    notes = {}
+    for uid, price in zip(drafts["unique_id"], drafts["price"]):
+        if price > hi or price < lo:
+            side = "above" if price > hi else "below"
+            notes[str(uid)] = (
+                f"price {price:,.2f} is {side} every past launch's ({lo:,.2f}-{hi:,.2f}): nothing learnt says what it "
+                "sells at that price; check the price and keep the first batch small"
+            )
+    return notes
 
 
 def read_drafts(path: str | Path) -> pd.DataFrame:
@@ -160,4 +177,5 @@ def launch(
     ready = drafts_frame(drafts, median_price)
     forecast = model.predict(ready)
     batches = first_batches(forecast, moq=moq, capacity=capacity, service_level=service_level, weeks_cover=weeks_cover)
-    return LaunchAnswer(forecast, batches, model.analogs(ready))
+    notes = price_notes(ready, np.exp(model.past_.frame["logp"].to_numpy()))
+    return LaunchAnswer(forecast, batches, model.analogs(ready), notes)

@@ -237,6 +237,12 @@ def test_new_design_form_forecasts_a_first_batch(page, views_server, lang):
     page.wait_for_selector("#launch-note:not([hidden])")
     weak = {"zh": "没有描述相近的历史款", "en": "No past design reads like this one"}[lang]
     assert weak in page.inner_text("#launch-note")
+    assert want["notes"] == {}  # a draft priced among the past launches gets no price note
+    page.fill("#l-price", "99999")  # a price no past launch had: said, in the page's language
+    page.click("#l-send")
+    page.wait_for_function("document.getElementById('launch-note').textContent.includes('99,999')")
+    priced = {"zh": "高于所有历史新品", "en": "is above every past launch's"}[lang]
+    assert priced in page.inner_text("#launch-note") and weak in page.inner_text("#launch-note")
     page.fill("#l-desc", "qqxv zzkw blue")  # an edited draft: the answer to the one before is no longer shown
     assert not page.is_visible("#launch-out")
     assert page.errors == []

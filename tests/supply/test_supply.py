@@ -415,3 +415,13 @@ def test_drafts_files_as_people_save_them(tmp_path):
     path.write_text("id,description,price\n")
     with pytest.raises(ValueError, match="has no drafts"):
         read_drafts(path)
+
+
+def test_a_draft_priced_outside_every_past_launch_gets_a_note():
+    from supplyfit.supply.launch import price_notes
+
+    drafts = pd.DataFrame({"unique_id": ["cheap", "usual", "dear"], "price": [0.1, 5.0, 999.0]})
+    notes = price_notes(drafts, np.array([0.5, 2.0, 40.0]))
+    assert sorted(notes) == ["cheap", "dear"]
+    assert notes["dear"].startswith("price 999.00 is above every past launch's (0.50-40.00)")
+    assert "below" in notes["cheap"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
@@ -47,6 +49,9 @@ class LaunchReply(BaseModel):
     forecasts: list[dict] = Field(description="unique_id, week (1..h), yhat, yhat_q10, yhat_q50, yhat_q90")
     first_batches: list[dict] = Field(description="unique_id, demand (at the service level), first_batch")
     analogs: list[dict] = Field(description="unique_id, analog_id, description, similarity, first_h_units")
+    notes: dict[str, str] = Field(
+        description="Draft id -> why its forecast is rougher than most (a price outside every past launch's)."
+    )
 
 
 @router.post("/launch", response_model=LaunchReply, tags=["supply"], responses=errors(404))
@@ -63,4 +68,6 @@ def launch_drafts(req: LaunchRequest, ctx: Ctx) -> Response:
     except ValueError as e:
         raise HTTPException(422, str(e)) from None
     parts = {"forecasts": out.forecast, "first_batches": out.batches, "analogs": out.analogs}
-    return json_body(b"{" + b",".join(f'"{k}":'.encode() + encode(v) for k, v in parts.items()) + b"}")
+    body = [f'"{k}":'.encode() + encode(v) for k, v in parts.items()]
+    body.append(b'"notes":' + json.dumps(out.notes, ensure_ascii=False).encode())
+    return json_body(b"{" + b",".join(body) + b"}")

@@ -401,8 +401,10 @@ function showLaunch(out) {
   card($("launch-kpis"), "launch_total", t("l_total", {h}), fmt(total, "int")).dataset.value = total;
   // past designs whose text barely matches: the forecast then rests on price and category, and says so
   const best = Math.max(0, ...out.analogs.map((a) => a.similarity));
-  $("launch-note").hidden = best >= WEAK_ANALOG;
-  $("launch-note").textContent = best >= WEAK_ANALOG ? "" : t("l_weak", {s: fmt(best, "pct", 0)});
+  // and a price outside every past launch's: nothing learnt says what it sells at that price
+  const notes = [best >= WEAK_ANALOG ? "" : t("l_weak", {s: fmt(best, "pct", 0)}), priceNote((out.notes || {})[batch.unique_id])];
+  $("launch-note").textContent = notes.filter(Boolean).join(" ");
+  $("launch-note").hidden = !$("launch-note").textContent;
   const weeks = fc.map((r) => t("l_week", {w: r.week}));
   plot("chart-launch", [
     band(weeks, fc.map((r) => r.yhat_q10), fc.map((r) => r.yhat_q90)),

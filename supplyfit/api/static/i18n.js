@@ -187,6 +187,13 @@ function reason(text) {
   return String(text).split("; ").map((part) => byPattern(part, REASONS_ZH)).join("；");
 }
 
+/** The server's note on a draft priced outside every past launch's, in the page's language. */
+function priceNote(note) {
+  const m = /^price ([\d,.]+) is (above|below) every past launch's \(([\d,.]+)-([\d,.]+)\)/.exec(note || "");
+  if (!m || lang !== "zh") return note || "";
+  return `价格 ${m[1]} ${m[2] === "above" ? "高于" : "低于"}所有历史新品（${m[3]}–${m[4]}）：没有同价位的新品可参考，请核对价格，首批宜小。`;
+}
+
 // Why a file could not be loaded, as the store says it in English: the errors an upload meets most often, in Chinese.
 const CONVENTIONS_ZH = {"a decimal point": "小数点", "a decimal comma": "小数逗号", "day-first": "日在前", "month-first": "月在前"};
 const convention = (label) => CONVENTIONS_ZH[label] || label;
