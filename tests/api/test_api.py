@@ -77,6 +77,12 @@ def test_results_match_the_store(client, keys, server):
     cat = complaints[0]["category"]
     some = client.get("/api/v1/complaints", params={"limit": 1, "category": cat}, headers=k)
     assert int(some.headers["X-Total-Count"]) == sum(c["category"] == cat for c in everything.json())
+    summary = client.get("/api/v1/complaints/summary", headers=k).json()  # every complaint, by category and reason
+    every = pd.DataFrame(everything.json())
+    counts = every.groupby(["category", "reason"]).size().sort_values(ascending=False)
+    assert sum(r["complaints"] for r in summary) == len(every) and summary[0]["complaints"] == counts.iloc[0]
+    assert sum(r["share"] for r in summary) == pytest.approx(1.0)
+    assert all(r["example"] in set(every.text) for r in summary)
     assert client.get("/api/v1/brief", headers=k).json()
     assert client.get("/api/v1/segments", headers=k).json()
     assert client.get("/api/v1/indicators", params={"table": "by_dimension", "dimension": "region"}, headers=k).json()

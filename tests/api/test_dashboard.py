@@ -116,6 +116,12 @@ def test_views_show_the_api_numbers(page, server, client):
     shown = page.inner_text("#table-complaints .toolbar span")  # the list is cut at 500: the count says of how many
     assert shown == (f"前 {len(rows):,} 行，共 {total:,} 行" if total > len(rows) else f"{len(rows):,} 行"), shown
     assert "safety" not in page.inner_text("#table-complaints tbody")
+    summary = api("/api/v1/complaints/summary")  # what customers complain about most, counted over all of them
+    assert page.get_attribute("#table-complaint-summary table", "data-rows") == str(len(summary))
+    most = page.inner_text("#table-complaint-summary tbody tr:first-child td:nth-child(3)")
+    assert most == f"{summary[0]['complaints']:,}"
+    needs = [r for r in api("/api/v1/brief") if r["kind"] == "need"]
+    assert page.get_attribute("#table-needs table", "data-rows") == str(len(needs)) != "0"
     page.fill("#table-complaints input[type=search]", "发霉")  # mould: the complaints that name it
     moulds = [r for r in rows if "发霉" in r["text"] or "发霉" in (r["matched"] or "")]
     assert page.get_attribute("#table-complaints table", "data-rows") == str(len(moulds))

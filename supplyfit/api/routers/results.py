@@ -165,6 +165,32 @@ async def complaints(
     return await answer(ctx, "complaints", where, params, order="rank", limit=limit)
 
 
+@router.get("/complaints/summary", response_model=Rows, tags=["voice"], responses=errors(404))
+async def complaint_summary(ctx: Ctx) -> Response:
+    """Complaints counted by category and reason, most first, with their share of all complaints, mean urgency
+    and the most urgent one's text: what customers complain about most (the queue lists them one by one)."""
+
+    def fetch() -> tuple[bool, bytes, int]:
+        df = ctx.query("complaints")
+        if df.empty:
+            return True, b"[]", 0
+        top = df.sort_values("urgency", ascending=False).drop_duplicates(["category", "reason"])
+        out = (
+            df.groupby(["category", "reason"], dropna=False)
+            .agg(complaints=("urgency", "size"), urgency=("urgency", "mean"))
+            .reset_index()
+            .merge(top[["category", "reason", "text"]].rename(columns={"text": "example"}), on=["category", "reason"])
+            .assign(share=lambda d: d["complaints"] / len(df))
+            .sort_values(["complaints", "category", "reason"], ascending=[False, True, True], ignore_index=True)
+        )
+        return False, encode(out[["category", "reason", "complaints", "share", "urgency", "example"]]), len(out)
+
+    empty, body, n = await fetch_once(ctx, ("complaint-summary",), fetch)
+    if empty:
+        raise HTTPException(404, "no complaints yet: run the voice stage (POST /api/v1/jobs)")
+    return json_body(body, n)
+
+
 @router.get("/brief", response_model=Rows, tags=["voice"], responses=errors(404))
 async def brief(ctx: Ctx, category: Annotated[str | None, Query(max_length=100)] = None) -> Response:
     """Design brief: top unmet needs and praised attributes per category."""

@@ -163,8 +163,17 @@ const views = {
   },
 
   async complaints() {
-    const got = await result("/api/v1/complaints?limit=500", true);
-    if (!got) { notRun("table-complaints"); return; }
+    const [got, summary, brief] = await Promise.all([result("/api/v1/complaints?limit=500", true),
+      result("/api/v1/complaints/summary"), result("/api/v1/brief")]);
+    if (!got) { ["table-complaint-summary", "table-needs", "table-complaints"].forEach(notRun); return; }
+    // what customers complain about most, counted over every complaint, then what they say is missing
+    grid("table-complaint-summary", summary || [], [{key: "category", label: "category"},
+      {key: "reason", label: "reason", show: reason}, {key: "complaints", label: "cs_count", kind: "int"},
+      {key: "share", label: "cs_share", kind: "pct", digits: 0}, {key: "example", label: "cs_example", show: clip}],
+      "complaint-summary");
+    grid("table-needs", (brief || []).filter((r) => r.kind === "need"), [{key: "category", label: "category"},
+      {key: "aspect", label: "cs_aspect"}, {key: "mentions", label: "cs_mentions", kind: "int"},
+      {key: "example", label: "cs_example", show: clip}], "needs");
     grid("table-complaints", got.rows, complaintCols(), "complaints", got.total);
   },
 
@@ -423,6 +432,8 @@ function showLaunch(out) {
   }
 }
 
+/** A long text cut to a glance (the whole of it is in the queue below and the CSV of the queue). */
+const clip = (v) => (v == null ? "" : String(v).length > 120 ? String(v).slice(0, 119) + "…" : String(v));
 const complaintCols = () => [{key: "rank", label: "rank", kind: "int"}, {key: "category", label: "category"},
   {key: "reason", label: "reason", show: reason}, {key: "urgency", label: "urgency", kind: "num", digits: 2},
   {key: "p_negative", label: "p_negative", kind: "pct", digits: 0}, {key: "matched", label: "matched"},

@@ -24,7 +24,7 @@ function fmt(v, kind = "text", digits = 1) {
 }
 const NUMERIC = new Set(["int", "num", "money", "money2", "pct", "delta"]);
 const PAGE = 100; // rows a table shows at first and adds per "show more"
-const PROSE = new Set(["text", "reason", "why", "note", "message", "detail", "raw"]); // columns that wrap; the others stay on one line
+const PROSE = new Set(["text", "reason", "why", "note", "message", "detail", "raw", "example"]); // columns that wrap; the others stay on one line
 
 /** Render ``rows`` into the element ``id`` as a toolbar (search, row count, CSV) over a sortable table.
  * ``cols``: [{key, label, kind, show, cls}] where ``show(value, row)`` gives the text (default: fmt by kind) and
