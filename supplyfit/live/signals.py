@@ -127,10 +127,17 @@ def _reorder(r, plan: pd.Series, rules: Rules) -> dict:
         "severity": _severity(r.score, rules.threshold),
         "reason": f"{r.units:,.0f} units sold by {r.elapsed:.0%} of the week against {r.expected:,.0f} expected "
         f"(score {r.score:+.1f}): the week heads for {heading:,.0f} against a forecast of "
-        f"{r.forecast_week:,.0f}; make {qty:,} more (MOQ {rules.moq:g}"
-        + (f", capacity {rules.capacity:g}" if rules.capacity is not None else "")
-        + ")",
+        f"{r.forecast_week:,.0f}; make {qty:,} more on top of the {float(plan['planned']):,.0f} in the plan"
+        + _limits(rules),
     }
+
+
+def _limits(rules: Rules) -> str:
+    """The MOQ and capacity a re-order was sized under, as the reason says them (nothing when neither binds)."""
+    said = ([f"MOQ {rules.moq:g}"] if rules.moq > 0 else []) + (
+        [f"capacity {rules.capacity:g}"] if rules.capacity is not None else []
+    )
+    return f" ({', '.join(said)})" if said else ""
 
 
 def raise_signals(store: Store, rules: Rules, week: pd.DataFrame | None = None) -> int:

@@ -43,6 +43,7 @@ def test_signals_once_per_week_and_kind_again_when_they_escalate(server):
         ]
         reorder = first[1]["detail"]
         assert (reorder["quantity"], reorder["needed_by"], reorder["lead_time_weeks"]) == (65, "2024-04-08", 1)
+        assert reorder["reason"].endswith(f"; make 65 more on top of the {reorder['planned']:,.0f} in the plan")
         assert first[0]["ts"] == "2024-04-04T12:00:00" and first[0]["detail"]["units"] == 100
         assert signals(c, since="3") == {"signals": [], "next": "3"}
         # more of the same severity: nothing new; past the next level: told again
