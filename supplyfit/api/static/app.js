@@ -194,7 +194,7 @@ const views = {
       {x: s.history.ds, y: s.history.y, name: t("history"), mode: "lines"},
       band(f.ds, f.yhat_q10, f.yhat_q90),
       {x: f.ds, y: f.yhat, name: t("fc"), mode: "lines+markers"},
-    ], `${t("forecast")}: ${seriesLabel(s.unique_id)}`);
+    ], `${t("forecast")}: ${seriesLabel(s.unique_id)}`, {yaxis: {title: {text: t("units_wk")}, tickformat: ",.0f"}});
     grid("table-forecast", f.ds.map((d, i) => ({ds: d, yhat: f.yhat[i], q10: f.yhat_q10[i], q90: f.yhat_q90[i]})),
       [{key: "ds", label: "ds", kind: "date"}, // a decimal only where it tells something (under 10 a week)
         {key: "yhat", label: "fc_col", kind: "num", show: (v) => fmt(v, Math.abs(v) >= 10 ? "int" : "num")},
@@ -418,7 +418,7 @@ function showLaunch(out) {
   plot("chart-launch", [
     band(weeks, fc.map((r) => r.yhat_q10), fc.map((r) => r.yhat_q90)),
     {x: weeks, y: fc.map((r) => r.yhat), name: t("fc"), mode: "lines+markers"},
-  ], `${t("launch")}: ${batch.unique_id}`, {xaxis: {type: "category"}, yaxis: {tickformat: ",.0f"}});
+  ], `${t("launch")}: ${batch.unique_id}`, {xaxis: {type: "category"}, yaxis: {title: {text: t("units_wk")}, tickformat: ",.0f"}});
   grid("launch-table", fc, [{key: "week", label: "l_week_col", kind: "int"}, {key: "yhat", label: "fc_col", kind: "int"},
     {key: "yhat_q10", label: "q10", kind: "int"}, {key: "yhat_q90", label: "q90", kind: "int"}], `launch-${batch.unique_id}`);
   if (out.analogs.length) {
