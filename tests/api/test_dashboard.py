@@ -143,7 +143,8 @@ def test_views_show_the_api_numbers(page, server, client):
         "els => els.map((e) => getComputedStyle(e).textAlign)",
     )
     assert aligned == ["left", "right", "right", "right"] * 2  # each header over its column
-    assert page.inner_text("#table-forecast thead").strip().split("\t")[2:] == ["下限（九成可能高于）", "上限（九成可能低于）"]
+    bands = page.inner_text("#table-forecast thead").strip().split("\t")[2:]
+    assert bands == ["下限（九成可能高于）", "上限（九成可能低于）"]
 
     open_view(page, "plan")
     assert float(page.get_attribute("#plan-total", "data-total")) == pytest.approx(sum(r["qty"] for r in plan))

@@ -506,3 +506,32 @@ def test_a_category_column_in_parquet_is_read_as_text(tmp_path):
         r = ingest_orders(st, path)
     assert (r.stored, r.quarantined) == (1, 2)
     assert r.reasons == {"missing quantity": 1, "missing ts; quantity is not a number: two": 1}
+
+
+def test_a_malformed_line_already_quarantined_is_a_duplicate_wherever_it_is(tmp_path):
+    """Its reason names its line ("expected 6 fields, found 3" at line 2); the same line at line 3 of a later file
+    is the same bad line, counted as a duplicate, not quarantined again."""
+    header = "order_id,sku,description,quantity,price,ts\n"
+    (tmp_path / "a.csv").write_text(header + "A1,S1,x\n" + line(2))
+    (tmp_path / "b.csv").write_text(header + line(3) + "A1,S1,x\n" + line(2))
+    with Store(tmp_path / "s.duckdb") as st:
+        first = ingest_orders(st, tmp_path / "a.csv")
+        second = ingest_orders(st, tmp_path / "b.csv")
+        kept = st.query("SELECT count(*) AS n FROM quarantine").n[0]
+    assert (first.stored, first.quarantined) == (1, 1)
+    assert (second.stored, second.quarantined, second.duplicates) == (1, 0, 2)
+    assert kept == 1
+
+
+def test_no_contact_in_a_file_name_or_a_number_column_is_kept(tmp_path):
+    """A file named after a person, a phone number in an integer column of a bad row: masked as in text."""
+    path = tmp_path / "orders_jane.doe@example.com.parquet"
+    pd.DataFrame(
+        {"order_id": ["A1", "A2"], "sku": ["S1", "S2"], "quantity": [1, 0], "price": [2.0, 2.0],
+         "ts": ["2024-01-01"] * 2, "ref": [5, 13912345678]}
+    ).to_parquet(path)  # fmt: skip
+    with Store(tmp_path / "s.duckdb") as st:
+        ingest_orders(st, path)
+        kept = " ".join(st.query("SELECT file FROM loads").file) + " ".join(st.query("SELECT raw FROM quarantine").raw)
+    assert "jane.doe@example.com" not in kept and "13912345678" not in kept
+    assert '"quantity":"0"' in kept  # a small number is kept as written
