@@ -265,17 +265,16 @@ def store_events(
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
             if rejected:  # a bad line already quarantined for the tenant (a batch sent again) is a duplicate
-                fresh = con.execute(
-                    """SELECT _row FROM _rejected r WHERE NOT EXISTS (SELECT 1 FROM quarantine q
-                       WHERE q.tenant = ? AND q.raw = r.raw AND q.reason = r.reason) ORDER BY _row""",
-                    [store.tenant],
-                ).fetchall()
-                kept = [row for (row,) in fresh]
-                con.execute(
-                    "INSERT INTO quarantine SELECT ?, ?, _row, raw, reason, NULL FROM _rejected "
-                    "WHERE list_contains(?, _row)",
-                    [store.tenant, load_id, kept],
-                )
+                kept = [
+                    row
+                    for (row,) in con.execute(
+                        """INSERT INTO quarantine SELECT ?, ?, _row, raw, reason, NULL FROM _rejected r
+                           WHERE NOT EXISTS (SELECT 1 FROM quarantine q
+                                             WHERE q.tenant = ? AND q.raw = r.raw AND q.reason = r.reason)
+                           RETURNING src_row""",
+                        [store.tenant, load_id, store.tenant],
+                    ).fetchall()
+                ]
             quarantined = len(kept)
             params = {"tenant": store.tenant, "load_id": load_id}
             stored = scalar(con, _KINDS["orders"][2], params)

@@ -133,9 +133,9 @@ def _reorder(r, plan: pd.Series, rules: Rules) -> dict:
 
 
 def _limits(rules: Rules) -> str:
-    """The MOQ and capacity a re-order was sized under, as the reason says them (nothing when neither binds)."""
-    said = ([f"MOQ {rules.moq:g}"] if rules.moq > 0 else []) + (
-        [f"capacity {rules.capacity:g}"] if rules.capacity is not None else []
+    """The MOQ and capacity a re-order was sized under, as the reason says them (nothing when neither is set)."""
+    said = ([f"MOQ {rules.moq:,.10g}"] if rules.moq > 0 else []) + (
+        [f"capacity {rules.capacity:,.10g}"] if rules.capacity is not None else []
     )
     return f" ({', '.join(said)})" if said else ""
 

@@ -32,6 +32,7 @@ from ..demand import demand_lines
 from ..live.sensing import elapsed, scored
 from ..live.signals import Rules, demand_signal
 from ..store.catalog import NON_PRODUCT_SKU, NON_PRODUCT_TEXT, is_non_product
+from ..store.parsing import MISSING_MARKERS
 from ..store.privacy import WHOLE_NUMBER, id_text
 from .engines import _check, spark_session
 
@@ -228,15 +229,15 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _id(value: Any) -> Any:
-    """An id as the store keeps it: trimmed text, blank (or 'nan', 'none', 'null') as none, and a whole number
-    written as a float as its integer (13085.0: how pandas reads 13085 from a column with a gap; the store
-    pseudonymises it as 13085, :func:`~supplyfit.store.privacy.id_text`)."""
+    """An id as the store keeps it: trimmed text, blank or a missing-value marker (NA, N/A, NULL ...) as none, and
+    a whole number written as a float as its integer (13085.0: how pandas reads 13085 from a column with a gap;
+    the store pseudonymises it as 13085, :func:`~supplyfit.store.privacy.id_text`)."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return pd.NA
     text = str(value).strip()
-    return pd.NA if text.lower() in ("", "nan", "none", "null") else id_text(text)
+    return pd.NA if text.lower() in MISSING_MARKERS else id_text(text)
 
 
 def _keys(frame: pd.DataFrame) -> pd.Series:
@@ -263,7 +264,7 @@ def _spark_id(kind: Any, col: Any) -> Any:
         return F.when(whole, col.cast("bigint").cast("string")).otherwise(col.cast("string"))
     text = F.trim(col.cast("string"))
     whole = F.regexp_replace(text, WHOLE_NUMBER, "$1")  # id_text
-    return F.when(F.lower(text).isin("", "nan", "none", "null"), F.lit(None).cast("string")).otherwise(whole)
+    return F.when(F.lower(text).isin(*MISSING_MARKERS), F.lit(None).cast("string")).otherwise(whole)
 
 
 def _parquet_schema(folder: Path, files: list[Path], spark: Any) -> Any:

@@ -66,13 +66,10 @@ class LoadReport:
         return self.__dict__.copy()
 
 
-# Written-out missing values, as exports write a missing id, number or date. A list, not `x IN (...)`: DuckDB
-# turns an IN of 5 or more constants into a join, and this test is inlined dozens of times per load (a 7-line
-# load took 5 s, a 1M-line one 2.6x as long).
-_MISSING = "['', 'n/a', 'nan', 'null', 'na', 'none']"
-# Words rather than markers where a field is a name: "NA" is Namibia's region code, "None" can be a product's
-# description or an event's name; only the machine markers are missing there
-_MISSING_IN_NAMES = "['', 'n/a', 'nan', 'null']"
+# A list lookup, not `x IN (...)`: DuckDB turns an IN of 5 or more constants into a join, and this test is inlined
+# dozens of times per load (a 7-line load took 5 s, a 1M-line one 2.6x as long)
+_MISSING = "[" + ", ".join(f"'{m}'" for m in parsing.MISSING_MARKERS) + "]"
+_MISSING_IN_NAMES = "[" + ", ".join(f"'{m}'" for m in parsing.MARKERS_IN_NAMES) + "]"
 LITERAL_FIELDS = frozenset({"description", "region", "name"})
 
 
@@ -165,7 +162,8 @@ class _Staging:
         return [c for _, cols in self.lookups.values() for c in cols]
 
     def raw(self, fld: str) -> str:
-        """The field as trimmed text (NULL when blank or unmapped); a personal column's as its pseudonym."""
+        """The field as trimmed text (NULL when blank, a missing-value marker or unmapped); a personal column's as
+        its pseudonym."""
         col = self.mapping.columns.get(fld)
         if col is None:
             return "NULL::VARCHAR"
@@ -228,9 +226,10 @@ def _quarantined_cell(s: _Staging, col: str, personal: bool) -> str:
         return pseudonym_sql(cell, _lit(s.store.tenant))
     if _is_text_type(t):
         return scrub_sql(f"_src.{_q(col)}::VARCHAR")
-    if pa.types.is_integer(t) or pa.types.is_decimal(t):  # a phone number in a number column is masked as in text
-        cell = f"_src.{_q(col)}"
-        return f"CASE WHEN abs({cell}) < 1000000 THEN {cell}::VARCHAR ELSE {scrub_sql(f'{cell}::VARCHAR')} END"
+    if pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_floating(t):  # a phone number in a number
+        cell = f"_src.{_q(col)}"  # column is masked as in text (a pandas id column with a gap is a float one)
+        small = f"{cell} BETWEEN -999999 AND 999999"  # no abs(): the smallest BIGINT has no absolute value
+        return f"CASE WHEN {small} THEN {cell}::VARCHAR ELSE {scrub_sql(f'{cell}::VARCHAR')} END"
     return f"_src.{_q(col)}"
 
 
@@ -575,10 +574,13 @@ def ingest(
                 # ("line 12 does not decode"), so the same line elsewhere in a file compares without its number
                 con.execute(
                     f"""
+                    WITH seen AS (  -- the regex only on the tenant's quarantined lines with the same text
+                        SELECT q.raw, {_unnumbered("q.reason")} AS why FROM quarantine q
+                        WHERE q.tenant = $tenant AND q.raw IN (SELECT raw FROM _malformed))
                     INSERT INTO quarantine
                     SELECT $tenant, $load_id, _row, raw, reason, NULL FROM _malformed m
-                    WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.tenant = $tenant AND q.raw = m.raw
-                                      AND {_unnumbered("q.reason")} = {_unnumbered("m.reason")})""",
+                    WHERE NOT EXISTS (SELECT 1 FROM seen
+                                      WHERE seen.raw = m.raw AND seen.why = {_unnumbered("m.reason")})""",
                     {"tenant": store.tenant, "load_id": load_id},
                 )
                 con.unregister("_malformed")

@@ -30,6 +30,10 @@ LABELS = {".": "a decimal point", ",": "a decimal comma", DAY_FIRST: DAY_FIRST, 
 # A time followed by its offset from UTC: 10:00Z, 10:00:00+08:00, 10:00:00.5 -0530, 10:00 +08 (PostgreSQL), 10:00 UTC
 _ZONED = r"(?i)^(.*[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)\s*(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?)$"
 _YEAR_FIRST_TEXT = r"^\s*[0-9]{4}([^0-9]|[0-9]{4}([^0-9]|$))"  # 2010-12-01, 2010年, 20101201; not 10-12-01
+# Written-out missing values, as exports write a missing id, number or date; NA and None only where a field is no
+# name (NA is Namibia's region code, None a possible description): see store.ingest and scale.sensing
+MISSING_MARKERS = ("", "n/a", "nan", "null", "na", "none")
+MARKERS_IN_NAMES = ("", "n/a", "nan", "null")
 PLAUSIBLE_YEARS = (1900, 2199)  # a parsed year outside these is a misread (a two-digit year read as the year 12)
 
 # A number's text after trimming currency marks. Dot style: 1,234.5 / 1 234.5 / 1234.5; comma style: 1.234,5 / ...

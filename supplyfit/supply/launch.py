@@ -59,7 +59,7 @@ def price_notes(drafts: pd.DataFrame, past_prices: np.ndarray) -> dict[str, str]
     lo, hi = float(np.min(past_prices)), float(np.max(past_prices))
     notes = {}
     for uid, price in zip(drafts["unique_id"], drafts["price"]):
-        if price > hi or price < lo:
+        if price > hi * (1 + 1e-9) or price < lo * (1 - 1e-9):  # past prices come back from logs: 0.1 as 0.1000…01
             side = "above" if price > hi else "below"
             notes[str(uid)] = (
                 f"price {price:,.2f} is {side} every past launch's ({lo:,.2f}-{hi:,.2f}): nothing learnt says what it "

@@ -200,6 +200,7 @@ def test_tenant_isolation(client, keys):
     assert client.get(f"/api/v1/loads/{b['load_id']}", headers=a).status_code == 404
     assert client.get(f"/api/v1/loads/{b['load_id']}", headers=h(keys["b_reader"])).status_code == 200
     assert client.get("/api/v1/quarantine", params={"load_id": b["load_id"]}, headers=a).json() == []
+    assert client.get(f"/api/v1/loads/{b['load_id']}/reasons", headers=a).json() == []  # another tenant's load
     assert all(ld["load_id"] != b["load_id"] for ld in client.get("/api/v1/loads", headers=a).json())
     # B has run no stage: its results do not exist, A's are not shown to it
     for path in ("/api/v1/hotspots", "/api/v1/plan", "/api/v1/export/forecasts"):

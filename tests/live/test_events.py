@@ -41,6 +41,8 @@ def test_bad_lines_are_quarantined_with_their_reason_and_good_ones_accepted(serv
         assert (load["rows_read"], load["stored"], load["quarantined"]) == (6, 1, 5)
         why = c.get("/api/v1/quarantine", params={"load_id": load["load_id"]}).json()
         assert len(why) == 5 and all(q["reason"] for q in why)
+        counted = c.get(f"/api/v1/loads/{load['load_id']}/reasons").json()  # the load report's reasons, later
+        assert sum(r["count"] for r in counted) == 5 and {r["reason"] for r in counted} == {q["reason"] for q in why}
         again = c.post("/api/v1/events/orders", json=lines)  # a retry: its bad lines are not quarantined twice
         assert again.json() == {"accepted": 0, "duplicates": 6, "quarantined": 0}
         nd = json.dumps(line("B6")) + "\n{not json\n\n" + json.dumps(line("B7", sku="A2")) + "\n"

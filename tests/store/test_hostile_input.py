@@ -535,3 +535,17 @@ def test_no_contact_in_a_file_name_or_a_number_column_is_kept(tmp_path):
         kept = " ".join(st.query("SELECT file FROM loads").file) + " ".join(st.query("SELECT raw FROM quarantine").raw)
     assert "jane.doe@example.com" not in kept and "13912345678" not in kept
     assert '"quantity":"0"' in kept  # a small number is kept as written
+
+
+def test_extreme_and_float_numbers_in_a_bad_row_are_kept_masked(tmp_path):
+    """The smallest 64-bit integer (no absolute value) and a phone number in a float column (an id column with a
+    gap) on a quarantined row: the load runs, the number is masked."""
+    path = tmp_path / "o.parquet"
+    pd.DataFrame(
+        {"order_id": ["A1", "A2"], "sku": ["S1", "S2"], "quantity": [1, 0], "price": [2.0, 2.0],
+         "ts": ["2024-01-01"] * 2, "ref": [2, -(2**63)], "note": [None, 13912345678.0]}
+    ).to_parquet(path)  # fmt: skip
+    with Store(tmp_path / "s.duckdb") as st:
+        r = ingest_orders(st, path)
+        raw = st.query("SELECT raw FROM quarantine").raw[0]
+    assert (r.stored, r.quarantined) == (1, 1) and "13912345678" not in raw

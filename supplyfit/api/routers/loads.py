@@ -23,9 +23,9 @@ from starlette.datastructures import UploadFile
 
 from ...store import IngestError, LoadReport, parse_overrides
 from ...store.parsing import DAY_FIRST, MONTH_FIRST
-from ..answers import answer
+from ..answers import answer, encode_rows, json_body
 from ..errors import errors, scrub_paths
-from ..service import Ctx, Service, WriterCtx
+from ..service import Ctx, Service, WriterCtx, fetch_once
 from ..uploads import check_encoding, check_xlsx, client_name
 
 MAX_ID = 2**62  # ids are BIGINT: a larger one is a 422, not an overflow in the query
@@ -204,6 +204,32 @@ async def load(load_id: Annotated[int, PathParam(ge=0, le=MAX_ID)], ctx: Ctx) ->
     return await answer(
         ctx, "loads", "load_id = $id", {"id": load_id}, one=True, missing=f"no load {load_id}", shape=_client_paths
     )
+
+
+class ReasonCount(BaseModel):
+    reason: str
+    count: int
+
+
+@router.get("/loads/{load_id}/reasons", response_model=list[ReasonCount], responses=errors(404))
+async def load_reasons(load_id: Annotated[int, PathParam(ge=0, le=MAX_ID)], ctx: Ctx) -> Response:
+    """How many lines of load ``load_id`` were quarantined for each reason, most first: the load report's
+    reasons, for a load made earlier (its lines: ``GET /quarantine?load_id=``)."""
+
+    def fetch() -> tuple[bool, bytes, int]:
+        rows = (
+            ctx.service.cursor()
+            .execute(
+                "SELECT reason, count(*) AS count FROM quarantine WHERE tenant = $tenant AND load_id = $id "
+                "GROUP BY reason ORDER BY count DESC, reason",
+                {"tenant": ctx.who.tenant, "id": load_id},
+            )
+            .fetchall()
+        )
+        return not rows, encode_rows(["reason", "count"], rows), len(rows)
+
+    _, body, n = await fetch_once(ctx, ("load-reasons", load_id), fetch)
+    return json_body(body, n)
 
 
 @router.get("/quarantine", response_model=list[QuarantineRow])

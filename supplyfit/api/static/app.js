@@ -163,8 +163,9 @@ const views = {
   },
 
   async complaints() {
+    const side = (path) => result(path).catch(() => null); // a summary that fails leaves the queue shown
     const [got, summary, brief] = await Promise.all([result("/api/v1/complaints?limit=500", true),
-      result("/api/v1/complaints/summary"), result("/api/v1/brief")]);
+      side("/api/v1/complaints/summary"), side("/api/v1/brief")]);
     if (!got) { ["table-complaint-summary", "table-needs", "table-complaints"].forEach(notRun); return; }
     // what customers complain about most, counted over every complaint, then what they say is missing
     grid("table-complaint-summary", summary || [], [{key: "category", label: "category"},
@@ -506,9 +507,9 @@ async function loadReport(rep) {
     card($("report-counts"), k, t(k), fmt(rep[k], "int")).dataset.value = rep[k];
   });
   const rows = rep.quarantined ? await api(`/api/v1/quarantine?load_id=${rep.load_id}&limit=1000`) : [];
-  // an upload's answer counts its reasons; a past load from the table is counted from its quarantined lines
-  const counted = rep.reasons || rows.reduce((n, r) => ({...n, [r.reason]: (n[r.reason] || 0) + 1}), {});
-  const reasons = Object.entries(counted).map(([r, n]) => ({reason: r, count: n}));
+  // an upload's answer counts its reasons; a past load from the table has them counted by the server
+  const reasons = rep.reasons ? Object.entries(rep.reasons).map(([r, n]) => ({reason: r, count: n}))
+    : rep.quarantined ? await api(`/api/v1/loads/${rep.load_id}/reasons`) : [];
   grid("report-reasons", reasons, [{key: "reason", label: "reason", show: reason}, {key: "count", label: "count", kind: "int"}],
     `reasons-${rep.load_id}`);
   // an admin key also gets each line as it was sent (scrubbed of personal data): what to fix, at a glance

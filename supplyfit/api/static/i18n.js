@@ -166,6 +166,8 @@ const REASONS_ZH = [
   [/^rising \(hotspot\)$/, "正在上升（热点）"],
   [/^([\d,.]+) units sold by (\d+)% of the week against ([\d,.]+) expected \(score ([+-][\d.]+)\): the week heads for ([\d,.]+) against a forecast of ([\d,.]+)$/,
     "本周已过 $2% 时售出 $1 件，预期 $3 件（评分 $4）：全周将达 $5 件，预测为 $6 件"],
+  [/^make ([\d,]+) more \(MOQ ([^,)]+)(?:, capacity ([^)]+))?\)$/, // as signals raised before 2026-12 say it
+    (_, q, m, c) => `再生产 ${q} 件（最小起订量 ${m}${c ? `，产能 ${c}` : ""}）`],
   [/^make ([\d,]+) more on top of the ([\d,]+) in the plan(?: \((.*)\))?$/, (_, q, p, lim) => `在计划的 ${p} 件之外再生产 ${q} 件` +
     (lim ? `（${lim.replace("MOQ", "最小起订量").replace("capacity", "产能").replace(", ", "，")}）` : "")],
   [/^missing (\w+)$/, (_, f) => "缺少" + field(f)],
