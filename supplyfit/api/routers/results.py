@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
+import duckdb
 from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ...assets import RESULTS, results_status
-from ..answers import Rows, answer, encode, json_body
+from ..answers import Rows, answer, encode, encode_rows, json_body
 from ..errors import errors
 from ..service import Ctx, Session, fetch_once, in_background
 
@@ -171,19 +172,16 @@ async def complaint_summary(ctx: Ctx) -> Response:
     and the most urgent one's text: what customers complain about most (the queue lists them one by one)."""
 
     def fetch() -> tuple[bool, bytes, int]:
-        df = ctx.query("complaints")
-        if df.empty:
+        sql = """SELECT category, reason, count(*) AS complaints, count(*) / sum(count(*)) OVER () AS share,
+                        avg(urgency) AS urgency, arg_max(text, urgency) AS example
+                 FROM complaints WHERE tenant = $tenant GROUP BY ALL
+                 ORDER BY complaints DESC, category, reason"""
+        try:
+            result = ctx.service.cursor().execute(sql, {"tenant": ctx.who.tenant})
+        except duckdb.CatalogException:
             return True, b"[]", 0
-        top = df.sort_values("urgency", ascending=False).drop_duplicates(["category", "reason"])
-        out = (
-            df.groupby(["category", "reason"], dropna=False)
-            .agg(complaints=("urgency", "size"), urgency=("urgency", "mean"))
-            .reset_index()
-            .merge(top[["category", "reason", "text"]].rename(columns={"text": "example"}), on=["category", "reason"])
-            .assign(share=lambda d: d["complaints"] / len(df))
-            .sort_values(["complaints", "category", "reason"], ascending=[False, True, True], ignore_index=True)
-        )
-        return False, encode(out[["category", "reason", "complaints", "share", "urgency", "example"]]), len(out)
+        rows = result.fetchall()
+        return not rows, encode_rows([d[0] for d in result.description], rows), len(rows)
 
     empty, body, n = await fetch_once(ctx, ("complaint-summary",), fetch)
     if empty:
