@@ -60,10 +60,13 @@ class Service:
         self._cursor_lock = threading.Lock()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's read cursor, made on first use and kept: a query does not pay for a new one."""
+        """This thread's read cursor, made on first use and kept: a query does not pay for a new one. It never
+        reads a Python variable in place of a missing table (DuckDB's replacement scans would find a route
+        function named like the table and fail with a confusing error instead of "table does not exist")."""
         con = getattr(self._local, "con", None)
         if con is None:
             con = self._local.con = self.store.con.cursor()
+            con.execute("SET python_enable_replacements = false")
             with self._cursor_lock:
                 self._cursors.append(con)
         return con
