@@ -30,6 +30,7 @@ from ..store.ingest import _KINDS, _new_load, _now, _orders_select, _Staging, ma
 from ..store.mapping import Mapping
 from ..store.parsing import DAY_FIRST
 from ..store.privacy import pseudonym, scrub
+from ..store.quarantine import quarantine_new
 from ..store.sql import scalar
 
 FIELDS = ("order_id", "sku", "quantity", "unit_price", "ts", "customer_id", "description", "channel", "region")
@@ -265,16 +266,9 @@ def store_events(
             con.execute("BEGIN TRANSACTION")
             in_transaction = True
             if rejected:  # a bad line already quarantined for the tenant (a batch sent again) is a duplicate
-                kept = [
-                    row
-                    for (row,) in con.execute(
-                        """INSERT INTO quarantine SELECT ?, ?, _row, raw, reason, NULL FROM _rejected r
-                           WHERE NOT EXISTS (SELECT 1 FROM quarantine q
-                                             WHERE q.tenant = ? AND q.raw = r.raw AND q.reason = r.reason)
-                           RETURNING src_row""",
-                        [store.tenant, load_id, store.tenant],
-                    ).fetchall()
-                ]
+                quarantine_new(con, store.tenant, load_id, "_rejected")
+                found = con.execute("SELECT src_row FROM quarantine WHERE load_id = ? ORDER BY src_row", [load_id])
+                kept = [row for (row,) in found.fetchall()]
             quarantined = len(kept)
             params = {"tenant": store.tenant, "load_id": load_id}
             stored = scalar(con, _KINDS["orders"][2], params)
@@ -359,7 +353,8 @@ def _rejected(store: Store, lines: list[Any], table: pa.Table, rejected: list[tu
             else:
                 cells[c] = None if text is None else scrub(text)
         raws.append(json.dumps(cells, ensure_ascii=False, separators=(",", ":")))
-    return pa.table({"_row": [r for r, _ in rejected], "raw": raws, "reason": [why for _, why in rejected]})
+    rows, whys = [r for r, _ in rejected], [why for _, why in rejected]
+    return pa.table({"_row": rows, "raw": raws, "reason": whys, "merchant": pa.nulls(len(rows), pa.string())})
 
 
 def _ids(con: duckdb.DuckDBPyConnection, table: str = "_stg") -> tuple[np.ndarray, bool]:

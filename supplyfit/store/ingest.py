@@ -30,6 +30,7 @@ from .encoding import canonical
 from .errors import IngestError
 from .mapping import FIELDS, PRESET_OPTIONS, Mapping, resolve
 from .privacy import is_personal_header, protect_line, pseudonym_sql, scrub, scrub_sql
+from .quarantine import quarantine_new
 from .readers import Source, content_hash, read_source
 from .sql import scalar
 
@@ -78,11 +79,6 @@ def _is_text_type(t: pa.DataType) -> bool:
     if pa.types.is_dictionary(t):
         t = t.value_type
     return pa.types.is_string(t) or pa.types.is_large_string(t)
-
-
-def _unnumbered(reason_sql: str) -> str:
-    """A reason without the line numbers it names (a malformed line's reason says where it was)."""
-    return f"regexp_replace({reason_sql}, 'lines? [0-9]+', 'line', 'g')"
 
 
 def _q(name: str) -> str:
@@ -537,17 +533,12 @@ def ingest(
                 store.set_timezone(zone)
             say("quarantining")
             raw_cols = ", ".join(f"{_lit(c)}: {_quarantined_cell(stg, slot[c], c in protected)}" for c in names)
-            # A bad line already quarantined for the tenant (same cells, same reason) is a duplicate, as a good
-            # line already stored is: a shuffled or overlapping file quarantined its bad lines again each time
-            con.execute(
-                f"""
-                INSERT INTO quarantine
-                SELECT $tenant, $load_id, _row, raw, reason, merchant FROM (
-                    SELECT s._row, to_json({{{raw_cols}}})::VARCHAR AS raw, s.reason, s.merchant
-                    FROM _stg s JOIN _src USING (_row) WHERE s.reason IS NOT NULL) bad
-                WHERE NOT EXISTS (SELECT 1 FROM quarantine q
-                                  WHERE q.tenant = $tenant AND q.raw = bad.raw AND q.reason = bad.reason)""",
-                {"tenant": store.tenant, "load_id": load_id},
+            quarantine_new(
+                con,
+                store.tenant,
+                load_id,
+                f"""(SELECT s._row, to_json({{{raw_cols}}})::VARCHAR AS raw, s.reason, s.merchant
+                     FROM _stg s JOIN _src USING (_row) WHERE s.reason IS NOT NULL)""",
             )
             if src.malformed:
                 positions = [names.index(c) for c in protected]
@@ -569,20 +560,9 @@ def ingest(
                     for _, text, _ in src.malformed
                 ]
                 rows, whys = [r for r, _, _ in src.malformed], [why for _, _, why in src.malformed]
-                con.register("_malformed", pa.table({"_row": rows, "raw": raws, "reason": whys}))
-                # as for the other bad lines, one already quarantined is a duplicate; these reasons name the line
-                # ("line 12 does not decode"), so the same line elsewhere in a file compares without its number
-                con.execute(
-                    f"""
-                    WITH seen AS (  -- the regex only on the tenant's quarantined lines with the same text
-                        SELECT q.raw, {_unnumbered("q.reason")} AS why FROM quarantine q
-                        WHERE q.tenant = $tenant AND q.raw IN (SELECT raw FROM _malformed))
-                    INSERT INTO quarantine
-                    SELECT $tenant, $load_id, _row, raw, reason, NULL FROM _malformed m
-                    WHERE NOT EXISTS (SELECT 1 FROM seen
-                                      WHERE seen.raw = m.raw AND seen.why = {_unnumbered("m.reason")})""",
-                    {"tenant": store.tenant, "load_id": load_id},
-                )
+                merchants = pa.nulls(len(rows), pa.string())
+                con.register("_malformed", pa.table({"_row": rows, "raw": raws, "reason": whys, "merchant": merchants}))
+                quarantine_new(con, store.tenant, load_id, "_malformed", numbered=True)
                 con.unregister("_malformed")
             say("storing")
             keys = ", ".join(key)
