@@ -3,7 +3,8 @@
 Aspects are the nouns people write about in each category (found with jieba part-of-speech tags, plus English
 nouns and a seed list), scored clause by clause with the sentiment model, so "屏幕很好，电池不行" counts the
 screen as praised and the battery as a complaint. Needs = most-complained aspects; praise = most-praised;
-the complaint queue ranks negative reviews by what is at stake (safety first).
+the complaint queue ranks negative reviews by what is at stake (safety first) and says why, in the return and
+dispute reasons a service desk files them under.
 """
 
 from __future__ import annotations
@@ -73,18 +74,54 @@ URGENCY = [  # (reason, weight, pattern)
     (
         "safety",
         5.0,
-        _NOT_HAZARD + r"|起火|着火|漏电|触电|过敏|中毒|受伤|烫伤|冒烟|烧焦|变质|发霉|霉变|虫子|异物|拉肚子|"
-        r"安全隐患|fire|burn|injur|allerg|unsafe|mou?ld|poison|expired",
+        _NOT_HAZARD + r"|起火|着火|漏电|触电|过敏|中毒|受伤|烫伤|冒烟|烧焦|变质|发霉|霉变|虫子|有虫|长虫|"
+        r"蛆|蟑螂|长毛了|异物|拉肚子|安全隐患|fire|burn|injur|allerg|unsafe|mou?ld|poison|expired",
     ),
     ("fraud/fake", 4.0, r"假货|假的|骗|欺诈|山寨|翻新|二手|不是正品|盗版|以次充好|虚假|fake|scam|counterfeit|fraud"),
     (
         "quality defect",
         3.0,
         r"坏了|坏的|质量差|质量太差|破损|故障|死机|漏水|裂|不能用|用不了|开不了机|黑屏|蓝屏|"
-        r"掉色|起球|缩水|不亮|异响|broken|defect|stopped working|doesn'?t work|crack",
+        r"掉色|起球|缩水|不亮|异响|烂了|烂的|腐烂|坏果|烂果|不新鲜|做工粗糙|做工差|做工一般|粗糙|脱漆|掉漆|开线|脱线|"
+        r"漏光|漏液|漏了|瑕疵|划痕|破旧|破了|有洞|次品|不合格|脏(?!话)|不干净|异味|臭|质量[^，。！？,.!?]{0,6}(差|不好|不行|一般)|"
+        r"印刷(差|不清|模糊|质量差)|纸张(差|太差|太薄|很薄)|纸质(差|太差)|"
+        r"broken|defect|stopped working|doesn'?t work|crack",
+    ),
+    (
+        "not as described",
+        3.0,
+        r"(图片|描述|宣传|介绍|实物|页面|网上|说明|图上|照片|广告)[^，。！？,.!?]{0,6}(不符|不一样|不同|相差|差太|差距|不一致|两回事)|"
+        r"(不符|不一样|相差|差距)[^，。！？,.!?]{0,4}(图片|描述|宣传|照片)|色差|货不对板|名不副实|"
+        r"not as described|not as pictured",
+    ),
+    (
+        "wrong or missing item",
+        3.0,
+        r"发错|错发|少发|漏发|缺件|少了一|少一个|少了个|赠品|没有(耳机|发票|说明书|配件|光盘|驱动盘)|"
+        r"说好的[^，。！？,.!?]{0,10}(没|无)|wrong item|missing (part|item|piece)",
+    ),
+    (
+        "size or fit",
+        2.0,
+        r"尺码|尺寸不|不合身|码数|大一号|小一号|大一码|小一码|(码|号|穿|衣服|裤子|鞋|腰|袖)[^，。！？,.!?]{0,4}偏(大|小)|"
+        r"too (small|big|large|tight|loose)|doesn'?t fit",
     ),
     ("delivery", 2.0, r"物流|快递|送货|发货|配送|丢件|没收到|迟迟|延迟|太慢|等了|delivery|shipping|late|never arrived"),
     ("service", 2.0, r"客服|态度|服务差|不理|售后|退款|退货|换货|投诉|前台|refund|rude|customer service|return"),
+    (
+        "price",
+        1.5,
+        r"降价|差价|价保|太贵|好贵|偏贵|略贵|贵了|不值|性价比(低|不高|差|太低)|坑钱|价格[^，。！？,.!?]{0,4}(高|贵)|"
+        r"overpriced|expensive|price drop",
+    ),
+    (  # the product does not do its job well: taste, speed, heat, noise, a book's content
+        "performance",
+        1.5,
+        r"不好用|难用|没效果|没有效果|效果不好|效果差|效果一般|不好吃|难吃|太酸|很酸|不甜|不熟|咬不动|难喝|不好喝|卡顿|很卡|"
+        r"有点卡|太卡|卡得要死|卡的要死|卡得不行|卡的不行|发热|发烫|散热(不好|不行|差|一般)|噪音|噪声|太吵|续航|耗电|信号(差|不好)|收不到|"
+        r"头皮(痒|发痒)|头皮屑|掉发|干枯|毛躁|反应慢|运行慢|速度慢|太慢了|隔音|不舒服|没意思|无聊|看不下去|看不懂|"
+        r"内容(空洞|一般|太少|太浅|肤浅)|不好看|doesn'?t fit|too loud|slow|noisy|tastes? (bad|awful)",
+    ),
 ]
 _URGENCY_RX = [(name, w, re.compile(rx, re.IGNORECASE)) for name, w, rx in URGENCY]
 _ESCALATION = re.compile(r"投诉|12315|律师|起诉|曝光|再也不|骗子|!!|！！|lawyer|sue|never again", re.IGNORECASE)

@@ -104,3 +104,27 @@ def test_safety_words_said_in_passing_are_not_hazards():
     assert urgency("烂到爆炸，系统超慢", 0.9)[1] != "safety"
     assert urgency("送的会员卡是过期的，差评", 0.9)[1] != "safety"
     assert urgency("优惠券已经过期了", 0.9)[1] != "safety"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("和图片差距太大，颜色也不对", "not as described"),
+        ("实物面料与图片相差很大，失望", "not as described"),
+        ("给我发错颜色了，店家怎么搞的", "wrong or missing item"),
+        ("说好的赠品没有送，差评", "wrong or missing item"),
+        ("裤子尺码不对，大了两个码", "size or fit"),
+        ("刚买完就降价，不给价保", "price"),
+        ("洗后头皮发痒，不好用", "performance"),
+        ("苹果太酸了，一点都不甜", "performance"),
+        ("三个火龙果坏了两个，都烂了", "quality defect"),
+        ("我能骂脏话不，太差了", "other"),  # strong words, no reason named
+        ("散热不错，就是价格略贵", "price"),  # praise of the cooling is not a performance complaint
+        ("按键面积偏小，手感一般", "other"),  # small keys are not a size-or-fit return
+        ("银行卡的优惠没用上，太失望", "other"),
+    ],
+)
+def test_a_complaint_gets_the_reason_it_names(text, reason):
+    """The reasons a service desk files returns and disputes under, each from the words a customer uses; a review
+    that names none stays 'other' rather than being guessed into one."""
+    assert urgency(text, 0.9)[1] == reason
