@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..assets import stale, stale_stages
 from ..store import Store
-from ..voice.mine import URGENCY
+from ..voice import URGENCY
 
 SEVERITY_OF_REASON = {name: "high" if w >= 4 else "medium" if w >= 3 else "low" for name, w, _ in URGENCY}
 
