@@ -39,7 +39,7 @@ SLOT = {name: f"_c{i}" for i, name in enumerate(COLUMNS)}
 NUMBERS = ("quantity", "unit_price")
 KEY = ("order_id", "sku", "quantity", "unit_price")  # a file load's natural key of an order line
 ISO = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
-MAX_CELL = 4000  # characters kept of one value
+MAX_CELL = 4000  # characters of one value; a line with a longer one is quarantined
 EVENTS_FILE = "events"  # what an events load records as its file
 log = logging.getLogger("supplyfit.live")
 
@@ -84,25 +84,29 @@ class _Unparsable(str):
     """An NDJSON line that does not parse (kept for its quarantine record)."""
 
 
-def _cell(value: Any) -> str | None:
+def _cell(value: Any, cut: bool = True) -> str | None:
+    """One JSON value as the text a file would hold, cut at MAX_CELL characters unless ``cut`` is False."""
     if value is None:
         return None
-    if isinstance(value, str):
-        return value[:MAX_CELL]
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))  # an id sent as 13085.0 is 13085, as a file load reads a float column
-    if isinstance(value, (bool, dict, list)):
-        return json.dumps(value, ensure_ascii=False)[:MAX_CELL]
-    return str(value)[:MAX_CELL]
+        text = str(int(value))  # an id sent as 13085.0 is 13085, as a file load reads a float column
+    elif isinstance(value, (bool, dict, list)):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    return text[:MAX_CELL] if cut else text
 
 
-def _text(values: list[Any]) -> pa.Array:
-    """Cells as text of at most MAX_CELL characters. Strings (nearly every cell) go to Arrow as they are and are cut
+def _text(values: list[Any]) -> tuple[pa.Array, np.ndarray]:
+    """Cells as text of at most MAX_CELL characters, and which were longer (their lines are quarantined: a cut id
+    or description would be a silent change). Strings (nearly every cell) go to Arrow as they are and are cut
     there; a column with any other JSON value goes cell by cell (:func:`_cell`)."""
     try:
-        return pc.utf8_slice_codeunits(pa.array(values, pa.string()), 0, MAX_CELL)
+        whole = pa.array(values, pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pa.array([_cell(v) for v in values], pa.string())
+        whole = pa.array([None if v is None else v if isinstance(v, str) else _cell(v, cut=False) for v in values])
+    long = pc.fill_null(pc.greater(pc.utf8_length(whole), MAX_CELL), False).to_numpy(zero_copy_only=False)
+    return pc.utf8_slice_codeunits(whole, 0, MAX_CELL), long
 
 
 def _is_number(value: Any) -> bool:
@@ -115,12 +119,15 @@ def _columns(lines: list[Any]) -> pa.Table:
     decimal convention (which is most of the validation's cost on a small batch)."""
     records = [line if isinstance(line, dict) else {} for line in lines]
     cols = {}
+    too_long: dict[int, str] = {}  # line -> the first field over MAX_CELL characters
     for c in COLUMNS:
         values = [r.get(c) for r in records]
         if c in NUMBERS and all(_is_number(v) for v in values):
             cols[SLOT[c]] = pa.array([None if v is None else float(v) for v in values], pa.float64())
         else:
-            cols[SLOT[c]] = _text(values)
+            cols[SLOT[c]], long = _text(values)
+            for row in np.flatnonzero(long).tolist():
+                too_long.setdefault(row, c)
     unread = {i: line for i, line in enumerate(lines) if not isinstance(line, dict)}
     if unread:  # keep what was sent (scrubbed like any quarantined cell) with the reason
         description = cols[SLOT["description"]].to_pylist()
@@ -135,6 +142,8 @@ def _columns(lines: list[Any]) -> pa.Table:
         else "line is not a JSON object"
         for i in range(len(lines))
     ]
+    for row, field in too_long.items():
+        bad[row] = bad[row] or f"{field} longer than {MAX_CELL:,} characters (cut here, not stored)"
     return pa.table({**cols, "_bad": pa.array(bad, pa.string())})
 
 

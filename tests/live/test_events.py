@@ -69,6 +69,28 @@ def test_bad_lines_are_quarantined_with_their_reason_and_good_ones_accepted(serv
         assert c.post("/api/v1/events/orders", json=[line("R1")]).status_code == 403
 
 
+def test_a_value_too_long_to_keep_whole_quarantines_its_line(server):
+    """A cell over 4,000 characters would be cut: its line is quarantined with that reason rather than stored
+    changed (two long ids sharing their first 4,000 characters had become one SKU)."""
+    long_sku = "S" * 4001
+    lines = [
+        line("L1", sku=long_sku),
+        line("L2", sku=long_sku[:-1] + "T"),
+        line("L3", description=["x" * 4001]),  # any JSON value: its text is what counts
+        line("L4", description="y" * 4000),  # at the limit: stored whole
+    ]
+    with client(server) as c:
+        r = c.post("/api/v1/events/orders", json=lines)
+        assert r.json() == {"accepted": 1, "duplicates": 0, "quarantined": 3}
+        load = c.get(r.headers["location"]).json()
+    with client(server, role="admin") as c:
+        why = c.get("/api/v1/quarantine", params={"load_id": load["load_id"]}).json()
+    assert sorted(q["reason"] for q in why) == [
+        "description longer than 4,000 characters (cut here, not stored)",
+        *["sku longer than 4,000 characters (cut here, not stored)"] * 2,
+    ]
+
+
 def test_customer_ids_are_stored_only_as_pseudonyms(store_db):
     import httpx
 
