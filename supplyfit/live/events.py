@@ -10,6 +10,7 @@ batches of a tenant may share one load (group commit); each gets its own counts 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import secrets
@@ -84,8 +85,27 @@ class _Unparsable(str):
     """An NDJSON line that does not parse (kept for its quarantine record)."""
 
 
+def _clip(text: str) -> str:
+    """Text as a quarantine record keeps it: whole up to MAX_CELL characters; a longer one cut there with its length
+    and a digest of the whole, so two long values that differ only past the cut stay two (and are each
+    quarantined, not one taken for a duplicate of the other)."""
+    if len(text) <= MAX_CELL:
+        return text
+    digest = hashlib.sha256(_valid(text).encode()).hexdigest()[:16]
+    return f"{text[:MAX_CELL]}… [{len(text):,} characters, sha256 {digest}]"
+
+
+def _valid(text: str) -> str:
+    """Text that UTF-8 can hold: a lone surrogate (JSON allows "\\ud800") becomes U+FFFD."""
+    try:
+        text.encode()
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def _cell(value: Any, cut: bool = True) -> str | None:
-    """One JSON value as the text a file would hold, cut at MAX_CELL characters unless ``cut`` is False."""
+    """One JSON value as the text a file would hold (clipped by :func:`_clip` unless ``cut`` is False)."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
@@ -94,19 +114,27 @@ def _cell(value: Any, cut: bool = True) -> str | None:
         text = json.dumps(value, ensure_ascii=False)
     else:
         text = str(value)
-    return text[:MAX_CELL] if cut else text
+    return _valid(_clip(text) if cut else text)
 
 
-def _text(values: list[Any]) -> tuple[pa.Array, np.ndarray]:
-    """Cells as text of at most MAX_CELL characters, and which were longer (their lines are quarantined: a cut id
-    or description would be a silent change). Strings (nearly every cell) go to Arrow as they are and are cut
-    there; a column with any other JSON value goes cell by cell (:func:`_cell`)."""
+def _text(values: list[Any]) -> tuple[pa.Array, dict[int, str]]:
+    """Cells as text of at most MAX_CELL characters, and what is wrong with those that could not be kept as sent:
+    longer (a cut id or description would be a silent change) or not valid Unicode. Their lines are quarantined.
+    Strings (nearly every cell) go to Arrow as they are and are cut there; a column with any other JSON value or
+    a lone surrogate goes cell by cell."""
+    problems: dict[int, str] = {}
     try:
         whole = pa.array(values, pa.string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        whole = pa.array([None if v is None else v if isinstance(v, str) else _cell(v, cut=False) for v in values])
+    except (pa.ArrowTypeError, pa.ArrowInvalid, UnicodeEncodeError):
+        cells = [_cell(v, cut=False) for v in values]
+        for i, (v, cell) in enumerate(zip(values, cells, strict=True)):
+            if isinstance(v, str) and cell != v:
+                problems[i] = "is not valid Unicode (a lone surrogate)"
+        whole = pa.array(cells, pa.string())
     long = pc.fill_null(pc.greater(pc.utf8_length(whole), MAX_CELL), False).to_numpy(zero_copy_only=False)
-    return pc.utf8_slice_codeunits(whole, 0, MAX_CELL), long
+    for i in np.flatnonzero(long).tolist():
+        problems.setdefault(i, f"longer than {MAX_CELL:,} characters (cut here, not stored)")
+    return pc.utf8_slice_codeunits(whole, 0, MAX_CELL), problems
 
 
 def _is_number(value: Any) -> bool:
@@ -119,20 +147,20 @@ def _columns(lines: list[Any]) -> pa.Table:
     decimal convention (which is most of the validation's cost on a small batch)."""
     records = [line if isinstance(line, dict) else {} for line in lines]
     cols = {}
-    too_long: dict[int, str] = {}  # line -> the first field over MAX_CELL characters
+    kept_whole: dict[int, str] = {}  # line -> why its first such field could not be kept as sent
     for c in COLUMNS:
         values = [r.get(c) for r in records]
         if c in NUMBERS and all(_is_number(v) for v in values):
             cols[SLOT[c]] = pa.array([None if v is None else float(v) for v in values], pa.float64())
         else:
-            cols[SLOT[c]], long = _text(values)
-            for row in np.flatnonzero(long).tolist():
-                too_long.setdefault(row, c)
+            cols[SLOT[c]], problems = _text(values)
+            for row, problem in problems.items():
+                kept_whole.setdefault(row, f"{c} {problem}")
     unread = {i: line for i, line in enumerate(lines) if not isinstance(line, dict)}
     if unread:  # keep what was sent (scrubbed like any quarantined cell) with the reason
         description = cols[SLOT["description"]].to_pylist()
         for i, line in unread.items():
-            description[i] = str(line)[:MAX_CELL]
+            description[i] = _clip(str(line))
         cols[SLOT["description"]] = pa.array(description, pa.string())
     bad = [
         None
@@ -142,8 +170,8 @@ def _columns(lines: list[Any]) -> pa.Table:
         else "line is not a JSON object"
         for i in range(len(lines))
     ]
-    for row, field in too_long.items():
-        bad[row] = bad[row] or f"{field} longer than {MAX_CELL:,} characters (cut here, not stored)"
+    for row, problem in kept_whole.items():
+        bad[row] = bad[row] or problem
     return pa.table({**cols, "_bad": pa.array(bad, pa.string())})
 
 
@@ -266,7 +294,7 @@ def store_events(
         rejected = con.execute("SELECT _row, reason FROM _stg WHERE reason IS NOT NULL ORDER BY _row").fetchall()
         kept: list[int] = []  # the rejected rows quarantined (the others were already: duplicates)
         if rejected:
-            con.register("_rejected", _rejected(store, lines, table, rejected))
+            con.register("_rejected", _rejected(store, lines, rejected))
         with lock:
             load_id = _new_load(store, "orders", f"{EVENTS_FILE} ({len(lines)} lines)", digest)
             ids, natural = _ids(con)
@@ -340,16 +368,15 @@ def _all_iso(ts: pa.ChunkedArray) -> bool:
     return bool(pc.all(pc.match_substring_regex(text, ISO)).as_py())
 
 
-def _rejected(store: Store, lines: list[Any], table: pa.Table, rejected: list[tuple[int, str]]) -> pa.Table:
+def _rejected(store: Store, lines: list[Any], rejected: list[tuple[int, str]]) -> pa.Table:
     """Quarantine rows of the rejected lines: each as sent (JSON of its fields), the customer id as its
     pseudonym and text scrubbed, as a file load keeps them. Built here for the few rejected lines: the same
     in SQL compiles the scrubbing patterns for every load (most of a small load's time)."""
-    typed = {c for c in COLUMNS if pa.types.is_floating(table.schema.field(SLOT[c]).type)}
     whole = store.whole_ids  # the store's id rule, read once (a query), not per rejected line
     raws = []
     for row, _ in rejected:
         line = lines[row - 1]
-        record = line if isinstance(line, dict) else {"description": str(line)[:MAX_CELL]}
+        record = line if isinstance(line, dict) else {"description": str(line)}
         cells: dict[str, Any] = {}
         for c in COLUMNS:
             value = record.get(c)
@@ -357,8 +384,8 @@ def _rejected(store: Store, lines: list[Any], table: pa.Table, rejected: list[tu
             if c == "customer_id":
                 text = (text or "").strip()
                 cells[c] = pseudonym(store.key, store.tenant, text, whole) if text else None
-            elif c in typed and value is not None:
-                cells[c] = float(value)
+            elif c in NUMBERS and value is not None and _is_number(value):
+                cells[c] = float(value)  # as a number whatever its column became in this group of batches
             else:
                 cells[c] = None if text is None else scrub(text)
         raws.append(json.dumps(cells, ensure_ascii=False, separators=(",", ":")))
