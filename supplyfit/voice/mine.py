@@ -70,20 +70,21 @@ STOP_NOUNS = set(
 # Safety words that also say something harmless: "烂到爆炸" (terrible to bits) and "卡(是)过期的" (a card or coupon
 # that has run out) are not hazards; an exploding battery and expired food are (a walk-through of the queue found both)
 _NOT_HAZARD = r"(?<!到)(?<!得)爆炸|(?<!卡)(?<!券)(?<!卡是)(?<!券是)(?<!卡已)(?<!券已)(?<!卡已经)(?<!券已经)过期"
-URGENCY = [  # (reason, weight, pattern)
+URGENCY = [  # (reason, weight, pattern); the heaviest reason found wins, and among equals the first listed
     (
         "safety",
         5.0,
-        _NOT_HAZARD + r"|起火|着火|漏电|触电|过敏|中毒|受伤|烫伤|冒烟|烧焦|变质|发霉|霉变|虫子|有虫|长虫|"
-        r"蛆|蟑螂|长毛了|异物|拉肚子|安全隐患|fire|burn|injur|allerg|unsafe|mou?ld|poison|expired",
+        _NOT_HAZARD + r"|起火|着火|漏电|触电|过敏|中毒|受伤|烫伤|冒烟|烧焦|变质|发霉|霉变|虫子|长虫|"
+        r"蛆|长毛了|异物|拉肚子|安全隐患|fire|burn|injur|allerg|unsafe|mou?ld|poison|expired",
     ),
     ("fraud/fake", 4.0, r"假货|假的|骗|欺诈|山寨|翻新|二手|不是正品|盗版|以次充好|虚假|fake|scam|counterfeit|fraud"),
     (
         "quality defect",
         3.0,
-        r"坏了|坏的|质量差|质量太差|破损|故障|死机|漏水|裂|不能用|用不了|开不了机|黑屏|蓝屏|"
+        r"坏了|坏的|质量差|质量太差|破损|故障|死机|漏水|(?<!歪瓜)裂(?!枣)|不能用|用不了|开不了机|黑屏|蓝屏|"
         r"掉色|起球|缩水|不亮|异响|烂了|烂的|腐烂|坏果|烂果|不新鲜|做工粗糙|做工差|做工一般|粗糙|脱漆|掉漆|开线|脱线|"
-        r"漏光|漏液|漏了|瑕疵|划痕|破旧|破了|有洞|次品|不合格|脏(?!话)|不干净|异味|臭|质量[^，。！？,.!?]{0,6}(差|不好|不行|一般)|"
+        r"漏光|漏液|漏了|瑕疵|划痕|破旧|破了|有洞|次品|不合格|脏(?!话)|不干净|蟑螂|有虫|异味|臭(?!脸)|"
+        r"质量[^，。！？,.!?]{0,6}(差|不好|不行|一般)|"
         r"印刷(差|不清|模糊|质量差)|纸张(差|太差|太薄|很薄)|纸质(差|太差)|"
         r"broken|defect|stopped working|doesn'?t work|crack",
     ),
@@ -97,30 +98,37 @@ URGENCY = [  # (reason, weight, pattern)
     (
         "wrong or missing item",
         3.0,
-        r"发错|错发|少发|漏发|缺件|少了一|少一个|少了个|赠品|没有(耳机|发票|说明书|配件|光盘|驱动盘)|"
+        r"发错|错发|少发|漏发|缺件|少了一(个|件|瓶|本|袋|条|盒|箱|只|双|根|块|张)|少一个|少了个|"
+        r"赠品[^，。！？,.!?]{0,8}(没|无|未|少|不送|不给)|(没|无|未|不送|不给|少)[^，。！？,.!?]{0,6}赠品|"
+        r"没有(耳机|发票|说明书|配件|光盘|驱动盘)|"
         r"说好的[^，。！？,.!?]{0,10}(没|无)|wrong item|missing (part|item|piece)",
+    ),
+    ("service", 2.0, r"客服|态度|服务差|不理|售后|退款|退货|换货|投诉|前台|refund|rude|customer service|return"),
+    (
+        "delivery",
+        2.0,
+        r"物流|快递|送货|发货|配送|丢件|没收到|迟迟|延迟|等了|delivery|shipping|courier|\blate\b|never arrived",
     ),
     (
         "size or fit",
         2.0,
-        r"尺码|尺寸不|不合身|码数|大一号|小一号|大一码|小一码|(码|号|穿|衣服|裤子|鞋|腰|袖)[^，。！？,.!?]{0,4}偏(大|小)|"
+        r"尺码|尺寸不(对|合|符|准|标准)|不合身|码数|大一号|小一号|大一码|小一码|(码|号|穿|衣服|裤子|鞋|腰|袖)[^，。！？,.!?]{0,4}偏(大|小)|"
         r"too (small|big|large|tight|loose)|doesn'?t fit",
     ),
-    ("delivery", 2.0, r"物流|快递|送货|发货|配送|丢件|没收到|迟迟|延迟|太慢|等了|delivery|shipping|late|never arrived"),
-    ("service", 2.0, r"客服|态度|服务差|不理|售后|退款|退货|换货|投诉|前台|refund|rude|customer service|return"),
     (
         "price",
         1.5,
-        r"降价|差价|价保|太贵|好贵|偏贵|略贵|贵了|不值|性价比(低|不高|差|太低)|坑钱|价格[^，。！？,.!?]{0,4}(高|贵)|"
-        r"overpriced|expensive|price drop",
+        r"降价|差价|价保|太贵|好贵|偏贵|略贵|贵了|不值|性价比(低|不高|差|太低)|坑钱|"
+        r"价格(?![^，。！？,.!?]{0,3}不)[^，。！？,.!?]{0,4}(高|贵)|overpriced|\bexpensive|price drop",
     ),
     (  # the product does not do its job well: taste, speed, heat, noise, a book's content
         "performance",
         1.5,
         r"不好用|难用|没效果|没有效果|效果不好|效果差|效果一般|不好吃|难吃|太酸|很酸|不甜|不熟|咬不动|难喝|不好喝|卡顿|很卡|"
-        r"有点卡|太卡|卡得要死|卡的要死|卡得不行|卡的不行|发热|发烫|散热(不好|不行|差|一般)|噪音|噪声|太吵|续航|耗电|信号(差|不好)|收不到|"
+        r"有点卡|太卡|卡得要死|卡的要死|卡得不行|卡的不行|发热|发烫|散热(不好|不行|差|一般)|噪音|噪声|太吵|续航|耗电|"
+        r"信号(差|不好)|(信号|短信|彩信|消息|无线|网络)[^，。！？,.!?]{0,4}收不到|收不到(信号|短信|彩信|消息)|"
         r"头皮(痒|发痒)|头皮屑|掉发|干枯|毛躁|反应慢|运行慢|速度慢|太慢了|隔音|不舒服|没意思|无聊|看不下去|看不懂|"
-        r"内容(空洞|一般|太少|太浅|肤浅)|不好看|doesn'?t fit|too loud|slow|noisy|tastes? (bad|awful)",
+        r"内容(空洞|一般|太少|太浅|肤浅)|不好看|too loud|slow|noisy|tastes? (bad|awful)",
     ),
 ]
 _URGENCY_RX = [(name, w, re.compile(rx, re.IGNORECASE)) for name, w, rx in URGENCY]
@@ -188,7 +196,8 @@ def urgency(text: str, p_negative: float) -> tuple[float, str, str]:
     """Urgency score, the main reason, and the words that triggered it."""
     low = normalize(text)
     hits = [(name, w, m.group(0)) for name, w, rx in _URGENCY_RX if (m := rx.search(low))]
-    base, reason = max((w, n) for n, w, _ in hits) if hits else (1.0, "other")
+    base = max((w for _, w, _ in hits), default=1.0)
+    reason = next((n for n, w, _ in hits if w == base), "other")
     score = base * (0.5 + p_negative) + (1.0 if _ESCALATION.search(low) else 0.0) + 0.1 * len(hits)
     return round(score, 3), reason, ", ".join(m for _, _, m in hits)
 

@@ -122,6 +122,18 @@ def test_safety_words_said_in_passing_are_not_hazards():
         ("散热不错，就是价格略贵", "price"),  # praise of the cooling is not a performance complaint
         ("按键面积偏小，手感一般", "other"),  # small keys are not a size-or-fit return
         ("银行卡的优惠没用上，太失望", "other"),
+        ("开机太慢了，系统也卡", "performance"),  # a slow device, not a slow delivery
+        ("物流太慢了", "delivery"),
+        ("买了就降价还送赠品，太坑", "price"),  # a gift mentioned is not a gift missing
+        ("给个赠品还是坏的", "quality defect"),  # equal weights: the first listed wins (a defect before a gift)
+        ("很一般，价格不高，但是设备差", "other"),  # 'not high' is not a price complaint
+        ("Inexpensive and useless", "other"),
+        ("the courier was so slow", "delivery"),
+        ("内存较为少了一点", "other"),  # 'a little less' is no missing part
+        ("就是收不到书", "other"),  # no signal complaint (the book never came: said elsewhere)
+        ("歪瓜裂枣，个头太小", "other"),  # an idiom, not a crack
+        ("尺寸不错，就是物流慢", "delivery"),  # the size praised: no fit complaint
+        ("尺码偏小，物流也慢", "delivery"),  # equal weights: delivery is listed before size or fit
     ],
 )
 def test_a_complaint_gets_the_reason_it_names(text, reason):
