@@ -69,12 +69,12 @@ STOP_NOUNS = set(
 
 # Safety words that also say something harmless: "烂到爆炸" (terrible to bits) and "卡(是)过期的" (a card or coupon
 # that has run out) are not hazards; an exploding battery and expired food are (a walk-through of the queue found both)
-_NOT_HAZARD = r"(?<!到)(?<!得)爆炸|(?<!卡)(?<!券)(?<!卡是)(?<!券是)(?<!卡已)(?<!券已)(?<!卡已经)(?<!券已经)过期"
+_NOT_HAZARD = r"(?<!到)(?<!得)爆炸|(?<!卡)(?<!券)(?<!卡是)(?<!券是)(?<!卡已)(?<!券已)(?<!卡已经)(?<!券已经)过期(?!的?(会员)?卡|的?(优惠)?券)"
 URGENCY = [  # (reason, weight, pattern); the heaviest reason found wins, and among equals the first listed
     (
         "safety",
         5.0,
-        _NOT_HAZARD + r"|起火|着火|漏电|触电|过敏|中毒|受伤|烫伤|冒烟|烧焦|变质|发霉|霉变|虫子|长虫|"
+        _NOT_HAZARD + r"|起火|着火|漏电|触电|过敏|中毒|受伤(?!的)|烫伤|(?<!要)(?<!得)冒烟|烧焦|变质|发霉|霉变|虫子|长虫|"
         r"蛆|长毛了|异物|拉肚子|安全隐患|fire|burn|injur|allerg|unsafe|mou?ld|poison|expired",
     ),
     ("fraud/fake", 4.0, r"假货|假的|骗|欺诈|山寨|翻新|二手|不是正品|盗版|以次充好|虚假|fake|scam|counterfeit|fraud"),

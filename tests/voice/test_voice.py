@@ -104,6 +104,10 @@ def test_safety_words_said_in_passing_are_not_hazards():
     assert urgency("烂到爆炸，系统超慢", 0.9)[1] != "safety"
     assert urgency("送的会员卡是过期的，差评", 0.9)[1] != "safety"
     assert urgency("优惠券已经过期了", 0.9)[1] != "safety"
+    assert urgency("过期的会员卡都能送出来", 0.9)[1] != "safety"
+    assert urgency("气的我都要冒烟了", 0.9)[1] != "safety"
+    assert urgency("三个受伤的，有点坏", 0.9)[1] != "safety"  # bruised fruit
+    assert urgency("充电器冒烟了", 0.9)[1] == "safety"
 
 
 @pytest.mark.parametrize(
