@@ -69,13 +69,16 @@ STOP_NOUNS = set(
 
 # Safety words that also say something harmless: "烂到爆炸" (terrible to bits) and "卡(是)过期的" (a card or coupon
 # that has run out) are not hazards; an exploding battery and expired food are (a walk-through of the queue found both)
-_NOT_HAZARD = r"(?<!到)(?<!得)爆炸|(?<!卡)(?<!券)(?<!卡是)(?<!券是)(?<!卡已)(?<!券已)(?<!卡已经)(?<!券已经)过期(?!的?(会员)?卡|的?(优惠)?券)"
+_NOT_HAZARD = (
+    r"(?<!到)(?<!得)爆炸|(?<!卡)(?<!券)(?<!卡是)(?<!券是)(?<!卡已)(?<!券已)(?<!卡已经)(?<!券已经)"
+    r"过期(?!的?(会员)?卡|的?(优惠)?券)"
+)
 URGENCY = [  # (reason, weight, pattern); the heaviest reason found wins, and among equals the first listed
     (
         "safety",
         5.0,
-        _NOT_HAZARD + r"|起火|着火|漏电|触电|过敏|中毒|受伤(?!的)|烫伤|(?<!要)(?<!得)冒烟|烧焦|变质|发霉|霉变|虫子|长虫|"
-        r"蛆|长毛了|异物|拉肚子|安全隐患|fire|burn|injur|allerg|unsafe|mou?ld|poison|expired",
+        _NOT_HAZARD + r"|起火|着火|漏电|触电|过敏|中毒|受伤(?!的)|烫伤|(?<!要)(?<!得)冒烟|烧焦|变质|发霉|霉变|"
+        r"虫子|长虫|蛆|长毛了|异物|拉肚子|安全隐患|fire|burn|injur|allerg|unsafe|mou?ld|poison|expired",
     ),
     ("fraud/fake", 4.0, r"假货|假的|骗|欺诈|山寨|翻新|二手|不是正品|盗版|以次充好|虚假|fake|scam|counterfeit|fraud"),
     (
@@ -93,7 +96,8 @@ URGENCY = [  # (reason, weight, pattern); the heaviest reason found wins, and am
         3.0,
         r"(图片|描述|宣传|介绍|实物|页面|网上|说明|图上|照片|广告)[^，。！？,.!?]{0,6}(不符|不一样|不同|相差|差太|差距|不一致|两回事)|"
         r"(不符|不一样|相差|差距)[^，。！？,.!?]{0,4}(图片|描述|宣传|照片)|色差|货不对板|名不副实|"
-        r"not as described|not as pictured",
+        r"not as described|not as (pictured|advertised)|(different|differs) from the (picture|photo|description)|"
+        r"(doesn'?t|does not|didn'?t) (match|look like) the (picture|photo|description)",
     ),
     (
         "wrong or missing item",
@@ -101,7 +105,8 @@ URGENCY = [  # (reason, weight, pattern); the heaviest reason found wins, and am
         r"发错|错发|少发|漏发|缺件|少了一(个|件|瓶|本|袋|条|盒|箱|只|双|根|块|张)|少一个|少了个|"
         r"赠品[^，。！？,.!?]{0,8}(没|无|未|少|不送|不给)|(没|无|未|不送|不给|少)[^，。！？,.!?]{0,6}赠品|"
         r"没有(耳机|发票|说明书|配件|光盘|驱动盘)|"
-        r"说好的[^，。！？,.!?]{0,10}(没|无)|wrong item|missing (part|item|piece)",
+        r"说好的[^，。！？,.!?]{0,10}(没|无)|wrong (item|colou?r|size|model)|missing (parts?|items?|pieces?)|"
+        r"(sent|shipped|received) the wrong",
     ),
     ("service", 2.0, r"客服|态度|服务差|不理|售后|退款|退货|换货|投诉|前台|refund|rude|customer service|return"),
     (
@@ -128,7 +133,8 @@ URGENCY = [  # (reason, weight, pattern); the heaviest reason found wins, and am
         r"有点卡|太卡|卡得要死|卡的要死|卡得不行|卡的不行|发热|发烫|散热(不好|不行|差|一般)|噪音|噪声|太吵|续航|耗电|"
         r"信号(差|不好)|(信号|短信|彩信|消息|无线|网络)[^，。！？,.!?]{0,4}收不到|收不到(信号|短信|彩信|消息)|"
         r"头皮(痒|发痒)|头皮屑|掉发|干枯|毛躁|反应慢|运行慢|速度慢|太慢了|隔音|不舒服|没意思|无聊|看不下去|看不懂|"
-        r"内容(空洞|一般|太少|太浅|肤浅)|不好看|too loud|slow|noisy|tastes? (bad|awful)",
+        r"内容(空洞|一般|太少|太浅|肤浅)|不好看|too loud|slow|noisy|tastes? (bad|awful)|"
+        r"battery (life|drains)|(doesn'?t|does not) last|useless|(doesn'?t|does not|didn'?t) work well",
     ),
 ]
 _URGENCY_RX = [(name, w, re.compile(rx, re.IGNORECASE)) for name, w, rx in URGENCY]

@@ -131,8 +131,11 @@ def test_safety_words_said_in_passing_are_not_hazards():
         ("买了就降价还送赠品，太坑", "price"),  # a gift mentioned is not a gift missing
         ("给个赠品还是坏的", "quality defect"),  # equal weights: the first listed wins (a defect before a gift)
         ("很一般，价格不高，但是设备差", "other"),  # 'not high' is not a price complaint
-        ("Inexpensive and useless", "other"),
+        ("Inexpensive, but I would not buy it again", "other"),  # not a price complaint
         ("the courier was so slow", "delivery"),
+        ("Looks nothing like the picture, does not match the description", "not as described"),
+        ("They sent the wrong colour", "wrong or missing item"),
+        ("Battery life is awful, useless after an hour", "performance"),
         ("内存较为少了一点", "other"),  # 'a little less' is no missing part
         ("就是收不到书", "other"),  # no signal complaint (the book never came: said elsewhere)
         ("歪瓜裂枣，个头太小", "other"),  # an idiom, not a crack
