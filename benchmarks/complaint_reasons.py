@@ -23,7 +23,7 @@ def main() -> None:
     args = ap.parse_args()
     df = pd.read_csv(REVIEWS).dropna(subset=["review"])
     neg = df[df["label"] == 0].copy()
-    found = [urgency(str(t), 0.9) for t in neg["review"]]
+    found = [urgency(str(t), 0.9, str(c)) for t, c in zip(neg["review"], neg["cat"], strict=True)]
     neg["reason"], neg["matched"] = [f[1] for f in found], [f[2] for f in found]
     print(f"{len(neg):,} negative reviews; share under each reason:")
     print(neg["reason"].value_counts(normalize=True).round(3).to_string())

@@ -136,14 +136,32 @@ def test_safety_words_said_in_passing_are_not_hazards():
         ("Looks nothing like the picture, does not match the description", "not as described"),
         ("They sent the wrong colour", "wrong or missing item"),
         ("Battery life is awful, useless after an hour", "performance"),
+        ("地毯发霉，房间一股霉味", "quality defect"),  # mould in a room: a defect; eaten, a hazard (below)
+        ("吃了两口才发现面包发霉了", "safety"),
+        ("屏幕内有异物", "quality defect"),
+        ("如果活动一直不结束，总感觉有种被欺骗的感觉", "other"),  # no fraud claim
+        ("管他真的假的，反正不买了", "other"),
+        ("电池续航能力不理想", "performance"),  # 不理想 is not 'ignored by service'
+        ("尺码太不准了，想退货", "size or fit"),
+        ("没送存储卡，耳机都没有", "wrong or missing item"),
+        ("根本值不了这个价钱", "price"),
+        ("屏幕上有1个坏点", "quality defect"),
+        ("Colour faded after one wash, poor quality", "quality defect"),
         ("内存较为少了一点", "other"),  # 'a little less' is no missing part
         ("就是收不到书", "other"),  # no signal complaint (the book never came: said elsewhere)
         ("歪瓜裂枣，个头太小", "other"),  # an idiom, not a crack
         ("尺寸不错，就是物流慢", "delivery"),  # the size praised: no fit complaint
-        ("尺码偏小，物流也慢", "delivery"),  # equal weights: delivery is listed before size or fit
+        ("尺码偏小，物流也慢", "size or fit"),  # equal weights: size or fit is listed first
     ],
 )
 def test_a_complaint_gets_the_reason_it_names(text, reason):
     """The reasons a service desk files returns and disputes under, each from the words a customer uses; a review
     that names none stays 'other' rather than being guessed into one."""
     assert urgency(text, 0.9)[1] == reason
+
+
+def test_mould_is_a_hazard_in_food_and_a_defect_elsewhere():
+    """The review's category tells food from a room where the text does not."""
+    assert urgency("有两个坏了还发霉", 0.9, "水果")[1] == "safety"
+    assert urgency("有两个坏了还发霉", 0.9, "酒店")[1] == "quality defect"
+    assert urgency("The bread arrived with mould", 0.9)[1] == "safety"
