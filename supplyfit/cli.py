@@ -919,16 +919,28 @@ def keys_create(
     role: str = typer.Option("reader", "--role", help="reader | writer | admin"),
     db: Path = DbOpt,
 ) -> None:
-    """Create a key; it is printed once and stored only as a hash."""
+    """Create a key; it is printed once and stored only as a hash. Makes the store if there is none (a new
+    service starts empty: its first upload fills it), and says so, or says when the tenant has no data yet."""
     _need_serve()
     from .api import create_key
 
+    new = not Path(db).is_file()
     try:
         with _open(db, create=True) as store:
             key = create_key(store, tenant, role)
+            with_orders = [] if new else _tenants_with_orders(store)
     except ValueError as e:
         _fail(str(e))
     console.print(key, soft_wrap=True)
+    if new:
+        err.print(f"note: made a new, empty store at {db}; its tenant {tenant!r} starts with the upload of its data")
+    elif tenant not in with_orders and with_orders:
+        err.print(f"note: tenant {tenant!r} has no orders in {db} yet; tenants with orders: {', '.join(with_orders)}")
+
+
+def _tenants_with_orders(store: Store) -> list[str]:
+    found = store.con.execute("SELECT DISTINCT tenant FROM orders ORDER BY 1 LIMIT 20").fetchall()
+    return [t for (t,) in found]
 
 
 @keys_app.command("list")

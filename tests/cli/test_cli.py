@@ -149,6 +149,9 @@ def test_demo_runs_from_any_directory(tmp_path):
     p = run("keys", "create", "--tenant", "acme", "--role", "writer", "--db", db)
     key = p.stdout.strip()
     assert p.returncode == 0 and key.startswith("sf_")
+    assert "tenant 'acme' has no orders" in p.stderr and "default" in p.stderr  # its dashboard would be empty
+    p = run("keys", "create", "--tenant", "shop", "--db", tmp_path / "new.duckdb")
+    assert p.returncode == 0 and p.stdout.startswith("sf_") and "made a new, empty store" in p.stderr
     p = run("keys", "list", "--db", db)
     assert key.split("_")[1] in p.stdout and key not in p.stdout
     assert run("keys", "revoke", key.split("_")[1], "--db", db).returncode == 0
