@@ -118,6 +118,12 @@ def _briefing_parts(b: Briefing) -> list[str]:
                 f" against <b>{w.forecast:,.0f}</b> forecast for the whole week · 全周预测 "
                 f"(80% band {w.low:,.0f}–{w.high:,.0f}): <b>{ratio:.0%}</b> of the forecast"
             )
+            if 0 < w.days < 7:  # 97% after 4 days is not "on track": at that pace the week ends near 170%
+                pace = ratio * 7 / w.days
+                line += (
+                    f"; at this pace (its days spread evenly) about <b>{pace:.0%}</b> · "
+                    f"按此速度全周约为预测的 {pace:.0%}"
+                )
         else:
             line += "; no forecast for this week · 本周无预测 (run `supplyfit forecast`)"
         out.append(f"<p class='kpi'>{line}.</p>")

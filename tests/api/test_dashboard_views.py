@@ -154,6 +154,10 @@ def test_briefing_is_the_first_screen(page, views_server, lang):
     assert first[4].startswith(why), first[4]
     assert page.get_attribute(".kpi[data-metric='fresh']", "data-value") == b["freshness"]["last_load"]
     assert float(page.get_attribute(".kpi[data-metric='week_units']", "data-value")) == b["week"]["units"]
+    week = b["week"]  # the sample ends on a Thursday: the share so far and the pace it sets for the week
+    pace = f"{week['units'] / week['forecast'] * 7 / week['days']:.0%}"
+    said = {"zh": f"按此速度全周约为预测的 {pace}", "en": f"on pace for {pace} of it"}[lang]
+    assert week["days"] == 4 and said in page.inner_text(".kpi[data-metric='week_units']")
     assert page.get_attribute("#rising table", "data-rows") == str(len(b["rising"]))
     assert page.inner_text("#urgent tbody tr:first-child td:first-child") == {"zh": "高", "en": "High"}[lang]
     assert page.get_attribute("#events table", "data-rows") == "2"  # the spring sale is long past

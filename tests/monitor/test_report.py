@@ -56,6 +56,9 @@ def test_briefing_comes_first_and_says_what_to_do(demo_store, demo_html):
     assert f"<td>{top_hotspot}</td>" in brief
     assert "<span class='sev sev-high'>high</span>" in brief  # the sample's most urgent complaints are safety ones
     assert "4 of 7 days so far" in brief and "of the forecast" in brief  # the sample ends on a Thursday
+    sold, fc = (float(x.replace(",", "")) for x in re.findall(r"<b>([\d,]+)</b> (?:units sold|forecast)", brief))
+    pace = float(re.search(r"at this pace .*?about <b>(\d+)%</b>", brief).group(1)) / 100
+    assert pace == pytest.approx(sold / fc * 7 / 4, abs=0.006)  # the share so far, spread over the whole week
     assert "Latest order · 最新订单 2010-12-09 19:28" in brief
     assert "rows per table" not in demo_html.lower() and "Rows per table" not in demo_html
 

@@ -312,8 +312,10 @@ function withWhy(rows, fc, hs) {
 /** This week's units against the forecast for the whole week, after ``days`` of its 7. */
 function weekCard(w) {
   const share = w.forecast ? w.units / w.forecast : null;
+  // part of a week: the share so far reads as "on track" at 97% after 4 days; its pace says 170% (days spread evenly)
+  const pace = w.forecast && w.days < 7 && w.days > 0 ? t("week_pace", {q: fmt(share * 7 / w.days, "pct", 0)}) : "";
   const sub = w.forecast == null ? {text: t("no_week_fc"), cls: ""} : {cls: "",
-    text: t("week_vs", {fc: fmt(w.forecast, "int"), p: fmt(share, "pct", 0), lo: fmt(w.low, "int"), hi: fmt(w.high, "int")})};
+    text: t("week_vs", {fc: fmt(w.forecast, "int"), p: fmt(share, "pct", 0), lo: fmt(w.low, "int"), hi: fmt(w.high, "int")}) + pace};
   card($("freshness"), "week_units", t("week_units", {d: fmt(w.start, "date"), n: w.days}), fmt(w.units, "int"), sub)
     .dataset.value = w.units;
 }
