@@ -356,9 +356,12 @@ def _reason(r: pd.Series) -> str:
     if np.isfinite(r.ya_rise) and r.ya_rise > 0 and (before <= 0 or r.ya_level >= 1.1 * before):
         times = f"{r.ya_level / before:.1f}× " if before > 0 else ""
         parts.append(f"season starting: rose {times}in the same weeks last year (+{r.ya_rise:,.0f} units)")
-    if np.isfinite(r.get("forecast", np.nan)) and max(r.forecast, r.upside) > r.last_units:  # the upside ranked
+    if np.isfinite(r.get("forecast", np.nan)):
         upper = f", up to {r.upside:,.0f} ({UPSIDE:.0%} chance of no more)" if r.upside >= r.forecast + 1 else ""
-        parts.append(f"forecast {r.forecast:,.0f} units in the next {_weeks(r.horizon)}{upper}")
+        if max(r.forecast, r.upside) > r.last_units:  # the upside ranked
+            parts.append(f"forecast {r.forecast:,.0f} units in the next {_weeks(r.horizon)}{upper}")
+        else:  # listed for what rose before in such weeks: a list of likeliest risers in a falling season
+            parts.append(f"but its forecast is lower: {r.forecast:,.0f} units in the next {_weeks(r.horizon)}{upper}")
     if r.get("promotions"):
         parts.append(f"promotion ahead: {r.promotions} ({r.promo_next:.0f} days in the next {_weeks(r.horizon)})")
     if r.cat_growth > 0.2:

@@ -96,7 +96,7 @@ def _briefing_parts(b: Briefing) -> list[str]:
             f"<p class='kpi'><b>{skus:,}</b> SKUs, <b>{units:,.0f}</b> units in the plan · 计划补货; "
             f"the largest {len(b.reorders)}:</p>{html_table(b.reorders)}"
         )
-    out.append("<h3>Items rising · 上升商品</h3>")
+    out.append("<h3>Items likeliest to rise · 最可能上升的商品</h3>")
     out.append(html_table(b.rising) if len(b.rising) else "<p>No hotspots yet · 暂无热点: run `supplyfit monitor`.</p>")
     out.append("<h3>Urgent complaints · 紧急投诉</h3>")
     if b.complaints.empty:

@@ -403,3 +403,15 @@ def test_past_a_year_and_a_quarter_the_forecast_rise_weighs_more():
         listed = rank(young, categories, k=10, forecasts=fc).set_index("unique_id")
         assert weight < listed.score["s05"] <= weight + 1  # the forecast's first: its whole weight and a rank share
         assert listed.score.max() <= weight + 1
+
+
+def test_a_listed_item_whose_forecast_falls_says_so():
+    """In a falling season the likeliest risers may all be forecast lower than their last weeks (the demo on 9
+    December: 16 of 18 listed); the reason says so instead of reading as a rise."""
+    module = importlib.import_module("supplyfit.monitor.hotspots")
+    row = dict(last_units=5197.0, recent=8, reach=0.0, horizon=8, s26=0.0, s8=5197.0, age=100, s4=2000.0,
+               s4_prev=3197.0, ya_level=np.nan, ya_rise=np.nan, promotions="", cat_growth=0.0)  # fmt: skip
+    falling = module._reason(pd.Series({**row, "forecast": 3818.0, "upside": 4400.0}))
+    assert "but its forecast is lower: 3,818 units in the next 8 weeks, up to 4,400" in falling
+    rising = module._reason(pd.Series({**row, "forecast": 5000.0, "upside": 6000.0}))
+    assert "forecast 5,000 units in the next 8 weeks, up to 6,000" in rising and "lower" not in rising
