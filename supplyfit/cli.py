@@ -470,6 +470,15 @@ def backtest(
         )
 
 
+InventoryOpt = typer.Option(
+    None,
+    exists=True,
+    dir_okay=False,
+    help="CSV, Excel or Parquet of stock per SKU (sku, on_hand, optional on_order; Chinese headers too), "
+    "netted off the orders (default: no stock on hand).",
+)
+
+
 @app.command()
 def plan(
     db: Path = DbOpt,
@@ -485,13 +494,19 @@ def plan(
     capacity: float | None = typer.Option(
         None, min=0, help="Units that can be made per week, shared by order value (default: no limit)."
     ),
+    inventory: Path | None = InventoryOpt,
 ) -> None:
     """Production plan and a replayed comparison of policies (options as in Python's supplyfit.supply.plan)."""
-    from .supply import POLICIES
+    from .supply import POLICIES, read_inventory
 
     if policy is not None and policy not in POLICIES:
         _fail(f"--policy must be one of {', '.join(POLICIES)}")
+    try:
+        stock = read_inventory(inventory) if inventory is not None else None
+    except ValueError as e:
+        _fail(f"{inventory}: {e}")
     given = {"policy": policy, "lead_time": lead_time, "service_level": service_level, "moq": moq, "capacity": capacity}
+    given["inventory"] = stock
     _stage("supply", db, tenant, **{k: v for k, v in given.items() if v is not None})  # else the stage's default
     with _open(db, tenant) as store:
         orders = store.table("production_plan").sort_values("qty", ascending=False)

@@ -2,6 +2,7 @@
 first batches of new designs from their launch forecasts."""
 
 from .errors import MissingForecasts
+from .inventory import read_inventory
 from .launch import LaunchAnswer, launch, map_drafts, read_drafts
 from .policies import (
     POLICIES,
@@ -29,5 +30,6 @@ __all__ = [
     "map_drafts",
     "plan",
     "read_drafts",
+    "read_inventory",
     "simulate",
 ]

@@ -12,11 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ..store import Store
-from ..store.encoding import detect_encoding
-from ..store.mapping import match_headers
-from ..store.readers import sniff_delimiter
 from .errors import MissingForecasts
 from .policies import drafts_frame, first_batches, launch_model
+from .tables import map_table, read_table
 
 # draft field -> (required, header synonyms), recognised as the store recognises a file's columns
 DRAFT_FIELDS = {
@@ -71,83 +69,14 @@ def price_notes(drafts: pd.DataFrame, past_prices: np.ndarray) -> dict[str, str]
 def read_drafts(path: str | Path) -> pd.DataFrame:
     """Drafts from a CSV (its encoding and delimiter found as the store finds them), Excel or Parquet file, columns
     found by name (English or Chinese headers), checked by :func:`map_drafts`."""
-    path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        frame = pd.read_excel(path, engine="calamine")
-    elif path.suffix.lower() == ".parquet":
-        frame = pd.read_parquet(path)
-    else:
-        encoding = detect_encoding(path)
-        with open(path, encoding=encoding, errors="replace") as f:
-            header = f.readline().lstrip("\ufeff")
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding=encoding, sep=sniff_delimiter(header),
-            skip_blank_lines=False,  # a blank line is a row (dropped as empty), so row numbers follow the file's lines
-        )  # fmt: skip
-    return map_drafts(frame)
+    return map_drafts(read_table(path))
 
 
 def map_drafts(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its columns renamed to the draft fields (unique_id and description required) and its numbers
-    read; rows with every draft field empty are left out. ValueError naming every bad row (numbered from 1 after
-    the header, as the store numbers a file's rows; blank lines count): an empty or repeated id, a price, pre-order
-    count or pre-order weeks that is not a finite number within NUMBER_RULES (a date or a yes/no is none). Nothing
-    is guessed: an empty price or pre-order cell is "not given" (the history's median price, no pre-orders), a wrong
-    one is an error."""
-    found = match_headers(list(frame.columns), DRAFT_FIELDS)
-    missing = [f for f, (required, _) in DRAFT_FIELDS.items() if required and f not in found]
-    if missing:
-        needed = "; ".join(f"{f} (e.g. {', '.join(DRAFT_FIELDS[f][1][:3])})" for f in missing)
-        raise ValueError(f"drafts need column(s) {needed}; found {', '.join(map(str, frame.columns))}")
-    out = frame[list(found.values())].rename(columns={c: f for f, c in found.items()})
-    filled = ~out.map(_blank).all(axis=1).to_numpy()
-    rows = np.arange(1, len(out) + 1)[filled]
-    out = out[filled].reset_index(drop=True)
-    if out.empty:
-        raise ValueError("the file has no drafts (a header only, or empty rows)")
-    out["unique_id"] = [_text(v) for v in out["unique_id"]]
-    problems = [(r, "", "no id") for r in rows[out["unique_id"].eq("").to_numpy()]]
-    for uid, at in out.groupby("unique_id", sort=False).indices.items():
-        if uid and len(at) > 1:
-            problems.append((rows[at[0]], uid, f"id given more than once (rows {', '.join(map(str, rows[at]))})"))
-    for col, rule, ok in NUMBER_RULES:
-        if col not in out:
-            continue
-        value = [np.nan if _blank(v) else _number(v) for v in out[col]]
-        bad = [i for i, x in enumerate(value) if x is None or (np.isfinite(x) and not ok(x))]
-        problems += [(rows[i], out["unique_id"][i], f"{col} '{_text(out[col][i])}' is not {rule}") for i in bad]
-        out[col] = pd.array([np.nan if x is None else x for x in value], dtype="float64")
-    if problems:
-        problems.sort(key=lambda p: p[0])
-        shown = "; ".join(f"row {r}{f' ({uid})' if uid else ''}: {why}" for r, uid, why in problems[:5])
-        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-        raise ValueError(f"{len(problems)} bad draft value(s): {shown}{more}")
-    return out
-
-
-def _blank(v: object) -> bool:
-    """An empty cell: missing, or text of spaces only."""
-    return bool(v.strip() == "") if isinstance(v, str) else bool(pd.api.types.is_scalar(v) and pd.isna(v))
-
-
-def _number(v: object) -> float | None:
-    """A cell as a finite number; None where it is none (text that does not read as one, a date, a yes/no, inf)."""
-    if isinstance(v, bool | np.bool_):
-        return None
-    try:
-        x = float(v.strip()) if isinstance(v, str) else float(v) if isinstance(v, int | float | np.number) else None
-    except ValueError:
-        return None
-    return x if x is not None and np.isfinite(x) else None
-
-
-def _text(v: object) -> str:
-    """A cell as its user wrote it: a whole float (an id column that Excel read as numbers) without '.0'."""
-    if _blank(v):
-        return ""
-    if isinstance(v, float | np.floating) and np.isfinite(v) and float(v).is_integer():
-        return str(int(v))
-    return str(v).strip()
+    read (:func:`~supplyfit.supply.tables.map_table`). Nothing is guessed: an empty price or pre-order cell is "not
+    given" (the history's median price, no pre-orders), a wrong one is an error."""
+    return map_table(frame, DRAFT_FIELDS, NUMBER_RULES, "draft")
 
 
 def launch(

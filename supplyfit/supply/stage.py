@@ -60,11 +60,12 @@ def run(
     policy: str = "test-and-reorder",
     moq: float = 0,
     capacity: float | None = None,
+    inventory: pd.DataFrame | None = None,
 ) -> str:
     """Write ``production_plan`` (orders from the week after the panel on, from the stored forecasts, under
-    ``policy``, ``moq`` and ``capacity`` as in :func:`plan`) and ``policy_comparison`` (last ``weeks`` weeks
-    replayed: each policy's fill rate, leftovers and runs, at several service levels). Raises
-    :class:`MissingForecasts` when the demand stage has not run for this tenant."""
+    ``policy``, ``moq`` and ``capacity``, net of ``inventory`` (unique_id, on_hand, on_order) as in :func:`plan`)
+    and ``policy_comparison`` (last ``weeks`` weeks replayed: each policy's fill rate, leftovers and runs, at
+    several service levels). Raises :class:`MissingForecasts` when the demand stage has not run for this tenant."""
     panel = _stored(store, "demand_panel", NUMBERS, TEXTS)
     forecasts = _stored(store, "forecasts", ("yhat", "yhat_q10", "yhat_q90"), where="level = 'sku'")
     asof = panel["ds"].max() + pd.Timedelta(weeks=1)
@@ -76,9 +77,11 @@ def run(
         service_level=service_level,
         moq=moq,
         capacity=capacity,
+        inventory=inventory,
         forecasts=forecasts,
     )
     store.write_result("production_plan", orders)
+    panel_ids = panel["unique_id"].astype(str).unique()
     del panel, forecasts  # the replay reads its two parts of the panel afresh: never three copies at once
     start = asof - pd.Timedelta(weeks=weeks)
     history = read_compact(store, "demand_panel", NUMBERS, TEXTS, "ds < $start", {"start": start})
@@ -89,7 +92,14 @@ def run(
     store.write_result("policy_comparison", comparison)
     n = len(comparison)
     replayed = f"{n} policy settings replayed" if n else f"history shorter than {weeks + 1} weeks: no replay"
+    if inventory is None:
+        stock = "no stock on hand given: quantities as if none"
+    else:
+        known = inventory["unique_id"].astype(str).isin(set(panel_ids)).sum()
+        stock = f"net of the stock of {known:,} SKUs" + (
+            f" ({len(inventory) - known:,} inventory SKU(s) not in the history)" if known < len(inventory) else ""
+        )
     return (
         f"{len(orders)} SKUs to make ({orders['qty'].sum():,.0f} units) arriving "
-        f"{asof + pd.Timedelta(weeks=lead_time):%Y-%m-%d}; {replayed}"
+        f"{asof + pd.Timedelta(weeks=lead_time):%Y-%m-%d}; {stock}; {replayed}"
     )

@@ -250,8 +250,10 @@ def test_stage_summaries_read_in_chinese(page, server):
         "61 sales cancelled within a day left out (7,592 units)",
         "demand: 12 SKUs forecast 8 weeks from 2024-03-04; "
         "no backtest (5 complete week(s); a cut-off needs more than 24)",
-        "supply: 145 SKUs to make (12,345 units) arriving 2010-12-13; 9 policy settings replayed",
-        "supply: 3 SKUs to make (40 units) arriving 2024-03-11; history shorter than 9 weeks: no replay",
+        "supply: 145 SKUs to make (12,345 units) arriving 2010-12-13; no stock on hand given: quantities as if none; "
+        "9 policy settings replayed",
+        "supply: 3 SKUs to make (40 units) arriving 2024-03-11; net of the stock of 2 SKUs (1 inventory SKU(s) not in "
+        "the history); history shorter than 9 weeks: no replay",
         "match: 1,234 baskets → 1,145 rules (support ≥ 0.01); 3,212 customers in 7 segments",
         "trust: 84 findings (40 price_outlier, 44 category_mismatch); 20 merchant credit scores",
         "trust: 3 findings (3 risky_claim); 12 product line credit scores",

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 import typer
 
 from supplyfit.cli import app
@@ -190,6 +191,29 @@ def test_plan_options_reach_the_plan(demo_store, tmp_path):
     with Store(db, read_only=True) as st:
         qty = st.table("production_plan").qty
     assert qty.min() >= 500 and 19_500 <= qty.sum() <= 20_000  # rounded up to the MOQ, capped by capacity
+
+
+def test_plan_nets_the_stock_on_hand_and_names_a_bad_stock_line(demo_store, tmp_path):
+    db = tmp_path / "d.duckdb"
+    for suffix in ("", ".secret"):
+        shutil.copy(f"{demo_store}{suffix}", f"{db}{suffix}")
+    p = run("plan", "--db", db)
+    assert p.returncode == 0 and "no stock on hand given: quantities as if none" in p.stdout, p.stderr
+    with Store(db, read_only=True) as st:
+        before = st.table("production_plan").set_index("unique_id").qty.sort_values(ascending=False)
+    top, second = before.index[:2]
+    stock = tmp_path / "stock.csv"  # Chinese headers; the top item fully stocked, the second half on order
+    stock.write_text(f"商品编码,库存,在途\n{top},{before[top]:.0f},0\n{second},0,{before[second] / 2:.0f}\nNOPE,5,\n")
+    p = run("plan", "--db", db, "--inventory", stock)
+    assert p.returncode == 0 and "net of the stock of 2 SKUs (1 inventory SKU(s) not in the history)" in p.stdout
+    with Store(db, read_only=True) as st:
+        after = st.table("production_plan").set_index("unique_id").qty
+    assert top not in after.index and after[second] == pytest.approx(before[second] / 2, abs=1)
+    assert after.drop(second).equals(before.drop([top, second]).reindex(after.drop(second).index))
+    stock.write_text(f"sku,on_hand\n{top},-3\n{second},\n{top},1\n")
+    p = run("plan", "--db", db, "--inventory", stock)
+    assert p.returncode == 2 and "stock.csv: 2 bad inventory line value(s): row 1 (" in p.stderr
+    assert "on_hand '-3' is not a number of 0 or more" in p.stderr and "id given more than once" in p.stderr
 
 
 def test_plan_policy_must_be_known(tmp_path):

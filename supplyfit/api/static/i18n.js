@@ -243,10 +243,10 @@ const STAGE_SUMMARIES_ZH = [
     (_, n, h, d, c, on, of) => `${n} 个 SKU 自 ${d} 起预测 ${h} 周；在 ${c} 个截断点回测${on ? `（抽取 ${of} 个中的 ${on} 个）` : ""}`],
   [/^([\d,]+) SKUs forecast (\d+) weeks from (\S+); no backtest \((\d+) complete week\(s\); a cut-off needs more than (\d+)\)$/,
     "$1 个 SKU 自 $3 起预测 $2 周；未回测（只有 $4 个完整周，回测需要多于 $5 周）"],
-  [/^(\d+) SKUs to make \(([\d,]+) units\) arriving (\S+); (\d+) policy settings replayed$/,
-    "$1 个 SKU 需生产（共 $2 件），$3 到货；回放了 $4 种策略设置"],
-  [/^(\d+) SKUs to make \(([\d,]+) units\) arriving (\S+); history shorter than (\d+) weeks: no replay$/,
-    "$1 个 SKU 需生产（共 $2 件），$3 到货；历史不足 $4 周，未回放策略"],
+  [/^([\d,]+) SKUs to make \(([\d,]+) units\) arriving (\S+); (no stock on hand given: quantities as if none|net of the stock of ([\d,]+) SKUs(?: \(([\d,]+) inventory SKU\(s\) not in the history\))?); (?:(\d+) policy settings replayed|history shorter than (\d+) weeks: no replay)$/,
+    (_, n, u, d, stock, net, out, played, short) => `${n} 个 SKU 需生产（共 ${u} 件），${d} 到货；` +
+      (net ? `已扣除 ${net} 个 SKU 的库存${out ? `（${out} 个库存 SKU 不在历史中）` : ""}` : "未提供现有库存：按无库存计算") +
+      (played ? `；回放了 ${played} 种策略设置` : `；历史不足 ${short} 周，未回放策略`)],
   [/^([\d,]+) baskets → ([\d,]+) rules \(support ≥ (\S+)\); ([\d,]+) customers in (\d+) segments$/,
     "$1 个购物篮 → $2 条关联规则（支持度 ≥ $3）；$4 位顾客分为 $5 个群组"],
   [/^no product sales$/, "没有商品销售"],
