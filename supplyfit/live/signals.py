@@ -51,18 +51,36 @@ def _severity(score: Any, threshold: float) -> Any:
 def candidates(con: duckdb.DuckDBPyConnection, tenant: str, rules: Rules, week: pd.DataFrame) -> list[dict]:
     """Signals the week so far (``week``: :func:`.sensing.live` per SKU) calls for, before removing those
     already told."""
+    found = [(r, signal) for r in week.itertuples(index=False) if (signal := demand_signal(r, rules)) is not None]
+    above = [r for r, signal in found if signal["kind"] == "demand_above_forecast"]
+    plan = _plan(con, tenant) if above else pd.DataFrame(columns=["planned", "lead_time"])
+    planned = [r for r in above if r.unique_id in plan.index]
+    buyers = _buyers(con, tenant, planned[0].week, planned[0].now, [r.unique_id for r in planned]) if planned else {}
     out: list[dict] = []
-    plan: pd.DataFrame | None = None
-    for r in week.itertuples(index=False):
-        signal = demand_signal(r, rules)
-        if signal is None:
-            continue
+    for r, signal in found:
         out.append(signal)
-        if signal["kind"] == "demand_above_forecast":
-            plan = _plan(con, tenant) if plan is None else plan
-            if r.unique_id in plan.index:
-                out.append({**signal, "kind": "reorder", "detail": _reorder(r, plan.loc[r.unique_id], rules)})
+        if signal["kind"] == "demand_above_forecast" and r.unique_id in plan.index:
+            detail = _reorder(r, plan.loc[r.unique_id], rules, buyers.get(r.unique_id))
+            out.append({**signal, "kind": "reorder", "detail": detail})
     return out
+
+
+def _buyers(con: duckdb.DuckDBPyConnection, tenant: str, week: Any, now: Any, skus: list[str]) -> dict:
+    """Per SKU: the share of the week's units sold so far that its biggest known customer bought, and how many
+    customers bought it. A re-order that one customer's bulk order drives says so: it may not repeat (the demo's
+    biggest live re-orders came from two orders of one customer, a minute apart)."""
+    rows = con.execute(
+        """
+        SELECT sku, max(units) FILTER (WHERE customer_id IS NOT NULL) / sum(units) AS top_share,
+               count(customer_id) AS customers
+        FROM (SELECT sku, customer_id, sum(quantity) AS units FROM orders
+              WHERE tenant = ? AND ts >= ? AND ts <= ? AND is_product AND NOT is_return AND quantity > 0
+                AND list_contains(?, sku)
+              GROUP BY ALL)
+        GROUP BY sku""",
+        [tenant, week, now, skus],
+    ).fetchall()
+    return {sku: (share, customers) for sku, share, customers in rows}
 
 
 def demand_signal(r: Any, rules: Rules) -> dict | None:
@@ -108,8 +126,18 @@ def _plan(con: duckdb.DuckDBPyConnection, tenant: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["planned", "lead_time"])
 
 
-def _reorder(r, plan: pd.Series, rules: Rules) -> dict:
-    """The week heads for what sold so far plus the forecast of the rest of it: make the difference."""
+BULK_SHARE = 0.5  # a re-order whose week one customer bought at least this share of says so
+
+
+def _reorder(r, plan: pd.Series, rules: Rules, buyers: tuple[float | None, int] | None = None) -> dict:
+    """The week heads for what sold so far plus the forecast of the rest of it: make the difference. ``buyers``:
+    the biggest customer's share of the week's units and the number of customers (:func:`_buyers`)."""
+    share, customers = buyers if buyers is not None else (None, 0)
+    bulk = (
+        f"; {share:.0%} of the week's units from one customer (of {customers:,}): a bulk order may not repeat"
+        if share is not None and share >= BULK_SHARE
+        else ""
+    )
     heading = r.units + r.forecast_week * (1 - r.elapsed)
     qty = max(math.ceil(heading - r.forecast_week), math.ceil(rules.moq), 1)
     if rules.capacity is not None:
@@ -125,10 +153,13 @@ def _reorder(r, plan: pd.Series, rules: Rules) -> dict:
         "forecast_week": round(r.forecast_week, 3),
         "week": f"{r.week:%Y-%m-%d}",
         "severity": _severity(r.score, rules.threshold),
+        "top_customer_share": None if share is None else round(float(share), 4),
+        "customers": customers,
         "reason": f"{r.units:,.0f} units sold by {r.elapsed:.0%} of the week against {r.expected:,.0f} expected "
         f"(score {r.score:+.1f}): the week heads for {heading:,.0f} against a forecast of "
         f"{r.forecast_week:,.0f}; make {qty:,} more on top of the {float(plan['planned']):,.0f} in the plan"
-        + _limits(rules),
+        + _limits(rules)
+        + bulk,
     }
 
 

@@ -61,6 +61,17 @@ def test_signals_once_per_week_and_kind_again_when_they_escalate(server):
         assert c.get("/api/v1/signals", params={"since": "x"}).status_code == 422
 
 
+def test_a_reorder_one_customer_drives_says_so(server):
+    """A bulk order by one customer can drive a re-order of a thousand units; the signal says whose week it is."""
+    with client(server) as c:
+        sent = [line("K1", quantity=100, ts=HALF, customer_id="bulk@example.com"), line("K2", quantity=2, ts=HALF)]
+        sent.append(line("K3", quantity=1, ts=HALF, customer_id="someone-else"))
+        c.post("/api/v1/events/orders", json=sent)
+        reorder = eventually(lambda: signals(c, kinds="reorder")["signals"])[0]["detail"]
+    assert (reorder["top_customer_share"], reorder["customers"]) == (round(100 / 103, 4), 2)  # K2: no customer
+    assert reorder["reason"].endswith("; 97% of the week's units from one customer (of 2): a bulk order may not repeat")
+
+
 def test_signals_are_per_tenant(server):
     with client(server, "brand-b") as b, client(server) as a:
         b.post("/api/v1/events/orders", json=[line("X1", quantity=100, ts=HALF)])
