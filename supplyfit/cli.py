@@ -7,6 +7,7 @@ Commands that only read a store never create one.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -768,28 +769,36 @@ def watch(
             pass
 
 
-ExportOutOpt = typer.Option(..., "--out", help="File to write: .csv, .parquet or .json.")
+ExportOutOpt = typer.Option(..., "--out", help="File to write: .csv, .parquet or .json; - prints CSV.")
+ExportIdOpt = typer.Option(
+    [], "--id", help="Only the rows of this SKU, category or customer id (its unique_id, sku or customer_id); repeat."
+)
 
 
 @app.command()
 def export(
     table: str = typer.Argument(..., help="Result table, e.g. forecasts, production_plan, segments."),
     out: Path = ExportOutOpt,
+    ids: list[str] = ExportIdOpt,
     db: Path = DbOpt,
     tenant: str = TenantOpt,
 ) -> None:
-    """Write one result table of a tenant to a file (source tables and keys are not exportable)."""
+    """Write one result table of a tenant to a file (source tables and keys are not exportable).
+
+    One SKU's forecast on the terminal: supplyfit export forecasts --id 85123A --out -"""
     from .store.db import is_result_table
 
     if not is_result_table(table):
         _fail(f"{table} is not a result table; results: see `supplyfit status`")
+    stdout = str(out) == "-"
     writers = {
-        ".csv": lambda df: df.to_csv(out, index=False),
+        ".csv": lambda df: df.to_csv(sys.stdout if stdout else out, index=False),
         ".parquet": lambda df: df.to_parquet(out, index=False),
         ".json": lambda df: df.to_json(out, orient="records", date_format="iso", force_ascii=False),
     }
-    if out.suffix.lower() not in writers:
-        _fail(f"--out must end in {', '.join(writers)}")
+    suffix = ".csv" if stdout else out.suffix.lower()
+    if suffix not in writers:
+        _fail(f"--out must end in {', '.join(writers)}, or be - (CSV on the terminal)")
     with _open(db, tenant) as store:
         if not rows(store, table):
             command = producer(table)
@@ -799,8 +808,18 @@ def export(
                 else f"no result table {table!r}; `supplyfit status` lists the tables"
             )
         df = store.table(table)
+    if ids:
+        key = next((c for c in ("unique_id", "sku", "customer_id") if c in df.columns), None)
+        if key is None:
+            _fail(f"{table} has no unique_id, sku or customer_id column to pick --id from")
+        df = df[df[key].astype(str).isin(ids)]
+        if df.empty:
+            _fail(f"no {table} rows for {', '.join(ids)} (its {key} column)")
+    if stdout:
+        writers[suffix](df)
+        return
     out.parent.mkdir(parents=True, exist_ok=True)
-    writers[out.suffix.lower()](df)
+    writers[suffix](df)
     console.print(f"{len(df):,} rows of {table} → {out}")
 
 

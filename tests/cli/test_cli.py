@@ -1,5 +1,6 @@
 """The CLI end to end, as a user runs it (subprocesses on a real DuckDB file)."""
 
+import io
 import json
 import re
 import shutil
@@ -145,6 +146,11 @@ def test_demo_runs_from_any_directory(tmp_path):
 
     seg = pd.read_csv(tmp_path / "seg.csv")
     assert len(seg) > 100 and seg.customer_id.str.match(r"^c_[0-9a-f]{16}$").all()  # pseudonyms only
+    p = run("export", "forecasts", "--id", "85123A", "--out", "-", "--db", db)  # one SKU's forecast, on the terminal
+    one = pd.read_csv(io.StringIO(p.stdout))
+    assert p.returncode == 0 and len(one) > 0 and set(one.unique_id.astype(str)) == {"85123A"}, p.stderr
+    p = run("export", "forecasts", "--id", "NO-SUCH", "--out", "-", "--db", db)
+    assert p.returncode == 2 and "no forecasts rows for NO-SUCH" in p.stderr
     p = run("export", "orders", "--out", tmp_path / "o.csv", "--db", db)
     assert p.returncode == 2 and "not a result table" in p.stderr
     p = run("keys", "create", "--tenant", "acme", "--role", "writer", "--db", db)
