@@ -108,6 +108,14 @@ def test_views_show_the_api_numbers(page, server, client):
     assert page.evaluate("document.getElementById('chart-hotspots')._fullLayout.yaxis.type") == "category"
     assert page.inner_text("#table-hotspots tbody tr:first-child td:nth-child(2)") == hs[0]["unique_id"]
     assert "近 8 周销量" in page.inner_text("#table-hotspots tbody tr:first-child td:last-child")
+    shown = page.eval_on_selector_all(
+        "#table-hotspots tbody tr", "trs => trs.map((tr) => tr.querySelector('td:nth-child(4)').textContent)"
+    )  # the store's own categories in Chinese ("christmas" is 圣诞), in the rows' order
+    zh = {"christmas": "圣诞", "candles & lighting": "蜡烛与灯具", "bags": "包袋", "kitchen & dining": "厨房与餐具",
+          "stationery & gift wrap": "文具与礼品包装", "home decor": "家居装饰", "storage": "收纳",
+          "toys & games": "玩具与游戏", "jewellery & accessories": "首饰与配饰", "garden & outdoor": "园艺与户外",
+          "other": "其他"}  # fmt: skip
+    assert [zh.get(r["category"], r["category"]) for r in hs] == shown and not set(zh) & set(shown)
 
     open_view(page, "complaints")
     rows = api("/api/v1/complaints?limit=500")

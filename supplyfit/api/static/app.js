@@ -37,7 +37,7 @@ const desc = (sku) => names.get(String(sku)) || "";
 const itemLabel = (sku) => (desc(sku) ? `${sku} · ${desc(sku)}` : String(sku));
 /** A forecast series' name for people: the total and categories (ids "total", "category/NAME") in words. */
 const seriesLabel = (id) => (id === "total" ? t("all_items")
-  : String(id).startsWith("category/") ? `${t("category")}: ${String(id).slice(9)}` : itemLabel(id));
+  : String(id).startsWith("category/") ? `${t("category")}: ${category(String(id).slice(9))}` : itemLabel(id));
 const idCols = () => [{key: "unique_id", label: "item", kind: "id"}]
   .concat(names.size ? [{key: "unique_id", label: "desc", show: (v) => desc(v)}] : []);
 
@@ -103,11 +103,11 @@ const views = {
     } else notRun("reorders");
     if (b.computed.rising) {
       grid("rising", b.rising, [{key: "sku", label: "item", kind: "id"}, {key: "description", label: "desc"},
-        {key: "category", label: "category"}, {key: "why", label: "reason", show: reason}], "rising");
+        {key: "category", label: "category", show: category}, {key: "why", label: "reason", show: reason}], "rising");
     } else notRun("rising");
     if (b.computed.complaints) {
       grid("urgent", b.complaints, [{key: "severity", label: "severity", show: (v) => t("sev_" + v), cls: (v) => "sev-" + v},
-        {key: "category", label: "category"}, {key: "reason", label: "reason", show: reason}, {key: "text", label: "text"}],
+        {key: "category", label: "category", show: category}, {key: "reason", label: "reason", show: reason}, {key: "text", label: "text"}],
       "urgent-complaints");
     } else notRun("urgent");
     calendar(events, f.last_order);
@@ -144,7 +144,7 @@ const views = {
     ], t("rev_trend"), {xaxis: {automargin: true}, yaxis: {tickformat: ",.0f", ticksuffix: " " + currency(), automargin: true}});
     const dims = await api("/api/v1/indicators?freq=M&table=by_dimension&dimension=category");
     const cats = dims.filter((r) => r.period === last.period).sort((a, b) => b.revenue - a.revenue);
-    plot("chart-categories", [{type: "bar", x: cats.map((r) => String(r.value)), y: cats.map((r) => r.share),
+    plot("chart-categories", [{type: "bar", x: cats.map((r) => category(r.value)), y: cats.map((r) => r.share),
       text: cats.map((r) => fmt(r.share, "pct")), textposition: "auto"}], t("cat_share", {p: period}),
     {xaxis: {type: "category"}, yaxis: {tickformat: ".0%"}});
   },
@@ -158,7 +158,7 @@ const views = {
     {height: 560, margin: {l: 20, r: 20, t: 50, b: 50}, yaxis: {type: "category", automargin: true},
       xaxis: {title: {text: t("hs_axis")}}});
     grid("table-hotspots", hs, [{key: "rank", label: "rank", kind: "int"}, ...idCols(),
-      {key: "category", label: "category"}, {key: "score", label: "score", kind: "num", digits: 3},
+      {key: "category", label: "category", show: category}, {key: "score", label: "score", kind: "num", digits: 3},
       {key: "last_units", label: "last_units", kind: "int"}, {key: "reason", label: "reason", show: reason}], "hotspots");
   },
 
@@ -168,11 +168,11 @@ const views = {
       side("/api/v1/complaints/summary"), side("/api/v1/brief")]);
     if (!got) { ["table-complaint-summary", "table-needs", "table-complaints"].forEach(notRun); return; }
     // what customers complain about most, counted over every complaint, then what they say is missing
-    grid("table-complaint-summary", summary || [], [{key: "category", label: "category"},
+    grid("table-complaint-summary", summary || [], [{key: "category", label: "category", show: category},
       {key: "reason", label: "reason", show: reason}, {key: "complaints", label: "cs_count", kind: "int"},
       {key: "share", label: "cs_share", kind: "pct", digits: 0}, {key: "example", label: "cs_example", show: clip}],
       "complaint-summary");
-    grid("table-needs", (brief || []).filter((r) => r.kind === "need"), [{key: "category", label: "category"},
+    grid("table-needs", (brief || []).filter((r) => r.kind === "need"), [{key: "category", label: "category", show: category},
       {key: "aspect", label: "cs_aspect"}, {key: "mentions", label: "cs_mentions", kind: "int"},
       {key: "example", label: "cs_example", show: clip}], "needs");
     grid("table-complaints", got.rows, complaintCols(), "complaints", got.total);
@@ -241,11 +241,11 @@ const views = {
       const cols = [{key: "units", label: "units", kind: "int"}, {key: "revenue", label: "revenue", kind: "money2"},
         {key: "expected", label: "expected", kind: "int"}, {key: "forecast_week", label: "forecast_week", kind: "int"},
         {key: "score", label: "score", kind: "num", digits: 1, cls: scoreClass}];
-      grid("live-categories", w.categories, [{key: "category", label: "category"}, ...cols], "live-categories");
+      grid("live-categories", w.categories, [{key: "category", label: "category", show: category}, ...cols], "live-categories");
       const unusual = w.skus.slice().sort((a, b) => Math.abs(b.score ?? 0) - Math.abs(a.score ?? 0)).slice(0, LIVE_TOP);
       $("live-skus-title").textContent = `${t("live_skus")} · ${t("top_n", {n: unusual.length, m: w.skus.length})}`;
       grid("live-skus", unusual, [{key: "sku", label: "item", kind: "id"}, {key: "sku", label: "desc", show: (v) => desc(v)},
-        {key: "category", label: "category"}, ...cols], "live-skus");
+        {key: "category", label: "category", show: category}, ...cols], "live-skus");
     }
     await pollFeed(true);
     clearInterval(feedTimer);
@@ -437,7 +437,7 @@ function showLaunch(out) {
 
 /** A long text cut to a glance (the whole of it is in the queue below and the CSV of the queue). */
 const clip = (v) => (v == null ? "" : String(v).length > 120 ? String(v).slice(0, 119) + "…" : String(v));
-const complaintCols = () => [{key: "rank", label: "rank", kind: "int"}, {key: "category", label: "category"},
+const complaintCols = () => [{key: "rank", label: "rank", kind: "int"}, {key: "category", label: "category", show: category},
   {key: "reason", label: "reason", show: reason}, {key: "urgency", label: "urgency", kind: "num", digits: 2},
   {key: "p_negative", label: "p_negative", kind: "pct", digits: 0}, {key: "matched", label: "matched"},
   {key: "text", label: "text"}];

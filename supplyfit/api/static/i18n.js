@@ -194,6 +194,15 @@ function byPattern(text, table) {
   return hit ? text.replace(hit[0], hit[1]) : text;
 }
 
+// The categories the store derives from product names (supplyfit/store/catalog.py), in Chinese; a category the
+// data names itself is shown as written.
+const CATEGORIES_ZH = {
+  christmas: "圣诞", "candles & lighting": "蜡烛与灯具", bags: "包袋", "kitchen & dining": "厨房与餐具",
+  "stationery & gift wrap": "文具与礼品包装", "home decor": "家居装饰", storage: "收纳", "toys & games": "玩具与游戏",
+  "jewellery & accessories": "首饰与配饰", "garden & outdoor": "园艺与户外", other: "其他",
+};
+const category = (v) => (lang === "zh" && CATEGORIES_ZH[v]) || (v == null ? "" : String(v));
+
 /** A reason in the current language: each "; "-separated clause translated when its pattern is known. */
 function reason(text) {
   if (text == null) return "";
