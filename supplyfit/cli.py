@@ -21,7 +21,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.core import TyperGroup
 
-from .pipeline import STAGES, MissingInput, producer, rows, stage
+from .pipeline import STAGES, MissingInput, StoreInUse, producer, rows, stage
 from .store import DEFAULT_DB, IngestError, Store, ingest, parse_overrides
 
 
@@ -29,7 +29,15 @@ class StoreUnusable(Exception):
     """The store cannot be opened as asked: another process holds it, another DuckDB version or secret wrote it."""
 
 
-INPUT_ERRORS = (MissingInput, IngestError, StoreUnusable, FileNotFoundError, NotADirectoryError, IsADirectoryError)
+INPUT_ERRORS = (
+    MissingInput,
+    StoreInUse,
+    IngestError,
+    StoreUnusable,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+)
 
 
 class OneLineErrors(TyperGroup):

@@ -13,6 +13,8 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 
+import duckdb
+
 from .assets import RESULTS, SOURCES, STAGES, MissingInput, Stage, check_input, producer, rows, stage
 from .store import Store, ingest
 
@@ -82,6 +84,7 @@ def run_demo(db: str | Path, out: str | Path, progress: Progress | None = None) 
     say = progress or (lambda _m: None)
     db, out = Path(db), Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    _not_in_use(db)
     for stale in (db, db.with_name(db.name + ".wal")):
         stale.unlink(missing_ok=True)
     with Store(db) as store:
@@ -92,6 +95,27 @@ def run_demo(db: str | Path, out: str | Path, progress: Progress | None = None) 
         summary["report"] = str(write_report(store, out / "report.html"))
         summary["dashboard"] = write_dashboard_data(store, out / "dashboard")
     return summary
+
+
+class StoreInUse(RuntimeError):
+    """The demo's store is held by another process."""
+
+
+def _not_in_use(db: Path) -> None:
+    """Refuse to recreate a store another process holds (a running `supplyfit serve`): it would go on serving the
+    deleted file, and the keys made for it would be gone from the new one."""
+    if not db.is_file():
+        return
+    try:
+        duckdb.connect(str(db), read_only=True).close()
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise StoreInUse(
+                f"{db} is in use by another process (a running `supplyfit serve`?): stop it first, or give the demo "
+                "another --db"
+            ) from None
+    except duckdb.Error:
+        return  # not a store this DuckDB reads (another version, a damaged file): the demo replaces it
 
 
 DASHBOARD_TABLES = tuple(name for name, r in RESULTS.items() if r.dashboard)  # declared in assets

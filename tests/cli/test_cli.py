@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import typer
 
+from supplyfit.api import create_key
 from supplyfit.cli import app
 from supplyfit.store import Store
 
@@ -108,6 +109,12 @@ def test_a_store_held_by_another_process_is_a_clear_error(tmp_path):
     assert p.returncode == 2 and len(p.stderr.splitlines()) == 1
     assert "is open in another process" in p.stderr and "POST /api/v1/keys" in p.stderr
     assert p.stderr.count(str(db)) == 1 and "duckdb.org" not in p.stderr
+    with Store(db) as st:  # the demo would delete a store a server holds (it went on serving the deleted file)
+        create_key(st, "t", "admin")
+        p = run("demo", "--db", db, "--out", tmp_path / "out")
+        assert p.returncode == 2 and "in use by another process (a running `supplyfit serve`?)" in p.stderr
+    with Store(db, read_only=True) as st:
+        assert st.con.execute("SELECT count(*) FROM api_keys").fetchone()[0] == 1  # its keys still there
 
 
 def test_demo_runs_from_any_directory(tmp_path):
