@@ -15,7 +15,10 @@ function fmt(v, kind = "text", digits = 1) {
       .toLocaleString(locale(), {minimumFractionDigits: digits, maximumFractionDigits: digits});
     case "money": return n.toLocaleString(locale(), {style: "currency", currency: currency(), maximumFractionDigits: 0});
     case "money2": return n.toLocaleString(locale(), {style: "currency", currency: currency()});
-    case "pct": return (100 * n).toFixed(digits) + "%";
+    case "pct": { // a share too small to show at these digits reads "<1%", not "0%" (2 complaints of 1,385)
+      const shown = (100 * n).toFixed(digits);
+      return n > 0 && Number(shown) === 0 ? `<${(10 ** -digits).toFixed(digits)}%` : shown + "%";
+    }
     case "delta": return (n >= 0 ? "+" : "") + (100 * n).toFixed(digits) + "%";
     case "date": return String(v).slice(0, 10);
     case "time": return String(v).slice(0, 16).replace("T", " ");
