@@ -58,6 +58,7 @@ ORDER_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
             "itemid",
             "item",
             "product_code",
+            "lineitem_sku",  # a Shopify orders export
             "商品编码",
             "商品编号",
             "商品id",
@@ -73,6 +74,7 @@ ORDER_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
             "productname",
             "name",
             "item_name",
+            "lineitem_name",
             "title",
             "商品名称",
             "商品名",
@@ -80,8 +82,11 @@ ORDER_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
             "商品标题",
         ),
     ),
-    "quantity": (True, ("quantity", "qty", "units", "amount_units", "数量", "购买数量", "销量", "件数")),
-    "unit_price": (True, ("unit_price", "unitprice", "price", "单价", "价格", "售价", "成交价")),
+    "quantity": (
+        True,
+        ("quantity", "qty", "units", "amount_units", "lineitem_quantity", "数量", "购买数量", "销量", "件数"),
+    ),
+    "unit_price": (True, ("unit_price", "unitprice", "price", "lineitem_price", "单价", "价格", "售价", "成交价")),
     "ts": (
         True,
         (
@@ -120,7 +125,10 @@ ORDER_FIELDS: dict[str, tuple[bool, tuple[str, ...]]] = {
             "客户",
         ),
     ),
-    "region": (False, ("region", "country", "province", "city", "state", "地区", "省份", "国家", "城市", "区域")),
+    "region": (
+        False,
+        ("region", "country", "province", "city", "state", "shipping_country", "地区", "省份", "国家", "城市", "区域"),
+    ),
     "channel": (False, ("channel", "platform", "store", "shop", "渠道", "平台", "店铺")),
     "category": (False, ("category", "cat", "product_category", "类别", "品类", "类目", "分类")),
     "merchant": (False, MERCHANT_HEADERS),

@@ -160,6 +160,22 @@ def test_xlsx_with_chinese_headers(tmp_path):
     assert r.stored == 3
 
 
+def test_a_shopify_orders_export_is_recognised_but_for_its_personal_name_column(tmp_path):
+    """Shopify's line-item headers feed their fields; its "Name" (the order number) reads as personal, so the order
+    id must be mapped, and is then kept as a pseudonym (a personal column never lands raw)."""
+    text = (
+        "Name,Email,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Shipping Country\n"
+        "#1001,a@example.com,2024-03-01 10:00:00 +0800,2,Blue mug,9.5,MUG-B,CN\n"
+        "#1002,b@example.com,2024-03-02 11:00:00 +0800,1,Red mug,9.5,MUG-R,GB\n"
+    )
+    with pytest.raises(IngestError, match="order_id"):
+        _load(tmp_path, text)
+    r, rows, _ = _load(tmp_path, text, mapping={"Name": "order_id"})
+    kept = rows[["sku", "description", "quantity", "unit_price", "region"]].values.tolist()
+    assert r.stored == 2 and kept == [["MUG-B", "Blue mug", 2, 9.5, "CN"], ["MUG-R", "Red mug", 1, 9.5, "GB"]]
+    assert not rows.order_id.isin(["#1001", "#1002"]).any()
+
+
 def test_reviews_bad_rows(tmp_path):
     text = "类别,标签,评论\n手机,1,很好用\n手机,2,标签不对\n手机,0,\n水果,负面,不新鲜\n"
     f = _write(tmp_path / "r.csv", text, "gbk")
