@@ -90,8 +90,8 @@ def _reorders(store: Store, names: dict[str, str], n: int) -> tuple[pd.DataFrame
         parts = []
         if len(f):
             parts.append(
-                f"forecast {f['yhat'].sum():,.0f} units over {len(f)} week(s) to arrival, "
-                f"up to {f['yhat_q90'].sum():,.0f} in a strong case"
+                f"forecast {f['yhat'].sum():,.0f} units this week through the arrival week "
+                f"({len(f)} week(s)), up to {f['yhat_q90'].sum():,.0f} in a strong case"
             )
         parts.append(f"sold {last[sku]:,.0f} last week" if sku in last.index else "new item: a first batch")
         if sku in rising:

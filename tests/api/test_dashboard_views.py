@@ -150,7 +150,7 @@ def test_briefing_is_the_first_screen(page, views_server, lang):
     first = page.eval_on_selector_all("#reorders tbody tr:first-child td", "tds => tds.map((td) => td.textContent)")
     assert first[:3] == [b["reorders"][0]["sku"], b["reorders"][0]["description"], f"{b['reorders'][0]['qty']:,.0f}"]
     assert page.get_attribute("#reorders table", "data-rows") == "10"
-    why = {"zh": "到货前 ", "en": "forecast "}[lang]
+    why = {"zh": "本周至到货周（2 周）预测 ", "en": "forecast "}[lang]
     assert first[4].startswith(why), first[4]
     assert page.get_attribute(".kpi[data-metric='fresh']", "data-value") == b["freshness"]["last_load"]
     assert float(page.get_attribute(".kpi[data-metric='week_units']", "data-value")) == b["week"]["units"]
