@@ -30,14 +30,15 @@ Z80 = 1.2815515655446004  # the 90% quantile of a standard normal: q10..q90 span
 # the business clock first, on its own: given to the week's query as values, its time filter skips the orders'
 # older row groups (joined from a CTE, it scanned them all: 40% of the query on a year of a shop's orders)
 _CLOCK = "SELECT max(ts) AS now, date_trunc('week', max(ts)) AS week FROM orders WHERE tenant = ?"
-_PRODUCT = """product AS (
+# the week so far's product lines, as a CTE named product ($tenant, $week, $now): the sensing and a re-order's buyers
+WEEK_LINES = """product AS (
     SELECT sku, customer_id, quantity, unit_price, ts, is_return, category FROM orders
     WHERE tenant = $tenant AND ts >= $week::TIMESTAMP AND ts <= $now::TIMESTAMP AND is_product)"""
 _SQL = f"""
 WITH clock AS (SELECT $now::TIMESTAMP AS now, $week::TIMESTAMP AS week),
 frac AS (
     SELECT now, week, greatest(least(epoch(now - week) / 604800.0, 1.0), 1e-4) AS f FROM clock),
-{_PRODUCT},
+{WEEK_LINES},
 sold_lines AS (SELECT * FROM product WHERE NOT is_return AND quantity > 0),
 lines AS (
     SELECT o.sku, coalesce(o.category, p.category) AS category, o.sign * o.quantity AS quantity,
@@ -64,7 +65,7 @@ ORDER BY unique_id
 # cancellations are found once (both levels use them) and the week sums every sale less those taken out: within one
 # statement DuckDB took the few cancelled keys for the big side of the join (a week of a million lines: 225 ms a
 # level, 40 ms of it finding the cancellations).
-_CANCELLED = f"WITH {_PRODUCT} SELECT * FROM ({cancelled_sql('product')})"
+_CANCELLED = f"WITH {WEEK_LINES} SELECT * FROM ({cancelled_sql('product')})"
 
 
 def clock(con: duckdb.DuckDBPyConnection, tenant: str, since: Any = None) -> tuple[Any, Any]:

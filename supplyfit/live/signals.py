@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..store import Store
 from ..store.sql import scalar, transaction
-from .sensing import live
+from .sensing import WEEK_LINES, live
 
 KINDS = ("demand_above_forecast", "demand_below_forecast", "reorder")
 ESCALATION = (1.0, 5 / 3, 8 / 3)  # severity 1, 2, 3 at these multiples of the threshold
@@ -70,15 +70,15 @@ def _buyers(con: duckdb.DuckDBPyConnection, tenant: str, week: Any, now: Any, sk
     customers bought it. A re-order that one customer's bulk order drives says so: it may not repeat (the demo's
     biggest live re-orders came from two orders of one customer, a minute apart)."""
     rows = con.execute(
-        """
+        f"""
+        WITH {WEEK_LINES}
         SELECT sku, max(units) FILTER (WHERE customer_id IS NOT NULL) / sum(units) AS top_share,
                count(customer_id) AS customers
-        FROM (SELECT sku, customer_id, sum(quantity) AS units FROM orders
-              WHERE tenant = ? AND ts >= ? AND ts <= ? AND is_product AND NOT is_return AND quantity > 0
-                AND list_contains(?, sku)
+        FROM (SELECT sku, customer_id, sum(quantity) AS units FROM product
+              WHERE NOT is_return AND quantity > 0 AND list_contains($skus, sku)
               GROUP BY ALL)
         GROUP BY sku""",
-        [tenant, week, now, skus],
+        {"tenant": tenant, "week": week, "now": now, "skus": skus},
     ).fetchall()
     return {sku: (share, customers) for sku, share, customers in rows}
 

@@ -542,6 +542,8 @@ def ingest(
             )
             if src.malformed:
                 positions = [names.index(c) for c in protected]
+                rows, texts, whys = (list(part) for part in zip(*src.malformed, strict=True))
+                whole = store.whole_ids  # a query: read once, not per malformed line
                 raws = [
                     json.dumps(
                         {
@@ -552,14 +554,13 @@ def ingest(
                                 store.key,
                                 store.tenant,
                                 expected_fields=len(names),
-                                whole=store.whole_ids,
+                                whole=whole,
                             )
                         },
                         ensure_ascii=False,
                     )
-                    for _, text, _ in src.malformed
+                    for text in texts
                 ]
-                rows, whys = [r for r, _, _ in src.malformed], [why for _, _, why in src.malformed]
                 merchants = pa.nulls(len(rows), pa.string())
                 con.register("_malformed", pa.table({"_row": rows, "raw": raws, "reason": whys, "merchant": merchants}))
                 quarantine_new(con, store.tenant, load_id, "_malformed", numbered=True)

@@ -81,7 +81,8 @@ def run(
         forecasts=forecasts,
     )
     store.write_result("production_plan", orders)
-    panel_ids = panel["unique_id"].astype(str).unique()
+    if inventory is not None:  # the panel's distinct ids only (a categorical's): not a string per panel row
+        known = int(inventory["unique_id"].astype(str).isin(set(panel["unique_id"].unique().astype(str))).sum())
     del panel, forecasts  # the replay reads its two parts of the panel afresh: never three copies at once
     start = asof - pd.Timedelta(weeks=weeks)
     history = read_compact(store, "demand_panel", NUMBERS, TEXTS, "ds < $start", {"start": start})
@@ -95,7 +96,6 @@ def run(
     if inventory is None:
         stock = "no stock on hand given: quantities as if none"
     else:
-        known = inventory["unique_id"].astype(str).isin(set(panel_ids)).sum()
         stock = f"net of the stock of {known:,} SKUs" + (
             f" ({len(inventory) - known:,} inventory SKU(s) not in the history)" if known < len(inventory) else ""
         )
